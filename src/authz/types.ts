@@ -1,0 +1,72 @@
+// The core's request and decision types: what the authorization webhook, the admission webhook and
+// the CLI pass to decide() and get back. Pure data; no Kubernetes client, no I/O.
+import type { Subject } from '../api/types.js';
+
+/** SubjectAccessReview's resourceAttributes, normalised (core group is ''). */
+export interface ResourceAttributes {
+  namespace?: string;
+  verb: string;
+  group: string;
+  version?: string;
+  resource: string;
+  subresource?: string;
+  name?: string;
+}
+
+/** SubjectAccessReview's nonResourceAttributes. */
+export interface NonResourceAttributes {
+  path: string;
+  verb: string;
+}
+
+/** Who is asking, as the API server's authenticator reported them. */
+export interface Requester {
+  user: string;
+  groups: readonly string[];
+  uid?: string;
+}
+
+/** Exactly one of `resource` and `nonResource` is set. */
+export interface AccessRequest extends Requester {
+  resource?: ResourceAttributes;
+  nonResource?: NonResourceAttributes;
+}
+
+/** The SubjectAccessReview answer has three values (architecture.md, principle 2). */
+export type Verdict = 'allow' | 'deny' | 'noOpinion';
+
+/** Which step of product.md's decision order produced the answer; stable, for metrics and tests. */
+export type DecisionCode =
+  | 'ignored' // 1. system: identities, service accounts, configured ignore lists
+  | 'notSynced' // 2. the index has not synced yet
+  | 'unknownUser' // 3. no User object
+  | 'registration' // 3. an unknown user may create their own User (approval/open)
+  | 'inactive' // 4. Pending, Rejected or Suspended
+  | 'superuser' // 5.
+  | 'binding' // 6. a live RoleBinding
+  | 'projectOwner' // 7. namespace owner label
+  | 'publicProject' // 7. namespace visibility=public
+  | 'default' // 8. the configured default role in the default team's scope
+  | 'delegated' // writes to Gatehouse's kinds allowed for a holder in some scope; admission checks the scope
+  | 'noMatch'; // 9.
+
+/** Where a grant applies. */
+export type GrantScope = { kind: 'cluster' } | { kind: 'namespace'; namespace: string; via?: { team: string } };
+
+/** The rule that made an allow: the role, and how the user came to hold it where. */
+export interface Grant {
+  role: string;
+  source: 'binding' | 'projectOwner' | 'publicProject' | 'default';
+  binding?: string;
+  /** The binding's subject that matched the requester. */
+  subject?: Subject;
+  scope: GrantScope;
+}
+
+export interface Decision {
+  verdict: Verdict;
+  code: DecisionCode;
+  /** A sentence a person can read, e.g. "role researcher via binding vision-researchers (Team vision) in namespace vision-dev". */
+  reason: string;
+  grant?: Grant;
+}

@@ -1,0 +1,266 @@
+// The only reader of argv, the environment and the configuration file. Everything else receives a
+// frozen GatehouseConfig. The file is what the Helm chart renders from values.yaml (product.md's
+// "Configuration"), plus the operator's own runtime settings.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import yaml from 'js-yaml';
+import { Ajv } from 'ajv';
+import { ConfigError, errorMessage } from './errors.js';
+
+export type RegistrationMode = 'approval' | 'open' | 'closed';
+
+export interface SeedAdmin {
+  username: string;
+  email?: string;
+  displayName?: string;
+}
+
+/** The part of the configuration the permission index and decide() read. */
+export interface PolicyConfig {
+  seedAdmins: SeedAdmin[];
+  /** Every Active user holds `role` in `team`'s scope (Adaptive Engine's defaults). Unset: off. */
+  defaults: { role?: string; team?: string };
+  /** Namespace owners hold `ownerRole` there; public namespaces give `publicRole` to every Active user. */
+  projects: { ownerRole?: string; publicRole?: string };
+  registration: { mode: RegistrationMode; auto: boolean };
+  authorization: { denyInactiveUsers: boolean; ignoreGroups: string[]; ignoreUsers: string[] };
+  presets: { zenml: boolean; runai: boolean; adaptive: boolean };
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  certFile: string;
+  keyFile: string;
+  /** When set, callers must present a client certificate signed by this CA. */
+  clientCAFile?: string;
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+}
+
+export interface OperatorConfig {
+  /** The namespace the operator runs in (its Lease lives there; admission leaves it alone). */
+  namespace: string;
+  /** The operator's own username; its requests pass admission (break-glass, product.md). */
+  serviceAccountUsername: string;
+  /** This replica's identity in the Lease. */
+  identity: string;
+  kubeconfig?: string;
+  leaderElection: { enabled: boolean; leaseName: string; leaseDurationSeconds: number; renewDeadlineSeconds: number; retryPeriodSeconds: number };
+  watch: { silenceTimeoutSeconds: number; backoffInitialMs: number; backoffMaxMs: number };
+  /** Registration `auto`: at most this many Users created per second overall. */
+  autoRegistrationPerSecond: number;
+}
+
+export interface GatehouseConfig extends PolicyConfig {
+  logLevel: string;
+  server: ServerConfig;
+  operator: OperatorConfig;
+}
+
+const nameList = { type: 'array', items: { type: 'string', minLength: 1 }, default: [] } as const;
+
+// The file's schema; ajv fills defaults, so the rest of the code never sees a missing field.
+export const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    seedAdmins: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['username'],
+        properties: {
+          username: { type: 'string', minLength: 1, maxLength: 253 },
+          email: { type: 'string', maxLength: 254 },
+          displayName: { type: 'string', maxLength: 256 },
+        },
+      },
+    },
+    defaults: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { role: { type: 'string', minLength: 1 }, team: { type: 'string', minLength: 1 } },
+    },
+    projects: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { ownerRole: { type: 'string', minLength: 1 }, publicRole: { type: 'string', minLength: 1 } },
+    },
+    registration: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        mode: { enum: ['approval', 'open', 'closed'], default: 'approval' },
+        auto: { type: 'boolean', default: false },
+      },
+    },
+    authorization: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        denyInactiveUsers: { type: 'boolean', default: true },
+        ignoreGroups: nameList,
+        ignoreUsers: nameList,
+      },
+    },
+    presets: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        zenml: { type: 'boolean', default: false },
+        runai: { type: 'boolean', default: false },
+        adaptive: { type: 'boolean', default: false },
+      },
+    },
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', default: '0.0.0.0' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8443 },
+        certFile: { type: 'string', default: '/etc/gatehouse/tls/tls.crt' },
+        keyFile: { type: 'string', default: '/etc/gatehouse/tls/tls.key' },
+        clientCAFile: { type: 'string' },
+        maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 3 * 1024 * 1024, default: 3 * 1024 * 1024 },
+        requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 10_000 },
+      },
+    },
+    operator: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        namespace: { type: 'string', minLength: 1, default: 'gatehouse-system' },
+        serviceAccountUsername: { type: 'string', minLength: 1, default: 'system:serviceaccount:gatehouse-system:gatehouse' },
+        identity: { type: 'string', minLength: 1, default: 'gatehouse' },
+        kubeconfig: { type: 'string' },
+        leaderElection: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: 'boolean', default: true },
+            leaseName: { type: 'string', minLength: 1, default: 'gatehouse-leader' },
+            leaseDurationSeconds: { type: 'integer', minimum: 2, maximum: 600, default: 15 },
+            renewDeadlineSeconds: { type: 'integer', minimum: 1, maximum: 600, default: 10 },
+            retryPeriodSeconds: { type: 'integer', minimum: 1, maximum: 60, default: 2 },
+          },
+        },
+        watch: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            silenceTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 300 },
+            backoffInitialMs: { type: 'integer', minimum: 1, maximum: 60_000, default: 500 },
+            backoffMaxMs: { type: 'integer', minimum: 1, maximum: 600_000, default: 30_000 },
+          },
+        },
+        autoRegistrationPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 10_000, default: 10 },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true });
+const validateConfig = ajv.compile(CONFIG_SCHEMA);
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
+  }
+  return value;
+}
+
+/** Validates a parsed configuration object (defaults filled in) and freezes it. */
+export function parseConfig(raw: unknown, source = 'configuration'): GatehouseConfig {
+  const copy = structuredClone(raw ?? {}) as Record<string, unknown>;
+  if (typeof copy !== 'object' || Array.isArray(copy)) throw new ConfigError(`${source}: must be a mapping`);
+  if (!validateConfig(copy)) {
+    const problems = (validateConfig.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+    throw new ConfigError(`${source}: ${problems.join('; ')}`, { problems });
+  }
+  const cfg = copy as unknown as GatehouseConfig;
+  if (cfg.operator.leaderElection.renewDeadlineSeconds >= cfg.operator.leaderElection.leaseDurationSeconds) {
+    throw new ConfigError(`${source}: operator.leaderElection.renewDeadlineSeconds must be less than leaseDurationSeconds`);
+  }
+  return deepFreeze(cfg);
+}
+
+export interface ConfigSources {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  readFile?: (file: string) => string;
+}
+
+/**
+ * Reads `--config FILE` (or GATEHOUSE_CONFIG), then lets a few flags and the pod's downward-API
+ * environment override runtime settings.
+ */
+export function loadConfig(sources: ConfigSources): GatehouseConfig {
+  const read = sources.readFile ?? ((f: string) => readFileSync(f, 'utf8'));
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...sources.argv],
+      options: {
+        config: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new ConfigError(`command line: ${errorMessage(err)}`);
+  }
+  const file = parsed.config ?? sources.env['GATEHOUSE_CONFIG'];
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = read(file);
+    } catch (err) {
+      throw new ConfigError(`cannot read configuration file ${file}: ${errorMessage(err)}`, { file });
+    }
+    try {
+      raw = (yaml.load(text) as Record<string, unknown> | null) ?? {};
+    } catch (err) {
+      throw new ConfigError(`configuration file ${file} is not valid YAML: ${errorMessage(err)}`, { file });
+    }
+  }
+  const merged = structuredClone(raw);
+  const section = (name: string): Record<string, unknown> => {
+    const existing = merged[name];
+    if (existing && typeof existing === 'object' && !Array.isArray(existing)) return existing as Record<string, unknown>;
+    const fresh: Record<string, unknown> = {};
+    merged[name] = fresh;
+    return fresh;
+  };
+  if (parsed['log-level']) merged['logLevel'] = parsed['log-level'];
+  if (parsed.port !== undefined) {
+    const port = Number(parsed.port);
+    if (!Number.isInteger(port)) throw new ConfigError(`--port must be a whole number, got ${JSON.stringify(parsed.port)}`);
+    section('server')['port'] = port;
+  }
+  if (parsed.host) section('server')['host'] = parsed.host;
+  const kubeconfig = parsed.kubeconfig ?? sources.env['KUBECONFIG'];
+  if (kubeconfig) section('operator')['kubeconfig'] = kubeconfig;
+  // The chart passes the pod's name and namespace through the downward API.
+  if (sources.env['POD_NAME']) section('operator')['identity'] = sources.env['POD_NAME'];
+  if (sources.env['POD_NAMESPACE']) section('operator')['namespace'] = sources.env['POD_NAMESPACE'];
+  return parseConfig(merged, file ?? 'configuration');
+}
