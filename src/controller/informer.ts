@@ -83,6 +83,8 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
   let resolveSynced!: () => void;
   const syncedPromise = new Promise<void>((r) => (resolveSynced = r));
   let running: Promise<void> | undefined;
+  // The newest resourceVersion seen, also when a watch then fails: the next watch resumes there.
+  let latestRv = '';
 
   function safely(what: string, fn: () => void): void {
     try {
@@ -113,6 +115,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     store.clear();
     for (const item of items) store.set(item.metadata.name, item);
     safely('replace', () => handler.onReplace(items, previous));
+    latestRv = rv;
     return rv;
   }
 
@@ -133,7 +136,6 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     // The server ends the watch well inside the silence timeout; a little jitter keeps the kinds'
     // watches from all restarting together.
     const timeoutSeconds = Math.max(1, Math.floor((opts.watch.silenceTimeoutSeconds * (0.5 + random() * 0.25))));
-    let last = rv;
     arm();
     try {
       await client.watch(
@@ -147,7 +149,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
             throw new KubeApiError(`watch ${opts.path}: ${obj.message ?? 'error event'}`, code, obj.reason ?? '');
           }
           const objRv = obj.metadata?.resourceVersion;
-          if (objRv) last = objRv;
+          if (objRv) latestRv = objRv;
           if (ev.type === 'BOOKMARK') return;
           stats.events++;
           const name = obj.metadata?.name;
@@ -170,7 +172,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
       cancelWatchdog();
       stopper.signal.removeEventListener('abort', onStop);
     }
-    return last;
+    return latestRv;
   }
 
   async function run(): Promise<void> {
@@ -200,6 +202,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
       } catch (err) {
         if (stopper.signal.aborted) break;
         failures++;
+        if (rv !== undefined) rv = latestRv;
         if (isGone(err)) {
           // The resourceVersion is too old to resume from: only a complete list is the truth now.
           logger.info({ err: String(err) }, 'watch expired, relisting');
