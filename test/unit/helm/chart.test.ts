@@ -140,6 +140,10 @@ test('the rendered config file passes parseConfig and carries values.yaml unchan
   const dep = r.get<{ spec: { template: { spec: { containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }> } } } }>('Deployment');
   const tlsMount = dep.spec.template.spec.containers[0]?.volumeMounts.find((m) => m.name === 'tls');
   assert.equal(path.dirname(cfg.server.certFile), tlsMount?.mountPath);
+  // The pod gets the serving pair only, never the CA's private key.
+  const tlsVolume = (dep as Manifest).spec.template.spec.volumes.find((v: { name: string }) => v.name === 'tls');
+  assert.deepEqual(tlsVolume.secret.items.map((i: { path: string }) => path.join(tlsMount?.mountPath ?? '', i.path)).sort(),
+    [cfg.server.certFile, cfg.server.keyFile].sort());
 });
 
 test('values flow into the config file: a changed product key and operator setting', async () => {
