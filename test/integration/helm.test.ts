@@ -5,6 +5,7 @@
 // controller-manager, so the namespace is created once and never expected to go away.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import yaml from 'js-yaml';
 import { ControlPlane } from '../support/controlplane.js';
 import { chartDir, helm, NAMESPACE, RELEASE } from '../support/helm.js';
@@ -107,6 +108,19 @@ test('helm upgrade: changed values reach the ConfigMap and the Deployment; the C
   const history = await helmOk(['history', RELEASE, '--namespace', NAMESPACE, '-o', 'json']);
   assert.deepEqual((JSON.parse(history) as Array<{ revision: number; status: string }>).map((h) => [h.revision, h.status]),
     [[1, 'superseded'], [2, 'deployed']]);
+});
+
+test('helm upgrade with new certificate names: a new serving certificate from the same CA', async () => {
+  await helmOk(['upgrade', RELEASE, chartDir(), '--namespace', NAMESPACE, '--reuse-values',
+    '--set', 'certs.extraDnsNames[0]=gatehouse.example.com']);
+  const secret = await getJson<Secret>(['secret', `${FULLNAME}-tls`, '-n', NAMESPACE]);
+  assert.equal(secret.data['ca.crt'], installedCa, 'the CA rotated');
+  assert.notEqual(secret.data['tls.crt'], installedCert, 'the serving certificate kept its old names');
+  const pem = (k: string): string => Buffer.from(secret.data[k] ?? '', 'base64').toString('utf8');
+  const cert = new X509Certificate(pem('tls.crt'));
+  assert.ok(cert.verify(new X509Certificate(pem('ca.crt')).publicKey));
+  assert.ok(cert.checkHost('gatehouse.example.com'));
+  assert.ok(cert.checkHost(`${FULLNAME}.${NAMESPACE}.svc`));
 });
 
 test('break-glass: system:masters deletes the webhook configurations and writes go through again', async () => {
