@@ -4,12 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# npm dependencies, when node_modules is missing or older than the lockfile.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
-# kube-apiserver, etcd, kubectl and helm (cached outside the work tree after the first run).
-bash scripts/controlplane-install.sh
+# npm dependencies, kube-apiserver, etcd, kubectl and helm (cached outside the work tree).
+bash scripts/setup.sh
 # A clean build, so a test file deleted from test/ cannot linger in dist/.
 rm -rf dist
 npm run --silent build

@@ -271,6 +271,11 @@ export class ControlPlane {
     return this.apiserver?.child.pid;
   }
 
+  /** The pids of etcd and the apiserver, so a supervisor can record what it started. */
+  pids(): number[] {
+    return [this.etcd?.child.pid, this.apiserver?.child.pid].filter((p): p is number => typeof p === 'number');
+  }
+
   private async waitReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const ca = await readFile(this.caFile);
