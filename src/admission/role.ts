@@ -15,6 +15,7 @@ import {
   type Findings,
 } from './common.js';
 import { dns1123SubdomainProblem } from './names.js';
+import { permissionProblem, rulePermissions, ruleProblem } from './grammar.js';
 
 const ROLE_FIELDS = { description: 'string', permissions: 'string[]', rules: 'object[]', includes: 'string[]', canAssign: 'string[]' } as const;
 const RULE_FIELDS = { apiGroups: 'string[]', resources: 'string[]', verbs: 'string[]', resourceNames: 'string[]', nonResourceURLs: 'string[]' } as const;
@@ -32,49 +33,36 @@ function readRole(f: Findings, obj: unknown, which: 'object' | 'oldObject'): Rol
   return { metadata: read.metadata, spec: read.spec as Role['spec'] };
 }
 
-/**
- * A Kubernetes PolicyRule as permission strings, for the escalation check. The core API group ''
- * becomes "any group" and resourceNames are ignored: both only make the check stricter.
- */
-export function rulePermissions(rule: PolicyRule): string[] {
-  const out: string[] = [];
-  const groups = rule.apiGroups && rule.apiGroups.length > 0 ? rule.apiGroups : [''];
-  for (const group of groups) {
-    for (const resource of rule.resources ?? []) {
-      for (const verb of rule.verbs) {
-        out.push(group === '' || group === '*' ? `${resource}:${verb}` : `${group}/${resource}:${verb}`);
-      }
-    }
+function checkRules(env: Env, rules: readonly PolicyRule[]): void {
+  for (const [i, rule] of rules.entries()) {
+    const problem = ruleProblem(rule, i);
+    if (problem) env.f.deny(`spec.rules[${i}]`, 'permission-syntax', problem);
   }
-  return out;
 }
 
-function checkRules(env: Env, rules: readonly PolicyRule[]): void {
-  const { f } = env;
-  for (const [i, rule] of rules.entries()) {
-    const base = `spec.rules[${i}]`;
-    if (!rule.verbs || rule.verbs.length === 0) f.deny(`${base}.verbs`, 'invalid-field', 'must list at least one verb');
-    const hasResources = (rule.resources?.length ?? 0) > 0;
-    const hasUrls = (rule.nonResourceURLs?.length ?? 0) > 0;
-    if (hasResources === hasUrls) {
-      f.deny(base, 'invalid-field', 'must have either resources (with apiGroups) or nonResourceURLs, not both or neither');
-    }
-    for (const [j, url] of (rule.nonResourceURLs ?? []).entries()) {
-      if (!url.startsWith('/') && url !== '*') f.deny(`${base}.nonResourceURLs[${j}]`, 'invalid-field', `${JSON.stringify(url)} must start with /`);
-    }
-    for (const [j, verb] of (rule.verbs ?? []).entries()) {
-      if (!/^(\*|[a-z][a-zA-Z0-9-]*)$/.test(verb)) f.deny(`${base}.verbs[${j}]`, 'invalid-field', `${JSON.stringify(verb)} is not a verb`);
+/** Whether following `includes` from `from` (through the stored roles) arrives at `target`. */
+function reaches(env: Env, from: string, target: string): boolean {
+  const seen = new Set<string>();
+  const queue = [from];
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const next of env.view.role(name)?.spec.includes ?? []) {
+      if (next === target) return true;
+      queue.push(next);
     }
   }
+  return false;
 }
 
 function checkSemantics(env: Env, role: Role): void {
-  const { f, view, ctx } = env;
+  const { f, view } = env;
   const name = role.metadata.name;
   const nameProblem = dns1123SubdomainProblem(name);
   if (nameProblem) f.deny('metadata.name', 'invalid-name', `${JSON.stringify(name)} ${nameProblem}`);
   for (const [i, p] of (role.spec.permissions ?? []).entries()) {
-    const problem = ctx.permissionProblem(p);
+    const problem = permissionProblem(p);
     if (problem) f.deny(`spec.permissions[${i}]`, 'permission-syntax', problem);
   }
   warnDuplicates(f, role.spec.permissions ?? [], 'spec.permissions');
@@ -88,7 +76,7 @@ function checkSemantics(env: Env, role: Role): void {
         f.deny(`spec.${field}[${i}]`, 'invalid-name', `${JSON.stringify(ref)} ${problem}`);
         continue;
       }
-      if (field === 'includes' && (ref === name || view.roleIncludes(ref).includes(name))) {
+      if (field === 'includes' && (ref === name || reaches(env, ref, name))) {
         f.deny(`spec.includes[${i}]`, 'role-include-cycle', `including ${ref} makes a cycle back to ${name}`);
         continue;
       }
@@ -97,15 +85,11 @@ function checkSemantics(env: Env, role: Role): void {
   }
 }
 
-/** Everything the role grants, as permission strings, from the index for included roles. */
-function grantedPermissions(env: Env, role: Role): string[] {
+/** The role's own grants as permission strings (its includes are checked one by one). */
+function ownPermissions(role: Role): string[] {
   const perms = new Set<string>();
   for (const p of role.spec.permissions ?? []) perms.add(p);
   for (const rule of role.spec.rules ?? []) for (const p of rulePermissions(rule)) perms.add(p);
-  for (const inc of role.spec.includes ?? []) {
-    if (inc === role.metadata.name) continue;
-    for (const p of env.view.rolePermissions(inc)) perms.add(p);
-  }
   return [...perms];
 }
 
@@ -116,21 +100,22 @@ function listed(items: readonly string[], max = 8): string {
 function checkEscalation(env: Env, role: Role): void {
   const { f, view, who } = env;
   const name = role.metadata.name;
-  for (const [i, rule] of (role.spec.rules ?? []).entries()) {
-    if ((rule.nonResourceURLs?.length ?? 0) > 0) {
-      f.deny(`spec.rules[${i}].nonResourceURLs`, 'no-escalation', 'only superusers may write roles with nonResourceURLs rules');
-    }
+  const missing = view.missingPermissions(who.requester, ownPermissions(role), CLUSTER);
+  if (missing.length > 0) {
+    f.deny(role.spec.permissions?.length ? 'spec.permissions' : 'spec.rules', 'no-escalation',
+      `Role ${name} would grant ${listed(missing)}, which ${who.label} does not hold; a Role can be written only by someone who holds all its permissions cluster-wide`);
   }
   for (const [i, inc] of (role.spec.includes ?? []).entries()) {
-    if (inc !== name && !view.role(inc)) {
+    if (inc === name) continue;
+    if (!view.role(inc)) {
       f.deny(`spec.includes[${i}]`, 'no-escalation',
         `Role ${inc} does not exist yet, so what it grants cannot be checked; only a superuser may include a role before it exists`);
+      continue;
     }
-  }
-  const missing = view.missingPermissions(who.requester, grantedPermissions(env, role), CLUSTER);
-  if (missing.length > 0) {
-    f.deny('spec.permissions', 'no-escalation',
-      `Role ${name} would grant ${listed(missing)}, which ${who.label} does not hold cluster-wide; a Role can be written only by someone who holds all its permissions cluster-wide`);
+    const lack = view.missingRolePermissions(who.requester, inc, CLUSTER);
+    if (lack.length > 0) {
+      f.deny(`spec.includes[${i}]`, 'no-escalation', `including Role ${inc} would grant ${listed(lack)}, which ${who.label} does not hold`);
+    }
   }
   for (const [i, target] of (role.spec.canAssign ?? []).entries()) {
     if (view.canAssign(who.requester, target, CLUSTER)) continue;
@@ -139,11 +124,9 @@ function checkEscalation(env: Env, role: Role): void {
         `Role ${target} does not exist yet; only a superuser may let others assign a role before it exists`);
       continue;
     }
-    const lack = view.missingPermissions(who.requester, view.rolePermissions(target), CLUSTER);
-    if (lack.length > 0) {
-      f.deny(`spec.canAssign[${i}]`, 'no-escalation',
-        `holders of ${name} could assign ${target}, which grants ${listed(lack)} that ${who.label} does not hold cluster-wide`);
-    }
+    const lack = view.missingRolePermissions(who.requester, target, CLUSTER);
+    f.deny(`spec.canAssign[${i}]`, 'no-escalation',
+      `holders of ${name} could assign ${target}, which grants ${listed(lack)} that ${who.label} does not hold, and ${who.label} may not assign ${target} cluster-wide`);
   }
 }
 

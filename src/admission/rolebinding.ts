@@ -129,11 +129,11 @@ function checkEscalation(env: Env, rb: RoleBinding): void {
       `Role ${role} does not exist yet, so what it grants cannot be checked; only a superuser, or someone whose role lists ${role} in canAssign for ${describeScope(scope)}, may bind it before it exists`);
     return;
   }
-  const missing = view.missingPermissions(who.requester, view.rolePermissions(role), scope);
+  const missing = view.missingRolePermissions(who.requester, role, scope);
   if (missing.length > 0) {
     const shown = missing.slice(0, 8).join(', ') + (missing.length > 8 ? ` and ${missing.length - 8} more` : '');
     f.deny('spec.role', 'no-escalation',
-      `binding Role ${role} in ${describeScope(scope)} would grant ${shown}, which ${who.label} does not hold there, and no role of theirs lists ${role} in canAssign for that scope`);
+      `binding Role ${role} in ${describeScope(scope)} would grant ${shown}, which ${who.label} does not hold, and no role of theirs lists ${role} in canAssign for that scope`);
   }
 }
 

@@ -65,9 +65,9 @@ function added(before: readonly string[] | undefined, after: readonly string[] |
 export function mayExtend(env: Env, binding: RoleBinding, scope: Scope): string | undefined {
   const { view, who } = env;
   if (!view.role(binding.spec.role)) return undefined;
-  const missing = view.missingPermissions(who.requester, view.rolePermissions(binding.spec.role), scope);
+  const missing = view.missingRolePermissions(who.requester, binding.spec.role, scope);
   if (missing.length === 0 || view.canAssign(who.requester, binding.spec.role, scope)) return undefined;
-  return `role ${binding.spec.role} (binding ${binding.metadata.name}) in ${describeScope(scope)}, and ${who.label} lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ' and more' : ''} there`;
+  return `role ${binding.spec.role} (binding ${binding.metadata.name}) in ${describeScope(scope)}, and ${who.label} lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`;
 }
 
 /**

@@ -95,17 +95,19 @@ export interface PolicyView {
   user(name: string): User | undefined;
   /** The User whose (defaulted) spec.username is this identity. */
   userByUsername(username: string): User | undefined;
-  listUsers(): readonly User[];
+  /** Usernames of every Active superuser (User objects and configured seed admins). */
+  activeSuperusers(): readonly string[];
   role(name: string): Role | undefined;
   team(name: string): Team | undefined;
   listBindings(): readonly RoleBinding[];
-  /** The names of the roles a role includes, transitively (for cycle checks). Missing roles are skipped. */
-  roleIncludes(name: string): readonly string[];
-  /** Every permission a role holds, its includes resolved (as permission strings). */
-  rolePermissions(name: string): readonly string[];
+  /**
+   * What the requester lacks, as readable pieces (`pods:delete in namespace b`), to hold everything
+   * Role `name` grants (includes and rules too) in the whole of `scope`. Empty: nothing lacking.
+   */
+  missingRolePermissions(requester: Requester, name: string, scope: Scope): string[];
   /** Active superuser (User exists, Active, superuser: true). */
   isSuperuser(requester: Requester): boolean;
-  /** The permissions of `permissions` the requester does not hold in the whole of `scope`. */
+  /** What of `permissions` the requester does not hold in the whole of `scope`, as readable pieces. */
   missingPermissions(requester: Requester, permissions: readonly string[], scope: Scope): string[];
   /** Whether the requester holds, in the whole of `scope`, a role whose canAssign lists `role`. */
   canAssign(requester: Requester, role: string, scope: Scope): boolean;
@@ -122,8 +124,6 @@ export interface AdmissionContext {
   config: Pick<GatehouseConfig, 'seedAdmins' | 'registration' | 'authorization' | 'operator'>;
   view(): PolicyView | undefined;
   now(): number;
-  /** The permission grammar: returns a problem, or undefined when the permission is valid. */
-  permissionProblem(permission: string): string | undefined;
   /**
    * Identities Gatehouse's authorizer leaves alone (service accounts, `system:` users, the
    * configured ignore lists: Argo CD, CI) are authorized by native RBAC only. When true (the

@@ -43,8 +43,9 @@ export function isActiveSuperuser(user: User): boolean {
   return user.spec.state === 'Active' && user.spec.superuser === true;
 }
 
-function otherActiveSuperusers(view: PolicyView, name: string): number {
-  return view.listUsers().filter((u) => u.metadata.name !== name && isActiveSuperuser(u)).length;
+function otherActiveSuperusers(view: PolicyView, user: User): number {
+  const username = usernameOfUser(user);
+  return view.activeSuperusers().filter((u) => u !== username).length;
 }
 
 function checkSemantics(env: Env, user: User): void {
@@ -114,7 +115,7 @@ export function validateUser(env: Env): void {
         `User ${usernameOfUser(oldUser)} is a seed admin and cannot be changed through the API; ${SEED_HINT}`);
       return;
     }
-    if (isActiveSuperuser(oldUser) && !isActiveSuperuser(newUser) && otherActiveSuperusers(view, oldUser.metadata.name) === 0) {
+    if (isActiveSuperuser(oldUser) && !isActiveSuperuser(newUser) && otherActiveSuperusers(view, oldUser) === 0) {
       const path = newUser.spec.superuser !== true ? 'spec.superuser' : 'spec.state';
       f.deny(path, 'last-superuser',
         `User ${oldUser.metadata.name} is the last Active superuser; make another user an Active superuser first`);
@@ -156,7 +157,7 @@ export function validateUser(env: Env): void {
       f.deny('metadata.name', 'seed-protected', `User ${usernameOfUser(oldUser)} is a seed admin and cannot be deleted through the API; ${SEED_HINT}`);
       return;
     }
-    if (isActiveSuperuser(oldUser) && otherActiveSuperusers(view, oldUser.metadata.name) === 0) {
+    if (isActiveSuperuser(oldUser) && otherActiveSuperusers(view, oldUser) === 0) {
       f.deny('metadata.name', 'last-superuser',
         `User ${oldUser.metadata.name} is the last Active superuser and cannot be deleted; make another user an Active superuser first`);
       return;
