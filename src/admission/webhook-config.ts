@@ -102,9 +102,10 @@ export function mutatingWebhookConfiguration(opts: WebhookConfigOptions): Record
     metadata: { name, labels: { 'app.kubernetes.io/name': 'gatehouse', 'app.kubernetes.io/part-of': 'gatehouse' } },
     webhooks: [
       {
-        name: `users.mutate.${GROUP}`,
+        // Same name and rules as the chart's; only a User's self-registration is changed today.
+        name: `mutate.${GROUP}`,
         clientConfig: clientConfig(opts, '/mutate'),
-        rules: [{ ...gatehouseRule(['CREATE']), resources: ['users'] }],
+        rules: [gatehouseRule(['CREATE', 'UPDATE'])],
         // Self-registration must be stored Pending: if the mutation cannot run, refuse the create.
         failurePolicy: 'Fail',
         matchPolicy: 'Equivalent',

@@ -45,11 +45,11 @@ describe('webhook configurations', () => {
       assert.deepEqual(byName(name).namespaceSelector.matchExpressions, [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'gatehouse-system'] }]);
     }
   });
-  it('the user mutation (self-registration) fails closed', () => {
-    const w = byName('users.mutate.iam.gatehouse.dev');
+  it("the mutation of Gatehouse's kinds (self-registration) fails closed, as in the chart", () => {
+    const w = byName('mutate.iam.gatehouse.dev');
     assert.equal(w.failurePolicy, 'Fail');
-    assert.deepEqual(w.rules[0].resources, ['users']);
-    assert.deepEqual(w.rules[0].operations, ['CREATE']);
+    assert.deepEqual(w.rules[0].resources, ['users', 'roles', 'teams', 'rolebindings']);
+    assert.deepEqual(w.rules[0].operations, ['CREATE', 'UPDATE']);
   });
   it('can point at an in-cluster Service instead of a URL', () => {
     const s = validatingWebhookConfiguration({ ...opts, urlBase: undefined, service: { namespace: 'gatehouse-system', name: 'gatehouse' } }) as { webhooks: Hook[] };
