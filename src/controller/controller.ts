@@ -4,27 +4,28 @@
 // the informers' caches and recomputes, so a missed or repeated event does no harm.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { GROUP, LABELS, PLURALS, VERSION, type GatehouseKind, type Namespace, type Role, type RoleBinding, type Team, type User } from '../api/types.js';
-import type { GatehouseConfig, PolicyConfig } from '../config.js';
+import type { GatehouseConfig } from '../config.js';
+import type { Change, IndexedKind, PermissionIndex } from '../authz/index.js';
+import { presetRoles } from '../authz/presets.js';
 import type { Logger } from '../log.js';
 import { systemClock, type Clock } from './clock.js';
 import { createInformer, type Informer, type InformerHandler, type KubeObject } from './informer.js';
 import { createKubeClient, isConflict, isNotFound, type KubeClient } from './kube.js';
 import { createLeaderElector, type LeaderElector } from './leader.js';
 import { createWorkQueue } from './queue.js';
-import { desiredPresetRole, desiredSeedUser, keepPatch, seedObjectName, type PresetRole } from './seeds.js';
-import type { IndexKind, IndexSink } from './sink.js';
-import { canonical, computeStatus, dependents, isExpired, nextExpiry, statusEqual, type StatusEvent, type World } from './status.js';
+import { desiredSeedUser, keepPatch, seedObjectName } from './seeds.js';
+import { canonical, computeStatus, dependents, statusEqual, type StatusEvent, type World } from './status.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
   config: GatehouseConfig;
-  index: IndexSink;
+  /** The permission index this replica keeps true; decide() reads it. */
+  index: PermissionIndex;
   logger: Logger;
+  /** Timers for backoff, the watchdog, the lease and expiry; the index has its own clock. */
   clock?: Clock;
   /** Overrides the transport built from kubeConfig (tests). */
   client?: KubeClient;
-  /** The Roles of the enabled presets (the core's presets module). */
-  presetRoles?: (presets: PolicyConfig['presets']) => PresetRole[];
 }
 
 export interface ControllerMetrics {
@@ -80,8 +81,7 @@ export function createController(opts: ControllerOptions): Controller {
   const watch = config.operator.watch;
 
   const seedsByName = new Map(config.seedAdmins.map((s) => [seedObjectName(s.username), s] as const));
-  const presets = opts.presetRoles?.(config.presets) ?? [];
-  const presetsByName = new Map(presets.map((p) => [p.name, p] as const));
+  const presetsByName = new Map(presetRoles(config.presets).map((r) => [r.metadata.name, r] as const));
 
   const counters = { reconciles: 0, reconcileErrors: 0, statusWrites: 0, eventsRecorded: 0, objectsKept: 0 };
   // What this replica last wrote per key, and over which resourceVersion: until the watch brings
@@ -92,6 +92,8 @@ export function createController(opts: ControllerOptions): Controller {
   let synced = false;
   let stopped = false;
   let cancelExpiry = (): void => {};
+  // Bindings that expired at or before this time have been handled by the expiry timer.
+  let lastExpiryCheck = 0;
 
   const queue = createWorkQueue({ clock, logger, backoffInitialMs: watch.backoffInitialMs, backoffMaxMs: watch.backoffMaxMs, concurrency: 2 });
 
@@ -101,8 +103,7 @@ export function createController(opts: ControllerOptions): Controller {
     teams: new Map(),
     bindings: new Map(),
     namespaces: new Map(),
-    seedUsers: new Set(seedsByName.keys()),
-    permissionProblem: (p) => index.permissionProblem(p),
+    index,
   };
 
   function enqueue(keys: Iterable<string>): void {
@@ -120,10 +121,10 @@ export function createController(opts: ControllerOptions): Controller {
   }
 
   function handlerFor<T extends KubeObject>(kind: Kind): InformerHandler<T> {
-    const indexKind = kind as IndexKind;
+    const indexKind = kind as IndexedKind;
     return {
       onReplace(objects, previous) {
-        index.replaceAll(indexKind, objects);
+        index.replaceAll(indexKind, objects as never);
         const touched: Array<KubeObject | undefined> = [];
         const now = new Set<string>();
         for (const o of objects) {
@@ -138,7 +139,7 @@ export function createController(opts: ControllerOptions): Controller {
       },
       onUpsert(object, old) {
         if (!old || fingerprint(kind, old) !== fingerprint(kind, object)) {
-          index.apply({ type: 'upsert', kind: indexKind, object });
+          index.apply({ op: 'upsert', kind: indexKind, object } as Change);
           enqueue(dependents(kind, [old, object] as never, world));
           if (kind === 'RoleBinding') scheduleExpiry();
         } else if (kind !== 'Namespace') {
@@ -147,7 +148,7 @@ export function createController(opts: ControllerOptions): Controller {
         }
       },
       onDelete(object) {
-        index.apply({ type: 'delete', kind: indexKind, object });
+        index.apply({ op: 'delete', kind: indexKind, name: object.metadata.name });
         written.delete(`${kind}/${object.metadata.name}`);
         enqueue(dependents(kind, [object] as never, world));
         if (kind === 'RoleBinding') scheduleExpiry();
@@ -186,19 +187,26 @@ export function createController(opts: ControllerOptions): Controller {
   function scheduleExpiry(): void {
     cancelExpiry();
     if (stopped) return;
-    const now = clock.now();
-    const next = nextExpiry(bindings.store.values(), now);
-    if (next === undefined) return;
+    const now = index.now();
+    const next = index.nextExpiry(now);
+    if (next === null) return;
     cancelExpiry = clock.setTimer(onExpiry, next - now + 1);
   }
 
   function onExpiry(): void {
-    const now = clock.now();
-    index.expire(now);
-    const expired = [...bindings.store.values()].filter((b) => isExpired(b, now) && b.status?.expired !== true);
+    const now = index.now();
+    const since = lastExpiryCheck;
+    lastExpiryCheck = now;
+    const expired = index.listCompiledBindings().filter((b) => b.expiresAt !== null && b.expiresAt > since && b.expiresAt <= now);
     if (expired.length > 0) {
-      logger.info({ bindings: expired.map((b) => b.metadata.name) }, 'bindings expired');
-      enqueue(dependents('RoleBinding', expired, world));
+      // Re-applying the unchanged bindings moves the index generation, so anything that caches
+      // answers per generation (the webhook) sees that they stopped granting.
+      for (const b of expired) {
+        const current = bindings.store.get(b.name);
+        if (current) index.apply({ op: 'upsert', kind: 'RoleBinding', object: current });
+      }
+      logger.info({ bindings: expired.map((b) => b.name) }, 'bindings expired');
+      enqueue(dependents('RoleBinding', expired.map((b) => bindings.store.get(b.name)), world));
     }
     scheduleExpiry();
   }
@@ -293,7 +301,7 @@ export function createController(opts: ControllerOptions): Controller {
     } else if (kind === 'Role') {
       const preset = presetsByName.get(name);
       if (preset) {
-        if (await keep(term, 'Role', obj as Role | undefined, desiredPresetRole(preset))) return;
+        if (await keep(term, 'Role', obj as Role | undefined, preset)) return;
       } else if (obj?.metadata.labels?.[LABELS.preset] !== undefined) {
         await dropLabel(term, 'Role', name, LABELS.preset);
         return;
@@ -302,7 +310,7 @@ export function createController(opts: ControllerOptions): Controller {
 
     obj = store.get(name);
     if (!obj || obj.metadata.deletionTimestamp) return; // not found is success
-    const { status, events } = computeStatus(kind, obj, world, clock.now());
+    const { status, events } = computeStatus(kind, obj, world, index.now());
     if (statusEqual(obj.status, status)) return;
     const text = canonical(status);
     const last = written.get(key);
@@ -328,6 +336,7 @@ export function createController(opts: ControllerOptions): Controller {
     if (stopped) return;
     synced = true;
     index.markSynced();
+    lastExpiryCheck = index.now();
     logger.info({ users: users.store.size, roles: roles.store.size, teams: teams.store.size, bindings: bindings.store.size, namespaces: namespaces.store.size }, 'caches synced');
     scheduleExpiry();
     queue.start(async (key) => {

@@ -1,9 +1,9 @@
 // Objects the operator keeps as its configuration says: seed admins (Users) and the enabled
-// presets' Roles. The leader creates them, restores them when someone changes them, and when one
+// presets' Roles (their specs come from the core's src/authz/presets.ts). The leader creates them, restores them when someone changes them, and when one
 // leaves the configuration it only drops the label (it is no longer protected, but nothing a
 // person relies on disappears).
 import { createHash } from 'node:crypto';
-import { API_VERSION, LABELS, type Role, type RoleSpec, type User, type UserSpec } from '../api/types.js';
+import { API_VERSION, LABELS, type User, type UserSpec } from '../api/types.js';
 import type { SeedAdmin } from '../config.js';
 import { canonical } from './status.js';
 
@@ -32,21 +32,6 @@ export function desiredSeedUser(seed: SeedAdmin): User {
   };
 }
 
-/** A Role the operator keeps for an enabled preset. */
-export interface PresetRole {
-  preset: string;
-  name: string;
-  spec: RoleSpec;
-}
-
-export function desiredPresetRole(p: PresetRole): Role {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'Role',
-    metadata: { name: p.name, labels: { [LABELS.preset]: p.preset } },
-    spec: p.spec,
-  };
-}
 
 /**
  * The JSON merge patch that makes `existing` match `desired` in spec and in the labels `desired`

@@ -15,18 +15,19 @@ import type {
   UserStatus,
 } from '../api/types.js';
 import { LABELS, usernameOf } from '../api/types.js';
+import { PermissionIndex, type CompiledBinding } from '../authz/index.js';
 
-/** The informers' caches, plus what only the core knows. */
+/**
+ * What status needs: the informers' caches (for dependents) and the permission index (the core's
+ * diagnostics, so status says exactly what decide() does).
+ */
 export interface World {
   users: ReadonlyMap<string, User>;
   roles: ReadonlyMap<string, Role>;
   teams: ReadonlyMap<string, Team>;
   bindings: ReadonlyMap<string, RoleBinding>;
   namespaces: ReadonlyMap<string, Namespace>;
-  /** Object names of the Users kept as seed admins. */
-  seedUsers: ReadonlySet<string>;
-  /** Why a permission string is invalid, or undefined when it is valid (the core's grammar). */
-  permissionProblem(permission: string): string | undefined;
+  index: PermissionIndex;
 }
 
 export type AnyStatus = UserStatus | RoleStatus | TeamStatus | RoleBindingStatus;
@@ -67,74 +68,39 @@ function readyCondition(ready: Ready, generation: number | undefined, previous: 
 const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 const list = (xs: string[], max = 5): string => (xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`);
 
-/** The namespaces a team owns now: listed in spec, and labelled iam.gatehouse.dev/team=<team>. */
-export function teamNamespaces(team: Team, world: World): string[] {
-  const out = [...(team.spec.namespaces ?? [])];
-  for (const ns of world.namespaces.values()) {
-    if (ns.metadata.labels?.[LABELS.team] === team.metadata.name) out.push(ns.metadata.name);
-  }
-  return sorted(out);
-}
-
-export function isExpired(binding: RoleBinding, now: number): boolean {
-  if (!binding.spec.expiresAt) return false;
-  const at = Date.parse(binding.spec.expiresAt);
-  return Number.isFinite(at) && at <= now;
-}
-
-/** The earliest expiresAt still in the future, for the expiry timer. */
-export function nextExpiry(bindings: Iterable<RoleBinding>, now: number): number | undefined {
-  let next: number | undefined;
-  for (const b of bindings) {
-    if (!b.spec.expiresAt) continue;
-    const at = Date.parse(b.spec.expiresAt);
-    if (Number.isFinite(at) && at > now && (next === undefined || at < next)) next = at;
-  }
-  return next;
-}
-
-export function scopeLine(binding: RoleBinding): string {
-  const s = binding.spec.scope ?? {};
-  if (s.cluster) return 'cluster';
-  if (s.teams) return `teams: ${s.teams.join(',')}`;
-  if (s.namespaces) return `namespaces: ${s.namespaces.join(',')}`;
-  return '';
-}
-
-function scopeEntries(binding: RoleBinding): string[] {
-  const s = binding.spec.scope ?? {};
-  if (s.cluster) return ['cluster'];
-  if (s.teams) return s.teams.map((t) => `team:${t}`);
-  return (s.namespaces ?? []).map((n) => `namespace:${n}`);
-}
-
-export function userTeams(userName: string, world: World): string[] {
-  const out: string[] = [];
-  for (const t of world.teams.values()) if (t.spec.members?.includes(userName)) out.push(t.metadata.name);
-  return sorted(out);
+function scopeEntries(b: CompiledBinding): string[] {
+  if (b.scope.kind === 'cluster') return ['cluster'];
+  if (b.scope.kind === 'teams') return [...b.scope.teams].map((t) => `team:${t}`);
+  return [...b.scope.namespaces].map((n) => `namespace:${n}`);
 }
 
 function userStatus(user: User, world: World, now: number): StatusResult {
   const name = user.metadata.name;
-  const teams = userTeams(name, world);
-  const teamSet = new Set(teams);
-  const roles: string[] = [];
-  for (const b of world.bindings.values()) {
-    if (isExpired(b, now)) continue;
-    const held = (b.spec.subjects ?? []).some((s) => (s.kind === 'User' && s.name === name) || (s.kind === 'Team' && teamSet.has(s.name)));
-    if (held) for (const where of scopeEntries(b)) roles.push(`${b.spec.role}@${where}`);
-  }
-  const seed = world.seedUsers.has(name);
-  const state = user.spec.state;
+  const diag = world.index.userDiagnostics(name, now);
   const username = usernameOf(user);
-  const twins = [...world.users.values()].filter((u) => u.metadata.name !== name && usernameOf(u) === username).map((u) => u.metadata.name);
+  // Roles as role@scope (the CRD's printer-friendly form), from the same live bindings the
+  // core's diagnostics count.
+  const roles: string[] = [];
+  const consider = (set: ReadonlySet<CompiledBinding>): void => {
+    for (const b of set) if (!PermissionIndex.isExpired(b, now)) for (const where of scopeEntries(b)) roles.push(`${b.role}@${where}`);
+  };
+  consider(world.index.bindingsForSubject('User', name));
+  if (username !== name) consider(world.index.bindingsForSubject('User', username));
+  for (const t of diag?.teams ?? []) consider(world.index.bindingsForSubject('Team', t));
+  const seed = diag?.seed ?? false;
+  const state = user.spec.state;
+  const twins = diag?.duplicateUsernameOf ?? [];
+  // The core lets the lexicographically first object name win; the others are not in effect.
+  const winner = sorted([name, ...twins])[0];
   let ready: Ready;
-  if (twins.length > 0) {
-    ready = { ok: false, reason: 'DuplicateUsername', message: `Users ${list(sorted([name, ...twins]))} all have username ${username}; delete or rename all but one` };
+  if (twins.length > 0 && winner !== name) {
+    ready = { ok: false, reason: 'DuplicateUsername', message: `User ${winner} has the same username ${username} and takes precedence; this User is ignored: delete it or change spec.username` };
+  } else if (seed) {
+    ready = { ok: true, reason: 'SeedAdmin', message: 'Seed admin from the operator configuration (an Active superuser); change the configuration (Helm values seedAdmins) to change it' };
   } else if (state === 'Active') {
-    ready = { ok: true, reason: seed ? 'SeedAdmin' : 'Active', message: seed ? 'Seed admin from the operator configuration; change values.yaml to change it' : 'The user is active' };
+    ready = { ok: true, reason: 'Active', message: twins.length > 0 ? `The user is active; User(s) ${list(twins)} have the same username and are ignored` : 'The user is active' };
   } else if (state === 'Pending') {
-    ready = { ok: false, reason: 'PendingApproval', message: 'Waiting for approval: a superuser (or a holder of iam.gatehouse.dev/users:approve) sets spec.state to Active, e.g. kubectl gatehouse user activate ' + name };
+    ready = { ok: false, reason: 'PendingApproval', message: `Waiting for approval: a superuser (or a holder of iam.gatehouse.dev/users:approve) sets spec.state to Active, e.g. kubectl gatehouse user activate ${name}` };
   } else if (state === 'Rejected') {
     ready = { ok: false, reason: 'Rejected', message: 'The user was rejected and is denied all access; set spec.state to Active to let them in' };
   } else {
@@ -143,7 +109,7 @@ function userStatus(user: User, world: World, now: number): StatusResult {
   const phase = seed ? 'Seed' : state;
   const status: UserStatus = {
     phase,
-    teams,
+    teams: diag?.teams ?? [],
     roles: sorted(roles),
     seed,
     observedGeneration: user.metadata.generation,
@@ -152,71 +118,34 @@ function userStatus(user: User, world: World, now: number): StatusResult {
   const events: StatusEvent[] = [];
   const oldPhase = user.status?.phase;
   if (oldPhase !== undefined && oldPhase !== phase) {
-    if (state === 'Active') events.push({ type: 'Normal', reason: 'UserActivated', message: `User ${username} is now active (was ${oldPhase})` });
-    else if (state === 'Rejected') events.push({ type: 'Normal', reason: 'UserRejected', message: `User ${username} was rejected (was ${oldPhase})` });
-    else if (state === 'Suspended') events.push({ type: 'Normal', reason: 'UserSuspended', message: `User ${username} was suspended (was ${oldPhase})` });
+    if (phase === 'Active') events.push({ type: 'Normal', reason: 'UserActivated', message: `User ${username} is now active (was ${oldPhase})` });
+    else if (phase === 'Rejected') events.push({ type: 'Normal', reason: 'UserRejected', message: `User ${username} was rejected (was ${oldPhase})` });
+    else if (phase === 'Suspended') events.push({ type: 'Normal', reason: 'UserSuspended', message: `User ${username} was suspended (was ${oldPhase})` });
   }
   return { status, events };
 }
 
-/** Whether following `includes` from `role` leads back to it. */
-function includesItself(role: Role, world: World): boolean {
-  const start = role.metadata.name;
-  const seen = new Set<string>();
-  const stack = [...(role.spec.includes ?? [])];
-  while (stack.length > 0) {
-    const next = stack.pop()!;
-    if (next === start) return true;
-    if (seen.has(next)) continue;
-    seen.add(next);
-    stack.push(...(world.roles.get(next)?.spec.includes ?? []));
-  }
-  return false;
-}
-
-function effectivePermissions(role: Role, world: World): Set<string> {
-  const out = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (r: Role): void => {
-    if (seen.has(r.metadata.name)) return;
-    seen.add(r.metadata.name);
-    for (const p of r.spec.permissions ?? []) if (!world.permissionProblem(p)) out.add(p);
-    (r.spec.rules ?? []).forEach((rule) => out.add(`rule:${JSON.stringify(rule)}`));
-    for (const inc of r.spec.includes ?? []) {
-      const child = world.roles.get(inc);
-      if (child) visit(child);
-    }
-  };
-  visit(role);
-  return out;
-}
-
 function roleStatus(role: Role, world: World, now: number): StatusResult {
   const name = role.metadata.name;
-  const invalid: string[] = [];
-  for (const p of role.spec.permissions ?? []) {
-    const problem = world.permissionProblem(p);
-    if (problem) invalid.push(`${p}: ${problem}`);
-  }
-  const missing = sorted((role.spec.includes ?? []).filter((r) => !world.roles.has(r)));
-  let bindingCount = 0;
-  for (const b of world.bindings.values()) if (b.spec.role === name) bindingCount++;
-  const cycle = includesItself(role, world);
+  const diag = world.index.roleDiagnostics(name);
+  const problems = diag?.problems ?? [];
+  const missing = diag?.missingIncludes ?? [];
+  const cycle = diag?.cycle ?? null;
   let ready: Ready;
   if (cycle) {
-    ready = { ok: false, reason: 'IncludeCycle', message: `Role ${name} includes itself through spec.includes; remove the loop (the included roles' permissions are not granted through it)` };
-  } else if (invalid.length > 0) {
-    ready = { ok: false, reason: 'InvalidPermissions', message: `${invalid.length} permission(s) do not parse and grant nothing: ${list(invalid, 3)}; fix them in spec.permissions` };
+    ready = { ok: false, reason: 'IncludeCycle', message: `Role ${name} includes itself (${cycle.join(' -> ')}); remove the loop from spec.includes` };
+  } else if (problems.length > 0) {
+    ready = { ok: false, reason: 'InvalidPermissions', message: `${problems.length} permission(s) do not parse and grant nothing: ${list(problems, 3)}; fix them in spec.permissions` };
   } else if (missing.length > 0) {
     ready = { ok: false, reason: 'MissingIncludes', message: `Included role(s) ${list(missing)} do not exist yet; their permissions are not granted until they are created` };
   } else {
-    ready = { ok: true, reason: 'Valid', message: `The role holds ${effectivePermissions(role, world).size} permission(s)` };
+    ready = { ok: true, reason: 'Valid', message: `The role holds ${diag?.permissionCount ?? 0} permission(s)` };
   }
   const status: RoleStatus = {
-    permissionCount: effectivePermissions(role, world).size,
-    invalidPermissions: invalid,
+    permissionCount: diag?.permissionCount ?? 0,
+    invalidPermissions: problems,
     missingIncludes: missing,
-    bindingCount,
+    bindingCount: diag?.bindingCount ?? 0,
     observedGeneration: role.metadata.generation,
     conditions: [readyCondition(ready, role.metadata.generation, role.status?.conditions, now)],
   };
@@ -227,15 +156,15 @@ function roleStatus(role: Role, world: World, now: number): StatusResult {
 }
 
 function teamStatus(team: Team, world: World, now: number): StatusResult {
-  const members = team.spec.members ?? [];
-  const missing = sorted(members.filter((m) => !world.users.has(m)));
+  const diag = world.index.teamDiagnostics(team.metadata.name);
+  const missing = diag?.missingMembers ?? [];
   const ready: Ready =
     missing.length > 0
       ? { ok: false, reason: 'MissingMembers', message: `Member(s) ${list(missing)} have no User object yet; they get nothing through this team until their Users exist` }
-      : { ok: true, reason: 'Valid', message: `The team has ${new Set(members).size} member(s)` };
+      : { ok: true, reason: 'Valid', message: `The team has ${diag?.memberCount ?? 0} member(s) and ${diag?.namespaces.length ?? 0} namespace(s)` };
   const status: TeamStatus = {
-    memberCount: new Set(members).size,
-    namespaces: teamNamespaces(team, world),
+    memberCount: diag?.memberCount ?? 0,
+    namespaces: diag?.namespaces ?? [],
     missingMembers: missing,
     observedGeneration: team.metadata.generation,
     conditions: [readyCondition(ready, team.metadata.generation, team.status?.conditions, now)],
@@ -245,43 +174,30 @@ function teamStatus(team: Team, world: World, now: number): StatusResult {
 
 function bindingStatus(binding: RoleBinding, world: World, now: number): StatusResult {
   const spec = binding.spec;
-  const roleFound = world.roles.has(spec.role);
-  const unresolved = sorted(
-    (spec.subjects ?? [])
-      .filter((s) => (s.kind === 'User' && !world.users.has(s.name)) || (s.kind === 'Team' && !world.teams.has(s.name)))
-      .map((s) => `${s.kind}/${s.name}`),
-  );
-  const missingTeams: string[] = [];
-  let resolved: string[] = [];
-  if (spec.scope?.teams) {
-    for (const t of spec.scope.teams) {
-      const team = world.teams.get(t);
-      if (team) resolved.push(...teamNamespaces(team, world));
-      else missingTeams.push(t);
-    }
-    resolved = sorted(resolved);
-  } else if (spec.scope?.namespaces) {
-    resolved = sorted(spec.scope.namespaces);
-  }
-  const expired = isExpired(binding, now);
+  const diag = world.index.bindingDiagnostics(binding.metadata.name, now);
+  const unresolved = diag?.unresolvedSubjects ?? [];
+  const missingTeams = sorted((spec.scope?.teams ?? []).filter((t) => !world.index.getTeam(t)));
+  const expired = diag?.expired ?? false;
   let ready: Ready;
-  if (expired) {
+  if (diag?.invalidExpiresAt) {
+    ready = { ok: false, reason: 'InvalidExpiresAt', message: `spec.expiresAt ${JSON.stringify(spec.expiresAt)} is not an RFC 3339 time, so the binding counts as expired; fix it` };
+  } else if (expired) {
     ready = { ok: false, reason: 'Expired', message: `The binding expired at ${spec.expiresAt} and grants nothing; extend spec.expiresAt or delete it` };
-  } else if (!roleFound) {
+  } else if (!diag?.roleFound) {
     ready = { ok: false, reason: 'RoleNotFound', message: `Role ${spec.role} does not exist yet; the binding grants nothing until it is created` };
   } else if (missingTeams.length > 0) {
-    ready = { ok: false, reason: 'ScopeTeamNotFound', message: `Scope team(s) ${list(sorted(missingTeams))} do not exist yet; the binding grants nothing in their namespaces until they are created` };
+    ready = { ok: false, reason: 'ScopeTeamNotFound', message: `Scope team(s) ${list(missingTeams)} do not exist yet; the binding grants nothing in their namespaces until they are created` };
   } else if (unresolved.length > 0) {
     ready = { ok: false, reason: 'SubjectsNotFound', message: `Subject(s) ${list(unresolved)} do not exist yet; they get nothing through this binding until they are created` };
   } else {
-    ready = { ok: true, reason: 'Bound', message: `Role ${spec.role} is granted to ${(spec.subjects ?? []).length} subject(s) in ${scopeLine(binding)}` };
+    ready = { ok: true, reason: 'Bound', message: `Role ${spec.role} is granted to ${diag.subjectCount} subject(s) in ${diag.scope}${spec.expiresAt ? ` until ${spec.expiresAt}` : ''}` };
   }
   const status: RoleBindingStatus = {
-    scope: scopeLine(binding),
-    subjectCount: (spec.subjects ?? []).length,
-    roleFound,
+    scope: diag?.scope ?? '',
+    subjectCount: diag?.subjectCount ?? (spec.subjects ?? []).length,
+    roleFound: diag?.roleFound ?? false,
     unresolvedSubjects: unresolved,
-    resolvedNamespaces: resolved,
+    resolvedNamespaces: diag?.resolvedNamespaces ?? [],
     expired,
     observedGeneration: binding.metadata.generation,
     conditions: [readyCondition(ready, binding.metadata.generation, binding.status?.conditions, now)],
@@ -292,6 +208,7 @@ function bindingStatus(binding: RoleBinding, world: World, now: number): StatusR
   }
   return { status, events };
 }
+
 
 export function computeStatus(kind: GatehouseKind, obj: User | Role | Team | RoleBinding, world: World, now: number): StatusResult {
   switch (kind) {
@@ -325,10 +242,16 @@ export function statusEqual(a: unknown, b: unknown): boolean {
  */
 export function dependents(kind: GatehouseKind | 'Namespace', objs: ReadonlyArray<User | Role | Team | RoleBinding | Namespace | undefined>, world: World): Set<string> {
   const out = new Set<string>();
+  // A User subject or a team member names a User by object name or by username (the core's rule).
+  const addUser = (nameOrUsername: string): void => {
+    out.add(`User/${nameOrUsername}`);
+    const byUsername = world.index.getUserByUsername(nameOrUsername);
+    if (byUsername) out.add(`User/${byUsername.metadata.name}`);
+  };
   const addBindingUsers = (b: RoleBinding): void => {
     for (const s of b.spec.subjects ?? []) {
-      if (s.kind === 'User') out.add(`User/${s.name}`);
-      if (s.kind === 'Team') for (const m of world.teams.get(s.name)?.spec.members ?? []) out.add(`User/${m}`);
+      if (s.kind === 'User') addUser(s.name);
+      if (s.kind === 'Team') for (const m of world.teams.get(s.name)?.spec.members ?? []) addUser(m);
     }
   };
   for (const obj of objs) {
@@ -338,9 +261,10 @@ export function dependents(kind: GatehouseKind | 'Namespace', objs: ReadonlyArra
     switch (kind) {
       case 'User': {
         const u = obj as User;
+        const ids = new Set([name, usernameOf(u)]);
         for (const other of world.users.values()) if (usernameOf(other) === usernameOf(u)) out.add(`User/${other.metadata.name}`);
-        for (const t of world.teams.values()) if (t.spec.members?.includes(name)) out.add(`Team/${t.metadata.name}`);
-        for (const b of world.bindings.values()) if (b.spec.subjects?.some((s) => s.kind === 'User' && s.name === name)) out.add(`RoleBinding/${b.metadata.name}`);
+        for (const t of world.teams.values()) if (t.spec.members?.some((m) => ids.has(m))) out.add(`Team/${t.metadata.name}`);
+        for (const b of world.bindings.values()) if (b.spec.subjects?.some((s) => s.kind === 'User' && ids.has(s.name))) out.add(`RoleBinding/${b.metadata.name}`);
         break;
       }
       case 'Role': {
@@ -363,7 +287,7 @@ export function dependents(kind: GatehouseKind | 'Namespace', objs: ReadonlyArra
       }
       case 'Team': {
         const t = obj as Team;
-        for (const m of t.spec.members ?? []) out.add(`User/${m}`);
+        for (const m of t.spec.members ?? []) addUser(m);
         for (const b of world.bindings.values()) {
           const bySubject = b.spec.subjects?.some((s) => s.kind === 'Team' && s.name === name);
           if (bySubject || b.spec.scope?.teams?.includes(name)) out.add(`RoleBinding/${b.metadata.name}`);

@@ -5,15 +5,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ControlPlane } from '../support/controlplane.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { eventually, installCrds, startOperator, testConfig } from '../support/operator.js';
+import { eventually, installCrds, newIndex, startOperator, testConfig, verdict } from '../support/operator.js';
 import { reader, type Reader } from '../support/kube-read.js';
-import { createMemorySink, type MemorySink } from '../../src/controller/sink.js';
+import type { PermissionIndex } from '../../src/authz/index.js';
 import type { Controller } from '../../src/controller/controller.js';
 
 let cp: ControlPlane;
 let proxy: TcpProxy;
 let rd: Reader;
-let sink: MemorySink;
+let index: PermissionIndex;
 let op: Controller;
 const figures: Record<string, number> = {};
 
@@ -22,13 +22,9 @@ before(async () => {
   await installCrds(cp);
   rd = await reader(cp);
   proxy = await TcpProxy.start(Number(new URL(cp.url).port));
-  sink = createMemorySink();
-  op = await startOperator({
-    cp,
-    index: sink,
-    serverUrl: proxy.url,
-    config: testConfig({}, { watch: { silenceTimeoutSeconds: 3, backoffInitialMs: 100, backoffMaxMs: 1000 } }),
-  });
+  const config = testConfig({}, { watch: { silenceTimeoutSeconds: 3, backoffInitialMs: 100, backoffMaxMs: 1000 } });
+  index = newIndex(config);
+  op = await startOperator({ cp, index, serverUrl: proxy.url, config });
   await op.synced;
 });
 
@@ -39,8 +35,8 @@ after(async () => {
   console.log(`# fault figures (ms unless a count): ${JSON.stringify(figures)}`);
 });
 
-const has = (kind: string, name: string): boolean => sink.objects.get(kind as never)?.has(name) ?? false;
-const spec = (kind: string, name: string): any => (sink.objects.get(kind as never)?.get(name) as any)?.spec;
+const has = (kind: string, name: string): boolean => (kind === 'Role' ? index.getRole(name) : index.getBinding(name)) !== undefined;
+const spec = (kind: string, name: string): any => (kind === 'Role' ? index.getRole(name) : index.getBinding(name))?.spec;
 
 test('cut connection: a binding deleted and a role changed meanwhile are seen after the link returns', async () => {
   await cp.kubectlOk(['apply', '-f', '-'], {
@@ -59,9 +55,19 @@ apiVersion: iam.gatehouse.dev/v1alpha1
 kind: RoleBinding
 metadata: {name: b2}
 spec: {role: r1, subjects: [{kind: User, name: bob}], scope: {cluster: true}}
+---
+apiVersion: iam.gatehouse.dev/v1alpha1
+kind: User
+metadata: {name: alice}
+spec: {state: Active}
+---
+apiVersion: iam.gatehouse.dev/v1alpha1
+kind: User
+metadata: {name: bob}
+spec: {state: Active}
 `,
   });
-  await eventually('objects in the index', () => has('Role', 'r1') && has('RoleBinding', 'b1') && has('RoleBinding', 'b2'));
+  await eventually('objects in the index', () => has('Role', 'r1') && has('RoleBinding', 'b1') && has('RoleBinding', 'b2') && verdict(index, 'alice', 'get', 'jobs', 'ns') === 'allow');
   const restartsBefore = op.metrics().watchRestarts;
 
   proxy.cut();
@@ -71,11 +77,14 @@ spec: {role: r1, subjects: [{kind: User, name: bob}], scope: {cluster: true}}
   // The operator could not see either change.
   assert.equal(has('RoleBinding', 'b1'), true);
   assert.deepEqual(spec('Role', 'r1').permissions, ['jobs:read']);
+  assert.equal(verdict(index, 'alice', 'get', 'jobs', 'ns'), 'allow', 'stale while cut off');
 
   const restored = Date.now();
   proxy.forward();
   await eventually('converged', () => !has('RoleBinding', 'b1') && spec('Role', 'r1')?.permissions?.[0] === 'jobs:*');
   figures['convergeAfterCut'] = Date.now() - restored;
+  assert.equal(verdict(index, 'alice', 'get', 'jobs', 'ns'), 'noOpinion', 'the deleted binding grants nothing');
+  assert.equal(verdict(index, 'bob', 'delete', 'jobs', 'ns'), 'allow', 'the changed role is in effect');
   assert.equal(has('RoleBinding', 'b2'), true, 'what was not deleted stays');
   assert.ok(op.metrics().watchRestarts > restartsBefore, 'the watches were restarted');
 });
@@ -101,6 +110,7 @@ test('an API server restart (same etcd) is survived', async () => {
   await cp.kubectlOk(['apply', '-f', '-'], { input: 'apiVersion: iam.gatehouse.dev/v1alpha1\nkind: Role\nmetadata: {name: r3}\nspec: {permissions: ["jobs:read"]}\n' });
   await cp.kubectlOk(['delete', 'rolebinding.iam.gatehouse.dev/b2']);
   await eventually('changes after the restart arrive', () => has('Role', 'r3') && !has('RoleBinding', 'b2'));
+  assert.equal(verdict(index, 'bob', 'get', 'jobs', 'ns'), 'noOpinion', 'the binding deleted after the restart grants nothing');
   figures['convergeAfterApiserverRestart'] = Date.now() - up;
   // Status writing works again too (the operator leads again once the lease can be renewed).
   await eventually('r3 Ready', async () => (await rd.ready('Role', 'r3'))?.status === 'True');

@@ -4,9 +4,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ControlPlane } from '../support/controlplane.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { eventually, installCrds, startOperator, testConfig } from '../support/operator.js';
+import { eventually, installCrds, newIndex, startOperator, testConfig } from '../support/operator.js';
 import { reader, type Reader } from '../support/kube-read.js';
-import { createMemorySink, type MemorySink } from '../../src/controller/sink.js';
+import type { PermissionIndex } from '../../src/authz/index.js';
 import type { Controller } from '../../src/controller/controller.js';
 
 let cp: ControlPlane;
@@ -27,12 +27,12 @@ after(async () => {
   console.log(`# leader figures (ms): ${JSON.stringify(figures)}`);
 });
 
-const has = (sink: MemorySink, kind: string, name: string): boolean => sink.objects.get(kind as never)?.has(name) ?? false;
+const has = (index: PermissionIndex, _kind: 'Role', name: string): boolean => index.getRole(name) !== undefined;
 const role = (name: string): string => `apiVersion: iam.gatehouse.dev/v1alpha1\nkind: Role\nmetadata: {name: ${name}}\nspec: {permissions: ["jobs:read"]}\n`;
 
 test('two replicas: one leader writes status; stopping it hands over', async () => {
-  const sa = createMemorySink();
-  const sb = createMemorySink();
+  const sa = newIndex(testConfig());
+  const sb = newIndex(testConfig());
   const a = await startOperator({ cp, index: sa, config: testConfig({}, { identity: 'op-a' }), name: 'op-a' });
   const b = await startOperator({ cp, index: sb, config: testConfig({}, { identity: 'op-b' }), name: 'op-b' });
   let c: Controller | undefined;
@@ -65,10 +65,10 @@ test('two replicas: one leader writes status; stopping it hands over', async () 
     // A leader that cannot reach the API server stops writing by itself (renew deadline), and a
     // replica that can takes over once the lease runs out.
     await other.stop();
-    const sc = createMemorySink();
+    const sc = newIndex(testConfig());
     c = await startOperator({ cp, index: sc, serverUrl: proxy.url, config: testConfig({}, { identity: 'op-c' }), name: 'op-c' });
     await eventually('op-c leads', () => c!.isLeader());
-    const d = await startOperator({ cp, index: createMemorySink(), config: testConfig({}, { identity: 'op-d' }), name: 'op-d' });
+    const d = await startOperator({ cp, index: newIndex(testConfig()), config: testConfig({}, { identity: 'op-d' }), name: 'op-d' });
     try {
       await d.synced;
       const frozenAt = Date.now();

@@ -4,7 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseConfig, type GatehouseConfig } from '../../src/config.js';
 import { createController, type Controller, type ControllerOptions } from '../../src/controller/controller.js';
-import type { IndexSink } from '../../src/controller/sink.js';
+import { PermissionIndex } from '../../src/authz/index.js';
+import { decide } from '../../src/authz/decide.js';
+import type { Verdict } from '../../src/authz/types.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { crdDir } from '../../src/api/crds.js';
 import type { ControlPlane } from './controlplane.js';
@@ -46,7 +48,7 @@ export async function installCrds(cp: ControlPlane): Promise<void> {
 
 export async function startOperator(opts: {
   cp: ControlPlane;
-  index: IndexSink;
+  index: PermissionIndex;
   config: GatehouseConfig;
   serverUrl?: string;
   name?: string;
@@ -77,4 +79,13 @@ export async function eventually<T>(what: string, check: () => T | undefined | f
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+}
+
+export function newIndex(config: GatehouseConfig, now: () => number = Date.now): PermissionIndex {
+  return new PermissionIndex(config, now);
+}
+
+/** What decide() answers for `user` doing `verb` on `resource` (core group unless `group`), in `namespace`. */
+export function verdict(index: PermissionIndex, user: string, verb: string, resource: string, namespace?: string, group = ''): Verdict {
+  return decide(index, { user, groups: [], resource: { verb, group, resource, ...(namespace ? { namespace } : {}) } }).verdict;
 }

@@ -1,7 +1,8 @@
 // Seed admins and presets: names, desired objects, and the patch that restores them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { desiredPresetRole, desiredSeedUser, keepPatch, seedObjectName } from '../../../src/controller/seeds.js';
+import { desiredSeedUser, keepPatch, seedObjectName } from '../../../src/controller/seeds.js';
+import { presetRoles } from '../../../src/authz/presets.js';
 
 test('a seed username that is a valid object name is used as is; others get a stable cleaned name', () => {
   assert.equal(seedObjectName('root'), 'root');
@@ -29,9 +30,12 @@ test('keepPatch restores changed fields, removes extra ones, adds missing labels
   });
 });
 
-test('a preset role carries the preset label and the spec as given', () => {
-  const r = desiredPresetRole({ preset: 'zenml', name: 'zenml-viewer', spec: { permissions: ['projects:read'] } });
+test('a preset role edited by hand is restored by keepPatch; the label is added back', () => {
+  const r = presetRoles({ zenml: true, runai: false, adaptive: false })[0]!;
   assert.equal(r.metadata.labels?.['iam.gatehouse.dev/preset'], 'zenml');
-  assert.deepEqual(r.spec, { permissions: ['projects:read'] });
-  assert.deepEqual(keepPatch({ metadata: { labels: { 'iam.gatehouse.dev/preset': 'zenml' } }, spec: { permissions: ['projects:read'], description: 'edited' } }, r), { spec: { description: null } });
+  const edited = { metadata: { labels: {} }, spec: { ...structuredClone(r.spec), permissions: ['*:*'], extra: 1 } };
+  assert.deepEqual(keepPatch(edited, r), {
+    metadata: { labels: { 'iam.gatehouse.dev/preset': 'zenml' } },
+    spec: { permissions: r.spec.permissions ?? null, extra: null },
+  });
 });
