@@ -237,3 +237,39 @@ spec: {role: late-role, subjects: [{kind: User, name: bob}], scope: {cluster: tr
   await eventually('BindingExpired event', async () => (await rd.events('temp')).some((e) => e.reason === 'BindingExpired'));
   await eventually('role gone from the user status', async () => !(await rd.get<any>('User', 'bob')).status.roles.includes('late-role@cluster'));
 });
+
+test('a new configuration: an added seed admin appears, a removed one stays but loses the seed label; enabled presets are created and kept', async () => {
+  await op.stop();
+  const config = testConfig({ seedAdmins: [{ username: 'ops' }], presets: { zenml: true } });
+  index = newIndex(config);
+  op = await startOperator({ cp, index, config, name: 'op-a2' });
+  await op.synced;
+  const ops = await eventually('seed ops', async () => {
+    const u = await rd.get<any>('User', 'ops');
+    return u?.status?.seed === true ? u : undefined;
+  });
+  assert.equal(ops.spec.superuser, true);
+  const root = await eventually('root no longer a seed', async () => {
+    const u = await rd.get<any>('User', 'root');
+    return u && u.metadata.labels?.['iam.gatehouse.dev/seed'] === undefined && u.status?.seed === false ? u : undefined;
+  });
+  assert.equal(root.spec.state, 'Active', 'not deleted, not changed');
+
+  const { presetRoles } = await import('../../src/authz/presets.js');
+  const wanted = presetRoles({ zenml: true, runai: false, adaptive: false });
+  assert.ok(wanted.length > 0);
+  for (const r of wanted) {
+    const got = await eventually(`preset role ${r.metadata.name}`, async () => {
+      const o = await rd.get<any>('Role', r.metadata.name);
+      return o?.status?.conditions ? o : undefined;
+    });
+    assert.equal(got.metadata.labels['iam.gatehouse.dev/preset'], 'zenml');
+    assert.deepEqual(got.spec.permissions ?? [], r.spec.permissions ?? []);
+  }
+  const first = wanted[0]!;
+  await cp.kubectlOk(['patch', `role.iam.gatehouse.dev/${first.metadata.name}`, '--type=merge', '-p', '{"spec":{"permissions":["*:*"]}}']);
+  await eventually('preset restored', async () => {
+    const o = await rd.get<any>('Role', first.metadata.name);
+    return JSON.stringify(o?.spec.permissions ?? []) === JSON.stringify(first.spec.permissions ?? []);
+  });
+});
