@@ -27,6 +27,8 @@ export interface ServerAnswer {
 export interface GatehouseClient {
   /** The API server's URL, for messages. */
   readonly server: string;
+  /** The kubeconfig context's namespace, if it names one. */
+  readonly namespace: string | undefined;
   list<K extends GatehouseKind>(kind: K): Promise<Array<ObjectOf<K>>>;
   get<K extends GatehouseKind>(kind: K, name: string): Promise<ObjectOf<K>>;
   create<K extends GatehouseKind>(kind: K, obj: ObjectOf<K>): Promise<ObjectOf<K>>;
@@ -100,6 +102,7 @@ export function createKubeClient(opts: ConnectionOptions): GatehouseClient {
 
   return {
     server,
+    namespace: kc.getContextObject(kc.getCurrentContext())?.namespace || undefined,
     list: (kind) =>
       wrap(`list ${PLURALS[kind]}`, { kind }, async () => {
         const res = (await custom.listClusterCustomObject(gv(kind), withOpts())) as { items?: unknown[] };

@@ -17,12 +17,13 @@ export interface FakeOptions {
 
 export class FakeClient implements GatehouseClient {
   readonly server = 'https://fake:6443';
+  readonly namespace: string | undefined = undefined;
   readonly store = new Map<GatehouseKind, Map<string, unknown>>();
   readonly calls: string[] = [];
   private rv = 1;
   constructor(private readonly opts: FakeOptions = {}) {}
 
-  seed(kind: GatehouseKind, ...objs: Array<{ metadata: { name: string; creationTimestamp?: string } }>): this {
+  seed(kind: GatehouseKind, ...objs: Array<{ metadata: { name: string; creationTimestamp?: string }; spec?: unknown }>): this {
     for (const o of objs) this.bucket(kind).set(o.metadata.name, structuredClone({ ...o, metadata: { ...o.metadata, resourceVersion: String(this.rv++) } }));
     return this;
   }
