@@ -270,6 +270,75 @@ test('kubectl finds the plugin on PATH: kubectl gatehouse ...', async () => {
   assert.match(help.stdout, /Examples:\n  kubectl gatehouse role assign researcher --team vision --scope namespace:vision-dev/);
 });
 
+test('can-i as the superuser: yes through the team binding, no outside its scope; the source is named', async () => {
+  const yes = await as('admin', ['can-i', 'create', 'jobs', '-n', 'vision-dev', '--as', 'alice@example.com']);
+  assert.equal(yes.code, 0, yes.stdout + yes.stderr);
+  assert.match(yes.stdout, /^yes\ngatehouse: yes - role researcher via binding researcher-vision-[0-9a-f]{6} \(Team vision\) in namespace vision-dev\n/);
+  assert.match(yes.stdout, /source: decided locally from the objects you can list \(2 users, 2 roles, 1 teams, 3 role assignments, \d+ namespaces; default policy .*\); the operator was not asked/);
+  const no = await as('admin', ['can-i', 'create', 'jobs', '-n', 'other', '--as', 'alice']);
+  assert.equal(no.code, 1);
+  assert.match(no.stdout, /^no\ngatehouse: no opinion - no Gatehouse role grants create batch\/jobs in namespace other to user alice@example\.com \(native RBAC decides\)/);
+  assert.match(no.stderr, /note: asking about username alice@example\.com/);
+});
+
+test('can-i --ask-apiserver shows the API server answer, which counts', async () => {
+  const rbacNo = await as('admin', ['can-i', 'create', 'jobs', '-n', 'vision-dev', '--as', 'alice@example.com', '--ask-apiserver']);
+  // Without the operator the API server has only RBAC, which gives alice nothing.
+  assert.equal(rbacNo.code, 1, rbacNo.stdout);
+  assert.match(rbacNo.stdout, /^no\ngatehouse: yes - role researcher/);
+  assert.match(rbacNo.stdout, /\napiserver: no\b/);
+  const masters = await as('admin', ['can-i', 'delete', 'nodes', '--as', 'root', '--as-group', 'system:masters', '--ask-apiserver']);
+  assert.equal(masters.code, 0, masters.stdout);
+  assert.match(masters.stdout, /gatehouse: no opinion - user root has no User object/);
+  assert.match(masters.stdout, /apiserver: yes/);
+  const bobAsks = await as('bob', ['can-i', 'create', 'jobs', '-n', 'vision-dev', '--as', 'alice@example.com', '--ask-apiserver']);
+  assert.equal(bobAsks.code, 0, 'falls back to the local answer');
+  assert.match(bobAsks.stdout, /apiserver: not asked \(forbidden: subjectaccessreviews\.authorization\.k8s\.io is forbidden: User "bob" cannot create resource "subjectaccessreviews"/);
+});
+
+test('can-i as normal users: the same answer from what they may list; what they may not is named', async () => {
+  const bob = await as('bob', ['can-i', 'create', 'jobs', '-n', 'vision-dev', '--as', 'alice@example.com']);
+  assert.equal(bob.code, 0, bob.stdout + bob.stderr);
+  assert.equal(bob.stderr, '');
+  const carol = await as('carol', ['can-i', 'create', 'jobs', '-n', 'vision-dev', '--as', 'alice@example.com']);
+  assert.equal(carol.code, 1);
+  for (const what of ['users', 'roles', 'teams', 'rolebindings', 'namespaces']) {
+    assert.match(carol.stderr, new RegExp(`warning: you may not list ${what} \\(.*User "carol" cannot list resource "${what}"`));
+  }
+  assert.match(carol.stdout, /\(0 users, 0 roles, 0 teams, 0 role assignments, 0 namespaces/);
+});
+
+test('explain (allowed) prints the chain and the rule that decided', async () => {
+  const res = await as('admin', ['explain', 'create', 'jobs', '-n', 'vision-dev', '--as', 'alice@example.com']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /^Request:\s+alice@example\.com wants to create batch\/jobs in namespace vision-dev$/m);
+  assert.match(res.stdout, /^1\. User:\s+User alice, username alice@example\.com: Active, not a superuser$/m);
+  assert.match(res.stdout, /^2\. Teams:\n  vision \(member\)$/m);
+  assert.match(res.stdout, /^  researcher-vision-[0-9a-f]{6}\s+researcher\s+Team vision\s+namespaces: vision-dev\s+\d{4}-\S+\s+yes\s+yes\s+yes\s+<- decided$/m);
+  assert.match(res.stdout, /^Decision:\s+yes \(binding\): role researcher via binding researcher-vision-[0-9a-f]{6} \(Team vision\) in namespace vision-dev \[permission jobs:\*\]$/m);
+  assert.match(res.stdout, /to take it away: kubectl gatehouse role assignment delete researcher-vision-[0-9a-f]{6} \(or take alice out of team vision: kubectl gatehouse team remove vision alice\)/);
+});
+
+test('explain (denied) names the user state and who can fix it', async () => {
+  const res = await as('admin', ['explain', 'get', 'pods', '-n', 'vision-dev', '--as', 'dave']);
+  assert.equal(res.code, 1);
+  assert.match(res.stdout, /^1\. User:\s+User dave: Rejected, not a superuser$/m);
+  assert.match(res.stdout, /^  dave-audits\s+auditor\s+User dave\s+cluster\s+<never>\s+yes\s+yes\s+yes\s*$/m);
+  assert.match(res.stdout, /^Decision:\s+no \(denied\) \(inactive\): user dave is Rejected$/m);
+  assert.match(res.stdout, /dave is Rejected: every request is denied until a superuser runs kubectl gatehouse user activate dave/);
+  const json = JSON.parse((await as('admin', ['explain', 'get', 'pods', '-n', 'vision-dev', '--as', 'dave', '-o', 'json'])).stdout) as { allowed: boolean; decision: { code: string }; userObject: { state: string } };
+  assert.deepEqual([json.allowed, json.decision.code, json.userObject.state], [false, 'inactive', 'Rejected']);
+});
+
+test('who-can lists the team that holds the role in the namespace', async () => {
+  const res = await as('bob', ['who-can', 'create', 'jobs', '-n', 'vision-dev']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /^Who may create batch\/jobs in namespace vision-dev through Gatehouse:$/m);
+  assert.match(res.stdout, /Team vision\s+researcher\s+researcher-vision-[0-9a-f]{6}\s+role researcher via binding/);
+  assert.doesNotMatch(res.stdout, /User dave/, 'dave is Rejected');
+  assert.match(res.stdout, /source: decided locally/);
+});
+
 test('superuser: deletes', async () => {
   assert.match(await ok('admin', ['role', 'assignment', 'delete', 'dave-audits']), /^role assignment dave-audits deleted \(role auditor for User dave in cluster\)\n$/);
   assert.equal((await cp.kubectl(['get', 'ghrb/dave-audits'])).code, 1);
