@@ -13,8 +13,8 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly s
 }
 
 /** `key: value` lines with aligned values; nested lists are indented under their key. */
-export function details(pairs: ReadonlyArray<readonly [string, string | readonly string[]]>): string {
-  const width = Math.max(0, ...pairs.map(([k]) => k.length + 1));
+export function details(pairs: ReadonlyArray<readonly [string, string | readonly string[]]>, minWidth = 0): string {
+  const width = Math.max(minWidth, ...pairs.map(([k]) => k.length + 1));
   const out: string[] = [];
   for (const [key, value] of pairs) {
     if (typeof value === 'string') {

@@ -113,6 +113,9 @@ async function canI(ctx: Context): Promise<number> {
   return allowed ? EXIT.ok : EXIT.no;
 }
 
+/** Both halves of explain's output line up on the longest key ("Roles that grant it:"). */
+const EXPLAIN_KEY_WIDTH = 'Roles that grant it:'.length;
+
 async function explainCmd(ctx: Context): Promise<number> {
   const target = targetOf(ctx);
   const asked = accessRequest(await requesterOf(ctx), target);
@@ -134,7 +137,7 @@ async function explainCmd(ctx: Context): Promise<number> {
     ['Groups', chain.groups.join(', ') || '<none>'],
     ['1. User', userLine],
     ['2. Teams', chain.teams.map((t) => `${t.team} (${t.how})`)],
-  ]));
+  ], EXPLAIN_KEY_WIDTH));
   ctx.out('3. Role assignments naming the user, a team or a group:\n');
   if (chain.bindings.length === 0) ctx.out('  <none>\n');
   else {
@@ -156,7 +159,7 @@ async function explainCmd(ctx: Context): Promise<number> {
   pairs.push(['Answer', allowed ? 'yes' : 'no']);
   pairs.push(['Source', sourceLine(snap)]);
   pairs.push(['To change it', chain.hints]);
-  ctx.out(details(pairs));
+  ctx.out(details(pairs, EXPLAIN_KEY_WIDTH));
   return allowed ? EXIT.ok : EXIT.no;
 }
 

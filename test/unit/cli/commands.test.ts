@@ -54,3 +54,9 @@ test('normalizePermission: a bare action means it on every resource (zenml -p re
   assert.equal(normalizePermission('me'), 'me');
   assert.equal(normalizePermission('jobs:write'), 'jobs:write');
 });
+
+test('normalizePermission rejects what the operator would reject, with the grammar problem', () => {
+  assert.throws(() => normalizePermission('jobs'), /invalid permission "jobs": missing ":action"/);
+  assert.throws(() => normalizePermission('Jobs:read'), /not a lowercase resource name/);
+  assert.equal(normalizePermission('kubeflow.org/notebooks:create'), 'kubeflow.org/notebooks:create');
+});

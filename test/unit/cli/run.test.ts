@@ -52,6 +52,7 @@ test('usage errors exit 2 with a pointer to --help', async () => {
     [['role', 'assign', 'r', '--user', 'a', '--scope', 'cluster', '--scope', 'team:x'], /exactly one kind of scope/],
     [['role', 'assign', 'r', '--user', 'a', '--scope', 'galaxy'], /--scope "galaxy": expected cluster, team:NAME or namespace:NAME/],
     [['role', 'create', 'r'], /give at least one -p PERMISSION/],
+    [['role', 'create', 'r', '-p', 'jobs'], /invalid permission "jobs": missing ":action"/],
     [['team', 'add', 'vision'], /name at least one USER, --group GROUP or --namespace NAMESPACE/],
   ];
   for (const [argv, message] of cases) {
