@@ -242,6 +242,8 @@ export interface AdmissionHandlerOptions {
 export interface AdmissionHandlers {
   validate: (body: unknown) => Promise<Reply>;
   mutate: (body: unknown) => Promise<Reply>;
+  /** For a body too deep to walk: a denied review echoing the uid when the envelope allows it, else undefined (400). */
+  tooDeep: (webhook: 'validate' | 'mutate', parsed: unknown, message: string) => Reply | undefined;
 }
 
 export function createAdmissionHandler(options: AdmissionHandlerOptions): AdmissionHandlers {
@@ -338,5 +340,16 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
   return {
     validate: (body) => handle('validate', body),
     mutate: (body) => handle('mutate', body),
+    tooDeep(webhook, parsed, message) {
+      let envelope: ReturnType<typeof parseAdmissionEnvelope>;
+      try {
+        // Reads two levels only; the deep part is never touched.
+        envelope = parseAdmissionEnvelope(parsed);
+      } catch {
+        return undefined;
+      }
+      metrics?.recordAdmission(webhook, 'unknown', 'invalid', 0);
+      return jsonReply(200, admissionResponseBody(envelope.apiVersion, denial(envelope.uid, 400, `Gatehouse: malformed AdmissionReview: ${message}`)));
+    },
   };
 }

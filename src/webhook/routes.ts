@@ -36,8 +36,14 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): Routes {
   const { authorize, admission } = options;
   if (authorize) routes['/authorize'] = { name: 'authorize', method: 'POST', handler: (ctx) => authorize(ctx.body) };
   if (admission) {
-    routes['/validate'] = { name: 'validate', method: 'POST', handler: (ctx) => admission.validate(ctx.body) };
-    routes['/mutate'] = { name: 'mutate', method: 'POST', handler: (ctx) => admission.mutate(ctx.body) };
+    routes['/validate'] = {
+      name: 'validate', method: 'POST', handler: (ctx) => admission.validate(ctx.body),
+      onTooDeep: (parsed, message) => admission.tooDeep('validate', parsed, message),
+    };
+    routes['/mutate'] = {
+      name: 'mutate', method: 'POST', handler: (ctx) => admission.mutate(ctx.body),
+      onTooDeep: (parsed, message) => admission.tooDeep('mutate', parsed, message),
+    };
   }
   return Object.freeze(routes);
 }

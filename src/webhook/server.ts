@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { ReviewError, errorMessage } from '../errors.js';
-import { errorReply, parseJsonBody, clip, JSON_CONTENT_TYPE, type Reply } from './http.js';
+import { errorReply, parseJsonBody, clip, TooDeepError, JSON_CONTENT_TYPE, type Reply } from './http.js';
 import type { WebhookMetrics } from './metrics.js';
 
 export interface RequestContext {
@@ -33,6 +33,11 @@ export interface Route {
    */
   requireClientCert?: boolean;
   handler(ctx: RequestContext): Reply | Promise<Reply>;
+  /**
+   * A body that is JSON but nests too deep to walk: the route may still answer from its shallow
+   * parts (an AdmissionReview's uid, so the API server gets a review back). Undefined: 400.
+   */
+  onTooDeep?(parsed: unknown, message: string): Reply | undefined;
 }
 
 export type Routes = Readonly<Record<string, Route>>;
@@ -151,6 +156,10 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       try {
         body = parseJsonBody(await readBody());
       } catch (err) {
+        if (err instanceof TooDeepError && route.onTooDeep) {
+          const reply = route.onTooDeep(err.parsed, err.message);
+          if (reply) return { reply, route: route.name };
+        }
         if (err instanceof ReviewError) {
           const extra = err instanceof BodyError ? { Connection: 'close' } : undefined;
           return { reply: errorReply(err.status, err.message, extra), route: route.name };

@@ -275,3 +275,17 @@ test('close() returns promptly with an idle keep-alive connection open', async (
   agent.destroy();
   await assert.rejects(request(port, { path: '/healthz', ca }));
 });
+
+test('an AdmissionReview nested too deep still gets a review that echoes its uid, denied', async () => {
+  const { server } = await start(serverConfig(certs), { listen: false });
+  const body = admissionReview({ uid: 'deep-1' });
+  let nested: unknown = 'x';
+  for (let i = 0; i < 500; i++) nested = { n: nested };
+  (body['request'] as Record<string, unknown>)['object'] = nested;
+  const res = await server.inject({ method: 'POST', url: '/validate', body: JSON.stringify(body) });
+  assert.equal(res.status, 200);
+  const answer = res.json<{ response: { uid: string; allowed: boolean; status: { code: number; message: string } } }>();
+  assert.equal(answer.response.uid, 'deep-1');
+  assert.equal(answer.response.allowed, false);
+  assert.match(answer.response.status.message, /deeper than 100/);
+});
