@@ -88,7 +88,15 @@ export interface StaticUser {
 
 export interface ControlPlaneOptions {
   /** Authorization webhook to put after RBAC: the apiserver calls `url` with SubjectAccessReview v1. */
-  authorizationWebhook?: { url: string; caFile: string };
+  authorizationWebhook?: {
+    url: string;
+    caFile: string;
+    /**
+     * Ask the webhook before RBAC (`Webhook,RBAC`), so its explicit denies (`denied: true`) beat
+     * RBAC grants; default after RBAC (`RBAC,Webhook`).
+     */
+    beforeRBAC?: boolean;
+  };
   /** More static-token identities besides the admin (who is in system:masters). */
   users?: StaticUser[];
   /** Extra kube-apiserver flags. */
@@ -231,7 +239,8 @@ export class ControlPlane {
     if (opts.authorizationWebhook) {
       const whKubeconfig = path.join(dir, 'authz-webhook.kubeconfig');
       await writeFile(whKubeconfig, webhookKubeconfig(opts.authorizationWebhook.url, opts.authorizationWebhook.caFile));
-      args.push('--authorization-mode=RBAC,Webhook', `--authorization-webhook-config-file=${whKubeconfig}`,
+      const modes = opts.authorizationWebhook.beforeRBAC ? 'Webhook,RBAC' : 'RBAC,Webhook';
+      args.push(`--authorization-mode=${modes}`, `--authorization-webhook-config-file=${whKubeconfig}`,
         '--authorization-webhook-version=v1',
         // Caches off, so a change in Gatehouse shows at once (README explains the production TTLs).
         '--authorization-webhook-cache-authorized-ttl=0s', '--authorization-webhook-cache-unauthorized-ttl=0s');
