@@ -44,7 +44,7 @@ before(async () => {
     routes: createWebhookRoutes({ authorize: createAuthorizeHandler({ authorize, isReady: () => true, logger, metrics }), isReady: () => true, metrics }),
   });
   const { port } = await server.listen();
-  cp = await ControlPlane.start({ authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert, beforeRBAC: true } });
+  cp = await ControlPlane.start({ authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert } });
   // RBAC grants mallory and broken what the webhook is about to refuse or fail on.
   await cp.kubectlOk(['create', 'clusterrole', 'pod-reader', '--verb=get,list', '--resource=pods']);
   await cp.kubectlOk(['create', 'clusterrolebinding', 'pod-readers', '--clusterrole=pod-reader', '--user=mallory', '--user=broken', '--user=carol']);
