@@ -1,6 +1,10 @@
 // What the webhook benchmark decides with and sends: realistic SubjectAccessReview bodies (~1 KB,
 // shaped like kube-apiserver's) and the authorize function the server process uses.
 import type { AccessRequest, Decision } from '../src/authz/types.js';
+import type { User, Role, Team, RoleBinding, Namespace } from '../src/api/types.js';
+import { PermissionIndex, type World } from '../src/authz/index.js';
+import { decide } from '../src/authz/decide.js';
+import { parseConfig } from '../src/config.js';
 
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 const RESOURCES: Array<[string, string]> = [
@@ -63,4 +67,51 @@ export function makeFakeAuthorize(): (req: AccessRequest) => Decision {
     }
     return { verdict: 'noOpinion', code: 'noMatch', reason: 'no rule matches' };
   };
+}
+
+/**
+ * A platform-sized world for the real decide(): 2,000 users (the bodies use 500 of them), 50 teams
+ * with OIDC groups and namespaces, 40 roles with includes, and about 2,600 bindings (per team, per
+ * user, per group, a few cluster-wide and a few expiring).
+ */
+export function makeWorld(): World {
+  const users: User[] = [];
+  const roles: Role[] = [];
+  const teams: Team[] = [];
+  const bindings: RoleBinding[] = [];
+  const namespaces: Namespace[] = [];
+  const meta = (name: string): { name: string } => ({ name });
+  for (let i = 0; i < 2000; i++) {
+    const state = i % 97 === 13 ? 'Suspended' : i % 89 === 7 ? 'Pending' : 'Active';
+    users.push({ metadata: meta(`user-${i}`), spec: { username: `user-${i}@ml-platform.example.com`, state, superuser: i === 1999 } });
+  }
+  roles.push({ metadata: meta('viewer'), spec: { permissions: ['pods:read', 'pods/log:read', 'configmaps:read', 'jobs:read', 'deployments:read', 'kubeflow.org/*:read', 'ray.io/*:read'] } });
+  roles.push({ metadata: meta('researcher'), spec: { permissions: ['jobs:*', 'pods:*', 'kubeflow.org/notebooks:*', 'kubeflow.org/pytorchjobs:*', 'ray.io/rayclusters:*', 'me'], includes: ['viewer'] } });
+  roles.push({ metadata: meta('team-admin'), spec: { permissions: ['*:*'], canAssign: ['viewer', 'researcher'], includes: ['researcher'] } });
+  for (let r = 0; r < 37; r++) {
+    roles.push({ metadata: meta(`custom-${r}`), spec: { permissions: [`custom${r}.example.com/widgets:read`, `custom${r}.example.com/gadgets:*`, 'secrets:get', `deployments:${VERBS[r % VERBS.length]}`], includes: r % 3 === 0 ? ['viewer'] : [] } });
+  }
+  for (let t = 0; t < 50; t++) {
+    const members = Array.from({ length: 40 }, (_, k) => `user-${(t * 37 + k * 11) % 2000}`);
+    teams.push({ metadata: meta(`team-${t}`), spec: { members, groups: [`oidc:team-${t}`], namespaces: [`team-${t}-dev`, `team-${t}-prod`] } });
+    namespaces.push({ metadata: { name: `team-${t}-dev`, labels: { 'iam.gatehouse.dev/team': `team-${t}` } } } as Namespace);
+    bindings.push({ metadata: meta(`team-${t}-researchers`), spec: { role: 'researcher', subjects: [{ kind: 'Team', name: `team-${t}` }], scope: { teams: [`team-${t}`] } } });
+    bindings.push({ metadata: meta(`team-${t}-admins`), spec: { role: 'team-admin', subjects: [{ kind: 'User', name: `user-${t * 40}` }], scope: { teams: [`team-${t}`] } } });
+    bindings.push({ metadata: meta(`team-${t}-oidc`), spec: { role: 'viewer', subjects: [{ kind: 'Group', name: `oidc:team-${t}` }], scope: { namespaces: [`team-${t}-dev`] } } });
+  }
+  for (let b = 0; b < 2500; b++) {
+    const expiresAt = b % 10 === 0 ? new Date(Date.now() + (b % 20 === 0 ? -1 : 1) * 86_400_000).toISOString() : undefined;
+    bindings.push({
+      metadata: meta(`grant-${b}`),
+      spec: { role: `custom-${b % 37}`, subjects: [{ kind: 'User', name: `user-${(b * 7) % 2000}` }], scope: { namespaces: [`team-${b % 50}-dev`] }, ...(expiresAt ? { expiresAt } : {}) },
+    });
+  }
+  bindings.push({ metadata: meta('everyone-views'), spec: { role: 'viewer', subjects: [{ kind: 'Group', name: 'oidc:everyone' }], scope: { teams: ['team-0'] } } });
+  return { users, roles, teams, bindings, namespaces };
+}
+
+/** The core's decide() over makeWorld()'s index. */
+export function makeRealAuthorize(): { authorize: (req: AccessRequest) => Decision; generation: () => number } {
+  const index = PermissionIndex.build(makeWorld(), parseConfig({}));
+  return { authorize: (req) => decide(index, req), generation: () => index.generation };
 }

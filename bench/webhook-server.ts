@@ -1,20 +1,21 @@
 // The operator-like process the webhook benchmark loads: the real server, routes, handler, metrics
 // and logger (info level, to /dev/null), answering from the benchmark's authorize function.
-// Usage: node dist/bench/webhook-server.js CERT KEY; prints {"port":N} once listening.
+// Usage: node dist/bench/webhook-server.js CERT KEY [real|fake]; prints {"port":N} once listening.
 import { createWriteStream } from 'node:fs';
 import { createWebhookServer } from '../src/webhook/server.js';
 import { createWebhookRoutes } from '../src/webhook/routes.js';
 import { createAuthorizeHandler } from '../src/webhook/sar.js';
 import { createWebhookMetrics } from '../src/webhook/metrics.js';
 import { createLogger } from '../src/log.js';
-import { makeFakeAuthorize } from './webhook-fixture.js';
+import { makeFakeAuthorize, makeRealAuthorize } from './webhook-fixture.js';
 
 async function main(): Promise<void> {
-  const [certFile, keyFile] = process.argv.slice(2);
-  if (!certFile || !keyFile) throw new Error('usage: webhook-server CERT KEY');
+  const [certFile, keyFile, mode = 'real'] = process.argv.slice(2);
+  if (!certFile || !keyFile) throw new Error('usage: webhook-server CERT KEY [real|fake]');
   const logger = createLogger('info', createWriteStream('/dev/null'));
-  const metrics = createWebhookMetrics();
-  const authorize = makeFakeAuthorize();
+  const real = mode === 'real' ? makeRealAuthorize() : undefined;
+  const metrics = createWebhookMetrics(real ? { indexGeneration: real.generation } : {});
+  const authorize = real ? real.authorize : makeFakeAuthorize();
   const routes = createWebhookRoutes({
     authorize: createAuthorizeHandler({ authorize, isReady: () => true, logger, metrics }),
     isReady: () => true,
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
     metrics,
   });
   const { port } = await server.listen();
-  process.stdout.write(`${JSON.stringify({ port, decide: 'fake' })}\n`);
+  process.stdout.write(`${JSON.stringify({ port, decide: real ? 'real' : 'fake' })}\n`);
   process.on('SIGTERM', () => {
     void server.close().then(() => process.exit(0));
   });
