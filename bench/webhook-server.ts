@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   if (!certFile || !keyFile) throw new Error('usage: webhook-server CERT KEY [real|fake]');
   const logger = createLogger('info', createWriteStream('/dev/null'));
   const real = mode === 'real' ? makeRealAuthorize() : undefined;
-  const metrics = createWebhookMetrics(real ? { indexGeneration: real.generation } : {});
+  const metrics = createWebhookMetrics({ ...(real ? { indexGeneration: real.generation } : {}), processMetrics: true });
   const authorize = real ? real.authorize : makeFakeAuthorize();
   const routes = createWebhookRoutes({
     authorize: createAuthorizeHandler({ authorize, isReady: () => true, logger, metrics }),

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { makeServingCert } from '../test/support/controlplane.js';
 import { sarBodies } from './webhook-fixture.js';
 
@@ -155,17 +156,45 @@ async function openLoop(conns: Conn[], requests: Buffer[], rate: number, duratio
   };
 }
 
+/** The server's CPU seconds and GC totals, read from its own /metrics. */
+async function serverCpu(port: number, ca: string): Promise<{ cpu: number; gcCount: number; gcSeconds: number; lagMax: number }> {
+  const { readFile } = await import('node:fs/promises');
+  const https = await import('node:https');
+  const caPem = await readFile(ca);
+  const text = await new Promise<string>((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port, path: '/metrics', ca: caPem, servername: 'localhost', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const sum = (re: RegExp): number => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+  return {
+    cpu: sum(/^gatehouse_process_cpu_seconds_total (\S+)$/gm),
+    gcCount: sum(/^gatehouse_nodejs_gc_duration_seconds_count\{[^}]*\} (\S+)$/gm),
+    gcSeconds: sum(/^gatehouse_nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm),
+    lagMax: sum(/^gatehouse_nodejs_eventloop_lag_max_seconds (\S+)$/gm),
+  };
+}
+
 function startServer(cert: string, key: string): Promise<{ child: ChildProcess; port: number; decide: string }> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'webhook-server.js');
-  const child = spawn(process.execPath, [script, cert, key, DECIDE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env['BENCH_SERVER_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean), script, cert, key, DECIDE], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl !== -1) {
-        const info = JSON.parse(out.slice(0, nl)) as { port: number; decide: string };
-        resolve({ child, port: info.port, decide: info.decide });
+      let nl: number;
+      while ((nl = out.indexOf('\n')) !== -1) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        // Anything else the server prints (--trace-gc, say) goes to stderr.
+        if (line.startsWith('{"port"')) {
+          const info = JSON.parse(line) as { port: number; decide: string };
+          resolve({ child, port: info.port, decide: info.decide });
+        } else {
+          process.stderr.write(`${line}\n`);
+        }
       }
     });
     child.on('exit', (code) => reject(new Error(`webhook server exited with ${code}`)));
@@ -191,10 +220,17 @@ async function main(): Promise<void> {
       closed.push({ c, ...r });
       rows.push([`closed loop, ${c} connections`, r.rps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), String(r.errors)]);
     }
+    const cpuBefore = await serverCpu(server.port, tlsFiles.caCert);
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     const open = await openLoop(conns.slice(0, OPEN_CONNECTIONS), requests, OPEN_RATE, DURATION_MS * 2);
     const openRps = (open.sent / ((DURATION_MS * 2) / 1000)).toFixed(0);
     rows.push([`open loop, ${OPEN_RATE}/s, ${OPEN_CONNECTIONS} conns (from schedule)`, openRps, open.p50.toFixed(2), open.p99.toFixed(2), String(open.errors)]);
     rows.push([`open loop, ${OPEN_RATE}/s, ${OPEN_CONNECTIONS} conns (from send)`, openRps, open.serviceP50.toFixed(2), open.serviceP99.toFixed(2), '']);
+    loopDelay.disable();
+    const cpuAfter = await serverCpu(server.port, tlsFiles.caCert);
+    // CPU the server used per review in the open loop: the cost of one answer, whatever the load.
+    const cpuPerReviewUs = ((cpuAfter.cpu - cpuBefore.cpu) / open.sent) * 1e6;
     for (const c of conns) c.socket.destroy();
 
     const header: [string, string, string, string, string] = ['scenario', 'reviews/s', 'p50 ms', 'p99 ms', 'errors'];
@@ -205,10 +241,13 @@ async function main(): Promise<void> {
     console.log(widths.map((w) => '-'.repeat(w)).join('  '));
     for (const r of rows) console.log(line(r));
     const best = closed.reduce((a, b) => (b.rps > a.rps ? b : a));
+    console.log(`server CPU per review (open loop): ${cpuPerReviewUs.toFixed(0)} µs; server GC pauses: ${cpuAfter.gcCount} totalling ${(cpuAfter.gcSeconds * 1000).toFixed(0)} ms; `
+      + `server event-loop delay max ${(cpuAfter.lagMax * 1000).toFixed(1)} ms; load generator event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms; `
+      + `machine load average (1 min): ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} CPUs`);
     console.log(JSON.stringify({
       bench: 'webhook', rps: Math.round(best.rps), rpsConnections: best.c, p50Ms: Number(open.p50.toFixed(3)), p99Ms: Number(open.p99.toFixed(3)),
       p999Ms: Number(open.p999.toFixed(3)), maxMs: Number(open.max.toFixed(3)),
-      serviceP50Ms: Number(open.serviceP50.toFixed(3)), serviceP99Ms: Number(open.serviceP99.toFixed(3)), loadAverage1m: Number(os.loadavg()[0]!.toFixed(2)), openLoopRate: OPEN_RATE, bodyBytes: avgBody, decide: server.decide,
+      serviceP50Ms: Number(open.serviceP50.toFixed(3)), serviceP99Ms: Number(open.serviceP99.toFixed(3)), loadAverage1m: Number(os.loadavg()[0]!.toFixed(2)), serverCpuPerReviewUs: Math.round(cpuPerReviewUs), openLoopRate: OPEN_RATE, bodyBytes: avgBody, decide: server.decide,
       errors: closed.reduce((n, r) => n + r.errors, open.errors),
       targets: { rps: 5000, p99Ms: 5 }, met: best.rps >= 5000 && open.p99 < 5,
     }));
