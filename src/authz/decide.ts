@@ -223,6 +223,24 @@ export function holdAnywhere(index: PermissionIndex, user: UserRecord, groups: r
   return null;
 }
 
+// What native RBAC gives every authenticated user (system:basic-user, system:discovery,
+// system:public-info-viewer) and that reveals nothing but the user's own access and the API's shape.
+const SELF_REVIEWS: ReadonlySet<string> = new Set([
+  'authorization.k8s.io/selfsubjectaccessreviews',
+  'authorization.k8s.io/selfsubjectrulesreviews',
+  'authentication.k8s.io/selfsubjectreviews',
+]);
+const DISCOVERY_PATH = /^\/(?:(?:api|apis|openapi)(?:\/.*)?|version\/?|healthz|livez|readyz)$/;
+
+/**
+ * Asking the API server what one may do, who one is, or what APIs exist. Step 4 leaves these to
+ * RBAC, so an inactive user still gets a readable answer ("no - user pat is Pending") from kubectl.
+ */
+export function isIntrospection(t: PreparedTarget): boolean {
+  if (t.path !== undefined) return t.verb === 'get' && DISCOVERY_PATH.test(t.path);
+  return t.verb === 'create' && t.subresource === undefined && t.name === undefined && SELF_REVIEWS.has(`${t.group}/${t.resource}`);
+}
+
 const noOpinion = (code: Decision['code'], reason: string): Decision => ({ verdict: 'noOpinion', code, reason });
 
 function allowWith(index: PermissionIndex, grant: Grant, t: PreparedTarget, opts: DecideOptions | undefined, code: Decision['code'], prefix = ''): Decision {
@@ -260,6 +278,9 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
   // 4. Inactive users.
   if (user.state !== 'Active') {
     const why = `user ${req.user} is ${user.state}`;
+    // Without this, `kubectl auth can-i` (a SelfSubjectAccessReview) and kubectl's discovery fail
+    // for a Pending user with an error instead of the answer "no - user ... is Pending".
+    if (t !== null && isIntrospection(t)) return noOpinion('inactive', `${why}; self reviews and API discovery are left to RBAC`);
     return index.config.authorization.denyInactiveUsers
       ? { verdict: 'deny', code: 'inactive', reason: why }
       : noOpinion('inactive', `${why} (authorization.denyInactiveUsers is false)`);

@@ -96,6 +96,17 @@ const cases: Case[] = [
   ['a Rejected user is denied', req('rejected', 'get pods', 'ns-a'), 'deny', 'inactive'],
   ['a Suspended user is denied', req('suspended', 'get pods', 'ns-a'), 'deny', 'inactive'],
   ['a suspended superuser is denied', req('fallen', 'get pods', 'ns-a'), 'deny', 'inactive'],
+  // ...but asking what they may do, and discovery, are left to RBAC, so `kubectl auth can-i` as a
+  // Pending user answers "no - user pending is Pending" instead of failing.
+  ['an inactive user may ask what they may do (kubectl auth can-i)', req('pending', 'create authorization.k8s.io/selfsubjectaccessreviews'), 'noOpinion', 'inactive', /^user pending is Pending; self reviews and API discovery are left to RBAC$/],
+  ['an inactive user may list their own rules', req('suspended', 'create authorization.k8s.io/selfsubjectrulesreviews'), 'noOpinion', 'inactive'],
+  ['an inactive user may ask who they are (kubectl auth whoami)', req('rejected', 'create authentication.k8s.io/selfsubjectreviews'), 'noOpinion', 'inactive'],
+  ['an inactive user may discover the API', req('pending', 'get /apis/apps/v1'), 'noOpinion', 'inactive'],
+  ['an inactive user may read /version', req('pending', 'get /version'), 'noOpinion', 'inactive'],
+  ['an inactive user is denied a review about someone else', req('pending', 'create authorization.k8s.io/subjectaccessreviews'), 'deny', 'inactive'],
+  ['an inactive user is denied other non-resource URLs', req('pending', 'get /metrics'), 'deny', 'inactive'],
+  ['an inactive user is denied writes to discovery paths', req('pending', 'post /apis'), 'deny', 'inactive'],
+  ['an inactive user is denied a path that only starts like discovery', req('pending', 'get /apisx'), 'deny', 'inactive'],
   // 5. superusers
   ['a superuser is allowed', req('boss', 'delete nodes'), 'allow', 'superuser'],
   ['a seed admin is a superuser without a User', req('root', 'delete nodes'), 'allow', 'superuser', /seed admin/],
