@@ -1,0 +1,185 @@
+// The Run:ai preset through the real API server: with `presets: {runai: true}` the operator keeps
+// the runai-* Roles; one Active user per role holds it cluster-wide, and `kubectl auth can-i` as
+// each of them must answer every cell of the seed's "Roles and permissions" table
+// (seeds/002_142bca3e10b5fa9b.txt, pasted below verbatim and parsed, as the core's unit test does).
+//
+// To keep the run short, each cell is checked for read (get) and the writes create, update and
+// delete, not all nine verbs (test/unit/authz/presets.test.ts covers every verb against decide()).
+// The entities are permissions without an API group ("jobs:read"), which match that resource in
+// any group. The test installs Run:ai-like CRDs in the group run.ai so that kubectl resolves
+// `jobs.run.ai` to group run.ai, resource jobs: for a resource the server does not serve, kubectl
+// sends the whole `jobs.run.ai` as the resource name with an empty group (and rediscovers the API
+// on every call), which neither Gatehouse nor RBAC would read as Run:ai's jobs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, type Stack } from '../support/stack.js';
+import { eventually } from '../support/operator.js';
+import { canI, mapLimit } from '../support/e2e.js';
+
+const RUNAI_SEED = `Managed Entity / Roles Admin Dep. Admin Editor Research Manager Researcher ML Eng. Viewer
+Assign (Settings) Users/Groups/Apps to Roles CRUD (all roles) CRUD (Proj. Researchers and ML Engineers only) N/A N/A N/A N/A N/A
+Assign Users/Groups/Apps to Organizations R (Projects, Departments) CRUD (Projects only) CRUD (Projects, Departments) N/A N/A N/A N/A
+Departments R R CRUD N/A N/A R R
+Projects R CRUD CRUD R R R R
+Jobs R R R R CRUD N/A R
+Deployments R R R N/A N/A CRUD R
+Workspaces R R R R CRUD N/A N/A
+Environments CRUD CRUD CRUD CRUD CRUD N/A N/A
+Data Sources CRUD CRUD CRUD CRUD CRUD N/A N/A
+Compute Resources CRUD CRUD CRUD CRUD CRUD N/A N/A
+Templates CRUD CRUD CRUD CRUD CRUD N/A N/A
+Clusters CRUD N/A R N/A N/A R R
+Node Pools CRUD N/A R N/A N/A R R
+Nodes R N/A R N/A N/A R R
+Settings (General, Credentials) CRUD N/A N/A N/A N/A N/A N/A
+Events History R N/A N/A N/A N/A N/A N/A
+Dashboard.Overview R R R R R R R
+Dashboards.Analytics R R R R R R R
+Dashboards.Consumption R N/A N/A N/A N/A N/A N/A`;
+
+const ROLES = ['runai-admin', 'runai-department-admin', 'runai-editor', 'runai-research-manager', 'runai-researcher', 'runai-ml-engineer', 'runai-viewer'];
+const ENTITY_RESOURCES: Record<string, string> = {
+  Departments: 'departments',
+  Projects: 'projects',
+  Jobs: 'jobs',
+  Deployments: 'deployments',
+  Workspaces: 'workspaces',
+  Environments: 'environments',
+  'Data Sources': 'datasources',
+  'Compute Resources': 'computeresources',
+  Templates: 'templates',
+  Clusters: 'clusters',
+  'Node Pools': 'nodepools',
+  Nodes: 'nodes',
+  'Settings (General, Credentials)': 'settings',
+  'Events History': 'eventhistories',
+  'Dashboard.Overview': 'dashboards/overview',
+  'Dashboards.Analytics': 'dashboards/analytics',
+  'Dashboards.Consumption': 'dashboards/consumption',
+};
+/** The verbs checked per cell, and which cells allow them. */
+const VERBS = ['get', 'create', 'update', 'delete'];
+const CELL_VERBS: Record<string, string[]> = { R: ['get'], CRUD: VERBS, 'N/A': [] };
+const NS = 'runai-p1';
+
+interface Cell {
+  row: string;
+  role: string;
+  cell: string;
+  /** kubectl's RESOURCE.GROUP */
+  resource: string;
+  subresource?: string;
+  /** How Gatehouse's reason names it. */
+  target: string;
+  clusterScoped: boolean;
+}
+
+/** The table's cells: the entity rows, then the two assignment rows. */
+function cells(): Cell[] {
+  const lines = RUNAI_SEED.split('\n');
+  const out: Cell[] = [];
+  for (const line of lines.slice(3)) {
+    const entity = Object.keys(ENTITY_RESOURCES).find((e) => line.startsWith(`${e} `));
+    assert.ok(entity, `an entity row: ${line}`);
+    const values = line.slice(entity.length + 1).split(' ');
+    assert.equal(values.length, ROLES.length, `seven columns in ${line}`);
+    const [resource, subresource] = ENTITY_RESOURCES[entity]!.split('/') as [string, string | undefined];
+    values.forEach((cell, col) => out.push({
+      row: entity, role: ROLES[col]!, cell, resource: `${resource}.run.ai`,
+      ...(subresource ? { subresource } : {}),
+      target: `run.ai/${resource}${subresource ? `/${subresource}` : ''}`, clusterScoped: false,
+    }));
+  }
+  // "Assign Users/Groups/Apps to Organizations": R (Projects, Departments) | CRUD (Projects only) |
+  // CRUD (Projects, Departments) | N/A...: the members subresource of projects and departments.
+  const orgs: Record<string, string[]> = {
+    projects: ['R', 'CRUD', 'CRUD', 'N/A', 'N/A', 'N/A', 'N/A'],
+    departments: ['R', 'N/A', 'CRUD', 'N/A', 'N/A', 'N/A', 'N/A'],
+  };
+  assert.match(lines[2]!, /^Assign Users\/Groups\/Apps to Organizations R \(Projects, Departments\) CRUD \(Projects only\) CRUD \(Projects, Departments\)( N\/A){4}$/);
+  for (const [resource, row] of Object.entries(orgs)) {
+    row.forEach((cell, col) => out.push({
+      row: `Assign to Organizations (${resource})`, role: ROLES[col]!, cell, resource: `${resource}.run.ai`, subresource: 'members',
+      target: `run.ai/${resource}/members`, clusterScoped: false,
+    }));
+  }
+  // "Assign (Settings) Users/Groups/Apps to Roles": CRUD for Admin and Dep. Admin (which roles they
+  // may assign is admission's canAssign check), N/A for the rest: Gatehouse's RoleBindings.
+  assert.match(lines[1]!, /^Assign \(Settings\) Users\/Groups\/Apps to Roles CRUD \(all roles\) CRUD \(Proj\. Researchers and ML Engineers only\)( N\/A){5}$/);
+  ROLES.forEach((role, col) => out.push({
+    row: 'Assign to Roles', role, cell: col <= 1 ? 'CRUD' : 'N/A', resource: 'rolebindings.iam.gatehouse.dev',
+    target: 'iam.gatehouse.dev/rolebindings', clusterScoped: true,
+  }));
+  return out;
+}
+
+/** A namespaced CRD `<plural>.run.ai`, standing in for Run:ai's own API. */
+function runaiCrd(plural: string): string {
+  const kind = plural.replace(/ies$/, 'y').replace(/s$/, '').replace(/^./, (c) => c.toUpperCase());
+  return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ${plural}.run.ai}
+spec:
+  group: run.ai
+  scope: Namespaced
+  names: {plural: ${plural}, singular: ${kind.toLowerCase()}, kind: ${kind}, listKind: ${kind}List}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}`;
+}
+
+let stack: Stack;
+
+before(async () => {
+  stack = await startStack({ config: { presets: { runai: true } } });
+  await eventually('the seven runai-* Roles', async () => {
+    const out = await stack.kubectlOk(['get', 'ghrole', '-l', 'iam.gatehouse.dev/preset=runai', '-o', 'name']);
+    return out.trim().split('\n').filter(Boolean).length === ROLES.length;
+  });
+  const plurals = [...new Set(Object.values(ENTITY_RESOURCES).map((r) => r.split('/')[0]!))];
+  await stack.kubectlOk(['apply', '-f', '-'], { input: plurals.map(runaiCrd).join('\n---\n') });
+  await stack.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', ...plurals.map((p) => `crd/${p}.run.ai`)]);
+  const docs = [`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}}`];
+  for (const role of ROLES) {
+    docs.push(`apiVersion: iam.gatehouse.dev/v1alpha1\nkind: User\nmetadata: {name: u-${role}}\nspec: {state: Active}`);
+    docs.push(`apiVersion: iam.gatehouse.dev/v1alpha1\nkind: RoleBinding\nmetadata: {name: b-${role}}\nspec: {role: ${role}, subjects: [{kind: User, name: u-${role}}], scope: {cluster: true}}`);
+  }
+  await stack.kubectlOk(['apply', '-f', '-'], { input: docs.join('\n---\n') });
+  await stack.settle();
+});
+after(async () => {
+  await stack?.stop();
+});
+
+test('the preset Roles are the seven Run:ai roles, labelled as the preset', async () => {
+  const out = await stack.kubectlOk(['get', 'ghrole', '-l', 'iam.gatehouse.dev/preset=runai', '-o', 'jsonpath={.items[*].metadata.name}']);
+  assert.deepEqual(out.split(' ').sort(), [...ROLES].sort());
+});
+
+test('kubectl auth can-i as one user per Run:ai role answers every cell of the seed table (get, create, update, delete)', async () => {
+  const checks = cells().flatMap((c) => VERBS.map((verb) => ({ ...c, verb, want: CELL_VERBS[c.cell]!.includes(verb) })));
+  assert.equal(checks.length, (17 + 2 + 1) * 7 * 4, 'every row, every role, four verbs');
+  const wrong: string[] = [];
+  await mapLimit(checks, 8, async (c) => {
+    const user = `u-${c.role}`;
+    const got = await canI(stack, c.verb, c.resource, {
+      as: user,
+      ...(c.clusterScoped ? { allNamespaces: true } : { namespace: NS }),
+      ...(c.subresource ? { subresource: c.subresource } : {}),
+    });
+    const where = c.clusterScoped ? '(cluster-scoped)' : `in namespace ${NS}`;
+    const want = c.want ? 'yes' : `no - no Gatehouse role grants ${c.verb} ${c.target} ${where} to user ${user}`;
+    if (got !== want) wrong.push(`${c.row} / ${c.role} (${c.cell}) ${c.verb}: got "${got}", want "${want}"`);
+  });
+  assert.deepEqual(wrong.sort(), []);
+});
+
+test('a role\'s entities match in any API group: the Viewer reads core nodes, cluster-wide', async () => {
+  assert.equal(await canI(stack, 'list', 'nodes', { as: 'u-runai-viewer', allNamespaces: true }), 'yes');
+  const get = await stack.kubectl(['get', 'nodes'], { as: 'u-runai-viewer' });
+  assert.equal(get.code, 0, get.stderr);
+  assert.equal(await canI(stack, 'list', 'nodes', { as: 'u-runai-researcher', allNamespaces: true }),
+    'no - no Gatehouse role grants list nodes (cluster-scoped) to user u-runai-researcher');
+});
