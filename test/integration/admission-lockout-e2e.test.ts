@@ -137,7 +137,7 @@ test('self-registration: carol asks for Active and superuser, is stored Pending 
   // Registering someone else is not self-registration.
   const other = await create(stack, `apiVersion: ${G}/v1alpha1\nkind: User\nmetadata: {name: dave}\nspec: {state: Pending}\n`, { as: 'erin' });
   assertDenied(other, 'delegated-scope', 'metadata.name');
-  assert.match(other.stderr, /creating User dave requires iam\.gatehouse\.dev\/users:create in the whole cluster/);
+  assert.match(other.stderr, /creating User dave requires iam\.gatehouse\.dev\/users:create in the whole cluster; erin holds it nowhere \(rule: delegated-scope\)/);
   assert.equal(await exists(stack, 'ghuser/dave'), false);
 
   // Pending: denied outright (RBAC cannot let her in either), until a superuser approves her.
