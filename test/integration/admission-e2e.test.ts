@@ -75,7 +75,7 @@ spec: {permissions: ["${G}/users:update", "${G}/users:patch", "${G}/users:read"]
 apiVersion: ${G}/v1alpha1
 kind: Role
 metadata: {name: approver}
-spec: {permissions: ["${G}/users:approve", "${G}/users:patch", "${G}/users:read"]}
+spec: {permissions: ["${G}/users:approve", "${G}/users:read"]}  # no users:patch: approve lets the patch through (decide.ts)
 ---
 apiVersion: ${G}/v1alpha1
 kind: Role
