@@ -105,13 +105,14 @@ export function requireDelegated(env: Env, resource: string, verb: string, scope
   const held = env.view.scopesHolding(env.who.requester, { group: GROUP, resource, verb });
   const missing = uncovered(env.view, held, scope);
   if (missing.length === 0) return true;
+  // "holds it nowhere", not "holds it in nowhere": the message is read by a person.
   const where = held.cluster || held.namespaces.length + held.teams.length === 0
     ? 'nowhere'
-    : [...held.teams.map((t) => `team ${t}`), ...held.namespaces.map((n) => `namespace ${n}`)].join(', ');
+    : `in ${[...held.teams.map((t) => `team ${t}`), ...held.namespaces.map((n) => `namespace ${n}`)].join(', ')}`;
   env.f.deny(
     path,
     'delegated-scope',
-    `${what} requires ${gatehousePermission(resource, verb)} in ${missing.join(', ')}; ${env.who.label} holds it in ${where}`,
+    `${what} requires ${gatehousePermission(resource, verb)} in ${missing.join(', ')}; ${env.who.label} holds it ${where}`,
   );
   return false;
 }

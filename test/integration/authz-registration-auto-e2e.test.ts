@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, type Stack } from '../support/stack.js';
 import { eventually } from '../support/operator.js';
-import { canI, mapLimit, metricsText, series } from '../support/e2e.js';
+import { canI, mapLimit, metricsText, series } from '../support/authz-e2e.js';
 import { userObjectName } from '../../src/operator.js';
 
 let stack: Stack;

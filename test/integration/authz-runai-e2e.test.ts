@@ -14,7 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, type Stack } from '../support/stack.js';
 import { eventually } from '../support/operator.js';
-import { canI, mapLimit } from '../support/e2e.js';
+import { canI, mapLimit } from '../support/authz-e2e.js';
 
 const RUNAI_SEED = `Managed Entity / Roles Admin Dep. Admin Editor Research Manager Researcher ML Eng. Viewer
 Assign (Settings) Users/Groups/Apps to Roles CRUD (all roles) CRUD (Proj. Researchers and ML Engineers only) N/A N/A N/A N/A N/A

@@ -1,87 +1,82 @@
-// Helpers for the end-to-end authorization tests: what a person sees from `kubectl auth can-i`
-// and from a SubjectAccessReview the API server answers (which carries the reason for a yes too).
+// Small helpers for the end-to-end admission tests: kubectl as a person, and assertions on what
+// that person reads (the denial text naming the rule, kubectl's `Warning:` lines).
+import assert from 'node:assert/strict';
+import type { KubectlOptions, KubectlResult } from './controlplane.js';
 import type { Stack } from './stack.js';
+import { eventually } from './operator.js';
 
-export interface CanIOptions {
-  as?: string;
-  asGroups?: string[];
-  namespace?: string;
-  subresource?: string;
-  /** `-A`: ask without a namespace (cluster-scoped, or across all namespaces). */
-  allNamespaces?: boolean;
+/** A manifest applied with `kubectl apply -f -` as `as` (the admin when absent). */
+export function apply(stack: Stack, manifest: string, opts: Omit<KubectlOptions, 'input'> & { extra?: string[] } = {}): Promise<KubectlResult> {
+  const { extra = [], ...rest } = opts;
+  return stack.kubectl(['apply', '-f', '-', ...extra], { ...rest, input: manifest });
 }
 
-/** `kubectl auth can-i VERB RESOURCE`'s stdout, trimmed: `yes`, or `no` with ` - <reason>` when one was given. */
-export async function canI(stack: Stack, verb: string, resource: string, opts: CanIOptions = {}): Promise<string> {
-  const args = ['auth', 'can-i', verb, resource];
-  if (opts.namespace) args.push('-n', opts.namespace);
-  if (opts.allNamespaces) args.push('-A');
-  if (opts.subresource) args.push(`--subresource=${opts.subresource}`);
-  const kubectlOpts = { ...(opts.as ? { as: opts.as } : {}), ...(opts.asGroups ? { asGroups: opts.asGroups } : {}) };
-  const res = await stack.kubectl(args, kubectlOpts);
-  const out = res.stdout.trim();
-  // 0 is yes, 1 is no; anything else (or no answer at all) is a broken call, not a "no".
-  if (!((res.code === 0 && out === 'yes') || (res.code === 1 && /^no\b/.test(out)))) {
-    throw new Error(`kubectl ${args.join(' ')} (as ${opts.as ?? 'admin'}) answered ${res.code}: ${out} ${res.stderr}`);
-  }
-  return out;
+/** `kubectl create -f -`: needs no read of the object first, unlike apply. */
+export function create(stack: Stack, manifest: string, opts: Omit<KubectlOptions, 'input'> & { extra?: string[] } = {}): Promise<KubectlResult> {
+  const { extra = [], ...rest } = opts;
+  return stack.kubectl(['create', '-f', '-', ...extra], { ...rest, input: manifest });
 }
 
-export interface ReviewStatus {
-  allowed: boolean;
-  denied?: boolean;
-  reason?: string;
+/** A merge patch of `resource` (e.g. `ghuser/alice`) as someone. */
+export function mergePatch(stack: Stack, resource: string, patch: unknown, opts: KubectlOptions & { extra?: string[] } = {}): Promise<KubectlResult> {
+  const { extra = [], ...rest } = opts;
+  return stack.kubectl(['patch', resource, '--type=merge', '-p', JSON.stringify(patch), ...extra], rest);
+}
+
+function show(res: KubectlResult): string {
+  return `exit ${res.code}\nstdout: ${res.stdout}\nstderr: ${res.stderr}`;
+}
+
+export function assertOk(res: KubectlResult, what: string): void {
+  assert.equal(res.code, 0, `${what} should succeed\n${show(res)}`);
 }
 
 /**
- * The API server's answer to a SubjectAccessReview for `user`: the whole authorizer chain
- * (Gatehouse's webhook, then RBAC) decides, and `reason` is there for an allow as well.
+ * The request was refused by Gatehouse's admission webhook, and kubectl shows the person which
+ * field and which rule: `... denied the request: Gatehouse denied: <path>: <message> (rule: <rule>)`.
  */
-export async function review(
-  stack: Stack,
-  user: string,
-  attrs: { verb: string; resource: string; group?: string; namespace?: string; name?: string; subresource?: string },
-  groups: string[] = ['system:authenticated'],
-): Promise<ReviewStatus> {
-  const sar = {
-    apiVersion: 'authorization.k8s.io/v1',
-    kind: 'SubjectAccessReview',
-    spec: { user, groups, resourceAttributes: { group: '', ...attrs } },
-  };
-  const out = await stack.kubectlOk(['create', '-f', '-', '-o', 'json'], { input: JSON.stringify(sar) });
-  return (JSON.parse(out) as { status: ReviewStatus }).status;
-}
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
+export function assertDenied(res: KubectlResult, rule: string, path?: string | RegExp): void {
+  assert.notEqual(res.code, 0, `expected a denial (rule ${rule})\n${show(res)}`);
+  assert.match(res.stderr, /admission webhook "[a-z.]+" denied the request: Gatehouse denied: /, show(res));
+  assert.match(res.stderr, new RegExp(`\\(rule: ${rule}\\)`), show(res));
+  if (path !== undefined) {
+    const p = typeof path === 'string' ? new RegExp(`Gatehouse denied: (.*; )?${escape(path)}: `) : path;
+    assert.match(res.stderr, p, show(res));
   }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
-/** Prometheus text lines of one series, as {labels, value}. */
-export function series(text: string, name: string): { labels: Record<string, string>; value: number }[] {
-  const out: { labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const m = /^[^{ ]+(?:\{([^}]*)\})?\s+(\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const pair of (m[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
-    out.push({ labels, value: Number(m[2]) });
-  }
-  return out;
+/** Refused by authorization (Gatehouse no opinion, RBAC no): never reaches admission. */
+export function assertForbidden(res: KubectlResult): void {
+  assert.notEqual(res.code, 0, show(res));
+  assert.match(res.stderr, /is forbidden: User "[^"]+" cannot /, show(res));
+  assert.doesNotMatch(res.stderr, /Gatehouse denied/, show(res));
 }
 
-export async function metricsText(stack: Stack): Promise<string> {
-  const res = await stack.operator.webhook.server.inject({ method: 'GET', url: '/metrics' });
-  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
-  return res.body;
+export function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The object as JSON (admin read). */
+export async function getJson<T = { metadata: Record<string, unknown>; spec: Record<string, unknown>; status?: Record<string, unknown> }>(stack: Stack, resource: string, namespace?: string): Promise<T> {
+  return JSON.parse(await stack.kubectlOk(['get', resource, '-o', 'json', ...(namespace ? ['-n', namespace] : [])])) as T;
+}
+
+export async function exists(stack: Stack, resource: string): Promise<boolean> {
+  const res = await stack.kubectl(['get', resource, '-o', 'name']);
+  if (res.code === 0) return true;
+  if (/NotFound/.test(res.stderr)) return false;
+  throw new Error(`kubectl get ${resource}: ${res.stderr}`);
+}
+
+/** Polls `kubectl auth can-i` as `as` until it answers `want`. */
+export async function canIBecomes(stack: Stack, args: string[], as: string, want: 'yes' | 'no', asGroups?: string[]): Promise<string> {
+  return eventually(`can-i ${args.join(' ')} as ${as} to be ${want}`, async () => {
+    const r = await stack.kubectl(['auth', 'can-i', ...args], { as, ...(asGroups ? { asGroups } : {}) });
+    return r.stdout.trim().split(/\s/)[0] === want ? r.stdout.trim() : undefined;
+  });
+}
+
+/** Waits until the operator's index has the User `name` in `state`. */
+export async function userIs(stack: Stack, username: string, state: string): Promise<void> {
+  await eventually(`User ${username} to be ${state} in the index`, () => stack.operator.index.userRecord(username)?.state === state);
 }

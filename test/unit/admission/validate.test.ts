@@ -320,6 +320,12 @@ describe('toMessage', () => {
     const res = validateAdmission(create(user('dora', { state: 'Pending', superuser: true }), as('useradmin')), ctx);
     assert.equal(toMessage(res), 'Gatehouse denied: spec.superuser: only superusers may set superuser (rule: superuser-only)');
   });
+  it('says where a delegated admin holds the permission, or that they hold it nowhere', () => {
+    const inA = toMessage(validateAdmission(create(rb('x', 'researcher', ['bob'], { namespaces: ['b'] }), as('dept')), ctx));
+    assert.match(inA, /requires iam\.gatehouse\.dev\/rolebindings:create in namespace b; dept holds it in namespace a \(rule: delegated-scope\)/);
+    const none = toMessage(validateAdmission(create(user('dave', { state: 'Pending' }), as('carol')), ctx));
+    assert.match(none, /creating User dave requires iam\.gatehouse\.dev\/users:create in the whole cluster; carol holds it nowhere \(rule: delegated-scope\)/);
+  });
   it('is empty for an allowed result', () => {
     assert.equal(toMessage({ allowed: true, errors: [], warnings: [] }), '');
   });

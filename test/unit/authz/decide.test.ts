@@ -222,3 +222,20 @@ it('a namespace owned by a username that is not a valid label value is its owner
   index.apply({ op: 'upsert', kind: 'Namespace', object: { metadata: { name: 'alice-lab', labels: { 'iam.gatehouse.dev/owner': 'mallory' }, annotations: { [OWNER_USERNAME_ANNOTATION]: 'alice@example.com' } } } });
   assert.equal(decide(index, { user: 'alice@example.com', groups: [], resource: { verb: 'create', group: '', resource: 'pods', namespace: 'alice-lab' } }).verdict, 'noOpinion');
 });
+
+it('users:approve lets an update or patch of a User through authorization (admission keeps it to state)', () => {
+  const config = parseConfig({});
+  const index = PermissionIndex.build({
+    users: [{ metadata: { name: 'ava' }, spec: { state: 'Active' } }, { metadata: { name: 'pat' }, spec: { state: 'Pending' } }],
+    roles: [{ metadata: { name: 'approver' }, spec: { permissions: ['iam.gatehouse.dev/users:approve'] } }],
+    teams: [],
+    bindings: [{ metadata: { name: 'ava-approves' }, spec: { role: 'approver', subjects: [{ kind: 'User', name: 'ava' }], scope: { cluster: true } } }],
+    namespaces: [],
+  }, config, () => 0);
+  const ask = (verb: string, subresource?: string) => decide(index, { user: 'ava', groups: [], resource: { verb, group: 'iam.gatehouse.dev', resource: 'users', name: 'pat', ...(subresource ? { subresource } : {}) } });
+  assert.equal(ask('patch').verdict, 'allow');
+  assert.equal(ask('patch').code, 'delegated');
+  assert.equal(ask('update').verdict, 'allow');
+  assert.equal(ask('delete').verdict, 'noOpinion', 'approval is not deletion');
+  assert.equal(ask('patch', 'status').verdict, 'noOpinion', 'nor a status write');
+});
