@@ -10,6 +10,7 @@ import { PRESETS, presetRoles } from '../../../src/authz/presets.js';
 import { LABELS } from '../../../src/api/types.js';
 import type { AccessRequest } from '../../../src/authz/types.js';
 import { binding, policy, req, team, user } from '../../support/authz.js';
+import { ENTITY_RESOURCES, RUNAI_ROLES, RUNAI_SEED } from '../../support/runai-seed.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const ALL = { zenml: true, runai: true, adaptive: true };
@@ -60,47 +61,9 @@ describe('preset zenml (seeds/001: admin = read, write, me; guest = read, me)', 
   }
 });
 
-const RUNAI_SEED = `Managed Entity / Roles Admin Dep. Admin Editor Research Manager Researcher ML Eng. Viewer
-Assign (Settings) Users/Groups/Apps to Roles CRUD (all roles) CRUD (Proj. Researchers and ML Engineers only) N/A N/A N/A N/A N/A
-Assign Users/Groups/Apps to Organizations R (Projects, Departments) CRUD (Projects only) CRUD (Projects, Departments) N/A N/A N/A N/A
-Departments R R CRUD N/A N/A R R
-Projects R CRUD CRUD R R R R
-Jobs R R R R CRUD N/A R
-Deployments R R R N/A N/A CRUD R
-Workspaces R R R R CRUD N/A N/A
-Environments CRUD CRUD CRUD CRUD CRUD N/A N/A
-Data Sources CRUD CRUD CRUD CRUD CRUD N/A N/A
-Compute Resources CRUD CRUD CRUD CRUD CRUD N/A N/A
-Templates CRUD CRUD CRUD CRUD CRUD N/A N/A
-Clusters CRUD N/A R N/A N/A R R
-Node Pools CRUD N/A R N/A N/A R R
-Nodes R N/A R N/A N/A R R
-Settings (General, Credentials) CRUD N/A N/A N/A N/A N/A N/A
-Events History R N/A N/A N/A N/A N/A N/A
-Dashboard.Overview R R R R R R R
-Dashboards.Analytics R R R R R R R
-Dashboards.Consumption R N/A N/A N/A N/A N/A N/A`;
 
-const RUNAI_COLUMNS = ['runai-admin', 'runai-department-admin', 'runai-editor', 'runai-research-manager', 'runai-researcher', 'runai-ml-engineer', 'runai-viewer'];
-const ENTITY_RESOURCES: Record<string, string> = {
-  Departments: 'departments',
-  Projects: 'projects',
-  Jobs: 'jobs',
-  Deployments: 'deployments',
-  Workspaces: 'workspaces',
-  Environments: 'environments',
-  'Data Sources': 'datasources',
-  'Compute Resources': 'computeresources',
-  Templates: 'templates',
-  Clusters: 'clusters',
-  'Node Pools': 'nodepools',
-  Nodes: 'nodes',
-  'Settings (General, Credentials)': 'settings',
-  'Events History': 'eventhistories',
-  'Dashboard.Overview': 'dashboards/overview',
-  'Dashboards.Analytics': 'dashboards/analytics',
-  'Dashboards.Consumption': 'dashboards/consumption',
-};
+
+const RUNAI_COLUMNS = RUNAI_ROLES;
 const VERBS: Record<string, string[]> = { R: ['get', 'list', 'watch'], CRUD: ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'], 'N/A': [] };
 const EVERY_VERB = ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete', 'deletecollection'];
 
