@@ -170,18 +170,55 @@ function firstMatchingPermission(role: CompiledRole | undefined, t: PreparedTarg
   return undefined;
 }
 
-/** Step 6: the live binding (smallest name, for stable reasons) that grants the target in its scope. */
-function findBinding(index: PermissionIndex, user: UserRecord, groups: readonly string[], t: PreparedTarget, now: number): CompiledBinding | null {
-  let best: CompiledBinding | null = null;
-  forEachCandidateBinding(index, user, groups, (b) => {
-    if (best !== null && b.name >= best.name) return;
-    if (Index.isExpired(b, now)) return;
-    if (t.path !== undefined || t.namespace === undefined) {
-      if (b.scope.kind !== 'cluster') return;
-    } else if (!index.scopeCovers(b.scope, t.namespace)) return;
-    if (!roleGrants(index.compiledRole(b.role), t)) return;
+/** Scans bindings for a better (smaller-named) live binding whose role grants the target. */
+function scan(set: ReadonlySet<CompiledBinding> | undefined, best: CompiledBinding | null, t: PreparedTarget, now: number): CompiledBinding | null {
+  if (set === undefined) return best;
+  for (const b of set) {
+    if (best !== null && b.name >= best.name) continue;
+    if (b.expiresAt !== null && !(b.expiresAt > now)) continue;
+    if (!roleGrants(b.roleCell.compiled, t)) continue;
     best = b;
-  });
+  }
+  return best;
+}
+
+function scanBySubject(
+  bySubject: ReadonlyMap<number, ReadonlySet<CompiledBinding>> | undefined,
+  ids: readonly number[],
+  best: CompiledBinding | null,
+  t: PreparedTarget,
+  now: number,
+): CompiledBinding | null {
+  if (bySubject === undefined) return best;
+  // Probe the smaller side.
+  if (bySubject.size < ids.length) {
+    for (const [id, set] of bySubject) if (ids.includes(id)) best = scan(set, best, t, now);
+  } else {
+    for (const id of ids) best = scan(bySubject.get(id), best, t, now);
+  }
+  return best;
+}
+
+/**
+ * Step 6: the live binding (smallest name, for stable reasons) that grants the target in its
+ * scope. Only bindings that name one of the request's subjects (user, teams, groups, as small
+ * integer ids) and can cover the request are touched: cluster-scoped ones, and for a namespaced
+ * request those scoped to the namespace or to a team that owns it.
+ */
+function findBinding(index: PermissionIndex, user: UserRecord, groups: readonly string[], t: PreparedTarget, now: number): CompiledBinding | null {
+  const ids = index.requestSubjectIds(user, groups);
+  let best: CompiledBinding | null = null;
+  for (const id of ids) best = scan(index.clusterBindingsForSubjectId(id), best, t, now);
+  const ns = t.namespace;
+  if (t.path === undefined && ns !== undefined) {
+    const f = index.namespaceFast(ns);
+    if (f !== undefined) {
+      best = scanBySubject(f.bySubject, ids, best, t, now);
+      const label = f.labelTeamId;
+      if (label !== undefined) best = scanBySubject(index.teamScopeBindings(label), ids, best, t, now);
+      if (f.specTeamIds !== undefined) for (const tid of f.specTeamIds) if (tid !== label) best = scanBySubject(index.teamScopeBindings(tid), ids, best, t, now);
+    }
+  }
   return best;
 }
 

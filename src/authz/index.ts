@@ -67,6 +67,8 @@ export interface UserRecord {
   /** Listed in the configuration's seedAdmins: always an Active superuser. */
   readonly seed: boolean;
   readonly object: User | null;
+  /** Internal subject ids of the username and object name as User subjects (decide()'s fast path). */
+  readonly subjectIds: readonly number[];
 }
 
 /** One atom of a role, and which role (itself or an included one) it came from. */
@@ -92,6 +94,20 @@ export interface CompiledRole {
   readonly canAssign: ReadonlySet<string>;
 }
 
+export interface RoleCell {
+  readonly compiled: CompiledRole | undefined;
+}
+
+/** decide()'s per-namespace facts, in subject ids (see PermissionIndex.namespaceFast). */
+export interface NamespaceFast {
+  /** Bindings whose namespaces scope lists the namespace, by subject id. */
+  bySubject: Map<number, Set<CompiledBinding>> | undefined;
+  /** The team id of its iam.gatehouse.dev/team label. */
+  labelTeamId: number | undefined;
+  /** Team ids of teams listing it in spec.namespaces. */
+  specTeamIds: Set<number> | undefined;
+}
+
 export type CompiledScope =
   | { readonly kind: 'cluster' }
   | { readonly kind: 'namespaces'; readonly namespaces: ReadonlySet<string> }
@@ -105,6 +121,10 @@ export interface CompiledBinding {
   /** ms since epoch; null = never. NaN (unparseable expiresAt) counts as expired. */
   readonly expiresAt: number | null;
   readonly object: RoleBinding;
+  /** The role as compiled now (a cell shared by every binding of the role, updated on recompiles). */
+  readonly roleCell: RoleCell;
+  /** Internal ids of the subjects (see PermissionIndex.subjectId), compared as numbers in decide(). */
+  readonly subjectIds: readonly number[];
 }
 
 export interface RoleDiagnostics {
@@ -156,6 +176,17 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (s.size === 0) map.delete(key);
 }
 const sorted = (it: Iterable<string>): string[] => [...it].sort();
+function addAt<V>(arr: (Set<V> | undefined)[], i: number, value: V): void {
+  let s = arr[i];
+  if (!s) arr[i] = s = new Set();
+  s.add(value);
+}
+function removeAt<V>(arr: (Set<V> | undefined)[], i: number, value: V): void {
+  const s = arr[i];
+  if (!s) return;
+  s.delete(value);
+  if (s.size === 0) arr[i] = undefined;
+}
 
 export function renderScope(scope: CompiledScope): string {
   if (scope.kind === 'cluster') return 'cluster';
@@ -246,6 +277,20 @@ export class PermissionIndex {
   private readonly bindingsByUser = new Map<string, Set<CompiledBinding>>();
   private readonly bindingsByTeam = new Map<string, Set<CompiledBinding>>();
   private readonly bindingsByGroup = new Map<string, Set<CompiledBinding>>();
+  // decide()'s lookups by where a binding applies, so a request touches only bindings that can
+  // cover it: cluster-scoped ones by subject, the others by namespace or by team.
+  private readonly clusterById: (Set<CompiledBinding> | undefined)[] = [];
+  // Subjects as small integers, so decide() compares numbers instead of chasing name strings.
+  // Ids are never reused or freed (bounded by the distinct names ever seen); nothing outside
+  // decide() sees them, so an index and its rebuild may number differently.
+  private readonly subjectIdMaps: Readonly<Record<SubjectKind, Map<string, number>>> = { User: new Map(), Team: new Map(), Group: new Map() };
+  private readonly subjectIdNames: string[] = [''];
+  private readonly teamIdsByMember = new Map<string, Set<number>>();
+  private readonly teamIdsOfGroupId: (Set<number> | undefined)[] = [];
+  /** team id -> subject id -> bindings whose teams scope lists the team. */
+  private readonly teamScopeById: (Map<number, Set<CompiledBinding>> | undefined)[] = [];
+  private readonly nsFast = new Map<string, NamespaceFast>();
+  private readonly roleCells = new Map<string, { compiled: CompiledRole | undefined }>();
   private readonly bindingsByRole = new Map<string, Set<string>>();
   private readonly expiring = new Map<string, number>();
 
@@ -403,8 +448,12 @@ export class PermissionIndex {
       this.records.delete(username);
       return;
     }
+    const name = user?.metadata.name ?? null;
+    const subjectIds = [this.subjectId('User', username)];
+    if (name !== null && name !== username) subjectIds.push(this.subjectId('User', name));
     this.records.set(username, {
-      name: user?.metadata.name ?? null,
+      subjectIds,
+      name,
       username,
       // Seed admins are protected from change (product.md): the configuration wins over the object.
       state: seed ? 'Active' : (user!.spec.state ?? 'Pending'),
@@ -434,6 +483,8 @@ export class PermissionIndex {
     this.roles.delete(name);
     this.ownRoles.delete(name);
     this.compiled.delete(name);
+    const cell = this.roleCells.get(name);
+    if (cell) cell.compiled = undefined;
     if (recompile) this.recompileDependents(name);
   }
 
@@ -455,12 +506,15 @@ export class PermissionIndex {
   private recompileAllRoles(): void {
     this.compiled.clear();
     for (const name of this.ownRoles.keys()) this.recompileRole(name);
+    for (const [name, cell] of this.roleCells) cell.compiled = this.compiled.get(name);
   }
 
   private recompileRole(name: string): void {
     const own = this.ownRoles.get(name);
     if (!own) {
       this.compiled.delete(name);
+      const cell = this.roleCells.get(name);
+      if (cell) cell.compiled = undefined;
       return;
     }
     const atoms: RoleAtom[] = [];
@@ -496,7 +550,7 @@ export class PermissionIndex {
         queue.push(inc);
       }
     }
-    this.compiled.set(name, {
+    const compiled: CompiledRole = {
       name,
       atoms,
       matcher: new RoleMatcher(atoms.map((a) => a.atom)),
@@ -505,7 +559,10 @@ export class PermissionIndex {
       cycle,
       invalid: own.invalid,
       canAssign,
-    });
+    };
+    this.compiled.set(name, compiled);
+    const cell = this.roleCells.get(name);
+    if (cell) cell.compiled = compiled;
   }
 
   // Teams ------------------------------------------------------------------
@@ -514,18 +571,44 @@ export class PermissionIndex {
     this.removeTeam(team.metadata.name);
     const name = team.metadata.name;
     this.teams.set(name, team);
-    for (const m of team.spec.members ?? []) addTo(this.teamsByMember, m, name);
-    for (const g of team.spec.groups ?? []) addTo(this.teamsByGroup, g, name);
-    for (const ns of team.spec.namespaces ?? []) addTo(this.specTeamsByNamespace, ns, name);
+    const id = this.subjectId('Team', name);
+    for (const m of team.spec.members ?? []) {
+      addTo(this.teamsByMember, m, name);
+      addTo(this.teamIdsByMember, m, id);
+    }
+    for (const g of team.spec.groups ?? []) {
+      addTo(this.teamsByGroup, g, name);
+      addAt(this.teamIdsOfGroupId, this.subjectId('Group', g), id);
+    }
+    for (const ns of team.spec.namespaces ?? []) {
+      addTo(this.specTeamsByNamespace, ns, name);
+      const f = this.fastFor(ns);
+      (f.specTeamIds ??= new Set()).add(id);
+    }
   }
 
   private removeTeam(name: string): void {
     const old = this.teams.get(name);
     if (!old) return;
     this.teams.delete(name);
-    for (const m of old.spec.members ?? []) removeFrom(this.teamsByMember, m, name);
-    for (const g of old.spec.groups ?? []) removeFrom(this.teamsByGroup, g, name);
-    for (const ns of old.spec.namespaces ?? []) removeFrom(this.specTeamsByNamespace, ns, name);
+    const id = this.subjectId('Team', name);
+    for (const m of old.spec.members ?? []) {
+      removeFrom(this.teamsByMember, m, name);
+      removeFrom(this.teamIdsByMember, m, id);
+    }
+    for (const g of old.spec.groups ?? []) {
+      removeFrom(this.teamsByGroup, g, name);
+      removeAt(this.teamIdsOfGroupId, this.subjectId('Group', g), id);
+    }
+    for (const ns of old.spec.namespaces ?? []) {
+      removeFrom(this.specTeamsByNamespace, ns, name);
+      const f = this.nsFast.get(ns);
+      if (f?.specTeamIds) {
+        f.specTeamIds.delete(id);
+        if (f.specTeamIds.size === 0) f.specTeamIds = undefined;
+        this.tidyFast(ns, f);
+      }
+    }
   }
 
   // Namespaces -------------------------------------------------------------
@@ -539,6 +622,7 @@ export class PermissionIndex {
     if (team) {
       this.labelTeamByNamespace.set(name, team);
       addTo(this.labelNamespacesByTeam, team, name);
+      this.fastFor(name).labelTeamId = this.subjectId('Team', team);
     }
     const owner = labels[LABELS.owner];
     if (owner) {
@@ -555,6 +639,11 @@ export class PermissionIndex {
     if (team !== undefined) {
       this.labelTeamByNamespace.delete(name);
       removeFrom(this.labelNamespacesByTeam, team, name);
+      const f = this.nsFast.get(name);
+      if (f) {
+        f.labelTeamId = undefined;
+        this.tidyFast(name, f);
+      }
     }
     const owner = this.ownerByNamespace.get(name);
     if (owner !== undefined) {
@@ -570,6 +659,59 @@ export class PermissionIndex {
     return kind === 'User' ? this.bindingsByUser : kind === 'Team' ? this.bindingsByTeam : this.bindingsByGroup;
   }
 
+  private fastFor(ns: string): NamespaceFast {
+    let f = this.nsFast.get(ns);
+    if (!f) this.nsFast.set(ns, (f = { bySubject: undefined, labelTeamId: undefined, specTeamIds: undefined }));
+    return f;
+  }
+  private tidyFast(ns: string, f: NamespaceFast): void {
+    if (f.bySubject === undefined && f.labelTeamId === undefined && f.specTeamIds === undefined) this.nsFast.delete(ns);
+  }
+  private roleCell(name: string): { compiled: CompiledRole | undefined } {
+    let c = this.roleCells.get(name);
+    if (!c) this.roleCells.set(name, (c = { compiled: this.compiled.get(name) }));
+    return c;
+  }
+
+  /** The internal id of a subject, assigned on first sight. */
+  private subjectId(kind: SubjectKind, name: string): number {
+    const map = this.subjectIdMaps[kind];
+    let id = map.get(name);
+    if (id === undefined) {
+      id = this.subjectIdNames.length;
+      this.subjectIdNames.push(`${kind} ${name}`);
+      map.set(name, id);
+    }
+    return id;
+  }
+
+  private placeByScope(cb: CompiledBinding, add: boolean): void {
+    const op = add ? addTo : removeFrom;
+    if (cb.scope.kind === 'cluster') {
+      for (const id of cb.subjectIds) (add ? addAt : removeAt)(this.clusterById, id, cb);
+    } else if (cb.scope.kind === 'namespaces') {
+      for (const ns of cb.scope.namespaces) {
+        const f = add ? this.fastFor(ns) : this.nsFast.get(ns);
+        if (!f) continue;
+        const inner = (f.bySubject ??= new Map());
+        for (const id of cb.subjectIds) op(inner, id, cb);
+        if (inner.size === 0) f.bySubject = undefined;
+        this.tidyFast(ns, f);
+      }
+    } else {
+      for (const team of cb.scope.teams) {
+        const tid = this.subjectId('Team', team);
+        let inner = this.teamScopeById[tid];
+        if (!inner) {
+          if (!add) continue;
+          this.teamScopeById[tid] = inner = new Map();
+        }
+        for (const id of cb.subjectIds) op(inner, id, cb);
+        if (inner.size === 0) this.teamScopeById[tid] = undefined;
+      }
+    }
+  }
+
   private upsertBinding(b: RoleBinding): void {
     this.removeBinding(b.metadata.name);
     const cb: CompiledBinding = {
@@ -579,10 +721,13 @@ export class PermissionIndex {
       scope: compileScope(b),
       expiresAt: parseExpiry(b.spec.expiresAt),
       object: b,
+      roleCell: this.roleCell(b.spec.role),
+      subjectIds: (b.spec.subjects ?? []).map((s) => this.subjectId(s.kind, s.name)),
     };
     this.bindingObjs.set(cb.name, b);
     this.bindings.set(cb.name, cb);
     for (const s of cb.subjects) addTo(this.subjectMap(s.kind), s.name, cb);
+    this.placeByScope(cb, true);
     addTo(this.bindingsByRole, cb.role, cb.name);
     if (cb.expiresAt !== null) this.expiring.set(cb.name, cb.expiresAt);
   }
@@ -593,6 +738,7 @@ export class PermissionIndex {
     this.bindingObjs.delete(name);
     this.bindings.delete(name);
     for (const s of old.subjects) removeFrom(this.subjectMap(s.kind), s.name, old);
+    this.placeByScope(old, false);
     removeFrom(this.bindingsByRole, old.role, name);
     this.expiring.delete(name);
   }
@@ -671,6 +817,46 @@ export class PermissionIndex {
   }
   bindingsForSubject(kind: SubjectKind, name: string): ReadonlySet<CompiledBinding> {
     return this.subjectMap(kind).get(name) ?? EMPTY;
+  }
+  /** Cluster-scoped bindings naming a subject. */
+  clusterBindingsForSubject(kind: SubjectKind, name: string): ReadonlySet<CompiledBinding> | undefined {
+    const id = this.subjectIdMaps[kind].get(name);
+    return id === undefined ? undefined : this.clusterById[id];
+  }
+  /** decide()'s fast path: cluster-scoped bindings by internal subject id. */
+  clusterBindingsForSubjectId(id: number): ReadonlySet<CompiledBinding> | undefined {
+    return this.clusterById[id];
+  }
+  /** decide()'s fast path: what a namespace contributes (scoped bindings, owning teams) in ids. */
+  namespaceFast(namespace: string): Readonly<NamespaceFast> | undefined {
+    return this.nsFast.get(namespace);
+  }
+  /** decide()'s fast path: bindings whose teams scope lists the team, by subject id. */
+  teamScopeBindings(teamId: number): ReadonlyMap<number, ReadonlySet<CompiledBinding>> | undefined {
+    return this.teamScopeById[teamId];
+  }
+  /** decide()'s fast path: the internal ids of every subject the request is (user, teams, groups). */
+  requestSubjectIds(user: UserRecord, groups: readonly string[]): number[] {
+    const out: number[] = [];
+    for (const id of user.subjectIds) out.push(id);
+    for (const id of this.teamIdsByMember.get(user.username) ?? EMPTY) out.push(id);
+    if (user.name !== null && user.name !== user.username) for (const id of this.teamIdsByMember.get(user.name) ?? EMPTY) out.push(id);
+    const groupIds = this.subjectIdMaps.Group;
+    for (const g of groups) {
+      const gid = groupIds.get(g);
+      if (gid === undefined) continue;
+      out.push(gid);
+      const teams = this.teamIdsOfGroupId[gid];
+      if (teams !== undefined) for (const id of teams) out.push(id);
+    }
+    return out;
+  }
+  /** The namespace's iam.gatehouse.dev/team label, and the teams listing it in spec.namespaces. */
+  namespaceLabelTeam(namespace: string): string | undefined {
+    return this.labelTeamByNamespace.get(namespace);
+  }
+  namespaceSpecTeams(namespace: string): ReadonlySet<string> | undefined {
+    return this.specTeamsByNamespace.get(namespace);
   }
 
   /** A team's namespaces: spec.namespaces plus namespaces labelled iam.gatehouse.dev/team=<team>. */
@@ -792,7 +978,7 @@ export class PermissionIndex {
     if (!user) return undefined;
     const username = usernameOf(user);
     const rec = this.records.get(username);
-    const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, object: user };
+    const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, object: user, subjectIds: [] };
     const teams = this.directTeams(asRecord);
     const roles = new Set<string>();
     const consider = (set: ReadonlySet<CompiledBinding>): void => {
@@ -819,9 +1005,18 @@ export class PermissionIndex {
     const mapOfSets = <V>(m: Map<string, Set<V>>, f: (v: V) => string) =>
       [...m.entries()].map(([k, s]) => [k, [...s].map(f).sort()] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const mapSorted = <V>(m: Map<string, V>, f: (v: V) => unknown) => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => [k, f(v)]);
+    const byName = <V>(arr: (V | undefined)[]) => {
+      const m = new Map<string, V>();
+      arr.forEach((v, id) => {
+        if (v !== undefined) m.set(this.subjectIdNames[id]!, v);
+      });
+      return m;
+    };
+    const nested = (m: Map<string, Map<number, Set<CompiledBinding>>>) =>
+      [...m.entries()].map(([k, inner]) => [k, mapOfSets(new Map([...inner].map(([id, v]) => [this.subjectIdNames[id]!, v])), (b) => b.name)] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     return {
       users: sorted(this.users.keys()),
-      records: mapSorted(this.records, (r) => ({ ...r, object: r.object?.metadata.name ?? null })),
+      records: mapSorted(this.records, (r) => ({ ...r, object: r.object?.metadata.name ?? null, subjectIds: r.subjectIds.map((id) => this.subjectIdNames[id]) })),
       userNamesByUsername: mapOfSets(this.userNamesByUsername, String),
       roles: mapSorted(this.compiled, (c) => ({
         atoms: c.atoms.map((a) => `${a.role}:${formatAtom(a.atom)}`),
@@ -840,11 +1035,23 @@ export class PermissionIndex {
       ownerByNamespace: mapSorted(this.ownerByNamespace, String),
       namespacesByOwner: mapOfSets(this.namespacesByOwner, String),
       publicNamespaces: sorted(this.publicNamespaces),
-      bindings: mapSorted(this.bindings, (b) => ({ role: b.role, subjects: b.subjects, scope: renderScope(b.scope), expiresAt: b.expiresAt })),
+      bindings: mapSorted(this.bindings, (b) => ({ role: b.role, subjects: b.subjects, ids: b.subjectIds.map((id) => this.subjectIdNames[id]), scope: renderScope(b.scope), expiresAt: b.expiresAt })),
       bindingsByUser: mapOfSets(this.bindingsByUser, (b) => b.name),
       bindingsByTeam: mapOfSets(this.bindingsByTeam, (b) => b.name),
       bindingsByGroup: mapOfSets(this.bindingsByGroup, (b) => b.name),
       bindingsByRole: mapOfSets(this.bindingsByRole, String),
+      clusterBySubject: mapOfSets(byName(this.clusterById), (b) => b.name),
+      teamIdsByMember: mapOfSets(this.teamIdsByMember, (id) => this.subjectIdNames[id]!),
+      teamIdsOfGroup: mapOfSets(byName(this.teamIdsOfGroupId), (id) => this.subjectIdNames[id]!),
+      teamScope: nested(byName(this.teamScopeById)),
+      nsFast: mapSorted(this.nsFast, (f) => ({
+        bySubject: f.bySubject ? mapOfSets(new Map([...f.bySubject].map(([id, v]) => [this.subjectIdNames[id]!, v])), (b) => b.name) : null,
+        label: f.labelTeamId === undefined ? null : this.subjectIdNames[f.labelTeamId],
+        spec: f.specTeamIds ? [...f.specTeamIds].map((id) => this.subjectIdNames[id]!).sort() : null,
+      })),
+      // Cells are a cache that outlives bindings; what matters is that each mirrors the compiled role.
+      roleCellsConsistent: [...this.roleCells].every(([n, c]) => c.compiled === this.compiled.get(n)),
+
       expiring: mapSorted(this.expiring, Number),
       namespaces: sorted(this.namespaces.keys()),
     };
