@@ -3,7 +3,7 @@
 // admission webhook and `kubectl gatehouse can-i/explain` all call it.
 import type { Subject } from '../api/types.js';
 import { GROUP, PLURALS } from '../api/types.js';
-import type { CompiledBinding, CompiledRole, CompiledScope, PermissionIndex, UserRecord } from './index.js';
+import type { CompiledBinding, CompiledRole, CompiledScope, NamespaceFast, PermissionIndex, UserRecord } from './index.js';
 import { PermissionIndex as Index } from './index.js';
 import { resourceKeys } from './matcher.js';
 import { atomMatchesPath, atomMatchesResource } from './permission.js';
@@ -120,8 +120,9 @@ export function matchingSubject(index: PermissionIndex, b: CompiledBinding, user
 function grantScopeFor(index: PermissionIndex, scope: CompiledScope, namespace: string | undefined): GrantScope {
   if (scope.kind === 'cluster' || namespace === undefined) return { kind: 'cluster' };
   if (scope.kind === 'teams') {
-    const label = index.namespaceTeams(namespace);
-    for (const t of label) if (scope.teams.has(t)) return { kind: 'namespace', namespace, via: { team: t } };
+    const label = index.namespaceLabelTeam(namespace);
+    if (label !== undefined && scope.teams.has(label)) return { kind: 'namespace', namespace, via: { team: label } };
+    for (const t of index.namespaceSpecTeams(namespace) ?? []) if (scope.teams.has(t)) return { kind: 'namespace', namespace, via: { team: t } };
   }
   return { kind: 'namespace', namespace };
 }
@@ -205,13 +206,10 @@ function scanBySubject(
  * integer ids) and can cover the request are touched: cluster-scoped ones, and for a namespaced
  * request those scoped to the namespace or to a team that owns it.
  */
-function findBinding(index: PermissionIndex, user: UserRecord, groups: readonly string[], t: PreparedTarget, now: number): CompiledBinding | null {
-  const ids = index.requestSubjectIds(user, groups);
+function findBinding(index: PermissionIndex, ids: readonly number[], f: Readonly<NamespaceFast> | undefined, t: PreparedTarget, now: number): CompiledBinding | null {
   let best: CompiledBinding | null = null;
   for (const id of ids) best = scan(index.clusterBindingsForSubjectId(id), best, t, now);
-  const ns = t.namespace;
-  if (t.path === undefined && ns !== undefined) {
-    const f = index.namespaceFast(ns);
+  if (t.path === undefined && t.namespace !== undefined) {
     if (f !== undefined) {
       best = scanBySubject(f.bySubject, ids, best, t, now);
       const label = f.labelTeamId;
@@ -309,9 +307,17 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
   const groups = effectiveGroups(req.groups);
   const now = opts?.now ?? index.now();
   // 6. Live bindings.
-  const b = findBinding(index, user, groups, t, now);
+  const ids = index.requestSubjectIds(user, groups);
+  const f = t.namespace !== undefined && t.path === undefined ? index.namespaceFast(t.namespace) : undefined;
+  const b = findBinding(index, ids, f, t, now);
   if (b !== null) {
-    const subject = matchingSubject(index, b, user, groups);
+    let subject: Subject | undefined;
+    for (let i = 0; i < b.subjectIds.length; i++) {
+      if (ids.includes(b.subjectIds[i]!)) {
+        subject = b.subjects[i];
+        break;
+      }
+    }
     const grant: Grant = { role: b.role, source: 'binding', binding: b.name, ...(subject ? { subject } : {}), scope: grantScopeFor(index, b.scope, t.namespace) };
     return allowWith(index, grant, t, opts, 'binding');
   }
@@ -320,16 +326,17 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
     if (ns !== undefined) {
       // 7. Projects.
       const { ownerRole, publicRole } = index.config.projects;
-      const owner = index.namespaceOwner(ns);
+      const owner = f?.owner;
       if (ownerRole && owner !== undefined && (owner === user.username || owner === user.name) && roleGrants(index.compiledRole(ownerRole), t)) {
         return allowWith(index, { role: ownerRole, source: 'projectOwner', scope: { kind: 'namespace', namespace: ns } }, t, opts, 'projectOwner');
       }
-      if (publicRole && index.isPublicNamespace(ns) && roleGrants(index.compiledRole(publicRole), t)) {
+      if (publicRole && f?.isPublic === true && roleGrants(index.compiledRole(publicRole), t)) {
         return allowWith(index, { role: publicRole, source: 'publicProject', scope: { kind: 'namespace', namespace: ns } }, t, opts, 'publicProject');
       }
       // 8. Defaults.
       const { role: defRole, team: defTeam } = index.config.defaults;
-      if (defRole && defTeam && index.teamOwnsNamespace(defTeam, ns) && roleGrants(index.compiledRole(defRole), t)) {
+      const defId = index.defaultTeamId;
+      if (defRole && defTeam && f !== undefined && defId !== undefined && (f.labelTeamId === defId || f.specTeamIds?.has(defId) === true) && roleGrants(index.compiledRole(defRole), t)) {
         return allowWith(index, { role: defRole, source: 'default', scope: { kind: 'namespace', namespace: ns, via: { team: defTeam } } }, t, opts, 'default');
       }
     } else if (t.group === GROUP) {

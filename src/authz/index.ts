@@ -106,6 +106,10 @@ export interface NamespaceFast {
   labelTeamId: number | undefined;
   /** Team ids of teams listing it in spec.namespaces. */
   specTeamIds: Set<number> | undefined;
+  /** Its iam.gatehouse.dev/owner label. */
+  owner: string | undefined;
+  /** Labelled iam.gatehouse.dev/visibility=public. */
+  isPublic: boolean;
 }
 
 export type CompiledScope =
@@ -301,7 +305,11 @@ export class PermissionIndex {
     for (const u of this.seedUsernames) this.refreshRecord(u);
     this.ignoreUsers = new Set(config.authorization.ignoreUsers);
     this.ignoreGroups = new Set(config.authorization.ignoreGroups);
+    this.defaultTeamId = config.defaults.team !== undefined ? this.subjectId('Team', config.defaults.team) : undefined;
   }
+
+  /** The internal id of the configured default team (decide()'s step 8 compares ids). */
+  readonly defaultTeamId: number | undefined;
 
   /** The configured ignore lists as Sets, for decide()'s first step. */
   readonly ignoreUsers: ReadonlySet<string>;
@@ -628,8 +636,12 @@ export class PermissionIndex {
     if (owner) {
       this.ownerByNamespace.set(name, owner);
       addTo(this.namespacesByOwner, owner, name);
+      this.fastFor(name).owner = owner;
     }
-    if (labels[LABELS.visibility] === 'public') this.publicNamespaces.add(name);
+    if (labels[LABELS.visibility] === 'public') {
+      this.publicNamespaces.add(name);
+      this.fastFor(name).isPublic = true;
+    }
   }
 
   private removeNamespace(name: string): void {
@@ -651,6 +663,12 @@ export class PermissionIndex {
       removeFrom(this.namespacesByOwner, owner, name);
     }
     this.publicNamespaces.delete(name);
+    const f = this.nsFast.get(name);
+    if (f) {
+      f.owner = undefined;
+      f.isPublic = false;
+      this.tidyFast(name, f);
+    }
   }
 
   // Bindings ---------------------------------------------------------------
@@ -661,11 +679,11 @@ export class PermissionIndex {
 
   private fastFor(ns: string): NamespaceFast {
     let f = this.nsFast.get(ns);
-    if (!f) this.nsFast.set(ns, (f = { bySubject: undefined, labelTeamId: undefined, specTeamIds: undefined }));
+    if (!f) this.nsFast.set(ns, (f = { bySubject: undefined, labelTeamId: undefined, specTeamIds: undefined, owner: undefined, isPublic: false }));
     return f;
   }
   private tidyFast(ns: string, f: NamespaceFast): void {
-    if (f.bySubject === undefined && f.labelTeamId === undefined && f.specTeamIds === undefined) this.nsFast.delete(ns);
+    if (f.bySubject === undefined && f.labelTeamId === undefined && f.specTeamIds === undefined && f.owner === undefined && !f.isPublic) this.nsFast.delete(ns);
   }
   private roleCell(name: string): { compiled: CompiledRole | undefined } {
     let c = this.roleCells.get(name);
@@ -1048,6 +1066,8 @@ export class PermissionIndex {
         bySubject: f.bySubject ? mapOfSets(new Map([...f.bySubject].map(([id, v]) => [this.subjectIdNames[id]!, v])), (b) => b.name) : null,
         label: f.labelTeamId === undefined ? null : this.subjectIdNames[f.labelTeamId],
         spec: f.specTeamIds ? [...f.specTeamIds].map((id) => this.subjectIdNames[id]!).sort() : null,
+        owner: f.owner ?? null,
+        isPublic: f.isPublic,
       })),
       // Cells are a cache that outlives bindings; what matters is that each mirrors the compiled role.
       roleCellsConsistent: [...this.roleCells].every(([n, c]) => c.compiled === this.compiled.get(n)),
