@@ -5,6 +5,7 @@ import { PermissionIndex } from '../src/authz/index.js';
 import type { Change } from '../src/authz/index.js';
 import { decide } from '../src/authz/decide.js';
 import { parseConfig } from '../src/config.js';
+import { loadavg } from 'node:os';
 import { ISSUE_SIZE, generateWorld, prng } from './world.js';
 import type { WorldSize } from './world.js';
 
@@ -35,18 +36,33 @@ const index = PermissionIndex.build(world, config, () => NOW);
 const buildMs = performance.now() - t0;
 const heapIndex = heapMB();
 
-// decide(): warm up, then time each call.
-const requests = world.requests(200_000, 7);
+// decide(): warm up, then time each call, in rounds. The machine is shared (other processes
+// compete for two cores and the cache), so each round's percentiles are kept and the reported
+// figure is the median round; every round is printed too.
+const ROUNDS = 5;
+const PER_ROUND = 40_000;
+const requests = world.requests(ROUNDS * PER_ROUND, 7);
 const verdicts = { allow: 0, deny: 0, noOpinion: 0 };
-for (let i = 0; i < 20_000; i++) decide(index, requests[i]!);
-const times: number[] = new Array(requests.length);
-for (let i = 0; i < requests.length; i++) {
-  const s = performance.now();
-  const d = decide(index, requests[i]!);
-  times[i] = (performance.now() - s) * 1000;
-  verdicts[d.verdict]++;
+for (const r of world.requests(20_000, 8)) decide(index, r);
+const loadBefore = loadavg()[0]!;
+const times: number[] = [];
+const rounds: { p50: number; p99: number }[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  gc?.();
+  const rt: number[] = new Array(PER_ROUND);
+  for (let i = 0; i < PER_ROUND; i++) {
+    const q = requests[round * PER_ROUND + i]!;
+    const s = performance.now();
+    const d = decide(index, q);
+    rt[i] = (performance.now() - s) * 1000;
+    verdicts[d.verdict]++;
+  }
+  rt.sort((a, b) => a - b);
+  rounds.push({ p50: pct(rt, 50), p99: pct(rt, 99) });
+  times.push(...rt);
 }
 times.sort((a, b) => a - b);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 // Single-object updates: each a real change to one object of a random kind.
 const rand = prng(99);
@@ -94,8 +110,10 @@ const heapEnd = heapMB();
 const result = {
   world: size,
   buildMs: Math.round(buildMs),
-  decideP50Us: +pct(times, 50).toFixed(2),
-  decideP99Us: +pct(times, 99).toFixed(2),
+  decideP50Us: +median(rounds.map((r) => r.p50)).toFixed(2),
+  decideP99Us: +median(rounds.map((r) => r.p99)).toFixed(2),
+  decideP99UsRounds: rounds.map((r) => +r.p99.toFixed(2)),
+  decideP99UsPooled: +pct(times, 99).toFixed(2),
   decideMaxUs: +times[times.length - 1]!.toFixed(1),
   decides: requests.length,
   verdicts,
@@ -109,6 +127,7 @@ const result = {
   heapIndexOnlyMB: Math.round(heapIndex - heapWorld),
   heapTotalMB: Math.round(heapEnd),
   gc: gc !== undefined,
+  loadAvg1m: [+loadBefore.toFixed(2), +loadavg()[0]!.toFixed(2)],
   node: process.version,
 };
 
@@ -116,7 +135,9 @@ const rows: [string, string, string][] = [
   ['world', `${size.users} users, ${size.teams} teams, ${size.roles} roles, ${size.bindings} bindings, ${size.namespaces} namespaces`, ''],
   ['build', `${result.buildMs} ms`, '<= 5000 ms'],
   ['decide p50', `${result.decideP50Us} us`, ''],
-  ['decide p99', `${result.decideP99Us} us`, '<= 20 us'],
+  ['decide p99 (median round)', `${result.decideP99Us} us`, '<= 20 us'],
+  ['decide p99 per round', result.decideP99UsRounds.map((x) => `${x}`).join(' / ') + ' us', ''],
+  ['decide p99 (all rounds pooled)', `${result.decideP99UsPooled} us`, ''],
   ['decide verdicts', `${verdicts.allow} allow / ${verdicts.deny} deny / ${verdicts.noOpinion} no opinion`, ''],
   ['update p50', `${result.updateP50Ms} ms`, ''],
   ['update p99', `${result.updateP99Ms} ms`, '<= 5 ms'],
@@ -125,6 +146,7 @@ const rows: [string, string, string][] = [
     return [`  ${k} p99`, `${pct(v, 99).toFixed(3)} ms`, ''];
   }),
   ['nextExpiry()', `${result.nextExpiryMs} ms`, ''],
+  ['load average (1 min) before / after', result.loadAvg1m.join(' / '), ''],
   ['heap (world + index)', `${result.heapMB} MB${gc ? '' : ' (no --expose-gc: approximate)'}`, '<= 1024 MB'],
   ['  of which index', `${result.heapIndexOnlyMB} MB`, ''],
 ];

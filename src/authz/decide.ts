@@ -3,7 +3,8 @@
 // admission webhook and `kubectl gatehouse can-i/explain` all call it.
 import type { Subject } from '../api/types.js';
 import { GROUP, PLURALS } from '../api/types.js';
-import type { CompiledBinding, CompiledRole, CompiledScope, NamespaceFast, PermissionIndex, UserRecord } from './index.js';
+import type { CompiledBinding, CompiledRole, CompiledScope, NamespaceFast, PermissionIndex, RoleCell, UserRecord } from './index.js';
+import { GrantBits } from './grantbits.js';
 import { PermissionIndex as Index } from './index.js';
 import { resourceKeys } from './matcher.js';
 import { atomMatchesPath, atomMatchesResource } from './permission.js';
@@ -171,33 +172,44 @@ function firstMatchingPermission(role: CompiledRole | undefined, t: PreparedTarg
   return undefined;
 }
 
-/** Scans bindings for a better (smaller-named) live binding whose role grants the target. */
-function scan(set: ReadonlySet<CompiledBinding> | undefined, best: CompiledBinding | null, t: PreparedTarget, now: number): CompiledBinding | null {
-  if (set === undefined) return best;
-  for (const b of set) {
-    if (best !== null && b.name >= best.name) continue;
-    if (b.expiresAt !== null && !(b.expiresAt > now)) continue;
-    if (!roleGrants(b.roleCell.compiled, t)) continue;
-    best = b;
-  }
-  return best;
+/** Per-request state of step 6: the target, and the role bitset once a role needs checking. */
+interface Search {
+  readonly index: PermissionIndex;
+  readonly t: PreparedTarget;
+  readonly now: number;
+  bits: Uint32Array | null;
+  best: CompiledBinding | null;
 }
 
-function scanBySubject(
-  bySubject: ReadonlyMap<number, ReadonlySet<CompiledBinding>> | undefined,
-  ids: readonly number[],
-  best: CompiledBinding | null,
-  t: PreparedTarget,
-  now: number,
-): CompiledBinding | null {
-  if (bySubject === undefined) return best;
+function cellGrants(s: Search, cell: RoleCell): boolean {
+  const role = cell.compiled;
+  if (role === undefined) return false;
+  const t = s.t;
+  if (t.path !== undefined) return role.matcher.matchesPath(t.path, t.verb);
+  const bits = (s.bits ??= s.index.roleBitsFor(t));
+  if (GrantBits.has(bits, cell.id)) return true;
+  return role.hasNamed && t.name !== undefined && role.matcher.matchesResource(t.keys, t.group, t.verb, t.name);
+}
+
+/** Keeps the better (smaller-named) live binding whose role grants the target. */
+function scan(s: Search, set: ReadonlySet<CompiledBinding> | undefined): void {
+  if (set === undefined) return;
+  for (const b of set) {
+    if (s.best !== null && b.name >= s.best.name) continue;
+    if (b.expiresAt !== null && !(b.expiresAt > s.now)) continue;
+    if (!cellGrants(s, b.roleCell)) continue;
+    s.best = b;
+  }
+}
+
+function scanBySubject(s: Search, bySubject: ReadonlyMap<number, ReadonlySet<CompiledBinding>> | undefined, ids: readonly number[]): void {
+  if (bySubject === undefined) return;
   // Probe the smaller side.
   if (bySubject.size < ids.length) {
-    for (const [id, set] of bySubject) if (ids.includes(id)) best = scan(set, best, t, now);
+    for (const [id, set] of bySubject) if (ids.includes(id)) scan(s, set);
   } else {
-    for (const id of ids) best = scan(bySubject.get(id), best, t, now);
+    for (const id of ids) scan(s, bySubject.get(id));
   }
-  return best;
 }
 
 /**
@@ -207,17 +219,15 @@ function scanBySubject(
  * request those scoped to the namespace or to a team that owns it.
  */
 function findBinding(index: PermissionIndex, ids: readonly number[], f: Readonly<NamespaceFast> | undefined, t: PreparedTarget, now: number): CompiledBinding | null {
-  let best: CompiledBinding | null = null;
-  for (const id of ids) best = scan(index.clusterBindingsForSubjectId(id), best, t, now);
-  if (t.path === undefined && t.namespace !== undefined) {
-    if (f !== undefined) {
-      best = scanBySubject(f.bySubject, ids, best, t, now);
-      const label = f.labelTeamId;
-      if (label !== undefined) best = scanBySubject(index.teamScopeBindings(label), ids, best, t, now);
-      if (f.specTeamIds !== undefined) for (const tid of f.specTeamIds) if (tid !== label) best = scanBySubject(index.teamScopeBindings(tid), ids, best, t, now);
-    }
+  const s: Search = { index, t, now, bits: null, best: null };
+  for (const id of ids) scan(s, index.clusterBindingsForSubjectId(id));
+  if (t.path === undefined && t.namespace !== undefined && f !== undefined) {
+    scanBySubject(s, f.bySubject, ids);
+    const label = f.labelTeamId;
+    if (label !== undefined) scanBySubject(s, index.teamScopeBindings(label), ids);
+    if (f.specTeamIds !== undefined) for (const tid of f.specTeamIds) if (tid !== label) scanBySubject(s, index.teamScopeBindings(tid), ids);
   }
-  return best;
+  return s.best;
 }
 
 /**

@@ -24,6 +24,8 @@ import { LABELS, usernameOf } from '../api/types.js';
 import type { PolicyConfig } from '../config.js';
 import { PermissionSyntaxError } from '../errors.js';
 import { RoleMatcher } from './matcher.js';
+import { GrantBits } from './grantbits.js';
+import type { TargetShape } from './grantbits.js';
 import type { ParsedPermission, PermissionAtom } from './permission.js';
 import { compileRule, formatAtom, parsePermission } from './permission.js';
 
@@ -69,6 +71,8 @@ export interface UserRecord {
   readonly object: User | null;
   /** Internal subject ids of the username and object name as User subjects (decide()'s fast path). */
   readonly subjectIds: readonly number[];
+  /** Live sets of the team ids naming the username or the object name as a member. */
+  readonly memberTeamIds: readonly ReadonlySet<number>[];
 }
 
 /** One atom of a role, and which role (itself or an included one) it came from. */
@@ -92,10 +96,14 @@ export interface CompiledRole {
   readonly invalid: readonly { permission: string; problem: string }[];
   /** Roles its holders may assign (own canAssign plus included roles'). */
   readonly canAssign: ReadonlySet<string>;
+  /** Some grant is limited by resourceNames (GrantBits leaves those to the matcher). */
+  readonly hasNamed: boolean;
 }
 
 export interface RoleCell {
   readonly compiled: CompiledRole | undefined;
+  /** The role's small id in GrantBits. */
+  readonly id: number;
 }
 
 /** decide()'s per-namespace facts, in subject ids (see PermissionIndex.namespaceFast). */
@@ -289,12 +297,15 @@ export class PermissionIndex {
   // decide() sees them, so an index and its rebuild may number differently.
   private readonly subjectIdMaps: Readonly<Record<SubjectKind, Map<string, number>>> = { User: new Map(), Team: new Map(), Group: new Map() };
   private readonly subjectIdNames: string[] = [''];
+  /** member -> team ids. Sets are never removed, so user records can hold them (no lookup per request). */
   private readonly teamIdsByMember = new Map<string, Set<number>>();
   private readonly teamIdsOfGroupId: (Set<number> | undefined)[] = [];
   /** team id -> subject id -> bindings whose teams scope lists the team. */
   private readonly teamScopeById: (Map<number, Set<CompiledBinding>> | undefined)[] = [];
   private readonly nsFast = new Map<string, NamespaceFast>();
-  private readonly roleCells = new Map<string, { compiled: CompiledRole | undefined }>();
+  private readonly roleCells = new Map<string, { compiled: CompiledRole | undefined; id: number }>();
+  private readonly roleIdNames: string[] = [];
+  private readonly grantBits = new GrantBits();
   private readonly bindingsByRole = new Map<string, Set<string>>();
   private readonly expiring = new Map<string, number>();
 
@@ -458,9 +469,14 @@ export class PermissionIndex {
     }
     const name = user?.metadata.name ?? null;
     const subjectIds = [this.subjectId('User', username)];
-    if (name !== null && name !== username) subjectIds.push(this.subjectId('User', name));
+    const memberTeamIds = [this.memberTeamIds(username)];
+    if (name !== null && name !== username) {
+      subjectIds.push(this.subjectId('User', name));
+      memberTeamIds.push(this.memberTeamIds(name));
+    }
     this.records.set(username, {
       subjectIds,
+      memberTeamIds,
       name,
       username,
       // Seed admins are protected from change (product.md): the configuration wins over the object.
@@ -490,9 +506,7 @@ export class PermissionIndex {
     for (const inc of old.includes) removeFrom(this.includedBy, inc, name);
     this.roles.delete(name);
     this.ownRoles.delete(name);
-    this.compiled.delete(name);
-    const cell = this.roleCells.get(name);
-    if (cell) cell.compiled = undefined;
+    this.dropCompiled(name);
     if (recompile) this.recompileDependents(name);
   }
 
@@ -513,18 +527,24 @@ export class PermissionIndex {
 
   private recompileAllRoles(): void {
     this.compiled.clear();
+    this.grantBits.clear();
+    for (const cell of this.roleCells.values()) cell.compiled = undefined;
     for (const name of this.ownRoles.keys()) this.recompileRole(name);
-    for (const [name, cell] of this.roleCells) cell.compiled = this.compiled.get(name);
+  }
+
+  private dropCompiled(name: string): void {
+    const old = this.compiled.get(name);
+    if (!old) return;
+    const cell = this.roleCell(name);
+    this.grantBits.setRole(cell.id, old.atoms.map((a) => a.atom), false);
+    this.compiled.delete(name);
+    cell.compiled = undefined;
   }
 
   private recompileRole(name: string): void {
     const own = this.ownRoles.get(name);
-    if (!own) {
-      this.compiled.delete(name);
-      const cell = this.roleCells.get(name);
-      if (cell) cell.compiled = undefined;
-      return;
-    }
+    this.dropCompiled(name);
+    if (!own) return;
     const atoms: RoleAtom[] = [];
     const includes: string[] = [];
     const missing = new Set<string>();
@@ -558,10 +578,12 @@ export class PermissionIndex {
         queue.push(inc);
       }
     }
+    const plain = atoms.map((a) => a.atom);
     const compiled: CompiledRole = {
       name,
       atoms,
-      matcher: new RoleMatcher(atoms.map((a) => a.atom)),
+      matcher: new RoleMatcher(plain),
+      hasNamed: plain.some((a) => a.kind === 'resource' && a.names !== null),
       includes,
       missingIncludes: sorted(missing),
       cycle,
@@ -569,8 +591,9 @@ export class PermissionIndex {
       canAssign,
     };
     this.compiled.set(name, compiled);
-    const cell = this.roleCells.get(name);
-    if (cell) cell.compiled = compiled;
+    const cell = this.roleCell(name);
+    cell.compiled = compiled;
+    this.grantBits.setRole(cell.id, plain, true);
   }
 
   // Teams ------------------------------------------------------------------
@@ -582,7 +605,7 @@ export class PermissionIndex {
     const id = this.subjectId('Team', name);
     for (const m of team.spec.members ?? []) {
       addTo(this.teamsByMember, m, name);
-      addTo(this.teamIdsByMember, m, id);
+      this.memberTeamIds(m).add(id);
     }
     for (const g of team.spec.groups ?? []) {
       addTo(this.teamsByGroup, g, name);
@@ -602,7 +625,7 @@ export class PermissionIndex {
     const id = this.subjectId('Team', name);
     for (const m of old.spec.members ?? []) {
       removeFrom(this.teamsByMember, m, name);
-      removeFrom(this.teamIdsByMember, m, id);
+      this.teamIdsByMember.get(m)?.delete(id);
     }
     for (const g of old.spec.groups ?? []) {
       removeFrom(this.teamsByGroup, g, name);
@@ -677,6 +700,12 @@ export class PermissionIndex {
     return kind === 'User' ? this.bindingsByUser : kind === 'Team' ? this.bindingsByTeam : this.bindingsByGroup;
   }
 
+  private memberTeamIds(member: string): Set<number> {
+    let set = this.teamIdsByMember.get(member);
+    if (!set) this.teamIdsByMember.set(member, (set = new Set()));
+    return set;
+  }
+
   private fastFor(ns: string): NamespaceFast {
     let f = this.nsFast.get(ns);
     if (!f) this.nsFast.set(ns, (f = { bySubject: undefined, labelTeamId: undefined, specTeamIds: undefined, owner: undefined, isPublic: false }));
@@ -685,9 +714,12 @@ export class PermissionIndex {
   private tidyFast(ns: string, f: NamespaceFast): void {
     if (f.bySubject === undefined && f.labelTeamId === undefined && f.specTeamIds === undefined && f.owner === undefined && !f.isPublic) this.nsFast.delete(ns);
   }
-  private roleCell(name: string): { compiled: CompiledRole | undefined } {
+  private roleCell(name: string): { compiled: CompiledRole | undefined; id: number } {
     let c = this.roleCells.get(name);
-    if (!c) this.roleCells.set(name, (c = { compiled: this.compiled.get(name) }));
+    if (!c) {
+      this.roleCells.set(name, (c = { compiled: this.compiled.get(name), id: this.roleIdNames.length }));
+      this.roleIdNames.push(name);
+    }
     return c;
   }
 
@@ -845,6 +877,10 @@ export class PermissionIndex {
   clusterBindingsForSubjectId(id: number): ReadonlySet<CompiledBinding> | undefined {
     return this.clusterById[id];
   }
+  /** decide()'s fast path: the roles (bitset over RoleCell.id) whose plain grants allow the shape. */
+  roleBitsFor(t: TargetShape): Uint32Array {
+    return this.grantBits.bitsFor(t);
+  }
   /** decide()'s fast path: what a namespace contributes (scoped bindings, owning teams) in ids. */
   namespaceFast(namespace: string): Readonly<NamespaceFast> | undefined {
     return this.nsFast.get(namespace);
@@ -857,8 +893,7 @@ export class PermissionIndex {
   requestSubjectIds(user: UserRecord, groups: readonly string[]): number[] {
     const out: number[] = [];
     for (const id of user.subjectIds) out.push(id);
-    for (const id of this.teamIdsByMember.get(user.username) ?? EMPTY) out.push(id);
-    if (user.name !== null && user.name !== user.username) for (const id of this.teamIdsByMember.get(user.name) ?? EMPTY) out.push(id);
+    for (const set of user.memberTeamIds) for (const id of set) out.push(id);
     const groupIds = this.subjectIdMaps.Group;
     for (const g of groups) {
       const gid = groupIds.get(g);
@@ -996,7 +1031,7 @@ export class PermissionIndex {
     if (!user) return undefined;
     const username = usernameOf(user);
     const rec = this.records.get(username);
-    const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, object: user, subjectIds: [] };
+    const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, object: user, subjectIds: [], memberTeamIds: [] };
     const teams = this.directTeams(asRecord);
     const roles = new Set<string>();
     const consider = (set: ReadonlySet<CompiledBinding>): void => {
@@ -1034,7 +1069,13 @@ export class PermissionIndex {
       [...m.entries()].map(([k, inner]) => [k, mapOfSets(new Map([...inner].map(([id, v]) => [this.subjectIdNames[id]!, v])), (b) => b.name)] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     return {
       users: sorted(this.users.keys()),
-      records: mapSorted(this.records, (r) => ({ ...r, object: r.object?.metadata.name ?? null, subjectIds: r.subjectIds.map((id) => this.subjectIdNames[id]) })),
+      records: mapSorted(this.records, (r) => ({
+        ...r,
+        object: r.object?.metadata.name ?? null,
+        subjectIds: r.subjectIds.map((id) => this.subjectIdNames[id]),
+        memberTeamIds: r.memberTeamIds.map((set) => [...set].map((id) => this.subjectIdNames[id]).sort()),
+        liveSets: r.memberTeamIds.every((set, i) => set === this.teamIdsByMember.get(i === 0 ? r.username : r.name!)),
+      })),
       userNamesByUsername: mapOfSets(this.userNamesByUsername, String),
       roles: mapSorted(this.compiled, (c) => ({
         atoms: c.atoms.map((a) => `${a.role}:${formatAtom(a.atom)}`),
@@ -1059,7 +1100,7 @@ export class PermissionIndex {
       bindingsByGroup: mapOfSets(this.bindingsByGroup, (b) => b.name),
       bindingsByRole: mapOfSets(this.bindingsByRole, String),
       clusterBySubject: mapOfSets(byName(this.clusterById), (b) => b.name),
-      teamIdsByMember: mapOfSets(this.teamIdsByMember, (id) => this.subjectIdNames[id]!),
+      teamIdsByMember: mapOfSets(new Map([...this.teamIdsByMember].filter(([, v]) => v.size > 0)), (id) => this.subjectIdNames[id]!),
       teamIdsOfGroup: mapOfSets(byName(this.teamIdsOfGroupId), (id) => this.subjectIdNames[id]!),
       teamScope: nested(byName(this.teamScopeById)),
       nsFast: mapSorted(this.nsFast, (f) => ({
@@ -1071,6 +1112,10 @@ export class PermissionIndex {
       })),
       // Cells are a cache that outlives bindings; what matters is that each mirrors the compiled role.
       roleCellsConsistent: [...this.roleCells].every(([n, c]) => c.compiled === this.compiled.get(n)),
+      grantBits: this.grantBits
+        .entries()
+        .map(([k, ids]) => [k, ids.map((id) => this.roleIdNames[id]!).sort()] as const)
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1)),
 
       expiring: mapSorted(this.expiring, Number),
       namespaces: sorted(this.namespaces.keys()),
