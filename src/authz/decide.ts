@@ -182,13 +182,22 @@ interface Search {
 }
 
 function cellGrants(s: Search, cell: RoleCell): boolean {
-  const role = cell.compiled;
-  if (role === undefined) return false;
+  const closure = cell.closure;
+  if (closure.length === 0) return false;
   const t = s.t;
-  if (t.path !== undefined) return role.matcher.matchesPath(t.path, t.verb);
-  const bits = (s.bits ??= s.index.roleBitsFor(t));
-  if (GrantBits.has(bits, cell.id)) return true;
-  return role.hasNamed && t.name !== undefined && role.matcher.matchesResource(t.keys, t.group, t.verb, t.name);
+  if (t.path === undefined) {
+    const bits = (s.bits ??= s.index.roleBitsFor(t));
+    for (const id of closure) if (GrantBits.has(bits, id)) return true;
+    if (!cell.needsMatcher || t.name === undefined) return false;
+    for (const id of closure) {
+      const own = s.index.ownRoleById(id);
+      if (own !== undefined && own.hasNamed && own.matcher.matchesResource(t.keys, t.group, t.verb, t.name)) return true;
+    }
+    return false;
+  }
+  if (!cell.needsMatcher) return false;
+  for (const id of closure) if (s.index.ownRoleById(id)?.matcher.matchesPath(t.path, t.verb)) return true;
+  return false;
 }
 
 /** Keeps the better (smaller-named) live binding whose role grants the target. */

@@ -100,10 +100,16 @@ export interface CompiledRole {
   readonly hasNamed: boolean;
 }
 
+/**
+ * A role name as decide() sees it: its small id (GrantBits), and the ids of the roles it holds
+ * (itself and what it includes, transitively; empty while the role does not exist). A change to
+ * a role's permissions touches only its own bits; closures change only when includes change.
+ */
 export interface RoleCell {
-  readonly compiled: CompiledRole | undefined;
-  /** The role's small id in GrantBits. */
   readonly id: number;
+  readonly closure: readonly number[];
+  /** Some role in the closure has resourceNames grants, non-resource URLs or `me` (matcher needed). */
+  readonly needsMatcher: boolean;
 }
 
 /** decide()'s per-namespace facts, in subject ids (see PermissionIndex.namespaceFast). */
@@ -188,6 +194,13 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (s.size === 0) map.delete(key);
 }
 const sorted = (it: Iterable<string>): string[] => [...it].sort();
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+/** Whether a role has grants GrantBits does not hold (resourceNames, non-resource URLs, `me`). */
+function needsMatcher(own: OwnRole): boolean {
+  return own.parsed.some((p) => p.atom.kind !== 'resource' || p.atom.names !== null);
+}
 function addAt<V>(arr: (Set<V> | undefined)[], i: number, value: V): void {
   let s = arr[i];
   if (!s) arr[i] = s = new Set();
@@ -219,11 +232,15 @@ function parseExpiry(text: string | undefined): number | null {
   return Date.parse(text);
 }
 
-interface OwnRole {
-  parsed: ParsedPermission[];
-  invalid: { permission: string; problem: string }[];
-  includes: string[];
-  canAssign: string[];
+/** What one Role object says by itself, compiled when it changes. */
+export interface OwnRole {
+  readonly parsed: ParsedPermission[];
+  readonly invalid: { permission: string; problem: string }[];
+  readonly includes: string[];
+  readonly canAssign: string[];
+  /** Its own atoms only (includes are followed through RoleCell.closure). */
+  readonly matcher: RoleMatcher;
+  readonly hasNamed: boolean;
 }
 
 function compileOwn(role: Role): OwnRole {
@@ -245,7 +262,15 @@ function compileOwn(role: Role): OwnRole {
       invalid.push({ permission: err.permission, problem: err.message });
     }
   });
-  return { parsed, invalid, includes: [...(role.spec.includes ?? [])], canAssign: [...(role.spec.canAssign ?? [])] };
+  const atoms = parsed.map((p) => p.atom);
+  return {
+    parsed,
+    invalid,
+    includes: [...(role.spec.includes ?? [])],
+    canAssign: [...(role.spec.canAssign ?? [])],
+    matcher: new RoleMatcher(atoms),
+    hasNamed: atoms.some((a) => a.kind === 'resource' && a.names !== null),
+  };
 }
 
 export class PermissionIndex {
@@ -268,6 +293,7 @@ export class PermissionIndex {
 
   // Roles.
   private readonly ownRoles = new Map<string, OwnRole>();
+  /** Flattened roles (own + includes), built on first use and dropped when a role in them changes. */
   private readonly compiled = new Map<string, CompiledRole>();
   /** included role name -> roles whose spec.includes names it (present or not). */
   private readonly includedBy = new Map<string, Set<string>>();
@@ -303,8 +329,9 @@ export class PermissionIndex {
   /** team id -> subject id -> bindings whose teams scope lists the team. */
   private readonly teamScopeById: (Map<number, Set<CompiledBinding>> | undefined)[] = [];
   private readonly nsFast = new Map<string, NamespaceFast>();
-  private readonly roleCells = new Map<string, { compiled: CompiledRole | undefined; id: number }>();
+  private readonly roleCells = new Map<string, { id: number; closure: number[]; needsMatcher: boolean }>();
   private readonly roleIdNames: string[] = [];
+  private readonly ownById: (OwnRole | undefined)[] = [];
   private readonly grantBits = new GrantBits();
   private readonly bindingsByRole = new Map<string, Set<string>>();
   private readonly expiring = new Map<string, number>();
@@ -364,7 +391,7 @@ export class PermissionIndex {
       case 'User':
         return this.upsertUser(change.object);
       case 'Role':
-        return this.upsertRole(change.object, true);
+        return this.upsertRole(change.object, false);
       case 'Team':
         return this.upsertTeam(change.object);
       case 'RoleBinding':
@@ -381,7 +408,7 @@ export class PermissionIndex {
     for (const name of [...this.store(kind).keys()]) if (!keep.has(name)) this.remove(kind, name, kind !== 'Role');
     if (kind === 'Role') {
       // Compile once at the end instead of once per dependent per role.
-      for (const o of objects) this.upsertRole(o as Role, false);
+      for (const o of objects) this.upsertRole(o as Role, true);
       this.recompileAllRoles();
       return;
     }
@@ -423,7 +450,7 @@ export class PermissionIndex {
       case 'User':
         return this.removeUser(name);
       case 'Role':
-        return this.removeRole(name, recompile);
+        return this.removeRole(name, !recompile);
       case 'Team':
         return this.removeTeam(name);
       case 'RoleBinding':
@@ -489,29 +516,37 @@ export class PermissionIndex {
 
   // Roles ------------------------------------------------------------------
 
-  private upsertRole(role: Role, recompile: boolean): void {
+  private upsertRole(role: Role, bulk: boolean): void {
     const name = role.metadata.name;
     const old = this.ownRoles.get(name);
-    if (old) for (const inc of old.includes) removeFrom(this.includedBy, inc, name);
-    this.roles.set(name, role);
     const own = compileOwn(role);
+    const cell = this.roleCell(name);
+    if (old) {
+      for (const inc of old.includes) removeFrom(this.includedBy, inc, name);
+      this.grantBits.setRole(cell.id, old.parsed.map((p) => p.atom), false);
+    }
+    this.roles.set(name, role);
     this.ownRoles.set(name, own);
+    this.ownById[cell.id] = own;
     for (const inc of own.includes) addTo(this.includedBy, inc, name);
-    if (recompile) this.recompileDependents(name);
+    this.grantBits.setRole(cell.id, own.parsed.map((p) => p.atom), true);
+    if (!bulk) this.roleChanged(name, !old || !sameList(old.includes, own.includes) || old.hasNamed !== own.hasNamed || needsMatcher(old) !== needsMatcher(own));
   }
 
-  private removeRole(name: string, recompile: boolean): void {
+  private removeRole(name: string, bulk: boolean): void {
     const old = this.ownRoles.get(name);
     if (!old) return;
+    const cell = this.roleCell(name);
     for (const inc of old.includes) removeFrom(this.includedBy, inc, name);
+    this.grantBits.setRole(cell.id, old.parsed.map((p) => p.atom), false);
     this.roles.delete(name);
     this.ownRoles.delete(name);
-    this.dropCompiled(name);
-    if (recompile) this.recompileDependents(name);
+    this.ownById[cell.id] = undefined;
+    if (!bulk) this.roleChanged(name, true);
   }
 
-  /** Recompiles `name` and every role that includes it, directly or not. */
-  private recompileDependents(name: string): void {
+  /** Roles that include `name`, directly or not, and `name` itself. */
+  private dependents(name: string): Set<string> {
     const seen = new Set<string>([name]);
     const queue = [name];
     for (let i = 0; i < queue.length; i++) {
@@ -522,29 +557,50 @@ export class PermissionIndex {
         }
       }
     }
-    for (const r of seen) this.recompileRole(r);
+    return seen;
+  }
+
+  /**
+   * After a change to one role: drop the flattened roles that contain it, and, when what it
+   * includes (or whether it exists) changed, recompute the closures that pass through it.
+   */
+  private roleChanged(name: string, structural: boolean): void {
+    for (const r of this.dependents(name)) {
+      this.compiled.delete(r);
+      if (structural) this.recomputeClosure(r);
+    }
   }
 
   private recompileAllRoles(): void {
     this.compiled.clear();
-    this.grantBits.clear();
-    for (const cell of this.roleCells.values()) cell.compiled = undefined;
-    for (const name of this.ownRoles.keys()) this.recompileRole(name);
+    for (const [name] of this.roleCells) this.recomputeClosure(name);
   }
 
-  private dropCompiled(name: string): void {
-    const old = this.compiled.get(name);
-    if (!old) return;
+  /** Breadth-first over includes from `name`, each role once, so cycles terminate. */
+  private walkIncludes(name: string): string[] {
+    if (!this.ownRoles.has(name)) return [];
+    const order = [name];
+    const seen = new Set<string>(order);
+    for (let i = 0; i < order.length; i++) {
+      for (const inc of this.ownRoles.get(order[i]!)!.includes) {
+        if (seen.has(inc) || !this.ownRoles.has(inc)) continue;
+        seen.add(inc);
+        order.push(inc);
+      }
+    }
+    return order;
+  }
+
+  private recomputeClosure(name: string): void {
     const cell = this.roleCell(name);
-    this.grantBits.setRole(cell.id, old.atoms.map((a) => a.atom), false);
-    this.compiled.delete(name);
-    cell.compiled = undefined;
+    const order = this.walkIncludes(name);
+    cell.closure = order.map((r) => this.roleCell(r).id);
+    cell.needsMatcher = order.some((r) => needsMatcher(this.ownRoles.get(r)!));
   }
 
-  private recompileRole(name: string): void {
+  private compileRole(name: string): CompiledRole | undefined {
     const own = this.ownRoles.get(name);
-    this.dropCompiled(name);
-    if (!own) return;
+    if (!own) return undefined;
     const atoms: RoleAtom[] = [];
     const includes: string[] = [];
     const missing = new Set<string>();
@@ -591,9 +647,7 @@ export class PermissionIndex {
       canAssign,
     };
     this.compiled.set(name, compiled);
-    const cell = this.roleCell(name);
-    cell.compiled = compiled;
-    this.grantBits.setRole(cell.id, plain, true);
+    return compiled;
   }
 
   // Teams ------------------------------------------------------------------
@@ -714,13 +768,20 @@ export class PermissionIndex {
   private tidyFast(ns: string, f: NamespaceFast): void {
     if (f.bySubject === undefined && f.labelTeamId === undefined && f.specTeamIds === undefined && f.owner === undefined && !f.isPublic) this.nsFast.delete(ns);
   }
-  private roleCell(name: string): { compiled: CompiledRole | undefined; id: number } {
+  private roleCell(name: string): { id: number; closure: number[]; needsMatcher: boolean } {
     let c = this.roleCells.get(name);
     if (!c) {
-      this.roleCells.set(name, (c = { compiled: this.compiled.get(name), id: this.roleIdNames.length }));
+      this.roleCells.set(name, (c = { id: this.roleIdNames.length, closure: [], needsMatcher: false }));
       this.roleIdNames.push(name);
+      // A binding may name a role before it exists; the closure fills in when it does.
+      if (this.ownRoles.has(name)) this.recomputeClosure(name);
     }
     return c;
+  }
+
+  /** decide()'s fast path: a role's own compiled data by its id. */
+  ownRoleById(id: number): OwnRole | undefined {
+    return this.ownById[id];
   }
 
   /** The internal id of a subject, assigned on first sight. */
@@ -818,8 +879,9 @@ export class PermissionIndex {
   listRoles(): Role[] {
     return [...this.roles.values()];
   }
+  /** The role with its includes flattened (built on first use, cached until a role in it changes). */
   compiledRole(name: string): CompiledRole | undefined {
-    return this.compiled.get(name);
+    return this.compiled.get(name) ?? this.compileRole(name);
   }
   getTeam(name: string): Team | undefined {
     return this.teams.get(name);
@@ -972,7 +1034,7 @@ export class PermissionIndex {
   // ---------------------------------------------------------------- diagnostics
 
   roleDiagnostics(name: string): RoleDiagnostics | undefined {
-    const c = this.compiled.get(name);
+    const c = this.compiledRole(name);
     if (!c) return undefined;
     return {
       permissionCount: c.atoms.length,
@@ -1018,7 +1080,7 @@ export class PermissionIndex {
     return {
       scope: renderScope(b.scope),
       subjectCount: b.subjects.length,
-      roleFound: this.compiled.has(b.role),
+      roleFound: this.ownRoles.has(b.role),
       unresolvedSubjects: unresolved,
       resolvedNamespaces: resolved,
       expired: PermissionIndex.isExpired(b, now),
@@ -1077,7 +1139,7 @@ export class PermissionIndex {
         liveSets: r.memberTeamIds.every((set, i) => set === this.teamIdsByMember.get(i === 0 ? r.username : r.name!)),
       })),
       userNamesByUsername: mapOfSets(this.userNamesByUsername, String),
-      roles: mapSorted(this.compiled, (c) => ({
+      roles: mapSorted(new Map([...this.ownRoles.keys()].map((n) => [n, this.compiledRole(n)!])), (c) => ({
         atoms: c.atoms.map((a) => `${a.role}:${formatAtom(a.atom)}`),
         includes: c.includes,
         missing: c.missingIncludes,
@@ -1111,7 +1173,13 @@ export class PermissionIndex {
         isPublic: f.isPublic,
       })),
       // Cells are a cache that outlives bindings; what matters is that each mirrors the compiled role.
-      roleCellsConsistent: [...this.roleCells].every(([n, c]) => c.compiled === this.compiled.get(n)),
+      // Cells outlive roles and bindings (ids are never reused); what must hold is that each one's
+      // closure is what walking the includes now gives.
+      roleClosures: [...this.roleCells]
+        .map(([n, c]) => [n, c.closure.map((id) => this.roleIdNames[id]!), c.needsMatcher] as const)
+        .filter(([, cl]) => cl.length > 0)
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+      roleClosuresFresh: [...this.roleCells].every(([n, c]) => sameList(c.closure.map((id) => this.roleIdNames[id]!), this.walkIncludes(n))),
       grantBits: this.grantBits
         .entries()
         .map(([k, ids]) => [k, ids.map((id) => this.roleIdNames[id]!).sort()] as const)
