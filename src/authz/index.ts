@@ -11,6 +11,7 @@
 //   index.getUser(name) / getUserByUsername(u) / userRecord(u) / listUsers(); getRole, listRoles, getTeam,
 //   listTeams, getBinding, listBindings, getNamespace, listNamespaces
 //   index.teamsOf(userRecord, groups) / teamNamespaces(team) / bindingsForRole(role) / compiledRole(name)
+//     (compiledRole: the role with includes flattened, built lazily and cached)
 //   index.roleDiagnostics(name) / teamDiagnostics(name) / bindingDiagnostics(name) / userDiagnostics(name)
 //   index.nextExpiry(now)
 //   decide(index, request) in ./decide.js; effectivePermissions, whoCan, scopesHolding,
@@ -317,17 +318,18 @@ export class PermissionIndex {
   private readonly bindingsByGroup = new Map<string, Set<CompiledBinding>>();
   // decide()'s lookups by where a binding applies, so a request touches only bindings that can
   // cover it: cluster-scoped ones by subject, the others by namespace or by team.
-  private readonly clusterById: (Set<CompiledBinding> | undefined)[] = [];
+  private readonly clusterById: (Set<CompiledBinding> | undefined)[] = [undefined];
   // Subjects as small integers, so decide() compares numbers instead of chasing name strings.
   // Ids are never reused or freed (bounded by the distinct names ever seen); nothing outside
   // decide() sees them, so an index and its rebuild may number differently.
   private readonly subjectIdMaps: Readonly<Record<SubjectKind, Map<string, number>>> = { User: new Map(), Team: new Map(), Group: new Map() };
   private readonly subjectIdNames: string[] = [''];
+  // (id 0 is unused; the id-indexed arrays start with its slot.)
   /** member -> team ids. Sets are never removed, so user records can hold them (no lookup per request). */
   private readonly teamIdsByMember = new Map<string, Set<number>>();
-  private readonly teamIdsOfGroupId: (Set<number> | undefined)[] = [];
+  private readonly teamIdsOfGroupId: (Set<number> | undefined)[] = [undefined];
   /** team id -> subject id -> bindings whose teams scope lists the team. */
-  private readonly teamScopeById: (Map<number, Set<CompiledBinding>> | undefined)[] = [];
+  private readonly teamScopeById: (Map<number, Set<CompiledBinding>> | undefined)[] = [undefined];
   private readonly nsFast = new Map<string, NamespaceFast>();
   private readonly roleCells = new Map<string, { id: number; closure: number[]; needsMatcher: boolean }>();
   private readonly roleIdNames: string[] = [];
@@ -773,6 +775,7 @@ export class PermissionIndex {
     if (!c) {
       this.roleCells.set(name, (c = { id: this.roleIdNames.length, closure: [], needsMatcher: false }));
       this.roleIdNames.push(name);
+      this.ownById.push(undefined);
       // A binding may name a role before it exists; the closure fills in when it does.
       if (this.ownRoles.has(name)) this.recomputeClosure(name);
     }
@@ -792,6 +795,11 @@ export class PermissionIndex {
       id = this.subjectIdNames.length;
       this.subjectIdNames.push(`${kind} ${name}`);
       map.set(name, id);
+      // Grow the id-indexed arrays densely: assigning far past the end would turn them into
+      // dictionaries (hash lookups instead of indexing).
+      this.clusterById.push(undefined);
+      this.teamIdsOfGroupId.push(undefined);
+      this.teamScopeById.push(undefined);
     }
     return id;
   }
