@@ -4,12 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# npm dependencies, when node_modules is missing or older than the lockfile.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
-# kube-apiserver, etcd, kubectl and helm (cached outside the work tree after the first run).
-bash scripts/controlplane-install.sh
+# npm dependencies, kube-apiserver, etcd, kubectl and helm (cached outside the work tree).
+bash scripts/setup.sh
 # A clean build, so a test file deleted from test/ cannot linger in dist/.
 rm -rf dist
 npm run --silent build
@@ -18,6 +14,11 @@ npm run --silent build
 # time is what two cores carry.
 # Test files are named *.test.ts; node 20 given a folder would also run helpers as tests.
 shopt -s globstar nullglob
-if [ "$#" -gt 0 ]; then files=("$@"); else files=(dist/test/**/*.test.js); fi
+# `npm test -- unit` or `-- integration` runs one layer; other arguments are test files.
+case "${1:-}" in
+  "") files=(dist/test/**/*.test.js) ;;
+  unit|integration) files=(dist/test/"$1"/**/*.test.js) ;;
+  *) files=("$@") ;;
+esac
 [ "${#files[@]}" -gt 0 ] || { echo "no test files found under dist/test" >&2; exit 1; }
 exec node --test --test-reporter=spec --test-concurrency=2 "${files[@]}"

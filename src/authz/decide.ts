@@ -374,6 +374,15 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
           return allowWith(index, g, t, opts, 'delegated', `delegated administration: admission checks the object lies inside the scope; `);
         }
       }
+      // Approval (Polyaxon accept/reject): `users:approve` is what lets someone change a User's
+      // state, and changing it is an update or patch; admission keeps the change to `state`.
+      if ((t.verb === 'update' || t.verb === 'patch') && t.resource === PLURALS.User && t.subresource === undefined) {
+        const approve: PreparedTarget = { ...t, verb: 'approve' };
+        const g = holdAnywhere(index, user, groups, now, (r) => roleGrants(r, approve));
+        if (g !== null) {
+          return allowWith(index, g, approve, opts, 'delegated', `approval: users:approve lets ${t.verb} through; admission allows only a state change; `);
+        }
+      }
     }
   }
   // 9. No opinion: native RBAC decides.

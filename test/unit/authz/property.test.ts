@@ -26,7 +26,7 @@ const GROUPS = ['g0', 'g1'];
 const NSS = ['n0', 'n1', 'n2', 'n3'];
 const PERMS = [
   'pods:get', 'pods:read', 'pods/log:get', 'pods/*:get', '*:read', '*:*', 'apps/deployments:*', 'jobs:adapt', 'core/pods:delete',
-  'iam.gatehouse.dev/rolebindings:create', 'iam.gatehouse.dev/users:*', 'users:get', 'me', '/metrics:get', '/logs/*:get', 'bad', 'Pods:get',
+  'iam.gatehouse.dev/rolebindings:create', 'iam.gatehouse.dev/users:*', 'iam.gatehouse.dev/users:approve', 'users:get', 'me', '/metrics:get', '/logs/*:get', 'bad', 'Pods:get',
 ];
 const RULES: PolicyRule[] = [
   { apiGroups: [''], resources: ['pods', 'jobs'], verbs: ['get', 'list', 'delete'], resourceNames: ['u0', 'u1'] },
@@ -217,6 +217,12 @@ function reference(w: Required<World>, cfg: PolicyConfig, r: AccessRequest, now:
     }
     if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(res.verb)) {
       const g = heldAnywhere(grants);
+      if (g) return { verdict: 'allow', code: 'delegated', ...(g.binding ? { binding: g.binding } : {}) };
+    }
+    // Approval: users:approve (held anywhere) lets update/patch of a User through; admission keeps it to state.
+    if (res.resource === 'users' && !res.subresource && (res.verb === 'update' || res.verb === 'patch')) {
+      const approves = (role: string) => atomsOf(role).some((a) => atomMatchesResource(a, { verb: 'approve', group: res.group, resource: 'users', name: res.name }));
+      const g = heldAnywhere(approves);
       if (g) return { verdict: 'allow', code: 'delegated', ...(g.binding ? { binding: g.binding } : {}) };
     }
   }

@@ -1,0 +1,109 @@
+// Issue 8's missing must-show: kubectl-gatehouse against the whole stack (API server, Gatehouse's
+// authorization webhook and admission webhooks, the operator in-process). Unlike cli.test.ts, the
+// refusals here are Gatehouse's own: the write passes authorization (the user holds users:patch)
+// and the admission webhook refuses it, and the CLI prints that denial and exits 3.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { startStack, type Stack } from '../support/stack.js';
+import { runCli, pluginDir, runKubectlPlugin } from '../support/cli.js';
+import { apply, assertOk, canIBecomes, getJson, userIs } from '../support/e2e.js';
+
+let stack: Stack;
+let plugins: string;
+const G = 'iam.gatehouse.dev';
+
+// bob: Active, not a superuser, may read and patch Users cluster-wide (so `superuser grant` gets
+// past authorization and meets admission). sue: a superuser. dave: Pending.
+const WORLD = `
+apiVersion: ${G}/v1alpha1
+kind: Role
+metadata: {name: user-admin}
+spec: {permissions: ["${G}/users:read", "${G}/users:patch", "${G}/users:update"]}
+---
+apiVersion: ${G}/v1alpha1
+kind: User
+metadata: {name: alice}
+spec: {state: Active}
+---
+apiVersion: ${G}/v1alpha1
+kind: User
+metadata: {name: bob}
+spec: {state: Active}
+---
+apiVersion: ${G}/v1alpha1
+kind: User
+metadata: {name: sue}
+spec: {state: Active, superuser: true}
+---
+apiVersion: ${G}/v1alpha1
+kind: User
+metadata: {name: dave}
+spec: {state: Pending}
+---
+apiVersion: ${G}/v1alpha1
+kind: RoleBinding
+metadata: {name: bob-user-admin}
+spec: {role: user-admin, subjects: [{kind: User, name: bob}], scope: {cluster: true}}
+`;
+
+/** kubectl-gatehouse with the admin's kubeconfig, impersonating `as` with the CLI's own --as. */
+function cliAs(as: string, args: string[]) {
+  return runCli([...args, '--as', as], { kubeconfig: stack.cp.kubeconfigPath });
+}
+
+before(async () => {
+  stack = await startStack({ config: { seedAdmins: [{ username: 'root' }] } });
+  assertOk(await apply(stack, WORLD), 'applying the world as the admin');
+  await canIBecomes(stack, ['delete', 'nodes'], 'sue', 'yes');
+  await stack.settle();
+  plugins = await pluginDir();
+});
+
+after(async () => {
+  await stack?.stop();
+  if (plugins) await rm(plugins, { recursive: true, force: true });
+});
+
+test('superuser grant by a normal user is refused with the webhook\'s message (exit 3)', async () => {
+  const res = await cliAs('bob', ['superuser', 'grant', 'alice']);
+  assert.equal(res.code, 3, `exit ${res.code}\n${res.stdout}\n${res.stderr}`);
+  assert.match(res.stderr, /^error: forbidden: /m);
+  assert.match(res.stderr, /admission webhook "validate\.iam\.gatehouse\.dev" denied the request: Gatehouse denied: spec\.superuser: only superusers may set or change superuser \(rule: superuser-only\)/);
+  assert.equal(res.stdout, '');
+  assert.notEqual((await getJson(stack, 'ghuser/alice')).spec['superuser'], true);
+  // bob's own flag is no different.
+  const self = await cliAs('bob', ['superuser', 'grant', 'bob']);
+  assert.equal(self.code, 3, self.stderr);
+  assert.match(self.stderr, /\(rule: superuser-only\)/);
+});
+
+test('superuser grant and revoke by a superuser work', async () => {
+  const res = await cliAs('sue', ['superuser', 'grant', 'alice']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /user alice is now a superuser/);
+  assert.equal((await getJson(stack, 'ghuser/alice')).spec['superuser'], true);
+  await canIBecomes(stack, ['delete', 'nodes'], 'alice', 'yes');
+
+  const again = await cliAs('sue', ['superuser', 'grant', 'alice']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /already a superuser \(unchanged\)/);
+
+  const revoke = await cliAs('sue', ['superuser', 'revoke', 'alice']);
+  assert.equal(revoke.code, 0, revoke.stderr);
+  assert.match(revoke.stdout, /user alice is no longer a superuser/);
+  await canIBecomes(stack, ['delete', 'nodes'], 'alice', 'no');
+});
+
+test('user activate: refused for a holder of users:patch without users:approve, works for a superuser through kubectl gatehouse', async () => {
+  const denied = await cliAs('bob', ['user', 'activate', 'dave']);
+  assert.equal(denied.code, 3, denied.stderr);
+  assert.match(denied.stderr, /Gatehouse denied: spec\.state: changing state \(approve, reject, suspend\) needs a superuser or iam\.gatehouse\.dev\/users:approve cluster-wide \(rule: approve-only\)/);
+  assert.equal((await getJson(stack, 'ghuser/dave')).spec['state'], 'Pending');
+
+  const res = await runKubectlPlugin(['user', 'activate', 'dave', '--as', 'sue'], { kubeconfig: stack.cp.kubeconfigPath, pluginDir: plugins });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /user dave activated: state Pending -> Active/);
+  assert.equal((await getJson(stack, 'ghuser/dave')).spec['state'], 'Active');
+  await userIs(stack, 'dave', 'Active');
+});
