@@ -1036,10 +1036,15 @@ export class PermissionIndex {
 
   /** The earliest expiresAt after `now`, or null; the controller sets a timer for it. */
   nextExpiry(now: number = this.now()): number | null {
+    // The answer for `from` stays right for any later `now` before it, until the index changes.
+    const c = this.expiryCache;
+    if (c !== null && c.generation === this._generation && now >= c.from && (c.next === null || now < c.next)) return c.next;
     let best: number | null = null;
     for (const t of this.expiring.values()) if (t > now && (best === null || t < best)) best = t;
+    this.expiryCache = { generation: this._generation, from: now, next: best };
     return best;
   }
+  private expiryCache: { generation: number; from: number; next: number | null } | null = null;
 
   // ---------------------------------------------------------------- diagnostics
 
