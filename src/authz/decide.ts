@@ -3,7 +3,8 @@
 // admission webhook and `kubectl gatehouse can-i/explain` all call it.
 import type { Subject } from '../api/types.js';
 import { GROUP, PLURALS } from '../api/types.js';
-import type { CompiledBinding, CompiledRole, CompiledScope, PermissionIndex, UserRecord } from './index.js';
+import type { CompiledBinding, CompiledRole, CompiledScope, NamespaceFast, PermissionIndex, RoleCell, UserRecord } from './index.js';
+import { GrantBits } from './grantbits.js';
 import { PermissionIndex as Index } from './index.js';
 import { resourceKeys } from './matcher.js';
 import { atomMatchesPath, atomMatchesResource } from './permission.js';
@@ -120,8 +121,9 @@ export function matchingSubject(index: PermissionIndex, b: CompiledBinding, user
 function grantScopeFor(index: PermissionIndex, scope: CompiledScope, namespace: string | undefined): GrantScope {
   if (scope.kind === 'cluster' || namespace === undefined) return { kind: 'cluster' };
   if (scope.kind === 'teams') {
-    const label = index.namespaceTeams(namespace);
-    for (const t of label) if (scope.teams.has(t)) return { kind: 'namespace', namespace, via: { team: t } };
+    const label = index.namespaceLabelTeam(namespace);
+    if (label !== undefined && scope.teams.has(label)) return { kind: 'namespace', namespace, via: { team: label } };
+    for (const t of index.namespaceSpecTeams(namespace) ?? []) if (scope.teams.has(t)) return { kind: 'namespace', namespace, via: { team: t } };
   }
   return { kind: 'namespace', namespace };
 }
@@ -170,19 +172,71 @@ function firstMatchingPermission(role: CompiledRole | undefined, t: PreparedTarg
   return undefined;
 }
 
-/** Step 6: the live binding (smallest name, for stable reasons) that grants the target in its scope. */
-function findBinding(index: PermissionIndex, user: UserRecord, groups: readonly string[], t: PreparedTarget, now: number): CompiledBinding | null {
-  let best: CompiledBinding | null = null;
-  forEachCandidateBinding(index, user, groups, (b) => {
-    if (best !== null && b.name >= best.name) return;
-    if (Index.isExpired(b, now)) return;
-    if (t.path !== undefined || t.namespace === undefined) {
-      if (b.scope.kind !== 'cluster') return;
-    } else if (!index.scopeCovers(b.scope, t.namespace)) return;
-    if (!roleGrants(index.compiledRole(b.role), t)) return;
-    best = b;
-  });
-  return best;
+/** Per-request state of step 6: the target, and the role bitset once a role needs checking. */
+interface Search {
+  readonly index: PermissionIndex;
+  readonly t: PreparedTarget;
+  readonly now: number;
+  bits: Uint32Array | null;
+  best: CompiledBinding | null;
+}
+
+function cellGrants(s: Search, cell: RoleCell): boolean {
+  const closure = cell.closure;
+  if (closure.length === 0) return false;
+  const t = s.t;
+  if (t.path === undefined) {
+    const bits = (s.bits ??= s.index.roleBitsFor(t));
+    for (const id of closure) if (GrantBits.has(bits, id)) return true;
+    if (!cell.needsMatcher || t.name === undefined) return false;
+    for (const id of closure) {
+      const own = s.index.ownRoleById(id);
+      if (own !== undefined && own.hasNamed && own.matcher.matchesResource(t.keys, t.group, t.verb, t.name)) return true;
+    }
+    return false;
+  }
+  if (!cell.needsMatcher) return false;
+  for (const id of closure) if (s.index.ownRoleById(id)?.matcher.matchesPath(t.path, t.verb)) return true;
+  return false;
+}
+
+/** Keeps the better (smaller-named) live binding whose role grants the target. */
+function scan(s: Search, set: ReadonlySet<CompiledBinding> | undefined): void {
+  if (set === undefined) return;
+  for (const b of set) {
+    if (s.best !== null && b.name >= s.best.name) continue;
+    if (b.expiresAt !== null && !(b.expiresAt > s.now)) continue;
+    if (!cellGrants(s, b.roleCell)) continue;
+    s.best = b;
+  }
+}
+
+function scanBySubject(s: Search, bySubject: ReadonlyMap<number, ReadonlySet<CompiledBinding>> | undefined, ids: readonly number[]): void {
+  if (bySubject === undefined) return;
+  // Probe the smaller side.
+  if (bySubject.size < ids.length) {
+    for (const [id, set] of bySubject) if (ids.includes(id)) scan(s, set);
+  } else {
+    for (const id of ids) scan(s, bySubject.get(id));
+  }
+}
+
+/**
+ * Step 6: the live binding (smallest name, for stable reasons) that grants the target in its
+ * scope. Only bindings that name one of the request's subjects (user, teams, groups, as small
+ * integer ids) and can cover the request are touched: cluster-scoped ones, and for a namespaced
+ * request those scoped to the namespace or to a team that owns it.
+ */
+function findBinding(index: PermissionIndex, ids: readonly number[], f: Readonly<NamespaceFast> | undefined, t: PreparedTarget, now: number): CompiledBinding | null {
+  const s: Search = { index, t, now, bits: null, best: null };
+  for (const id of ids) scan(s, index.clusterBindingsForSubjectId(id));
+  if (t.path === undefined && t.namespace !== undefined && f !== undefined) {
+    scanBySubject(s, f.bySubject, ids);
+    const label = f.labelTeamId;
+    if (label !== undefined) scanBySubject(s, index.teamScopeBindings(label), ids);
+    if (f.specTeamIds !== undefined) for (const tid of f.specTeamIds) if (tid !== label) scanBySubject(s, index.teamScopeBindings(tid), ids);
+  }
+  return s.best;
 }
 
 /**
@@ -293,9 +347,17 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
   const groups = effectiveGroups(req.groups);
   const now = opts?.now ?? index.now();
   // 6. Live bindings.
-  const b = findBinding(index, user, groups, t, now);
+  const ids = index.requestSubjectIds(user, groups);
+  const f = t.namespace !== undefined && t.path === undefined ? index.namespaceFast(t.namespace) : undefined;
+  const b = findBinding(index, ids, f, t, now);
   if (b !== null) {
-    const subject = matchingSubject(index, b, user, groups);
+    let subject: Subject | undefined;
+    for (let i = 0; i < b.subjectIds.length; i++) {
+      if (ids.includes(b.subjectIds[i]!)) {
+        subject = b.subjects[i];
+        break;
+      }
+    }
     const grant: Grant = { role: b.role, source: 'binding', binding: b.name, ...(subject ? { subject } : {}), scope: grantScopeFor(index, b.scope, t.namespace) };
     return allowWith(index, grant, t, opts, 'binding');
   }
@@ -304,16 +366,17 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
     if (ns !== undefined) {
       // 7. Projects.
       const { ownerRole, publicRole } = index.config.projects;
-      const owner = index.namespaceOwner(ns);
+      const owner = f?.owner;
       if (ownerRole && owner !== undefined && (owner === user.username || owner === user.name) && roleGrants(index.compiledRole(ownerRole), t)) {
         return allowWith(index, { role: ownerRole, source: 'projectOwner', scope: { kind: 'namespace', namespace: ns } }, t, opts, 'projectOwner');
       }
-      if (publicRole && index.isPublicNamespace(ns) && roleGrants(index.compiledRole(publicRole), t)) {
+      if (publicRole && f?.isPublic === true && roleGrants(index.compiledRole(publicRole), t)) {
         return allowWith(index, { role: publicRole, source: 'publicProject', scope: { kind: 'namespace', namespace: ns } }, t, opts, 'publicProject');
       }
       // 8. Defaults.
       const { role: defRole, team: defTeam } = index.config.defaults;
-      if (defRole && defTeam && index.teamOwnsNamespace(defTeam, ns) && roleGrants(index.compiledRole(defRole), t)) {
+      const defId = index.defaultTeamId;
+      if (defRole && defTeam && f !== undefined && defId !== undefined && (f.labelTeamId === defId || f.specTeamIds?.has(defId) === true) && roleGrants(index.compiledRole(defRole), t)) {
         return allowWith(index, { role: defRole, source: 'default', scope: { kind: 'namespace', namespace: ns, via: { team: defTeam } } }, t, opts, 'default');
       }
     } else if (t.group === GROUP) {

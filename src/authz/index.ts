@@ -11,6 +11,7 @@
 //   index.getUser(name) / getUserByUsername(u) / userRecord(u) / listUsers(); getRole, listRoles, getTeam,
 //   listTeams, getBinding, listBindings, getNamespace, listNamespaces
 //   index.teamsOf(userRecord, groups) / teamNamespaces(team) / bindingsForRole(role) / compiledRole(name)
+//     (compiledRole: the role with includes flattened, built lazily and cached)
 //   index.roleDiagnostics(name) / teamDiagnostics(name) / bindingDiagnostics(name) / userDiagnostics(name)
 //   index.nextExpiry(now)
 //   decide(index, request) in ./decide.js; effectivePermissions, whoCan, scopesHolding,
@@ -25,6 +26,8 @@ import { LABELS, usernameOf } from '../api/types.js';
 import type { PolicyConfig } from '../config.js';
 import { PermissionSyntaxError } from '../errors.js';
 import { RoleMatcher } from './matcher.js';
+import { GrantBits } from './grantbits.js';
+import type { TargetShape } from './grantbits.js';
 import type { ParsedPermission, PermissionAtom } from './permission.js';
 import { compileRule, formatAtom, parsePermission } from './permission.js';
 
@@ -68,6 +71,10 @@ export interface UserRecord {
   /** Listed in the configuration's seedAdmins: always an Active superuser. */
   readonly seed: boolean;
   readonly object: User | null;
+  /** Internal subject ids of the username and object name as User subjects (decide()'s fast path). */
+  readonly subjectIds: readonly number[];
+  /** Live sets of the team ids naming the username or the object name as a member. */
+  readonly memberTeamIds: readonly ReadonlySet<number>[];
 }
 
 /** One atom of a role, and which role (itself or an included one) it came from. */
@@ -91,6 +98,34 @@ export interface CompiledRole {
   readonly invalid: readonly { permission: string; problem: string }[];
   /** Roles its holders may assign (own canAssign plus included roles'). */
   readonly canAssign: ReadonlySet<string>;
+  /** Some grant is limited by resourceNames (GrantBits leaves those to the matcher). */
+  readonly hasNamed: boolean;
+}
+
+/**
+ * A role name as decide() sees it: its small id (GrantBits), and the ids of the roles it holds
+ * (itself and what it includes, transitively; empty while the role does not exist). A change to
+ * a role's permissions touches only its own bits; closures change only when includes change.
+ */
+export interface RoleCell {
+  readonly id: number;
+  readonly closure: readonly number[];
+  /** Some role in the closure has resourceNames grants, non-resource URLs or `me` (matcher needed). */
+  readonly needsMatcher: boolean;
+}
+
+/** decide()'s per-namespace facts, in subject ids (see PermissionIndex.namespaceFast). */
+export interface NamespaceFast {
+  /** Bindings whose namespaces scope lists the namespace, by subject id. */
+  bySubject: Map<number, Set<CompiledBinding>> | undefined;
+  /** The team id of its iam.gatehouse.dev/team label. */
+  labelTeamId: number | undefined;
+  /** Team ids of teams listing it in spec.namespaces. */
+  specTeamIds: Set<number> | undefined;
+  /** Its iam.gatehouse.dev/owner label. */
+  owner: string | undefined;
+  /** Labelled iam.gatehouse.dev/visibility=public. */
+  isPublic: boolean;
 }
 
 export type CompiledScope =
@@ -106,6 +141,10 @@ export interface CompiledBinding {
   /** ms since epoch; null = never. NaN (unparseable expiresAt) counts as expired. */
   readonly expiresAt: number | null;
   readonly object: RoleBinding;
+  /** The role as compiled now (a cell shared by every binding of the role, updated on recompiles). */
+  readonly roleCell: RoleCell;
+  /** Internal ids of the subjects (see PermissionIndex.subjectId), compared as numbers in decide(). */
+  readonly subjectIds: readonly number[];
 }
 
 export interface RoleDiagnostics {
@@ -157,6 +196,24 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (s.size === 0) map.delete(key);
 }
 const sorted = (it: Iterable<string>): string[] => [...it].sort();
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+/** Whether a role has grants GrantBits does not hold (resourceNames, non-resource URLs, `me`). */
+function needsMatcher(own: OwnRole): boolean {
+  return own.parsed.some((p) => p.atom.kind !== 'resource' || p.atom.names !== null);
+}
+function addAt<V>(arr: (Set<V> | undefined)[], i: number, value: V): void {
+  let s = arr[i];
+  if (!s) arr[i] = s = new Set();
+  s.add(value);
+}
+function removeAt<V>(arr: (Set<V> | undefined)[], i: number, value: V): void {
+  const s = arr[i];
+  if (!s) return;
+  s.delete(value);
+  if (s.size === 0) arr[i] = undefined;
+}
 
 export function renderScope(scope: CompiledScope): string {
   if (scope.kind === 'cluster') return 'cluster';
@@ -177,11 +234,15 @@ function parseExpiry(text: string | undefined): number | null {
   return Date.parse(text);
 }
 
-interface OwnRole {
-  parsed: ParsedPermission[];
-  invalid: { permission: string; problem: string }[];
-  includes: string[];
-  canAssign: string[];
+/** What one Role object says by itself, compiled when it changes. */
+export interface OwnRole {
+  readonly parsed: ParsedPermission[];
+  readonly invalid: { permission: string; problem: string }[];
+  readonly includes: string[];
+  readonly canAssign: string[];
+  /** Its own atoms only (includes are followed through RoleCell.closure). */
+  readonly matcher: RoleMatcher;
+  readonly hasNamed: boolean;
 }
 
 function compileOwn(role: Role): OwnRole {
@@ -203,7 +264,15 @@ function compileOwn(role: Role): OwnRole {
       invalid.push({ permission: err.permission, problem: err.message });
     }
   });
-  return { parsed, invalid, includes: [...(role.spec.includes ?? [])], canAssign: [...(role.spec.canAssign ?? [])] };
+  const atoms = parsed.map((p) => p.atom);
+  return {
+    parsed,
+    invalid,
+    includes: [...(role.spec.includes ?? [])],
+    canAssign: [...(role.spec.canAssign ?? [])],
+    matcher: new RoleMatcher(atoms),
+    hasNamed: atoms.some((a) => a.kind === 'resource' && a.names !== null),
+  };
 }
 
 export class PermissionIndex {
@@ -226,6 +295,7 @@ export class PermissionIndex {
 
   // Roles.
   private readonly ownRoles = new Map<string, OwnRole>();
+  /** Flattened roles (own + includes), built on first use and dropped when a role in them changes. */
   private readonly compiled = new Map<string, CompiledRole>();
   /** included role name -> roles whose spec.includes names it (present or not). */
   private readonly includedBy = new Map<string, Set<string>>();
@@ -247,6 +317,25 @@ export class PermissionIndex {
   private readonly bindingsByUser = new Map<string, Set<CompiledBinding>>();
   private readonly bindingsByTeam = new Map<string, Set<CompiledBinding>>();
   private readonly bindingsByGroup = new Map<string, Set<CompiledBinding>>();
+  // decide()'s lookups by where a binding applies, so a request touches only bindings that can
+  // cover it: cluster-scoped ones by subject, the others by namespace or by team.
+  private readonly clusterById: (Set<CompiledBinding> | undefined)[] = [undefined];
+  // Subjects as small integers, so decide() compares numbers instead of chasing name strings.
+  // Ids are never reused or freed (bounded by the distinct names ever seen); nothing outside
+  // decide() sees them, so an index and its rebuild may number differently.
+  private readonly subjectIdMaps: Readonly<Record<SubjectKind, Map<string, number>>> = { User: new Map(), Team: new Map(), Group: new Map() };
+  private readonly subjectIdNames: string[] = [''];
+  // (id 0 is unused; the id-indexed arrays start with its slot.)
+  /** member -> team ids. Sets are never removed, so user records can hold them (no lookup per request). */
+  private readonly teamIdsByMember = new Map<string, Set<number>>();
+  private readonly teamIdsOfGroupId: (Set<number> | undefined)[] = [undefined];
+  /** team id -> subject id -> bindings whose teams scope lists the team. */
+  private readonly teamScopeById: (Map<number, Set<CompiledBinding>> | undefined)[] = [undefined];
+  private readonly nsFast = new Map<string, NamespaceFast>();
+  private readonly roleCells = new Map<string, { id: number; closure: number[]; needsMatcher: boolean }>();
+  private readonly roleIdNames: string[] = [];
+  private readonly ownById: (OwnRole | undefined)[] = [];
+  private readonly grantBits = new GrantBits();
   private readonly bindingsByRole = new Map<string, Set<string>>();
   private readonly expiring = new Map<string, number>();
 
@@ -257,7 +346,11 @@ export class PermissionIndex {
     for (const u of this.seedUsernames) this.refreshRecord(u);
     this.ignoreUsers = new Set(config.authorization.ignoreUsers);
     this.ignoreGroups = new Set(config.authorization.ignoreGroups);
+    this.defaultTeamId = config.defaults.team !== undefined ? this.subjectId('Team', config.defaults.team) : undefined;
   }
+
+  /** The internal id of the configured default team (decide()'s step 8 compares ids). */
+  readonly defaultTeamId: number | undefined;
 
   /** The configured ignore lists as Sets, for decide()'s first step. */
   readonly ignoreUsers: ReadonlySet<string>;
@@ -301,7 +394,7 @@ export class PermissionIndex {
       case 'User':
         return this.upsertUser(change.object);
       case 'Role':
-        return this.upsertRole(change.object, true);
+        return this.upsertRole(change.object, false);
       case 'Team':
         return this.upsertTeam(change.object);
       case 'RoleBinding':
@@ -318,7 +411,7 @@ export class PermissionIndex {
     for (const name of [...this.store(kind).keys()]) if (!keep.has(name)) this.remove(kind, name, kind !== 'Role');
     if (kind === 'Role') {
       // Compile once at the end instead of once per dependent per role.
-      for (const o of objects) this.upsertRole(o as Role, false);
+      for (const o of objects) this.upsertRole(o as Role, true);
       this.recompileAllRoles();
       return;
     }
@@ -360,7 +453,7 @@ export class PermissionIndex {
       case 'User':
         return this.removeUser(name);
       case 'Role':
-        return this.removeRole(name, recompile);
+        return this.removeRole(name, !recompile);
       case 'Team':
         return this.removeTeam(name);
       case 'RoleBinding':
@@ -404,8 +497,17 @@ export class PermissionIndex {
       this.records.delete(username);
       return;
     }
+    const name = user?.metadata.name ?? null;
+    const subjectIds = [this.subjectId('User', username)];
+    const memberTeamIds = [this.memberTeamIds(username)];
+    if (name !== null && name !== username) {
+      subjectIds.push(this.subjectId('User', name));
+      memberTeamIds.push(this.memberTeamIds(name));
+    }
     this.records.set(username, {
-      name: user?.metadata.name ?? null,
+      subjectIds,
+      memberTeamIds,
+      name,
       username,
       // Seed admins are protected from change (product.md): the configuration wins over the object.
       state: seed ? 'Active' : (user!.spec.state ?? 'Pending'),
@@ -417,29 +519,37 @@ export class PermissionIndex {
 
   // Roles ------------------------------------------------------------------
 
-  private upsertRole(role: Role, recompile: boolean): void {
+  private upsertRole(role: Role, bulk: boolean): void {
     const name = role.metadata.name;
     const old = this.ownRoles.get(name);
-    if (old) for (const inc of old.includes) removeFrom(this.includedBy, inc, name);
-    this.roles.set(name, role);
     const own = compileOwn(role);
+    const cell = this.roleCell(name);
+    if (old) {
+      for (const inc of old.includes) removeFrom(this.includedBy, inc, name);
+      this.grantBits.setRole(cell.id, old.parsed.map((p) => p.atom), false);
+    }
+    this.roles.set(name, role);
     this.ownRoles.set(name, own);
+    this.ownById[cell.id] = own;
     for (const inc of own.includes) addTo(this.includedBy, inc, name);
-    if (recompile) this.recompileDependents(name);
+    this.grantBits.setRole(cell.id, own.parsed.map((p) => p.atom), true);
+    if (!bulk) this.roleChanged(name, !old || !sameList(old.includes, own.includes) || old.hasNamed !== own.hasNamed || needsMatcher(old) !== needsMatcher(own));
   }
 
-  private removeRole(name: string, recompile: boolean): void {
+  private removeRole(name: string, bulk: boolean): void {
     const old = this.ownRoles.get(name);
     if (!old) return;
+    const cell = this.roleCell(name);
     for (const inc of old.includes) removeFrom(this.includedBy, inc, name);
+    this.grantBits.setRole(cell.id, old.parsed.map((p) => p.atom), false);
     this.roles.delete(name);
     this.ownRoles.delete(name);
-    this.compiled.delete(name);
-    if (recompile) this.recompileDependents(name);
+    this.ownById[cell.id] = undefined;
+    if (!bulk) this.roleChanged(name, true);
   }
 
-  /** Recompiles `name` and every role that includes it, directly or not. */
-  private recompileDependents(name: string): void {
+  /** Roles that include `name`, directly or not, and `name` itself. */
+  private dependents(name: string): Set<string> {
     const seen = new Set<string>([name]);
     const queue = [name];
     for (let i = 0; i < queue.length; i++) {
@@ -450,20 +560,50 @@ export class PermissionIndex {
         }
       }
     }
-    for (const r of seen) this.recompileRole(r);
+    return seen;
+  }
+
+  /**
+   * After a change to one role: drop the flattened roles that contain it, and, when what it
+   * includes (or whether it exists) changed, recompute the closures that pass through it.
+   */
+  private roleChanged(name: string, structural: boolean): void {
+    for (const r of this.dependents(name)) {
+      this.compiled.delete(r);
+      if (structural) this.recomputeClosure(r);
+    }
   }
 
   private recompileAllRoles(): void {
     this.compiled.clear();
-    for (const name of this.ownRoles.keys()) this.recompileRole(name);
+    for (const [name] of this.roleCells) this.recomputeClosure(name);
   }
 
-  private recompileRole(name: string): void {
-    const own = this.ownRoles.get(name);
-    if (!own) {
-      this.compiled.delete(name);
-      return;
+  /** Breadth-first over includes from `name`, each role once, so cycles terminate. */
+  private walkIncludes(name: string): string[] {
+    if (!this.ownRoles.has(name)) return [];
+    const order = [name];
+    const seen = new Set<string>(order);
+    for (let i = 0; i < order.length; i++) {
+      for (const inc of this.ownRoles.get(order[i]!)!.includes) {
+        if (seen.has(inc) || !this.ownRoles.has(inc)) continue;
+        seen.add(inc);
+        order.push(inc);
+      }
     }
+    return order;
+  }
+
+  private recomputeClosure(name: string): void {
+    const cell = this.roleCell(name);
+    const order = this.walkIncludes(name);
+    cell.closure = order.map((r) => this.roleCell(r).id);
+    cell.needsMatcher = order.some((r) => needsMatcher(this.ownRoles.get(r)!));
+  }
+
+  private compileRole(name: string): CompiledRole | undefined {
+    const own = this.ownRoles.get(name);
+    if (!own) return undefined;
     const atoms: RoleAtom[] = [];
     const includes: string[] = [];
     const missing = new Set<string>();
@@ -497,16 +637,20 @@ export class PermissionIndex {
         queue.push(inc);
       }
     }
-    this.compiled.set(name, {
+    const plain = atoms.map((a) => a.atom);
+    const compiled: CompiledRole = {
       name,
       atoms,
-      matcher: new RoleMatcher(atoms.map((a) => a.atom)),
+      matcher: new RoleMatcher(plain),
+      hasNamed: plain.some((a) => a.kind === 'resource' && a.names !== null),
       includes,
       missingIncludes: sorted(missing),
       cycle,
       invalid: own.invalid,
       canAssign,
-    });
+    };
+    this.compiled.set(name, compiled);
+    return compiled;
   }
 
   // Teams ------------------------------------------------------------------
@@ -515,18 +659,44 @@ export class PermissionIndex {
     this.removeTeam(team.metadata.name);
     const name = team.metadata.name;
     this.teams.set(name, team);
-    for (const m of team.spec.members ?? []) addTo(this.teamsByMember, m, name);
-    for (const g of team.spec.groups ?? []) addTo(this.teamsByGroup, g, name);
-    for (const ns of team.spec.namespaces ?? []) addTo(this.specTeamsByNamespace, ns, name);
+    const id = this.subjectId('Team', name);
+    for (const m of team.spec.members ?? []) {
+      addTo(this.teamsByMember, m, name);
+      this.memberTeamIds(m).add(id);
+    }
+    for (const g of team.spec.groups ?? []) {
+      addTo(this.teamsByGroup, g, name);
+      addAt(this.teamIdsOfGroupId, this.subjectId('Group', g), id);
+    }
+    for (const ns of team.spec.namespaces ?? []) {
+      addTo(this.specTeamsByNamespace, ns, name);
+      const f = this.fastFor(ns);
+      (f.specTeamIds ??= new Set()).add(id);
+    }
   }
 
   private removeTeam(name: string): void {
     const old = this.teams.get(name);
     if (!old) return;
     this.teams.delete(name);
-    for (const m of old.spec.members ?? []) removeFrom(this.teamsByMember, m, name);
-    for (const g of old.spec.groups ?? []) removeFrom(this.teamsByGroup, g, name);
-    for (const ns of old.spec.namespaces ?? []) removeFrom(this.specTeamsByNamespace, ns, name);
+    const id = this.subjectId('Team', name);
+    for (const m of old.spec.members ?? []) {
+      removeFrom(this.teamsByMember, m, name);
+      this.teamIdsByMember.get(m)?.delete(id);
+    }
+    for (const g of old.spec.groups ?? []) {
+      removeFrom(this.teamsByGroup, g, name);
+      removeAt(this.teamIdsOfGroupId, this.subjectId('Group', g), id);
+    }
+    for (const ns of old.spec.namespaces ?? []) {
+      removeFrom(this.specTeamsByNamespace, ns, name);
+      const f = this.nsFast.get(ns);
+      if (f?.specTeamIds) {
+        f.specTeamIds.delete(id);
+        if (f.specTeamIds.size === 0) f.specTeamIds = undefined;
+        this.tidyFast(ns, f);
+      }
+    }
   }
 
   // Namespaces -------------------------------------------------------------
@@ -540,14 +710,19 @@ export class PermissionIndex {
     if (team) {
       this.labelTeamByNamespace.set(name, team);
       addTo(this.labelNamespacesByTeam, team, name);
+      this.fastFor(name).labelTeamId = this.subjectId('Team', team);
     }
     // The owner's username: the annotation when it agrees with the (encoded) label, else the label.
     const owner = namespaceOwner(ns.metadata);
     if (owner) {
       this.ownerByNamespace.set(name, owner);
       addTo(this.namespacesByOwner, owner, name);
+      this.fastFor(name).owner = owner;
     }
-    if (labels[LABELS.visibility] === 'public') this.publicNamespaces.add(name);
+    if (labels[LABELS.visibility] === 'public') {
+      this.publicNamespaces.add(name);
+      this.fastFor(name).isPublic = true;
+    }
   }
 
   private removeNamespace(name: string): void {
@@ -557,6 +732,11 @@ export class PermissionIndex {
     if (team !== undefined) {
       this.labelTeamByNamespace.delete(name);
       removeFrom(this.labelNamespacesByTeam, team, name);
+      const f = this.nsFast.get(name);
+      if (f) {
+        f.labelTeamId = undefined;
+        this.tidyFast(name, f);
+      }
     }
     const owner = this.ownerByNamespace.get(name);
     if (owner !== undefined) {
@@ -564,12 +744,93 @@ export class PermissionIndex {
       removeFrom(this.namespacesByOwner, owner, name);
     }
     this.publicNamespaces.delete(name);
+    const f = this.nsFast.get(name);
+    if (f) {
+      f.owner = undefined;
+      f.isPublic = false;
+      this.tidyFast(name, f);
+    }
   }
 
   // Bindings ---------------------------------------------------------------
 
   private subjectMap(kind: SubjectKind): Map<string, Set<CompiledBinding>> {
     return kind === 'User' ? this.bindingsByUser : kind === 'Team' ? this.bindingsByTeam : this.bindingsByGroup;
+  }
+
+  private memberTeamIds(member: string): Set<number> {
+    let set = this.teamIdsByMember.get(member);
+    if (!set) this.teamIdsByMember.set(member, (set = new Set()));
+    return set;
+  }
+
+  private fastFor(ns: string): NamespaceFast {
+    let f = this.nsFast.get(ns);
+    if (!f) this.nsFast.set(ns, (f = { bySubject: undefined, labelTeamId: undefined, specTeamIds: undefined, owner: undefined, isPublic: false }));
+    return f;
+  }
+  private tidyFast(ns: string, f: NamespaceFast): void {
+    if (f.bySubject === undefined && f.labelTeamId === undefined && f.specTeamIds === undefined && f.owner === undefined && !f.isPublic) this.nsFast.delete(ns);
+  }
+  private roleCell(name: string): { id: number; closure: number[]; needsMatcher: boolean } {
+    let c = this.roleCells.get(name);
+    if (!c) {
+      this.roleCells.set(name, (c = { id: this.roleIdNames.length, closure: [], needsMatcher: false }));
+      this.roleIdNames.push(name);
+      this.ownById.push(undefined);
+      // A binding may name a role before it exists; the closure fills in when it does.
+      if (this.ownRoles.has(name)) this.recomputeClosure(name);
+    }
+    return c;
+  }
+
+  /** decide()'s fast path: a role's own compiled data by its id. */
+  ownRoleById(id: number): OwnRole | undefined {
+    return this.ownById[id];
+  }
+
+  /** The internal id of a subject, assigned on first sight. */
+  private subjectId(kind: SubjectKind, name: string): number {
+    const map = this.subjectIdMaps[kind];
+    let id = map.get(name);
+    if (id === undefined) {
+      id = this.subjectIdNames.length;
+      this.subjectIdNames.push(`${kind} ${name}`);
+      map.set(name, id);
+      // Grow the id-indexed arrays densely: assigning far past the end would turn them into
+      // dictionaries (hash lookups instead of indexing).
+      this.clusterById.push(undefined);
+      this.teamIdsOfGroupId.push(undefined);
+      this.teamScopeById.push(undefined);
+    }
+    return id;
+  }
+
+  private placeByScope(cb: CompiledBinding, add: boolean): void {
+    const op = add ? addTo : removeFrom;
+    if (cb.scope.kind === 'cluster') {
+      for (const id of cb.subjectIds) (add ? addAt : removeAt)(this.clusterById, id, cb);
+    } else if (cb.scope.kind === 'namespaces') {
+      for (const ns of cb.scope.namespaces) {
+        const f = add ? this.fastFor(ns) : this.nsFast.get(ns);
+        if (!f) continue;
+        const inner = (f.bySubject ??= new Map());
+        for (const id of cb.subjectIds) op(inner, id, cb);
+        if (inner.size === 0) f.bySubject = undefined;
+        this.tidyFast(ns, f);
+      }
+    } else {
+      for (const team of cb.scope.teams) {
+        const tid = this.subjectId('Team', team);
+        let inner = this.teamScopeById[tid];
+        if (!inner) {
+          if (!add) continue;
+          this.teamScopeById[tid] = inner = new Map();
+        }
+        for (const id of cb.subjectIds) op(inner, id, cb);
+        if (inner.size === 0) this.teamScopeById[tid] = undefined;
+      }
+    }
   }
 
   private upsertBinding(b: RoleBinding): void {
@@ -581,10 +842,13 @@ export class PermissionIndex {
       scope: compileScope(b),
       expiresAt: parseExpiry(b.spec.expiresAt),
       object: b,
+      roleCell: this.roleCell(b.spec.role),
+      subjectIds: (b.spec.subjects ?? []).map((s) => this.subjectId(s.kind, s.name)),
     };
     this.bindingObjs.set(cb.name, b);
     this.bindings.set(cb.name, cb);
     for (const s of cb.subjects) addTo(this.subjectMap(s.kind), s.name, cb);
+    this.placeByScope(cb, true);
     addTo(this.bindingsByRole, cb.role, cb.name);
     if (cb.expiresAt !== null) this.expiring.set(cb.name, cb.expiresAt);
   }
@@ -595,6 +859,7 @@ export class PermissionIndex {
     this.bindingObjs.delete(name);
     this.bindings.delete(name);
     for (const s of old.subjects) removeFrom(this.subjectMap(s.kind), s.name, old);
+    this.placeByScope(old, false);
     removeFrom(this.bindingsByRole, old.role, name);
     this.expiring.delete(name);
   }
@@ -624,8 +889,9 @@ export class PermissionIndex {
   listRoles(): Role[] {
     return [...this.roles.values()];
   }
+  /** The role with its includes flattened (built on first use, cached until a role in it changes). */
   compiledRole(name: string): CompiledRole | undefined {
-    return this.compiled.get(name);
+    return this.compiled.get(name) ?? this.compileRole(name);
   }
   getTeam(name: string): Team | undefined {
     return this.teams.get(name);
@@ -673,6 +939,49 @@ export class PermissionIndex {
   }
   bindingsForSubject(kind: SubjectKind, name: string): ReadonlySet<CompiledBinding> {
     return this.subjectMap(kind).get(name) ?? EMPTY;
+  }
+  /** Cluster-scoped bindings naming a subject. */
+  clusterBindingsForSubject(kind: SubjectKind, name: string): ReadonlySet<CompiledBinding> | undefined {
+    const id = this.subjectIdMaps[kind].get(name);
+    return id === undefined ? undefined : this.clusterById[id];
+  }
+  /** decide()'s fast path: cluster-scoped bindings by internal subject id. */
+  clusterBindingsForSubjectId(id: number): ReadonlySet<CompiledBinding> | undefined {
+    return this.clusterById[id];
+  }
+  /** decide()'s fast path: the roles (bitset over RoleCell.id) whose plain grants allow the shape. */
+  roleBitsFor(t: TargetShape): Uint32Array {
+    return this.grantBits.bitsFor(t);
+  }
+  /** decide()'s fast path: what a namespace contributes (scoped bindings, owning teams) in ids. */
+  namespaceFast(namespace: string): Readonly<NamespaceFast> | undefined {
+    return this.nsFast.get(namespace);
+  }
+  /** decide()'s fast path: bindings whose teams scope lists the team, by subject id. */
+  teamScopeBindings(teamId: number): ReadonlyMap<number, ReadonlySet<CompiledBinding>> | undefined {
+    return this.teamScopeById[teamId];
+  }
+  /** decide()'s fast path: the internal ids of every subject the request is (user, teams, groups). */
+  requestSubjectIds(user: UserRecord, groups: readonly string[]): number[] {
+    const out: number[] = [];
+    for (const id of user.subjectIds) out.push(id);
+    for (const set of user.memberTeamIds) for (const id of set) out.push(id);
+    const groupIds = this.subjectIdMaps.Group;
+    for (const g of groups) {
+      const gid = groupIds.get(g);
+      if (gid === undefined) continue;
+      out.push(gid);
+      const teams = this.teamIdsOfGroupId[gid];
+      if (teams !== undefined) for (const id of teams) out.push(id);
+    }
+    return out;
+  }
+  /** The namespace's iam.gatehouse.dev/team label, and the teams listing it in spec.namespaces. */
+  namespaceLabelTeam(namespace: string): string | undefined {
+    return this.labelTeamByNamespace.get(namespace);
+  }
+  namespaceSpecTeams(namespace: string): ReadonlySet<string> | undefined {
+    return this.specTeamsByNamespace.get(namespace);
   }
 
   /** A team's namespaces: spec.namespaces plus namespaces labelled iam.gatehouse.dev/team=<team>. */
@@ -727,15 +1036,20 @@ export class PermissionIndex {
 
   /** The earliest expiresAt after `now`, or null; the controller sets a timer for it. */
   nextExpiry(now: number = this.now()): number | null {
+    // The answer for `from` stays right for any later `now` before it, until the index changes.
+    const c = this.expiryCache;
+    if (c !== null && c.generation === this._generation && now >= c.from && (c.next === null || now < c.next)) return c.next;
     let best: number | null = null;
     for (const t of this.expiring.values()) if (t > now && (best === null || t < best)) best = t;
+    this.expiryCache = { generation: this._generation, from: now, next: best };
     return best;
   }
+  private expiryCache: { generation: number; from: number; next: number | null } | null = null;
 
   // ---------------------------------------------------------------- diagnostics
 
   roleDiagnostics(name: string): RoleDiagnostics | undefined {
-    const c = this.compiled.get(name);
+    const c = this.compiledRole(name);
     if (!c) return undefined;
     return {
       permissionCount: c.atoms.length,
@@ -781,7 +1095,7 @@ export class PermissionIndex {
     return {
       scope: renderScope(b.scope),
       subjectCount: b.subjects.length,
-      roleFound: this.compiled.has(b.role),
+      roleFound: this.ownRoles.has(b.role),
       unresolvedSubjects: unresolved,
       resolvedNamespaces: resolved,
       expired: PermissionIndex.isExpired(b, now),
@@ -794,7 +1108,7 @@ export class PermissionIndex {
     if (!user) return undefined;
     const username = usernameOf(user);
     const rec = this.records.get(username);
-    const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, object: user };
+    const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, object: user, subjectIds: [], memberTeamIds: [] };
     const teams = this.directTeams(asRecord);
     const roles = new Set<string>();
     const consider = (set: ReadonlySet<CompiledBinding>): void => {
@@ -821,11 +1135,26 @@ export class PermissionIndex {
     const mapOfSets = <V>(m: Map<string, Set<V>>, f: (v: V) => string) =>
       [...m.entries()].map(([k, s]) => [k, [...s].map(f).sort()] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const mapSorted = <V>(m: Map<string, V>, f: (v: V) => unknown) => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => [k, f(v)]);
+    const byName = <V>(arr: (V | undefined)[]) => {
+      const m = new Map<string, V>();
+      arr.forEach((v, id) => {
+        if (v !== undefined) m.set(this.subjectIdNames[id]!, v);
+      });
+      return m;
+    };
+    const nested = (m: Map<string, Map<number, Set<CompiledBinding>>>) =>
+      [...m.entries()].map(([k, inner]) => [k, mapOfSets(new Map([...inner].map(([id, v]) => [this.subjectIdNames[id]!, v])), (b) => b.name)] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     return {
       users: sorted(this.users.keys()),
-      records: mapSorted(this.records, (r) => ({ ...r, object: r.object?.metadata.name ?? null })),
+      records: mapSorted(this.records, (r) => ({
+        ...r,
+        object: r.object?.metadata.name ?? null,
+        subjectIds: r.subjectIds.map((id) => this.subjectIdNames[id]),
+        memberTeamIds: r.memberTeamIds.map((set) => [...set].map((id) => this.subjectIdNames[id]).sort()),
+        liveSets: r.memberTeamIds.every((set, i) => set === this.teamIdsByMember.get(i === 0 ? r.username : r.name!)),
+      })),
       userNamesByUsername: mapOfSets(this.userNamesByUsername, String),
-      roles: mapSorted(this.compiled, (c) => ({
+      roles: mapSorted(new Map([...this.ownRoles.keys()].map((n) => [n, this.compiledRole(n)!])), (c) => ({
         atoms: c.atoms.map((a) => `${a.role}:${formatAtom(a.atom)}`),
         includes: c.includes,
         missing: c.missingIncludes,
@@ -842,11 +1171,35 @@ export class PermissionIndex {
       ownerByNamespace: mapSorted(this.ownerByNamespace, String),
       namespacesByOwner: mapOfSets(this.namespacesByOwner, String),
       publicNamespaces: sorted(this.publicNamespaces),
-      bindings: mapSorted(this.bindings, (b) => ({ role: b.role, subjects: b.subjects, scope: renderScope(b.scope), expiresAt: b.expiresAt })),
+      bindings: mapSorted(this.bindings, (b) => ({ role: b.role, subjects: b.subjects, ids: b.subjectIds.map((id) => this.subjectIdNames[id]), scope: renderScope(b.scope), expiresAt: b.expiresAt })),
       bindingsByUser: mapOfSets(this.bindingsByUser, (b) => b.name),
       bindingsByTeam: mapOfSets(this.bindingsByTeam, (b) => b.name),
       bindingsByGroup: mapOfSets(this.bindingsByGroup, (b) => b.name),
       bindingsByRole: mapOfSets(this.bindingsByRole, String),
+      clusterBySubject: mapOfSets(byName(this.clusterById), (b) => b.name),
+      teamIdsByMember: mapOfSets(new Map([...this.teamIdsByMember].filter(([, v]) => v.size > 0)), (id) => this.subjectIdNames[id]!),
+      teamIdsOfGroup: mapOfSets(byName(this.teamIdsOfGroupId), (id) => this.subjectIdNames[id]!),
+      teamScope: nested(byName(this.teamScopeById)),
+      nsFast: mapSorted(this.nsFast, (f) => ({
+        bySubject: f.bySubject ? mapOfSets(new Map([...f.bySubject].map(([id, v]) => [this.subjectIdNames[id]!, v])), (b) => b.name) : null,
+        label: f.labelTeamId === undefined ? null : this.subjectIdNames[f.labelTeamId],
+        spec: f.specTeamIds ? [...f.specTeamIds].map((id) => this.subjectIdNames[id]!).sort() : null,
+        owner: f.owner ?? null,
+        isPublic: f.isPublic,
+      })),
+      // Cells are a cache that outlives bindings; what matters is that each mirrors the compiled role.
+      // Cells outlive roles and bindings (ids are never reused); what must hold is that each one's
+      // closure is what walking the includes now gives.
+      roleClosures: [...this.roleCells]
+        .map(([n, c]) => [n, c.closure.map((id) => this.roleIdNames[id]!), c.needsMatcher] as const)
+        .filter(([, cl]) => cl.length > 0)
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+      roleClosuresFresh: [...this.roleCells].every(([n, c]) => sameList(c.closure.map((id) => this.roleIdNames[id]!), this.walkIncludes(n))),
+      grantBits: this.grantBits
+        .entries()
+        .map(([k, ids]) => [k, ids.map((id) => this.roleIdNames[id]!).sort()] as const)
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+
       expiring: mapSorted(this.expiring, Number),
       namespaces: sorted(this.namespaces.keys()),
     };

@@ -2,14 +2,13 @@
 // resource[/sub], name)?" with a handful of Map/Set probes instead of a scan.
 import type { NonResourceAtom, PermissionAtom } from './permission.js';
 
-/** Group key meaning "any API group"; real group names never contain `*`. */
-const ANY_GROUP = '*';
-
+// Allocated lazily: a role update recompiles every role that includes it, so fewer objects per
+// entry means less garbage on the update path.
 interface VerbEntry {
   all: boolean;
-  verbs: Set<string>;
+  verbs: Set<string> | null;
   /** Grants limited by resourceNames; checked one by one (rare). */
-  named: { verbs: ReadonlySet<string> | null; names: ReadonlySet<string> }[];
+  named: { verbs: ReadonlySet<string> | null; names: ReadonlySet<string> }[] | null;
 }
 
 /**
@@ -21,13 +20,19 @@ export function resourceKeys(resource: string, subresource?: string): string[] {
   return [`${resource}/${subresource}`, `${resource}/*`, '*', `*/${subresource}`];
 }
 
-function atomKey(resource: string, subresource: string | null): string {
+export function atomKey(resource: string, subresource: string | null): string {
   if (resource === '*') return subresource === null || subresource === '*' ? '*' : `*/${subresource}`;
   return subresource === null ? resource : `${resource}/${subresource}`;
 }
 
+/** One resource key's grants: for any group (the common case, no second lookup) and per group. */
+interface ResourceEntry {
+  any: VerbEntry | undefined;
+  groups: Map<string, VerbEntry> | undefined;
+}
+
 export class RoleMatcher {
-  private readonly byResource = new Map<string, Map<string, VerbEntry>>();
+  private readonly byResource = new Map<string, ResourceEntry>();
   private readonly nonResource: NonResourceAtom[] = [];
   readonly me: boolean;
 
@@ -38,13 +43,18 @@ export class RoleMatcher {
       else if (atom.kind === 'nonResource') this.nonResource.push(atom);
       else {
         const rk = atomKey(atom.resource, atom.subresource);
-        let groups = this.byResource.get(rk);
-        if (!groups) this.byResource.set(rk, (groups = new Map()));
-        const gk = atom.group ?? ANY_GROUP;
-        let entry = groups.get(gk);
-        if (!entry) groups.set(gk, (entry = { all: false, verbs: new Set(), named: [] }));
-        if (atom.names !== null) entry.named.push({ verbs: atom.verbs, names: atom.names });
+        let re = this.byResource.get(rk);
+        if (!re) this.byResource.set(rk, (re = { any: undefined, groups: undefined }));
+        let entry: VerbEntry | undefined;
+        if (atom.group === null) entry = re.any ??= { all: false, verbs: null, named: null };
+        else {
+          const groups = (re.groups ??= new Map());
+          entry = groups.get(atom.group);
+          if (!entry) groups.set(atom.group, (entry = { all: false, verbs: null, named: null }));
+        }
+        if (atom.names !== null) (entry.named ??= []).push({ verbs: atom.verbs, names: atom.names });
         else if (atom.verbs === null) entry.all = true;
+        else if (entry.verbs === null) entry.verbs = new Set(atom.verbs);
         else for (const v of atom.verbs) entry.verbs.add(v);
       }
     }
@@ -54,9 +64,10 @@ export class RoleMatcher {
   /** `keys` from resourceKeys(); `group` '' is the core group. */
   matchesResource(keys: readonly string[], group: string, verb: string, name: string | undefined): boolean {
     for (const rk of keys) {
-      const groups = this.byResource.get(rk);
-      if (!groups) continue;
-      if (entryMatches(groups.get(group), verb, name) || entryMatches(groups.get(ANY_GROUP), verb, name)) return true;
+      const re = this.byResource.get(rk);
+      if (re === undefined) continue;
+      if (re.any !== undefined && entryMatches(re.any, verb, name)) return true;
+      if (re.groups !== undefined && entryMatches(re.groups.get(group), verb, name)) return true;
     }
     return false;
   }
@@ -72,8 +83,8 @@ export class RoleMatcher {
 
 function entryMatches(entry: VerbEntry | undefined, verb: string, name: string | undefined): boolean {
   if (!entry) return false;
-  if (entry.all || entry.verbs.has(verb)) return true;
-  if (name === undefined) return false;
+  if (entry.all || (entry.verbs !== null && entry.verbs.has(verb))) return true;
+  if (name === undefined || entry.named === null) return false;
   for (const n of entry.named) if ((n.verbs === null || n.verbs.has(verb)) && n.names.has(name)) return true;
   return false;
 }

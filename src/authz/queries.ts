@@ -7,6 +7,7 @@
 // into one piece per verb and resource name, and each piece must be covered by one held permission
 // in every part of the scope.
 import type { Scope, Subject } from '../api/types.js';
+import { usernameOf } from '../api/types.js';
 import type { CompiledBinding, CompiledRole, PermissionIndex, UserRecord } from './index.js';
 import { PermissionIndex as Index } from './index.js';
 import type { PermissionAtom } from './permission.js';
@@ -190,7 +191,8 @@ export function whoCan(index: PermissionIndex, attrs: ResourceAttributes | { non
   }
   const subjectUsable = (s: Subject): boolean => {
     if (s.kind !== 'User') return true;
-    const rec = index.userRecord(s.name) ?? index.listUserRecords().find((r) => r.name === s.name);
+    const obj = index.getUser(s.name);
+    const rec = index.userRecord(s.name) ?? (obj ? index.userRecord(usernameOf(obj)) : undefined);
     return rec !== undefined && rec.state === 'Active';
   };
   const bindings = index.listCompiledBindings().sort((a, b) => (a.name < b.name ? -1 : 1));

@@ -204,6 +204,52 @@ describe('decide(): state and configuration', () => {
     );
     assert.equal(decide(index, req('u', 'get pods', 'n')).grant?.binding, 'aa');
   });
+  it('a seed admin stays an Active superuser whatever its User object says', () => {
+    const index = PermissionIndex.build({ users: [user('root', { state: 'Suspended', superuser: false })] }, policy({ seedAdmins: [{ username: 'root' }] }), () => NOW);
+    const d = decide(index, req('root', 'delete nodes'));
+    assert.equal(d.code, 'superuser');
+    assert.equal(index.userRecord('root')?.seed, true);
+  });
+  it('an unparseable expiresAt grants nothing (fails closed) and is reported', () => {
+    const index = PermissionIndex.build(
+      { users: [user('u')], roles: [role('r', ['pods:get'])], bindings: [binding('b', 'r', ['u'], { cluster: true }, 'someday')] },
+      policy(),
+      () => NOW,
+    );
+    assert.equal(decide(index, req('u', 'get pods', 'n')).verdict, 'noOpinion');
+    assert.equal(index.bindingDiagnostics('b')?.invalidExpiresAt, true);
+  });
+  it('roles on an include cycle hold the whole cycle and decide() terminates', () => {
+    const index = PermissionIndex.build(
+      { users: [user('u')], roles: [role('a', ['pods:get'], { includes: ['b'] }), role('b', ['jobs:get'], { includes: ['a'] })], bindings: [binding('x', 'a', ['u'], { cluster: true })] },
+      policy(),
+      () => NOW,
+    );
+    assert.equal(decide(index, req('u', 'get jobs', 'n')).verdict, 'allow');
+    assert.deepEqual(index.roleDiagnostics('b')?.cycle, ['b', 'a', 'b']);
+  });
+  it('a binding to a role that does not exist grants nothing until the role appears', () => {
+    const index = PermissionIndex.build({ users: [user('u')], bindings: [binding('x', 'later', ['u'], { cluster: true })] }, policy(), () => NOW);
+    assert.equal(decide(index, req('u', 'get pods', 'n')).verdict, 'noOpinion');
+    index.apply({ op: 'upsert', kind: 'Role', object: role('later', ['pods:get']) });
+    assert.equal(decide(index, req('u', 'get pods', 'n')).verdict, 'allow');
+    index.apply({ op: 'delete', kind: 'Role', name: 'later' });
+    assert.equal(decide(index, req('u', 'get pods', 'n')).verdict, 'noOpinion');
+  });
+  it('a User subject and a Team member may name the username as well as the object name', () => {
+    const index = PermissionIndex.build(
+      {
+        users: [user('carol', { username: 'carol@example.com' })],
+        roles: [role('r', ['pods:get'])],
+        teams: [team('t', { members: ['carol@example.com'] })],
+        bindings: [binding('by-username', 'r', ['carol@example.com'], { namespaces: ['a'] }), binding('by-team', 'r', ['team:t'], { namespaces: ['b'] })],
+      },
+      policy(),
+      () => NOW,
+    );
+    assert.equal(decide(index, req('carol@example.com', 'get pods', 'a')).verdict, 'allow');
+    assert.equal(decide(index, req('carol@example.com', 'get pods', 'b')).verdict, 'allow');
+  });
 });
 
 it('a namespace owned by a username that is not a valid label value is its owner\'s project', () => {

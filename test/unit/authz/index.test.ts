@@ -108,3 +108,22 @@ describe('PermissionIndex: diagnostics for status', () => {
     assert.deepEqual(index.bindingsForRole('a'), ['rb']);
   });
 });
+
+describe('PermissionIndex: nextExpiry', () => {
+  it('is the earliest future expiresAt, and follows changes and time', () => {
+    const t1 = '2026-07-01T00:00:00Z';
+    const t2 = '2026-08-01T00:00:00Z';
+    const index = PermissionIndex.build(
+      { roles: [role('r', ['pods:get'])], bindings: [binding('a', 'r', ['u'], { cluster: true }, t2), binding('b', 'r', ['u'], { cluster: true }, t1), binding('c', 'r', ['u'], { cluster: true })] },
+      policy(),
+      clock,
+    );
+    assert.equal(index.nextExpiry(NOW), Date.parse(t1));
+    assert.equal(index.nextExpiry(NOW + 1000), Date.parse(t1));
+    assert.equal(index.nextExpiry(Date.parse(t1)), Date.parse(t2), 'an expiry at now is not in the future');
+    assert.equal(index.nextExpiry(NOW), Date.parse(t1), 'asking for an earlier time again');
+    index.apply({ op: 'delete', kind: 'RoleBinding', name: 'b' });
+    assert.equal(index.nextExpiry(NOW), Date.parse(t2));
+    assert.equal(index.nextExpiry(Date.parse(t2)), null);
+  });
+});

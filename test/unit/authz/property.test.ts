@@ -12,6 +12,7 @@ import type { PolicyConfig } from '../../../src/config.js';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import type { Change, World } from '../../../src/authz/index.js';
 import { decide } from '../../../src/authz/decide.js';
+import { resourceKeys } from '../../../src/authz/matcher.js';
 import { atomMatchesPath, atomMatchesResource, compileRule, parsePermission } from '../../../src/authz/permission.js';
 import type { PermissionAtom } from '../../../src/authz/permission.js';
 import type { AccessRequest, Decision } from '../../../src/authz/types.js';
@@ -25,10 +26,11 @@ const GROUPS = ['g0', 'g1'];
 const NSS = ['n0', 'n1', 'n2', 'n3'];
 const PERMS = [
   'pods:get', 'pods:read', 'pods/log:get', 'pods/*:get', '*:read', '*:*', 'apps/deployments:*', 'jobs:adapt', 'core/pods:delete',
-  'iam.gatehouse.dev/rolebindings:create', 'iam.gatehouse.dev/users:*', 'users:get', 'me', '/metrics:get', '/logs/*:get', 'bad', 'Pods:get',
+  'iam.gatehouse.dev/rolebindings:create', 'iam.gatehouse.dev/users:*', 'iam.gatehouse.dev/users:approve', 'users:get', 'me', '/metrics:get', '/logs/*:get', 'bad', 'Pods:get',
 ];
 const RULES: PolicyRule[] = [
-  { apiGroups: [''], resources: ['pods'], verbs: ['list'], resourceNames: ['u0'] },
+  { apiGroups: [''], resources: ['pods', 'jobs'], verbs: ['get', 'list', 'delete'], resourceNames: ['u0', 'u1'] },
+  { apiGroups: ['iam.gatehouse.dev'], resources: ['users'], verbs: ['update'], resourceNames: ['u2'] },
   { apiGroups: ['*'], resources: ['jobs', 'pods/log'], verbs: ['write'] },
   { nonResourceURLs: ['/healthz'], verbs: ['get'] },
   { resources: ['pods'], verbs: ['get'] }, // invalid: no apiGroups
@@ -43,7 +45,8 @@ const userArb = (name: string): fc.Arbitrary<User> =>
     ({ username, state, superuser }) => ({ kind: 'User', metadata: { name }, spec: { ...(username ? { username } : {}), state: state as User['spec']['state'], superuser } }),
   );
 const roleArb = (name: string): fc.Arbitrary<Role> =>
-  fc.record({ permissions: sub(PERMS), rules: sub(RULES), includes: sub([...ROLES, 'ghost']), canAssign: sub(ROLES) }).map((spec) => ({ kind: 'Role', metadata: { name }, spec }));
+  // Sparse roles, so a decision often hangs on one permission (wide roles would hide mistakes).
+  fc.record({ permissions: fc.subarray(PERMS, { maxLength: 4 }), rules: fc.subarray(RULES, { maxLength: 2 }), includes: fc.subarray([...ROLES, 'ghost'], { maxLength: 2 }), canAssign: sub(ROLES) }).map((spec) => ({ kind: 'Role', metadata: { name }, spec }));
 const teamArb = (name: string): fc.Arbitrary<Team> =>
   fc.record({ members: sub([...USERS, 'x@e', 'nobody']), groups: sub([...GROUPS, 'system:masters']), namespaces: sub(NSS) }).map((spec) => ({ kind: 'Team', metadata: { name }, spec }));
 const scopeArb = fc.oneof(fc.constant({ cluster: true }), sub(TEAMS).map((teams) => ({ teams })), sub(NSS).map((namespaces) => ({ namespaces })));
@@ -216,6 +219,12 @@ function reference(w: Required<World>, cfg: PolicyConfig, r: AccessRequest, now:
       const g = heldAnywhere(grants);
       if (g) return { verdict: 'allow', code: 'delegated', ...(g.binding ? { binding: g.binding } : {}) };
     }
+    // Approval: users:approve (held anywhere) lets update/patch of a User through; admission keeps it to state.
+    if (res.resource === 'users' && !res.subresource && (res.verb === 'update' || res.verb === 'patch')) {
+      const approves = (role: string) => atomsOf(role).some((a) => atomMatchesResource(a, { verb: 'approve', group: res.group, resource: 'users', name: res.name }));
+      const g = heldAnywhere(approves);
+      if (g) return { verdict: 'allow', code: 'delegated', ...(g.binding ? { binding: g.binding } : {}) };
+    }
   }
   return { verdict: 'noOpinion', code: 'noMatch' };
 }
@@ -287,6 +296,45 @@ describe('property: incremental updates end where a rebuild ends', () => {
         for (const r of requests) assert.deepEqual(decide(index, r), decide(rebuilt, r));
       }),
       { numRuns: 300, seed: 7 },
+    );
+  });
+});
+
+describe('property: role matching (bitsets, includes, resourceNames, paths) agrees with the reference', () => {
+  // One Active user bound cluster-wide to r0, so every decision hangs on what r0 (with its
+  // includes) grants; roles change one at a time so the incremental paths are exercised too.
+  const targetArb = fc.record({
+    verb: fc.constantFrom('get', 'list', 'delete', 'update', 'adapt'),
+    group: fc.constantFrom('', '', 'apps', 'iam.gatehouse.dev'),
+    resource: fc.constantFrom('pods', 'jobs', 'users', 'deployments', 'rolebindings'),
+    subresource: fc.constantFrom(undefined, undefined, undefined, 'log'),
+    namespace: opt(fc.constantFrom('n0')),
+    name: fc.constantFrom(undefined, 'u0', 'u1', 'u2'),
+    path: fc.constantFrom(undefined, undefined, undefined, undefined, '/metrics', '/logs/x', '/healthz'),
+  });
+  it('on random roles, role changes and targets', () => {
+    fc.assert(
+      fc.property(some(ROLES, roleArb), fc.array(fc.constantFrom(...ROLES).chain(roleArb), { maxLength: 4 }), fc.array(targetArb, { minLength: 10, maxLength: 30 }), (roles, changes, targets) => {
+        const cfg = policy();
+        const w: Required<World> = { users: [{ kind: 'User', metadata: { name: 'u9' }, spec: { state: 'Active' } }], roles, teams: [], bindings: [{ kind: 'RoleBinding', metadata: { name: 'b' }, spec: { role: 'r0', subjects: [{ kind: 'User', name: 'u9' }], scope: { cluster: true } } }], namespaces: [] };
+        const index = PermissionIndex.build(w, cfg, () => NOW);
+        for (const r of targets) index.roleBitsFor({ verb: r.verb, group: r.group, resource: r.resource, subresource: r.subresource, keys: resourceKeys(r.resource, r.subresource) }); // warm the cache, so changes must invalidate it
+        const byName = new Map(roles.map((r) => [r.metadata.name, r]));
+        for (const c of changes) {
+          index.apply({ op: 'upsert', kind: 'Role', object: c });
+          byName.set(c.metadata.name, c);
+        }
+        const final = { ...w, roles: [...byName.values()] };
+        for (const x of targets) {
+          const r: AccessRequest = x.path
+            ? { user: 'u9', groups: [], nonResource: { path: x.path, verb: x.verb } }
+            : { user: 'u9', groups: [], resource: { verb: x.verb, group: x.group, resource: x.resource, ...(x.subresource ? { subresource: x.subresource } : {}), ...(x.namespace ? { namespace: x.namespace } : {}), ...(x.name ? { name: x.name } : {}) } };
+          const d = decide(index, r);
+          const want = reference(final, cfg, r, NOW);
+          assert.deepEqual({ verdict: d.verdict, code: d.code }, { verdict: want.verdict, code: want.code }, `${JSON.stringify(r)} -> ${d.reason}`);
+        }
+      }),
+      { numRuns: 500, seed: 11 },
     );
   });
 });

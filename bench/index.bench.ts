@@ -1,0 +1,157 @@
+// npm run bench:index — builds the issue's world (100k users, 10k teams, 1k roles, 100k bindings,
+// 20k namespaces), then measures decide() latency, single-object update latency and heap.
+// Prints a table, then one JSON line. Run with --expose-gc for a heap figure after GC.
+import { PermissionIndex } from '../src/authz/index.js';
+import type { Change } from '../src/authz/index.js';
+import { decide } from '../src/authz/decide.js';
+import { parseConfig } from '../src/config.js';
+import { loadavg } from 'node:os';
+import { ISSUE_SIZE, generateWorld, prng } from './world.js';
+import type { WorldSize } from './world.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const heapMB = () => {
+  gc?.();
+  gc?.();
+  return process.memoryUsage().heapUsed / 1024 / 1024;
+};
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+function parseSize(argv: string[]): WorldSize {
+  const scale = Number(argv.find((a) => a.startsWith('--scale='))?.slice(8) ?? '1');
+  const s = { ...ISSUE_SIZE };
+  for (const k of Object.keys(s) as (keyof WorldSize)[]) s[k] = Math.max(1, Math.round(s[k] * scale));
+  return s;
+}
+
+const size = parseSize(process.argv.slice(2));
+const heapBefore = heapMB();
+const world = generateWorld(size, 42);
+const config = parseConfig({ projects: { ownerRole: 'role-1', publicRole: 'role-2' }, defaults: { role: 'role-3', team: 'team-0' }, seedAdmins: [{ username: 'root' }] });
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+const heapWorld = heapMB();
+
+let t0 = performance.now();
+const index = PermissionIndex.build(world, config, () => NOW);
+const buildMs = performance.now() - t0;
+const heapIndex = heapMB();
+
+// decide(): warm up, then time each call, in rounds. The machine is shared (other processes
+// compete for two cores and the cache), so each round's percentiles are kept and the reported
+// figure is the median round; every round is printed too.
+const ROUNDS = 5;
+const PER_ROUND = 40_000;
+const requests = world.requests(ROUNDS * PER_ROUND, 7);
+const verdicts = { allow: 0, deny: 0, noOpinion: 0 };
+for (const r of world.requests(20_000, 8)) decide(index, r);
+const loadBefore = loadavg()[0]!;
+const times: number[] = [];
+const rounds: { p50: number; p99: number }[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  gc?.();
+  const rt: number[] = new Array(PER_ROUND);
+  for (let i = 0; i < PER_ROUND; i++) {
+    const q = requests[round * PER_ROUND + i]!;
+    const s = performance.now();
+    const d = decide(index, q);
+    rt[i] = (performance.now() - s) * 1000;
+    verdicts[d.verdict]++;
+  }
+  rt.sort((a, b) => a - b);
+  rounds.push({ p50: pct(rt, 50), p99: pct(rt, 99) });
+  times.push(...rt);
+}
+times.sort((a, b) => a - b);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+// Single-object updates: each a real change to one object of a random kind.
+const rand = prng(99);
+const int = (n: number) => Math.floor(rand() * n);
+const changes: Change[] = [];
+for (let i = 0; i < 2000; i++) {
+  const k = i % 6;
+  if (k === 0) {
+    const b = world.bindings[int(world.bindings.length)]!;
+    changes.push({ op: 'upsert', kind: 'RoleBinding', object: { ...b, spec: { ...b.spec, role: `role-${int(size.roles)}` } } });
+  } else if (k === 1) {
+    const u = world.users[int(world.users.length)]!;
+    changes.push({ op: 'upsert', kind: 'User', object: { ...u, spec: { ...u.spec, state: u.spec.state === 'Active' ? 'Suspended' : 'Active' } } });
+  } else if (k === 2) {
+    const t = world.teams[int(world.teams.length)]!;
+    changes.push({ op: 'upsert', kind: 'Team', object: { ...t, spec: { ...t.spec, members: [...(t.spec.members ?? []), `user-${int(size.users)}`] } } });
+  } else if (k === 3) {
+    // Early roles are the most included ones, so this also measures recompiling dependents.
+    const r = world.roles[int(Math.min(50, world.roles.length))]!;
+    changes.push({ op: 'upsert', kind: 'Role', object: { ...r, spec: { ...r.spec, permissions: [...(r.spec.permissions ?? []), `extra-${i}:get`] } } });
+  } else if (k === 4) {
+    const n = world.namespaces[int(world.namespaces.length)]!;
+    changes.push({ op: 'upsert', kind: 'Namespace', object: { ...n, metadata: { ...n.metadata, labels: { ...n.metadata.labels, 'iam.gatehouse.dev/team': `team-${int(size.teams)}` } } } });
+  } else {
+    changes.push({ op: 'delete', kind: 'RoleBinding', name: `rb-${int(size.bindings)}` });
+  }
+}
+const updTimes: number[] = [];
+const byKind = new Map<string, number[]>();
+for (const c of changes) {
+  const s = performance.now();
+  index.apply(c);
+  const ms = performance.now() - s;
+  updTimes.push(ms);
+  const key = `${c.op} ${c.kind}`;
+  if (!byKind.has(key)) byKind.set(key, []);
+  byKind.get(key)!.push(ms);
+}
+updTimes.sort((a, b) => a - b);
+t0 = performance.now();
+const next = index.nextExpiry(NOW);
+const nextExpiryMs = performance.now() - t0;
+const heapEnd = heapMB();
+
+const result = {
+  world: size,
+  buildMs: Math.round(buildMs),
+  decideP50Us: +median(rounds.map((r) => r.p50)).toFixed(2),
+  decideP99Us: +median(rounds.map((r) => r.p99)).toFixed(2),
+  decideP99UsRounds: rounds.map((r) => +r.p99.toFixed(2)),
+  decideP99UsPooled: +pct(times, 99).toFixed(2),
+  decideMaxUs: +times[times.length - 1]!.toFixed(1),
+  decides: requests.length,
+  verdicts,
+  updateP50Ms: +pct(updTimes, 50).toFixed(3),
+  updateP99Ms: +pct(updTimes, 99).toFixed(3),
+  updates: updTimes.length,
+  nextExpiryMs: +nextExpiryMs.toFixed(2),
+  nextExpiry: next === null ? null : new Date(next).toISOString(),
+  heapMB: Math.round(heapIndex - heapBefore),
+  heapWorldMB: Math.round(heapWorld - heapBefore),
+  heapIndexOnlyMB: Math.round(heapIndex - heapWorld),
+  heapTotalMB: Math.round(heapEnd),
+  gc: gc !== undefined,
+  loadAvg1m: [+loadBefore.toFixed(2), +loadavg()[0]!.toFixed(2)],
+  node: process.version,
+};
+
+const rows: [string, string, string][] = [
+  ['world', `${size.users} users, ${size.teams} teams, ${size.roles} roles, ${size.bindings} bindings, ${size.namespaces} namespaces`, ''],
+  ['build', `${result.buildMs} ms`, '<= 5000 ms'],
+  ['decide p50', `${result.decideP50Us} us`, ''],
+  ['decide p99 (median round)', `${result.decideP99Us} us`, '<= 20 us'],
+  ['decide p99 per round', result.decideP99UsRounds.map((x) => `${x}`).join(' / ') + ' us', ''],
+  ['decide p99 (all rounds pooled)', `${result.decideP99UsPooled} us`, ''],
+  ['decide verdicts', `${verdicts.allow} allow / ${verdicts.deny} deny / ${verdicts.noOpinion} no opinion`, ''],
+  ['update p50', `${result.updateP50Ms} ms`, ''],
+  ['update p99', `${result.updateP99Ms} ms`, '<= 5 ms'],
+  ...[...byKind.entries()].map(([k, v]): [string, string, string] => {
+    v.sort((a, b) => a - b);
+    return [`  ${k} p99`, `${pct(v, 99).toFixed(3)} ms`, ''];
+  }),
+  ['nextExpiry()', `${result.nextExpiryMs} ms`, ''],
+  ['load average (1 min) before / after', result.loadAvg1m.join(' / '), ''],
+  ['heap (world + index)', `${result.heapMB} MB${gc ? '' : ' (no --expose-gc: approximate)'}`, '<= 1024 MB'],
+  ['  of which index', `${result.heapIndexOnlyMB} MB`, ''],
+];
+const w0 = Math.max(...rows.map((r) => r[0].length));
+const w1 = Math.max(...rows.map((r) => r[1].length));
+console.log(`${'metric'.padEnd(w0)}  ${'value'.padEnd(w1)}  target`);
+for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
+console.log(JSON.stringify(result));
