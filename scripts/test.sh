@@ -14,6 +14,11 @@ npm run --silent build
 # time is what two cores carry.
 # Test files are named *.test.ts; node 20 given a folder would also run helpers as tests.
 shopt -s globstar nullglob
-if [ "$#" -gt 0 ]; then files=("$@"); else files=(dist/test/**/*.test.js); fi
+# `npm test -- unit` or `-- integration` runs one layer; other arguments are test files.
+case "${1:-}" in
+  "") files=(dist/test/**/*.test.js) ;;
+  unit|integration) files=(dist/test/"$1"/**/*.test.js) ;;
+  *) files=("$@") ;;
+esac
 [ "${#files[@]}" -gt 0 ] || { echo "no test files found under dist/test" >&2; exit 1; }
 exec node --test --test-reporter=spec --test-concurrency=2 "${files[@]}"

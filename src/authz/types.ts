@@ -47,16 +47,23 @@ export type DecisionCode =
   | 'projectOwner' // 7. namespace owner label
   | 'publicProject' // 7. namespace visibility=public
   | 'default' // 8. the configured default role in the default team's scope
+  | 'self' // `me`: a user reading or editing their own User
   | 'delegated' // writes to Gatehouse's kinds allowed for a holder in some scope; admission checks the scope
   | 'noMatch'; // 9.
 
 /** Where a grant applies. */
-export type GrantScope = { kind: 'cluster' } | { kind: 'namespace'; namespace: string; via?: { team: string } };
+export type GrantScope =
+  | { kind: 'cluster' }
+  | { kind: 'namespace'; namespace: string; via?: { team: string } }
+  /** Delegated administration: the permission is held in a team's scope (not a namespace request). */
+  | { kind: 'team'; team: string };
 
 /** The rule that made an allow: the role, and how the user came to hold it where. */
 export interface Grant {
   role: string;
   source: 'binding' | 'projectOwner' | 'publicProject' | 'default';
+  /** The permission text of the role that matched, when known (e.g. `pods:read`, `me`). */
+  permission?: string;
   binding?: string;
   /** The binding's subject that matched the requester. */
   subject?: Subject;

@@ -87,8 +87,13 @@ export interface StaticUser {
 }
 
 export interface ControlPlaneOptions {
-  /** Authorization webhook to put after RBAC: the apiserver calls `url` with SubjectAccessReview v1. */
-  authorizationWebhook?: { url: string; caFile: string };
+  /**
+   * Authorization webhook: the apiserver calls `url` with SubjectAccessReview v1. It goes before RBAC
+   * by default (`Webhook,RBAC`), because only then can Gatehouse's deny for a Pending, Rejected or
+   * Suspended user stop a request that RBAC would allow (product.md, step 4); `after-rbac` gives
+   * `RBAC,Webhook`, where Gatehouse can only add grants.
+   */
+  authorizationWebhook?: { url: string; caFile: string; order?: 'before-rbac' | 'after-rbac' };
   /** More static-token identities besides the admin (who is in system:masters). */
   users?: StaticUser[];
   /** Extra kube-apiserver flags. */
@@ -231,7 +236,8 @@ export class ControlPlane {
     if (opts.authorizationWebhook) {
       const whKubeconfig = path.join(dir, 'authz-webhook.kubeconfig');
       await writeFile(whKubeconfig, webhookKubeconfig(opts.authorizationWebhook.url, opts.authorizationWebhook.caFile));
-      args.push('--authorization-mode=RBAC,Webhook', `--authorization-webhook-config-file=${whKubeconfig}`,
+      const mode = opts.authorizationWebhook.order === 'after-rbac' ? 'RBAC,Webhook' : 'Webhook,RBAC';
+      args.push(`--authorization-mode=${mode}`, `--authorization-webhook-config-file=${whKubeconfig}`,
         '--authorization-webhook-version=v1',
         // Caches off, so a change in Gatehouse shows at once (README explains the production TTLs).
         '--authorization-webhook-cache-authorized-ttl=0s', '--authorization-webhook-cache-unauthorized-ttl=0s');

@@ -1,0 +1,166 @@
+{{/* Names and labels shared by every template. */}}
+
+{{- define "gatehouse.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "gatehouse.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "gatehouse.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "gatehouse.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "gatehouse.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "gatehouse.labels" -}}
+helm.sh/chart: {{ include "gatehouse.chart" . }}
+{{ include "gatehouse.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/part-of: gatehouse
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "gatehouse.serviceAccountName" -}}
+{{- default (include "gatehouse.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{- define "gatehouse.serviceAccountUsername" -}}
+{{- printf "system:serviceaccount:%s:%s" .Release.Namespace (include "gatehouse.serviceAccountName" .) -}}
+{{- end -}}
+
+{{- define "gatehouse.leaseName" -}}
+{{- printf "%s-leader" (include "gatehouse.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "gatehouse.tlsSecretName" -}}
+{{- if eq .Values.certs.mode "provided" -}}
+{{- .Values.certs.provided.secretName -}}
+{{- else -}}
+{{- printf "%s-tls" (include "gatehouse.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "gatehouse.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The DNS names the API server uses for the webhook Service. */}}
+{{- define "gatehouse.dnsNames" -}}
+{{- $svc := include "gatehouse.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- $names := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- concat $names .Values.certs.extraDnsNames | uniq | toJson -}}
+{{- end -}}
+
+{{- define "gatehouse.ipAddresses" -}}
+{{- $ips := .Values.certs.extraIpAddresses -}}
+{{- if .Values.service.clusterIP -}}
+{{- $ips = append $ips .Values.service.clusterIP -}}
+{{- end -}}
+{{- $ips | uniq | toJson -}}
+{{- end -}}
+
+{{/*
+The operator's configuration file: the product keys verbatim from values (same shapes as
+src/config.ts), plus what only the chart knows (port, certificate paths, namespace, lease name).
+POD_NAME from the downward API sets operator.identity at start.
+*/}}
+{{- define "gatehouse.config" -}}
+{{- $v := .Values -}}
+{{- $le := merge (dict "leaseName" (include "gatehouse.leaseName" .)) $v.operator.leaderElection -}}
+{{- $operator := dict
+  "namespace" .Release.Namespace
+  "serviceAccountUsername" (include "gatehouse.serviceAccountUsername" .)
+  "identity" (include "gatehouse.fullname" .)
+  "leaderElection" $le
+  "watch" $v.operator.watch
+  "autoRegistrationPerSecond" $v.operator.autoRegistrationPerSecond -}}
+{{- $server := merge (dict
+  "host" "0.0.0.0"
+  "port" 8443
+  "certFile" "/etc/gatehouse/tls/tls.crt"
+  "keyFile" "/etc/gatehouse/tls/tls.key") $v.server -}}
+{{- $cfg := dict
+  "logLevel" $v.logLevel
+  "seedAdmins" $v.seedAdmins
+  "defaults" $v.defaults
+  "projects" $v.projects
+  "registration" $v.registration
+  "authorization" $v.authorization
+  "presets" $v.presets
+  "server" $server
+  "operator" $operator -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{/* Checks no JSON schema can express. */}}
+{{- define "gatehouse.validate" -}}
+{{- $le := .Values.operator.leaderElection -}}
+{{- if ge (int $le.renewDeadlineSeconds) (int $le.leaseDurationSeconds) -}}
+{{- fail (printf "operator.leaderElection.renewDeadlineSeconds (%v) must be less than leaseDurationSeconds (%v)" $le.renewDeadlineSeconds $le.leaseDurationSeconds) -}}
+{{- end -}}
+{{- if and (eq .Values.certs.mode "provided") (or (not .Values.certs.provided.secretName) (not .Values.certs.provided.caBundle)) -}}
+{{- fail "certs.mode provided needs certs.provided.secretName (a kubernetes.io/tls Secret in the release namespace) and certs.provided.caBundle (the base64 PEM of the CA that signed it)" -}}
+{{- end -}}
+{{- if and (eq .Values.certs.mode "cert-manager") (not (.Capabilities.APIVersions.Has "cert-manager.io/v1")) -}}
+{{- fail "certs.mode cert-manager needs cert-manager installed (the API cert-manager.io/v1 is not served by this cluster); install cert-manager first or use certs.mode self-signed" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Pieces of the admission webhook configurations (webhooks.yaml). */}}
+{{- define "gatehouse.webhookClientConfig" -}}
+clientConfig:
+  service:
+    name: {{ .fullname }}
+    namespace: {{ .ns }}
+    path: {{ .path }}
+    port: {{ .port }}
+  {{- with .caBundle }}
+  caBundle: {{ . }}
+  {{- end }}
+sideEffects: None
+admissionReviewVersions: [v1, v1beta1]
+timeoutSeconds: {{ .timeout }}
+matchPolicy: Equivalent
+{{- end -}}
+{{- define "gatehouse.kindRules" -}}
+rules:
+  - apiGroups: [iam.gatehouse.dev]
+    apiVersions: [v1alpha1]
+    operations: {{ .operations }}
+    resources: [users, roles, teams, rolebindings]
+    scope: Cluster
+{{- end -}}
+{{- define "gatehouse.namespaceRules" -}}
+rules:
+  - apiGroups: [""]
+    apiVersions: [v1]
+    operations: {{ .operations }}
+    resources: [namespaces]
+    scope: Cluster
+{{- /* For a Namespace the selector matches the namespace object's own labels. */}}
+namespaceSelector:
+  matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: NotIn
+      values: {{ .exclude | toJson }}
+{{- end -}}

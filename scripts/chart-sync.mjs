@@ -1,0 +1,99 @@
+// Regenerates what the chart derives from the repository (run `npm run chart:sync` after changing
+// crds/ or src/config.ts): helm/gatehouse/crds-src/ as byte copies of crds/, and
+// helm/gatehouse/values.schema.json, whose operator-configuration keys are taken from CONFIG_SCHEMA
+// so that values.yaml and the operator's config file cannot disagree. This file is the source of
+// values.schema.json; test/unit/helm/chart.test.ts checks both outputs are current.
+import { copyFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CONFIG_SCHEMA } from '../dist/src/config.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const chart = path.join(root, 'helm', 'gatehouse');
+const crdSrc = path.join(chart, 'crds-src');
+for (const f of readdirSync(crdSrc)) rmSync(path.join(crdSrc, f));
+for (const f of readdirSync(path.join(root, 'crds')).filter((n) => n.endsWith('.yaml'))) {
+  copyFileSync(path.join(root, 'crds', f), path.join(crdSrc, f));
+}
+const P = structuredClone(CONFIG_SCHEMA.properties);
+const pick = (obj, keys) => Object.fromEntries(keys.map((k) => [k, obj[k]]));
+const str = (description, extra = {}) => ({ type: 'string', description, ...extra });
+const bool = (description) => ({ type: 'boolean', description });
+const obj = (description, properties, extra = {}) => ({ type: 'object', description, additionalProperties: false, properties, ...extra });
+const k8sName = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' };
+const le = structuredClone(P.operator.properties.leaderElection);
+delete le.properties.leaseName;
+const schema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'Gatehouse chart values',
+  description: 'The keys logLevel, seedAdmins, defaults, projects, registration, authorization and presets have exactly the shape of the operator configuration file (src/config.ts CONFIG_SCHEMA); server and operator are the parts of it the chart does not set itself.',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...pick(P, ['logLevel', 'seedAdmins', 'defaults', 'projects', 'registration', 'authorization', 'presets']),
+    server: { ...P.server, properties: pick(P.server.properties, ['maxBodyBytes', 'requestTimeoutMs']) },
+    operator: { ...P.operator, properties: { leaderElection: le, ...pick(P.operator.properties, ['watch', 'autoRegistrationPerSecond']) } },
+    starterObjects: obj('Roles viewer and project-owner and Team everyone, created once by a post-install hook.', { enabled: bool('Create the starter objects (install with --wait).') }),
+    image: obj('The operator image.', {
+      repository: str('Image repository.', { minLength: 1 }),
+      tag: str('Tag; empty means the chart appVersion.'),
+      digest: { type: 'string', description: 'sha256:... digest; wins over tag.', pattern: '^(sha256:[a-f0-9]{64})?$' },
+      pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] },
+    }, { required: ['repository'] }),
+    imagePullSecrets: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 } } } },
+    nameOverride: { type: 'string', maxLength: 63 },
+    fullnameOverride: { type: 'string', maxLength: 63 },
+    replicas: { type: 'integer', minimum: 1, maximum: 20, description: 'Operator replicas; every replica serves the webhooks.' },
+    resources: { type: 'object', description: 'Container resources (requests and limits).', properties: { requests: { type: 'object' }, limits: { type: 'object' } }, additionalProperties: false },
+    nodeSelector: { type: 'object', additionalProperties: { type: 'string' } },
+    tolerations: { type: 'array', items: { type: 'object' } },
+    affinity: { type: 'object' },
+    topologySpreadConstraints: { type: 'array', items: { type: 'object', required: ['maxSkew', 'topologyKey', 'whenUnsatisfiable'] } },
+    priorityClassName: { type: 'string' },
+    podAnnotations: { type: 'object', additionalProperties: { type: 'string' } },
+    podLabels: { type: 'object', additionalProperties: { type: 'string' } },
+    podDisruptionBudget: obj('PodDisruptionBudget (rendered only with more than one replica).', {
+      enabled: bool('Render the PodDisruptionBudget.'),
+      minAvailable: { type: ['integer', 'string'], description: 'A number or a percentage.', pattern: '^[0-9]+%$', minimum: 0 },
+    }),
+    serviceAccount: obj("The operator's ServiceAccount.", {
+      name: { type: 'string', description: 'Name; empty means the release full name.', maxLength: 253 },
+      annotations: { type: 'object', additionalProperties: { type: 'string' } },
+    }),
+    service: obj('The webhook Service.', {
+      port: { type: 'integer', minimum: 1, maximum: 65535 },
+      clusterIP: { type: 'string', description: 'Fixed ClusterIP (also an IP SAN of the serving certificate).', pattern: '^([0-9.]+|[0-9a-fA-F:]+)?$' },
+    }),
+    webhook: obj('Admission webhook configurations.', {
+      timeoutSeconds: { type: 'integer', minimum: 1, maximum: 30 },
+      gatehouseKinds: obj("Users, Roles, Teams and RoleBindings.", { failurePolicy: { enum: ['Fail', 'Ignore'] } }),
+      namespaces: obj('Namespaces (owner label on create; label changes checked).', {
+        enabled: bool('Register the namespace webhooks.'),
+        mutationFailurePolicy: { enum: ['Fail', 'Ignore'] },
+        validationFailurePolicy: { enum: ['Fail', 'Ignore'] },
+        exclude: { type: 'array', items: k8sName, description: 'Namespaces never sent to the webhooks (the release namespace always is excluded).' },
+      }),
+    }),
+    certs: obj('Serving certificate for the webhooks.', {
+      mode: { enum: ['self-signed', 'cert-manager', 'provided'] },
+      validityDays: { type: 'integer', minimum: 1, maximum: 36500 },
+      extraDnsNames: { type: 'array', items: { type: 'string', minLength: 1 } },
+      extraIpAddresses: { type: 'array', items: { type: 'string', minLength: 1 } },
+      certManager: obj('cert-manager mode.', {
+        issuerRef: { type: 'object', properties: { name: { type: 'string', minLength: 1 }, kind: { enum: ['Issuer', 'ClusterIssuer'] }, group: { type: 'string' } } },
+        duration: { type: 'string', pattern: '^[0-9]+(h|m|s)$' },
+        renewBefore: { type: 'string', pattern: '^[0-9]+(h|m|s)$' },
+      }),
+      provided: obj('provided mode.', {
+        secretName: { type: 'string' },
+        caBundle: { type: 'string', description: 'base64-encoded PEM CA certificate.' },
+      }),
+    }, { required: ['mode'] }),
+    authorizationWebhook: obj('The authorization webhook kubeconfig for the API server.', { kubeconfigConfigMap: bool('Render a ConfigMap with the kubeconfig.') }),
+    crds: obj('The four CustomResourceDefinitions.', {
+      install: bool('Install and upgrade the CRDs with the chart.'),
+      keep: bool('Keep the CRDs (and all Gatehouse objects) on helm uninstall.'),
+    }),
+  },
+};
+writeFileSync(path.join(chart, 'values.schema.json'), JSON.stringify(schema, null, 2) + '\n');

@@ -1,0 +1,226 @@
+// Shared pieces of the validators: findings, who is asking, structural checks of untrusted objects,
+// and scope arithmetic.
+import { GROUP, type ObjectMeta, type Scope, type User } from '../api/types.js';
+import type { Requester } from '../authz/types.js';
+import type { AdmissionContext, AdmissionInput, FieldError, HeldScopes, PolicyView, RuleId } from './types.js';
+
+export class Findings {
+  readonly errors: FieldError[] = [];
+  readonly warnings: string[] = [];
+  deny(path: string, rule: RuleId, message: string): void {
+    this.errors.push({ path, rule, message });
+  }
+  warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+  get ok(): boolean {
+    return this.errors.length === 0;
+  }
+}
+
+/** Who is asking, resolved once per request. */
+export interface Who {
+  requester: Requester;
+  /** Their User, when they have one. */
+  user: User | undefined;
+  /** Active superuser. */
+  superuser: boolean;
+  /** An identity Gatehouse's authorizer leaves to RBAC, trusted for privilege rules (see types.ts). */
+  trusted: boolean;
+  /** `alice` or `alice (User alice)` for messages. */
+  label: string;
+}
+
+export interface Env {
+  ctx: AdmissionContext;
+  view: PolicyView;
+  who: Who;
+  input: AdmissionInput;
+  f: Findings;
+}
+
+export const SYSTEM_MASTERS = 'system:masters';
+
+export function isBreakGlass(ctx: AdmissionContext, requester: Requester): boolean {
+  return requester.user === ctx.config.operator.serviceAccountUsername || requester.groups.includes(SYSTEM_MASTERS);
+}
+
+/** The identities decide() gives no opinion on (product.md, decision step 1). */
+export function isUnmanaged(ctx: AdmissionContext, requester: Requester): boolean {
+  const { ignoreUsers, ignoreGroups } = ctx.config.authorization;
+  return (
+    requester.user.startsWith('system:') ||
+    ignoreUsers.includes(requester.user) ||
+    requester.groups.some((g) => ignoreGroups.includes(g))
+  );
+}
+
+export function resolveWho(ctx: AdmissionContext, view: PolicyView, requester: Requester): Who {
+  const user = view.userByUsername(requester.user);
+  const trusted = (ctx.trustUnmanagedIdentities ?? true) && isUnmanaged(ctx, requester);
+  return { requester, user, superuser: view.isSuperuser(requester), trusted, label: requester.user };
+}
+
+/** Superusers and RBAC-trusted identities pass the privilege rules. */
+export function privileged(env: Env): boolean {
+  return env.who.superuser || env.who.trusted;
+}
+
+export const CLUSTER: Scope = Object.freeze({ cluster: true });
+
+export function gatehousePermission(resource: string, verb: string): string {
+  return `${GROUP}/${resource}:${verb}`;
+}
+
+export function holdsClusterWide(env: Env, permission: string): boolean {
+  return env.view.missingPermissions(env.who.requester, [permission], CLUSTER).length === 0;
+}
+
+export function describeScope(scope: Scope): string {
+  if (scope.cluster) return 'the whole cluster';
+  if (scope.teams) return `team${scope.teams.length === 1 ? '' : 's'} ${scope.teams.join(', ')}`;
+  if (scope.namespaces) return `namespace${scope.namespaces.length === 1 ? '' : 's'} ${scope.namespaces.join(', ')}`;
+  return 'an empty scope';
+}
+
+/** The parts of `scope` that `held` does not cover (empty: covered). */
+export function uncovered(view: PolicyView, held: HeldScopes, scope: Scope): string[] {
+  if (held.cluster) return [];
+  if (scope.cluster) return ['the whole cluster'];
+  const out: string[] = [];
+  for (const team of scope.teams ?? []) if (!held.teams.includes(team)) out.push(`team ${team}`);
+  const viaTeams = new Set(held.teams.flatMap((t) => view.teamNamespaces(t)));
+  for (const ns of scope.namespaces ?? []) {
+    if (!held.namespaces.includes(ns) && !viaTeams.has(ns)) out.push(`namespace ${ns}`);
+  }
+  return out;
+}
+
+/**
+ * Delegated administration (product.md): a write to a Gatehouse kind lies inside the scopes where
+ * the requester holds `iam.gatehouse.dev/<resource>:<verb>`.
+ */
+export function requireDelegated(env: Env, resource: string, verb: string, scope: Scope, path: string, what: string): boolean {
+  if (privileged(env)) return true;
+  const held = env.view.scopesHolding(env.who.requester, { group: GROUP, resource, verb });
+  const missing = uncovered(env.view, held, scope);
+  if (missing.length === 0) return true;
+  const where = held.cluster || held.namespaces.length + held.teams.length === 0
+    ? 'nowhere'
+    : [...held.teams.map((t) => `team ${t}`), ...held.namespaces.map((n) => `namespace ${n}`)].join(', ');
+  env.f.deny(
+    path,
+    'delegated-scope',
+    `${what} requires ${gatehousePermission(resource, verb)} in ${missing.join(', ')}; ${env.who.label} holds it in ${where}`,
+  );
+  return false;
+}
+
+// ---- structural checks of untrusted input (the API server's schema normally guarantees these) ----
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+type FieldType = 'string' | 'boolean' | 'string[]' | 'object' | 'object[]';
+
+function typeOk(value: unknown, type: FieldType): boolean {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'string[]':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    case 'object':
+      return isRecord(value);
+    case 'object[]':
+      return Array.isArray(value) && value.every(isRecord);
+  }
+}
+
+/** Checks optional fields' types; returns false (with findings) if any is wrong. */
+export function checkFields(f: Findings, obj: Record<string, unknown>, base: string, fields: Record<string, FieldType>): boolean {
+  let ok = true;
+  for (const [key, type] of Object.entries(fields)) {
+    const value = obj[key];
+    if (value === undefined || value === null) continue;
+    if (!typeOk(value, type)) {
+      f.deny(`${base}.${key}`, 'malformed-object', `must be ${type === 'string[]' ? 'a list of strings' : type === 'object[]' ? 'a list of objects' : `a ${type}`}`);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+function stringMap(value: unknown): value is Record<string, string> {
+  return isRecord(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+/**
+ * The object's metadata and spec, checked to be well-formed enough to read. Records findings and
+ * returns undefined when the object cannot be read at all.
+ */
+export function readObject(f: Findings, obj: unknown, which: 'object' | 'oldObject', needSpec: boolean): { metadata: ObjectMeta; spec: Record<string, unknown> } | undefined {
+  if (!isRecord(obj)) {
+    f.deny('', 'malformed-object', `the request's ${which} is missing or not an object`);
+    return undefined;
+  }
+  const metadata = obj['metadata'];
+  if (!isRecord(metadata) || typeof metadata['name'] !== 'string') {
+    f.deny('metadata.name', 'malformed-object', 'must be a string');
+    return undefined;
+  }
+  for (const key of ['labels', 'annotations'] as const) {
+    if (metadata[key] !== undefined && metadata[key] !== null && !stringMap(metadata[key])) {
+      f.deny(`metadata.${key}`, 'malformed-object', 'must be a map of strings');
+      return undefined;
+    }
+  }
+  const spec = obj['spec'];
+  if (spec === undefined || spec === null) {
+    if (needSpec) {
+      f.deny('spec', 'malformed-object', 'is required');
+      return undefined;
+    }
+    return { metadata: metadata as unknown as ObjectMeta, spec: {} };
+  }
+  if (!isRecord(spec)) {
+    f.deny('spec', 'malformed-object', 'must be an object');
+    return undefined;
+  }
+  return { metadata: metadata as unknown as ObjectMeta, spec };
+}
+
+/** Deep equality for JSON values (key order does not matter). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));
+  if (isRecord(a) && isRecord(b)) {
+    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
+    return ka.length === kb.length && ka.every((k) => jsonEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/** Keys whose values differ between two records. */
+export function changedKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => !jsonEqual(a[k] ?? undefined, b[k] ?? undefined)).sort();
+}
+
+export function label(metadata: ObjectMeta, key: string): string | undefined {
+  return metadata.labels?.[key];
+}
+
+/** Reports duplicate strings in a list as warnings (they are harmless but usually a typo). */
+export function warnDuplicates(f: Findings, list: readonly string[], path: string): void {
+  const seen = new Set<string>();
+  for (const [i, v] of list.entries()) {
+    if (seen.has(v)) f.warn(`${path}[${i}]: ${JSON.stringify(v)} is listed twice`);
+    seen.add(v);
+  }
+}
+
+export type { AdmissionInput };

@@ -1,0 +1,80 @@
+// Namespaces as projects (Polyaxon): the owner, team and visibility labels are changed only by the
+// owner, someone allowed to update the namespace's Team, or a superuser; joining a team must not
+// extend the team's bindings beyond what the requester holds.
+import { LABELS, type Namespace } from '../api/types.js';
+import { privileged, readObject, type Env } from './common.js';
+import { OWNER_USERNAME_ANNOTATION, isNamespaceOwner, ownerLabelValue } from './names.js';
+import { checkTeamGrowth, mayUpdateTeam } from './team.js';
+
+const PROTECTED = [LABELS.owner, LABELS.team, LABELS.visibility] as const;
+const VISIBILITIES = ['public', 'private'];
+
+function labelPath(key: string): string {
+  return `metadata.labels[${key}]`;
+}
+
+/** Namespaces the webhook leaves alone even if a selector lets them through (1.20 lacks the name label). */
+export function excludedNamespaces(env: Pick<Env, 'ctx'>): string[] {
+  return ['kube-system', env.ctx.config.operator.namespace];
+}
+
+function isActiveRequester(env: Env): boolean {
+  return env.who.user?.spec.state === 'Active';
+}
+
+export function validateNamespace(env: Env): void {
+  const { input, f, who } = env;
+  if (input.operation !== 'CREATE' && input.operation !== 'UPDATE') return;
+  if (excludedNamespaces(env).includes(input.name)) return;
+  const nu = readObject(f, input.object, 'object', false);
+  const old = input.operation === 'UPDATE' ? readObject(f, input.oldObject, 'oldObject', false) : undefined;
+  if (!f.ok || !nu) return;
+  const ns: Namespace = { metadata: nu.metadata };
+  const labels = ns.metadata.labels ?? {};
+  const oldLabels = old?.metadata.labels ?? {};
+  const name = ns.metadata.name;
+
+  const visibility = labels[LABELS.visibility];
+  if (visibility !== undefined && !VISIBILITIES.includes(visibility)) {
+    f.deny(labelPath(LABELS.visibility), 'invalid-field', `must be public or private, got ${JSON.stringify(visibility)}`);
+  }
+  const exact = ns.metadata.annotations?.[OWNER_USERNAME_ANNOTATION];
+  const ownerLabel = labels[LABELS.owner];
+  if (exact !== undefined && ownerLabel !== undefined && ownerLabelValue(exact) !== ownerLabel) {
+    f.deny(`metadata.annotations[${OWNER_USERNAME_ANNOTATION}]`, 'namespace-labels',
+      `owner username ${JSON.stringify(exact)} does not match the owner label ${JSON.stringify(ownerLabel)} (expected ${ownerLabelValue(exact)})`);
+  }
+  const changed = PROTECTED.filter((k) => labels[k] !== oldLabels[k]);
+  const oldExact = old?.metadata.annotations?.[OWNER_USERNAME_ANNOTATION];
+  const annotationChanged = input.operation === 'UPDATE' && exact !== oldExact;
+  if ((changed.length === 0 && !annotationChanged) || privileged(env)) return;
+  const firstPath = changed[0] ? labelPath(changed[0]) : `metadata.annotations[${OWNER_USERNAME_ANNOTATION}]`;
+
+  // Who speaks for the namespace: on create, the creator when the owner label names them (the
+  // mutation puts it there); on update, the current owner, or whoever may update the current team.
+  const owner = input.operation === 'CREATE'
+    ? isActiveRequester(env) && (ownerLabel === undefined || isNamespaceOwner(labels, who.requester.user))
+    : isActiveRequester(env) && isNamespaceOwner(oldLabels, who.requester.user);
+  const currentTeam = input.operation === 'CREATE' ? labels[LABELS.team] : oldLabels[LABELS.team];
+  const teamAdmin = currentTeam !== undefined && mayUpdateTeam(env, currentTeam);
+  if (!owner && !teamAdmin) {
+    const holder = input.operation === 'CREATE' ? 'the namespace\'s creator (labelled as its owner)' : 'its owner';
+    const current = oldLabels[LABELS.owner];
+    f.deny(firstPath, 'namespace-labels',
+      `only ${holder}${current ? ` (${current})` : ''}, someone allowed to update its Team${currentTeam ? ` (${currentTeam})` : ''}, or a superuser may change the owner, team or visibility labels of namespace ${name}`);
+    return;
+  }
+  if (input.operation === 'CREATE' && ownerLabel !== undefined && !isNamespaceOwner(labels, who.requester.user) && !teamAdmin) {
+    f.deny(labelPath(LABELS.owner), 'namespace-labels', `a new namespace is owned by its creator (${ownerLabelValue(who.requester.user)}); only a superuser may name another owner`);
+    return;
+  }
+  const newTeam = labels[LABELS.team];
+  if (newTeam !== undefined && newTeam !== oldLabels[LABELS.team]) {
+    if (!mayUpdateTeam(env, newTeam)) {
+      f.deny(labelPath(LABELS.team), 'namespace-labels',
+        `putting namespace ${name} into Team ${newTeam} changes the team, which needs iam.gatehouse.dev/teams:update for team ${newTeam}`);
+      return;
+    }
+    checkTeamGrowth(env, newTeam, [], [[0, name]], () => labelPath(LABELS.team));
+  }
+}

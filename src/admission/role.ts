@@ -1,0 +1,159 @@
+// Role: permission grammar, rules, includes (no cycles), and no escalation: a Role is written only
+// by someone who holds all it grants cluster-wide (and may assign what its canAssign lists).
+import { LABELS, type PolicyRule, type Role } from '../api/types.js';
+import {
+  CLUSTER,
+  changedKeys,
+  checkFields,
+  isRecord,
+  jsonEqual,
+  privileged,
+  readObject,
+  requireDelegated,
+  warnDuplicates,
+  type Env,
+  type Findings,
+} from './common.js';
+import { dns1123SubdomainProblem } from './names.js';
+import { permissionProblem, rulePermissions, ruleProblem } from './grammar.js';
+
+const ROLE_FIELDS = { description: 'string', permissions: 'string[]', rules: 'object[]', includes: 'string[]', canAssign: 'string[]' } as const;
+const RULE_FIELDS = { apiGroups: 'string[]', resources: 'string[]', verbs: 'string[]', resourceNames: 'string[]', nonResourceURLs: 'string[]' } as const;
+
+function readRole(f: Findings, obj: unknown, which: 'object' | 'oldObject'): Role | undefined {
+  const read = readObject(f, obj, which, false);
+  if (!read) return undefined;
+  if (!checkFields(f, read.spec, 'spec', ROLE_FIELDS)) return undefined;
+  const rules = read.spec['rules'];
+  if (Array.isArray(rules)) {
+    let ok = true;
+    for (const [i, rule] of rules.entries()) if (isRecord(rule)) ok = checkFields(f, rule, `spec.rules[${i}]`, RULE_FIELDS) && ok;
+    if (!ok) return undefined;
+  }
+  return { metadata: read.metadata, spec: read.spec as Role['spec'] };
+}
+
+function checkRules(env: Env, rules: readonly PolicyRule[]): void {
+  for (const [i, rule] of rules.entries()) {
+    const problem = ruleProblem(rule, i);
+    if (problem) env.f.deny(`spec.rules[${i}]`, 'permission-syntax', problem);
+  }
+}
+
+/** Whether following `includes` from `from` (through the stored roles) arrives at `target`. */
+function reaches(env: Env, from: string, target: string): boolean {
+  const seen = new Set<string>();
+  const queue = [from];
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const next of env.view.role(name)?.spec.includes ?? []) {
+      if (next === target) return true;
+      queue.push(next);
+    }
+  }
+  return false;
+}
+
+function checkSemantics(env: Env, role: Role): void {
+  const { f, view } = env;
+  const name = role.metadata.name;
+  const nameProblem = dns1123SubdomainProblem(name);
+  if (nameProblem) f.deny('metadata.name', 'invalid-name', `${JSON.stringify(name)} ${nameProblem}`);
+  for (const [i, p] of (role.spec.permissions ?? []).entries()) {
+    const problem = permissionProblem(p);
+    if (problem) f.deny(`spec.permissions[${i}]`, 'permission-syntax', problem);
+  }
+  warnDuplicates(f, role.spec.permissions ?? [], 'spec.permissions');
+  checkRules(env, role.spec.rules ?? []);
+  for (const field of ['includes', 'canAssign'] as const) {
+    const list = role.spec[field] ?? [];
+    warnDuplicates(f, list, `spec.${field}`);
+    for (const [i, ref] of list.entries()) {
+      const problem = dns1123SubdomainProblem(ref);
+      if (problem) {
+        f.deny(`spec.${field}[${i}]`, 'invalid-name', `${JSON.stringify(ref)} ${problem}`);
+        continue;
+      }
+      if (field === 'includes' && (ref === name || reaches(env, ref, name))) {
+        f.deny(`spec.includes[${i}]`, 'role-include-cycle', `including ${ref} makes a cycle back to ${name}`);
+        continue;
+      }
+      if (ref !== name && !view.role(ref)) f.warn(`spec.${field}[${i}]: Role ${ref} does not exist yet`);
+    }
+  }
+}
+
+/** The role's own grants as permission strings (its includes are checked one by one). */
+function ownPermissions(role: Role): string[] {
+  const perms = new Set<string>();
+  for (const p of role.spec.permissions ?? []) perms.add(p);
+  for (const rule of role.spec.rules ?? []) for (const p of rulePermissions(rule)) perms.add(p);
+  return [...perms];
+}
+
+function listed(items: readonly string[], max = 8): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
+function checkEscalation(env: Env, role: Role): void {
+  const { f, view, who } = env;
+  const name = role.metadata.name;
+  const missing = view.missingPermissions(who.requester, ownPermissions(role), CLUSTER);
+  if (missing.length > 0) {
+    f.deny(role.spec.permissions?.length ? 'spec.permissions' : 'spec.rules', 'no-escalation',
+      `Role ${name} would grant ${listed(missing)}, which ${who.label} does not hold; a Role can be written only by someone who holds all its permissions cluster-wide`);
+  }
+  for (const [i, inc] of (role.spec.includes ?? []).entries()) {
+    if (inc === name) continue;
+    if (!view.role(inc)) {
+      f.deny(`spec.includes[${i}]`, 'no-escalation',
+        `Role ${inc} does not exist yet, so what it grants cannot be checked; only a superuser may include a role before it exists`);
+      continue;
+    }
+    const lack = view.missingRolePermissions(who.requester, inc, CLUSTER);
+    if (lack.length > 0) {
+      f.deny(`spec.includes[${i}]`, 'no-escalation', `including Role ${inc} would grant ${listed(lack)}, which ${who.label} does not hold`);
+    }
+  }
+  for (const [i, target] of (role.spec.canAssign ?? []).entries()) {
+    if (view.canAssign(who.requester, target, CLUSTER)) continue;
+    if (!view.role(target)) {
+      f.deny(`spec.canAssign[${i}]`, 'no-escalation',
+        `Role ${target} does not exist yet; only a superuser may let others assign a role before it exists`);
+      continue;
+    }
+    const lack = view.missingRolePermissions(who.requester, target, CLUSTER);
+    f.deny(`spec.canAssign[${i}]`, 'no-escalation',
+      `holders of ${name} could assign ${target}, which grants ${listed(lack)} that ${who.label} does not hold, and ${who.label} may not assign ${target} cluster-wide`);
+  }
+}
+
+export function validateRole(env: Env): void {
+  const { input, f } = env;
+  const newRole = input.operation === 'DELETE' ? undefined : readRole(f, input.object, 'object');
+  const oldRole = input.operation === 'CREATE' ? undefined : readRole(f, input.oldObject, 'oldObject');
+  if (!f.ok) return;
+
+  if (input.operation === 'DELETE' && oldRole) {
+    requireDelegated(env, 'roles', 'delete', CLUSTER, 'metadata.name', `deleting Role ${oldRole.metadata.name}`);
+    return;
+  }
+  if (!newRole) return;
+  let grantsChanged = true;
+  if (input.operation === 'UPDATE' && oldRole) {
+    const changes = changedKeys(oldRole.spec as Record<string, unknown>, newRole.spec as Record<string, unknown>);
+    const labelsChanged = !jsonEqual(oldRole.metadata.labels ?? {}, newRole.metadata.labels ?? {});
+    if (changes.length === 0 && !labelsChanged) return; // finalizers, annotations, deletionTimestamp
+    grantsChanged = changes.some((k) => k !== 'description');
+  }
+  checkSemantics(env, newRole);
+  if (newRole.metadata.labels?.[LABELS.preset] !== undefined && !privileged(env)) {
+    f.warn(`Role ${newRole.metadata.name} is kept by the operator from a preset; the operator may overwrite this change`);
+  }
+  if (privileged(env)) return;
+  const verb = input.operation === 'CREATE' ? 'create' : 'update';
+  requireDelegated(env, 'roles', verb, CLUSTER, 'metadata.name', `${verb === 'create' ? 'creating' : 'changing'} Role ${newRole.metadata.name}`);
+  if (grantsChanged && f.ok) checkEscalation(env, newRole);
+}

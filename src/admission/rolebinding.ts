@@ -1,0 +1,165 @@
+// RoleBinding: one scope kind, subjects, expiresAt, dangling references as warnings, delegated
+// scope, and no escalation (hold the role's permissions in the whole scope, or canAssign it there).
+import { SUBJECT_KINDS, type RoleBinding, type Scope } from '../api/types.js';
+import {
+  changedKeys,
+  checkFields,
+  describeScope,
+  isRecord,
+  jsonEqual,
+  privileged,
+  readObject,
+  requireDelegated,
+  warnDuplicates,
+  type Env,
+  type Findings,
+} from './common.js';
+import { dns1123LabelProblem, dns1123SubdomainProblem } from './names.js';
+
+const RB_FIELDS = { role: 'string', subjects: 'object[]', scope: 'object', expiresAt: 'string' } as const;
+const SCOPE_FIELDS = { cluster: 'boolean', teams: 'string[]', namespaces: 'string[]' } as const;
+const SUBJECT_FIELDS = { kind: 'string', name: 'string' } as const;
+// RFC 3339 date-time, as the CRD's format: date-time means.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+function readBinding(f: Findings, obj: unknown, which: 'object' | 'oldObject'): RoleBinding | undefined {
+  const read = readObject(f, obj, which, true);
+  if (!read) return undefined;
+  const spec = read.spec;
+  if (!checkFields(f, spec, 'spec', RB_FIELDS)) return undefined;
+  let ok = true;
+  if (typeof spec['role'] !== 'string') {
+    f.deny('spec.role', 'malformed-object', 'is required');
+    ok = false;
+  }
+  if (!Array.isArray(spec['subjects'])) {
+    f.deny('spec.subjects', 'malformed-object', 'is required');
+    ok = false;
+  } else {
+    for (const [i, s] of (spec['subjects'] as unknown[]).entries()) {
+      if (isRecord(s)) ok = checkFields(f, s, `spec.subjects[${i}]`, SUBJECT_FIELDS) && ok;
+      if (!isRecord(s) || typeof s['name'] !== 'string' || typeof s['kind'] !== 'string') {
+        f.deny(`spec.subjects[${i}]`, 'malformed-object', 'needs a kind and a name');
+        ok = false;
+      }
+    }
+  }
+  if (!isRecord(spec['scope'])) {
+    f.deny('spec.scope', 'malformed-object', 'is required');
+    ok = false;
+  } else {
+    ok = checkFields(f, spec['scope'], 'spec.scope', SCOPE_FIELDS) && ok;
+  }
+  if (!ok) return undefined;
+  return { metadata: read.metadata, spec: spec as unknown as RoleBinding['spec'] };
+}
+
+function checkScope(env: Env, scope: Scope): void {
+  const { f, view } = env;
+  const set = (['cluster', 'teams', 'namespaces'] as const).filter((k) => scope[k] !== undefined && scope[k] !== null);
+  if (set.length !== 1) {
+    f.deny('spec.scope', 'one-scope', `must set exactly one of cluster: true, teams or namespaces${set.length > 1 ? `, not ${set.join(' and ')}` : ''}`);
+    return;
+  }
+  if (scope.cluster !== undefined && scope.cluster !== true) f.deny('spec.scope.cluster', 'one-scope', 'must be true when set (leave it out for a narrower scope)');
+  if (scope.teams) {
+    if (scope.teams.length === 0) f.deny('spec.scope.teams', 'one-scope', 'must name at least one team');
+    for (const [i, t] of scope.teams.entries()) {
+      const problem = dns1123SubdomainProblem(t);
+      if (problem) f.deny(`spec.scope.teams[${i}]`, 'invalid-name', `${JSON.stringify(t)} ${problem}`);
+      else if (!view.team(t)) f.warn(`spec.scope.teams[${i}]: Team ${t} does not exist yet`);
+    }
+    warnDuplicates(f, scope.teams, 'spec.scope.teams');
+  }
+  if (scope.namespaces) {
+    if (scope.namespaces.length === 0) f.deny('spec.scope.namespaces', 'one-scope', 'must name at least one namespace');
+    for (const [i, ns] of scope.namespaces.entries()) {
+      const problem = dns1123LabelProblem(ns);
+      if (problem) f.deny(`spec.scope.namespaces[${i}]`, 'invalid-name', `${JSON.stringify(ns)} ${problem}`);
+    }
+    warnDuplicates(f, scope.namespaces, 'spec.scope.namespaces');
+  }
+}
+
+function checkSemantics(env: Env, rb: RoleBinding): void {
+  const { f, view, ctx } = env;
+  const nameProblem = dns1123SubdomainProblem(rb.metadata.name);
+  if (nameProblem) f.deny('metadata.name', 'invalid-name', `${JSON.stringify(rb.metadata.name)} ${nameProblem}`);
+  const roleProblem = dns1123SubdomainProblem(rb.spec.role);
+  if (roleProblem) f.deny('spec.role', 'invalid-name', `${JSON.stringify(rb.spec.role)} ${roleProblem}`);
+  else if (!view.role(rb.spec.role)) f.warn(`spec.role: Role ${rb.spec.role} does not exist yet; the binding grants nothing until it does`);
+  if (rb.spec.subjects.length === 0) f.deny('spec.subjects', 'invalid-field', 'must name at least one subject');
+  const seen = new Map<string, number>();
+  for (const [i, s] of rb.spec.subjects.entries()) {
+    const path = `spec.subjects[${i}]`;
+    if (!(SUBJECT_KINDS as readonly string[]).includes(s.kind)) {
+      f.deny(`${path}.kind`, 'invalid-field', `must be one of ${SUBJECT_KINDS.join(', ')}, got ${JSON.stringify(s.kind)}`);
+      continue;
+    }
+    const key = `${s.kind}/${s.name}`;
+    const before = seen.get(key);
+    if (before !== undefined) f.deny(path, 'duplicate-subject', `${s.kind} ${s.name} is already listed at spec.subjects[${before}]`);
+    seen.set(key, i);
+    if (s.kind === 'Group') {
+      if (s.name.trim() === '') f.deny(`${path}.name`, 'invalid-field', 'must not be blank');
+      continue;
+    }
+    const problem = dns1123SubdomainProblem(s.name);
+    if (problem) f.deny(`${path}.name`, 'invalid-name', `${JSON.stringify(s.name)} ${problem} (a ${s.kind} subject names a ${s.kind} object)`);
+    else if (s.kind === 'User' && !view.user(s.name)) f.warn(`${path}: User ${s.name} does not exist yet`);
+    else if (s.kind === 'Team' && !view.team(s.name)) f.warn(`${path}: Team ${s.name} does not exist yet`);
+  }
+  checkScope(env, rb.spec.scope);
+  if (rb.spec.expiresAt !== undefined) {
+    const t = Date.parse(rb.spec.expiresAt);
+    if (!RFC3339.test(rb.spec.expiresAt) || Number.isNaN(t)) {
+      f.deny('spec.expiresAt', 'expires-at', `${JSON.stringify(rb.spec.expiresAt)} is not an RFC 3339 time such as 2026-12-31T00:00:00Z`);
+    } else if (t <= ctx.now()) {
+      f.warn(`spec.expiresAt: ${rb.spec.expiresAt} has passed; the binding grants nothing`);
+    }
+  }
+}
+
+function checkEscalation(env: Env, rb: RoleBinding): void {
+  const { f, view, who } = env;
+  const { role, scope } = rb.spec;
+  if (view.canAssign(who.requester, role, scope)) return;
+  if (!view.role(role)) {
+    f.deny('spec.role', 'no-escalation',
+      `Role ${role} does not exist yet, so what it grants cannot be checked; only a superuser, or someone whose role lists ${role} in canAssign for ${describeScope(scope)}, may bind it before it exists`);
+    return;
+  }
+  const missing = view.missingRolePermissions(who.requester, role, scope);
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 8).join(', ') + (missing.length > 8 ? ` and ${missing.length - 8} more` : '');
+    f.deny('spec.role', 'no-escalation',
+      `binding Role ${role} in ${describeScope(scope)} would grant ${shown}, which ${who.label} does not hold, and no role of theirs lists ${role} in canAssign for that scope`);
+  }
+}
+
+export function validateRoleBinding(env: Env): void {
+  const { input, f } = env;
+  const newRb = input.operation === 'DELETE' ? undefined : readBinding(f, input.object, 'object');
+  const oldRb = input.operation === 'CREATE' ? undefined : readBinding(f, input.oldObject, 'oldObject');
+  if (!f.ok) return;
+
+  if (input.operation === 'DELETE' && oldRb) {
+    requireDelegated(env, 'rolebindings', 'delete', oldRb.spec.scope, 'spec.scope', `deleting RoleBinding ${oldRb.metadata.name}`);
+    return;
+  }
+  if (!newRb) return;
+  if (input.operation === 'UPDATE' && oldRb) {
+    const changes = changedKeys(oldRb.spec as unknown as Record<string, unknown>, newRb.spec as unknown as Record<string, unknown>);
+    if (changes.length === 0 && jsonEqual(oldRb.metadata.labels ?? {}, newRb.metadata.labels ?? {})) return;
+  }
+  checkSemantics(env, newRb);
+  if (privileged(env) || !f.ok) return;
+  if (input.operation === 'UPDATE' && oldRb) {
+    // Moving a binding out of a scope is a write there too.
+    if (!requireDelegated(env, 'rolebindings', 'update', oldRb.spec.scope, 'spec.scope', `changing RoleBinding ${oldRb.metadata.name} (now in ${describeScope(oldRb.spec.scope)})`)) return;
+    if (!requireDelegated(env, 'rolebindings', 'update', newRb.spec.scope, 'spec.scope', `moving RoleBinding ${newRb.metadata.name} to ${describeScope(newRb.spec.scope)}`)) return;
+  } else if (!requireDelegated(env, 'rolebindings', 'create', newRb.spec.scope, 'spec.scope', `creating RoleBinding ${newRb.metadata.name} in ${describeScope(newRb.spec.scope)}`)) {
+    return;
+  }
+  checkEscalation(env, newRb);
+}

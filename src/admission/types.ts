@@ -1,0 +1,134 @@
+// The admission policy's inputs and outputs, and the narrow view of the permission index it needs.
+// Pure data; the AdmissionReview adapter (src/webhook/) turns reviews into AdmissionInput and
+// AdmissionResult back into responses.
+import type { GatehouseConfig } from '../config.js';
+import type { Role, RoleBinding, Scope, Team, User } from '../api/types.js';
+import type { Requester } from '../authz/types.js';
+
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+export type AdmissionKind = 'User' | 'Role' | 'Team' | 'RoleBinding' | 'Namespace';
+
+/** One admission request, normalised from AdmissionReview v1 or v1beta1. */
+export interface AdmissionInput {
+  operation: Operation;
+  kind: AdmissionKind;
+  name: string;
+  /** The object after the change (null on DELETE). */
+  object: unknown;
+  /** The object before the change (null on CREATE). */
+  oldObject: unknown;
+  requester: Requester;
+  dryRun: boolean;
+  /** Set when the request is for a subresource (`status`); the policy leaves those to RBAC. */
+  subResource?: string;
+}
+
+/** Stable rule ids: docs/admission.md lists each with an example denial. */
+export type RuleId =
+  | 'malformed-object'
+  | 'invalid-name'
+  | 'invalid-field'
+  | 'permission-syntax'
+  | 'one-scope'
+  | 'expires-at'
+  | 'duplicate-subject'
+  | 'username-unique'
+  | 'role-include-cycle'
+  | 'superuser-only'
+  | 'approve-only'
+  | 'no-escalation'
+  | 'self-service'
+  | 'registration'
+  | 'last-superuser'
+  | 'seed-protected'
+  | 'namespace-labels'
+  | 'delegated-scope'
+  | 'not-synced';
+
+export interface FieldError {
+  /** A field path like `spec.scope.teams[0]`; `metadata` or `` for the object as a whole. */
+  path: string;
+  message: string;
+  rule: RuleId;
+}
+
+export interface AdmissionResult {
+  allowed: boolean;
+  errors: FieldError[];
+  warnings: string[];
+}
+
+/** A JSONPatch (RFC 6902) operation, as AdmissionResponse.patch carries. */
+export interface PatchOp {
+  op: 'add' | 'replace' | 'remove';
+  path: string;
+  value?: unknown;
+}
+
+export interface MutationResult {
+  patch: PatchOp[];
+  warnings: string[];
+}
+
+/** The attributes scopesHolding() asks about (a Gatehouse permission's group, resource and verb). */
+export interface PermissionAttrs {
+  group: string;
+  resource: string;
+  verb: string;
+}
+
+/** Where a requester holds a permission. `cluster` covers everything. */
+export interface HeldScopes {
+  cluster: boolean;
+  /** Namespaces where the permission is held (directly or through a team's namespaces). */
+  namespaces: readonly string[];
+  /** Teams in whose scope the permission is held. */
+  teams: readonly string[];
+}
+
+/**
+ * What the admission policy needs from the permission index, and nothing more. src/admission/view.ts
+ * adapts the core's PermissionIndex to it; tests may fill one directly.
+ */
+export interface PolicyView {
+  /** A User by metadata.name. */
+  user(name: string): User | undefined;
+  /** The User whose (defaulted) spec.username is this identity. */
+  userByUsername(username: string): User | undefined;
+  /** Usernames of every Active superuser (User objects and configured seed admins). */
+  activeSuperusers(): readonly string[];
+  role(name: string): Role | undefined;
+  team(name: string): Team | undefined;
+  listBindings(): readonly RoleBinding[];
+  /**
+   * What the requester lacks, as readable pieces (`pods:delete in namespace b`), to hold everything
+   * Role `name` grants (includes and rules too) in the whole of `scope`. Empty: nothing lacking.
+   */
+  missingRolePermissions(requester: Requester, name: string, scope: Scope): string[];
+  /** Active superuser (User exists, Active, superuser: true). */
+  isSuperuser(requester: Requester): boolean;
+  /** What of `permissions` the requester does not hold in the whole of `scope`, as readable pieces. */
+  missingPermissions(requester: Requester, permissions: readonly string[], scope: Scope): string[];
+  /** Whether the requester holds, in the whole of `scope`, a role whose canAssign lists `role`. */
+  canAssign(requester: Requester, role: string, scope: Scope): boolean;
+  /** Where the requester holds the permission `group/resource:verb`. */
+  scopesHolding(requester: Requester, attrs: PermissionAttrs): HeldScopes;
+  /** Whether the requester holds `me` (in any scope). */
+  holdsMe(requester: Requester): boolean;
+  /** Namespaces a team owns now (spec.namespaces and namespaces labelled with the team). */
+  teamNamespaces(team: string): readonly string[];
+}
+
+/** What the policy is built from. `view()` returns the current snapshot or undefined before sync. */
+export interface AdmissionContext {
+  config: Pick<GatehouseConfig, 'seedAdmins' | 'registration' | 'authorization' | 'operator'>;
+  view(): PolicyView | undefined;
+  now(): number;
+  /**
+   * Identities Gatehouse's authorizer leaves alone (service accounts, `system:` users, the
+   * configured ignore lists: Argo CD, CI) are authorized by native RBAC only. When true (the
+   * default) the privilege rules trust RBAC for them; semantic checks, no-lockout and seed
+   * protection still apply.
+   */
+  trustUnmanagedIdentities?: boolean;
+}

@@ -1,0 +1,186 @@
+// User: semantic checks, superuser-only, approve-only, self-registration, `me`, no lockout, seed
+// admins protected, delegated administration (cluster-wide unless self-service).
+import { LABELS, USER_STATES, type User } from '../api/types.js';
+import {
+  CLUSTER,
+  changedKeys,
+  checkFields,
+  gatehousePermission,
+  holdsClusterWide,
+  jsonEqual,
+  privileged,
+  readObject,
+  requireDelegated,
+  type Env,
+  type Findings,
+} from './common.js';
+import { dns1123SubdomainProblem } from './names.js';
+import type { AdmissionContext, PolicyView } from './types.js';
+
+const USER_FIELDS = { username: 'string', email: 'string', displayName: 'string', state: 'string', superuser: 'boolean' } as const;
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+const SELF_EDITABLE = new Set(['displayName', 'email']);
+
+function readUser(f: Findings, obj: unknown, which: 'object' | 'oldObject'): User | undefined {
+  const read = readObject(f, obj, which, true);
+  if (!read) return undefined;
+  if (!checkFields(f, read.spec, 'spec', USER_FIELDS)) return undefined;
+  return { metadata: read.metadata, spec: read.spec as unknown as User['spec'] };
+}
+
+/** spec.username, defaulted to metadata.name (an empty string counts as unset). */
+export function usernameOfUser(user: User): string {
+  return user.spec.username || user.metadata.name;
+}
+
+export function isSeedAdmin(ctx: AdmissionContext, user: User): boolean {
+  if (user.metadata.labels?.[LABELS.seed] === 'true') return true;
+  const username = usernameOfUser(user);
+  return ctx.config.seedAdmins.some((s) => s.username === username);
+}
+
+export function isActiveSuperuser(user: User): boolean {
+  return user.spec.state === 'Active' && user.spec.superuser === true;
+}
+
+function otherActiveSuperusers(view: PolicyView, user: User): number {
+  const username = usernameOfUser(user);
+  return view.activeSuperusers().filter((u) => u !== username).length;
+}
+
+function checkSemantics(env: Env, user: User): void {
+  const { f } = env;
+  const nameProblem = dns1123SubdomainProblem(user.metadata.name);
+  if (nameProblem) f.deny('metadata.name', 'invalid-name', `${JSON.stringify(user.metadata.name)} ${nameProblem}`);
+  if (user.spec.username !== undefined && user.spec.username.trim() === '') {
+    f.deny('spec.username', 'invalid-field', 'must not be empty (leave it out to use metadata.name)');
+  }
+  if (!USER_STATES.includes(user.spec.state)) {
+    f.deny('spec.state', 'invalid-field', `must be one of ${USER_STATES.join(', ')}, got ${JSON.stringify(user.spec.state)}`);
+  }
+  if (user.spec.email !== undefined && user.spec.email !== '' && !EMAIL.test(user.spec.email)) {
+    f.deny('spec.email', 'invalid-field', `${JSON.stringify(user.spec.email)} is not an email address`);
+  }
+  const username = usernameOfUser(user);
+  const other = env.view.userByUsername(username);
+  if (other && other.metadata.name !== user.metadata.name) {
+    f.deny(
+      user.spec.username ? 'spec.username' : 'metadata.name',
+      'username-unique',
+      `username ${JSON.stringify(username)} already belongs to User ${other.metadata.name}; one identity has one User`,
+    );
+  }
+}
+
+const SEED_HINT = 'seed admins come from the operator configuration (Helm values seedAdmins); change them there';
+
+export function validateUser(env: Env): void {
+  const { input, f, ctx, view, who } = env;
+  const newUser = input.operation === 'DELETE' ? undefined : readUser(f, input.object, 'object');
+  const oldUser = input.operation === 'CREATE' ? undefined : readUser(f, input.oldObject, 'oldObject');
+  if (!f.ok) return;
+
+  if (input.operation === 'CREATE' && newUser) {
+    checkSemantics(env, newUser);
+    if (isSeedAdmin(ctx, newUser)) {
+      f.deny(newUser.metadata.labels?.[LABELS.seed] === 'true' ? `metadata.labels[${LABELS.seed}]` : 'spec.username', 'seed-protected',
+        `User ${usernameOfUser(newUser)} is a seed admin and only the operator creates it; ${SEED_HINT}`);
+      return;
+    }
+    if (privileged(env)) return;
+    const self = usernameOfUser(newUser) === who.requester.user;
+    if (self && who.user === undefined) {
+      registration(env, newUser);
+      return;
+    }
+    requireDelegated(env, 'users', 'create', CLUSTER, 'metadata.name', `creating User ${newUser.metadata.name}`);
+    if (newUser.spec.superuser === true) {
+      f.deny('spec.superuser', 'superuser-only', 'only superusers may set superuser');
+    }
+    if (newUser.spec.state !== 'Pending' && !holdsClusterWide(env, gatehousePermission('users', 'approve'))) {
+      f.deny('spec.state', 'approve-only',
+        `creating a User in state ${newUser.spec.state} approves it, which needs a superuser or ${gatehousePermission('users', 'approve')} cluster-wide; create it Pending`);
+    }
+    return;
+  }
+
+  if (input.operation === 'UPDATE' && newUser && oldUser) {
+    const specChanges = changedKeys(oldUser.spec as unknown as Record<string, unknown>, newUser.spec as unknown as Record<string, unknown>);
+    const labelsChanged = !jsonEqual(oldUser.metadata.labels ?? {}, newUser.metadata.labels ?? {});
+    // Finalizers, annotations, deletionTimestamp: nothing the rules below are about.
+    if (specChanges.length === 0 && !labelsChanged) return;
+    checkSemantics(env, newUser);
+    if (isSeedAdmin(ctx, oldUser) || isSeedAdmin(ctx, newUser)) {
+      f.deny(specChanges[0] ? `spec.${specChanges[0]}` : 'metadata.labels', 'seed-protected',
+        `User ${usernameOfUser(oldUser)} is a seed admin and cannot be changed through the API; ${SEED_HINT}`);
+      return;
+    }
+    if (isActiveSuperuser(oldUser) && !isActiveSuperuser(newUser) && otherActiveSuperusers(view, oldUser) === 0) {
+      const path = newUser.spec.superuser !== true ? 'spec.superuser' : 'spec.state';
+      f.deny(path, 'last-superuser',
+        `User ${oldUser.metadata.name} is the last Active superuser; make another user an Active superuser first`);
+    }
+    if (privileged(env)) return;
+
+    const own = usernameOfUser(oldUser) === who.requester.user && usernameOfUser(newUser) === who.requester.user;
+    if (own && !labelsChanged && specChanges.every((k) => SELF_EDITABLE.has(k))) {
+      if (view.holdsMe(who.requester)) return;
+      if (holdsClusterWide(env, gatehousePermission('users', 'update'))) return;
+      f.deny(`spec.${specChanges[0] ?? 'displayName'}`, 'self-service',
+        'editing your own displayName and email needs the permission "me" (ask for a role that has it)');
+      return;
+    }
+    const needsUpdate: string[] = [];
+    for (const key of specChanges) {
+      if (key === 'superuser') {
+        f.deny('spec.superuser', 'superuser-only', 'only superusers may set or change superuser');
+      } else if (key === 'state') {
+        if (!holdsClusterWide(env, gatehousePermission('users', 'approve'))) {
+          f.deny('spec.state', 'approve-only',
+            `changing state (approve, reject, suspend) needs a superuser or ${gatehousePermission('users', 'approve')} cluster-wide`);
+        }
+      } else {
+        needsUpdate.push(`spec.${key}`);
+      }
+    }
+    if (labelsChanged) needsUpdate.push('metadata.labels');
+    const first = needsUpdate[0];
+    if (first !== undefined) {
+      const what = own ? `changing ${needsUpdate.join(', ')} of your own User (self-service covers displayName and email only)` : `changing ${needsUpdate.join(', ')} of User ${oldUser.metadata.name}`;
+      requireDelegated(env, 'users', 'update', CLUSTER, first, what);
+    }
+    return;
+  }
+
+  if (input.operation === 'DELETE' && oldUser) {
+    if (isSeedAdmin(ctx, oldUser)) {
+      f.deny('metadata.name', 'seed-protected', `User ${usernameOfUser(oldUser)} is a seed admin and cannot be deleted through the API; ${SEED_HINT}`);
+      return;
+    }
+    if (isActiveSuperuser(oldUser) && otherActiveSuperusers(view, oldUser) === 0) {
+      f.deny('metadata.name', 'last-superuser',
+        `User ${oldUser.metadata.name} is the last Active superuser and cannot be deleted; make another user an Active superuser first`);
+      return;
+    }
+    if (privileged(env)) return;
+    requireDelegated(env, 'users', 'delete', CLUSTER, 'metadata.name', `deleting User ${oldUser.metadata.name}`);
+  }
+}
+
+/** An unknown identity creating its own User (product.md, "Delegated administration"). */
+function registration(env: Env, user: User): void {
+  const { f, ctx } = env;
+  const mode = ctx.config.registration.mode;
+  if (mode === 'closed') {
+    f.deny('metadata.name', 'registration', 'self-registration is closed; ask an administrator to create your User');
+    return;
+  }
+  if (user.spec.superuser === true) {
+    f.deny('spec.superuser', 'superuser-only', 'only superusers may set superuser; register with superuser false');
+  }
+  const allowed = mode === 'open' ? ['Pending', 'Active'] : ['Pending'];
+  if (!allowed.includes(user.spec.state)) {
+    f.deny('spec.state', 'registration',
+      `a self-registered User must be ${allowed.join(' or ')} (registration ${mode}); an administrator approves it`);
+  }
+}

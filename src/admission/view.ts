@@ -1,0 +1,38 @@
+// The core's PermissionIndex as the admission policy's PolicyView (src/admission/types.ts).
+import type { Scope } from '../api/types.js';
+import type { PermissionIndex } from '../authz/index.js';
+import { canAssign, describePart, missingPermissions, scopesHolding, type MissingResult } from '../authz/queries.js';
+import type { Requester } from '../authz/types.js';
+import type { PolicyView } from './types.js';
+
+function pieces(res: MissingResult): string[] {
+  const out = new Set<string>();
+  for (const m of res.missing) out.add(`${m.piece} ${describePart(m.where)}`);
+  return [...out];
+}
+
+/** `now` defaults to the index's clock (expiry of bindings). */
+export function createPolicyView(index: PermissionIndex, now: () => number = () => index.now()): PolicyView {
+  const record = (r: Requester) => index.userRecord(r.user);
+  return {
+    user: (name) => index.getUser(name),
+    userByUsername: (username) => index.getUserByUsername(username),
+    activeSuperusers: () => index.listUserRecords().filter((u) => u.state === 'Active' && u.superuser).map((u) => u.username),
+    role: (name) => index.getRole(name),
+    team: (name) => index.getTeam(name),
+    listBindings: () => index.listBindings(),
+    isSuperuser(r) {
+      const u = record(r);
+      return u !== undefined && u.state === 'Active' && u.superuser;
+    },
+    missingPermissions: (r, permissions, scope: Scope) => pieces(missingPermissions(index, r, permissions, scope, now())),
+    missingRolePermissions: (r, name, scope: Scope) => pieces(missingPermissions(index, r, { role: name }, scope, now())),
+    canAssign: (r, role, scope) => canAssign(index, r, role, scope, now()).allowed,
+    scopesHolding(r, attrs) {
+      const held = scopesHolding(index, r, { verb: attrs.verb, group: attrs.group, resource: attrs.resource }, now());
+      return { cluster: held.cluster, namespaces: [...held.namespaces], teams: [...held.teams] };
+    },
+    holdsMe: (r) => missingPermissions(index, r, ['me'], { cluster: true }, now()).missing.length === 0,
+    teamNamespaces: (team) => [...index.teamNamespaces(team)],
+  };
+}

@@ -1,0 +1,128 @@
+// The ValidatingWebhookConfiguration and MutatingWebhookConfiguration for Gatehouse, as objects.
+// The local run and the tests install these; helm/gatehouse/templates has the chart's copy, and the
+// two must agree: Gatehouse's kinds fail closed, the namespace mutation fails open while its
+// validation enforces, kube-system and the operator's namespace are left out.
+import { GROUP, VERSION } from '../api/types.js';
+
+export interface WebhookConfigOptions {
+  /** `https://127.0.0.1:8443` (local run) ... the path `/validate` or `/mutate` is appended. */
+  urlBase?: string;
+  /** In-cluster: the operator's Service instead of a URL. */
+  service?: { namespace: string; name: string; port?: number };
+  /** PEM CA bundle that signed the serving certificate (plain text; encoded here). */
+  caBundle: string;
+  /** The operator's own namespace, excluded from the namespace webhooks. */
+  operatorNamespace: string;
+  /** Object name of both configurations. */
+  name?: string;
+  timeoutSeconds?: number;
+}
+
+export const DEFAULT_WEBHOOK_NAME = 'gatehouse';
+export const GATEHOUSE_RESOURCES = ['users', 'roles', 'teams', 'rolebindings'] as const;
+
+interface RuleWithOperations {
+  apiGroups: string[];
+  apiVersions: string[];
+  resources: string[];
+  operations: string[];
+  scope: string;
+}
+
+function clientConfig(opts: WebhookConfigOptions, path: '/validate' | '/mutate'): Record<string, unknown> {
+  const caBundle = Buffer.from(opts.caBundle, 'utf8').toString('base64');
+  if (opts.service) {
+    return { service: { namespace: opts.service.namespace, name: opts.service.name, path, port: opts.service.port ?? 443 }, caBundle };
+  }
+  if (!opts.urlBase) throw new Error('webhook configuration needs urlBase or service');
+  return { url: `${opts.urlBase.replace(/\/+$/, '')}${path}`, caBundle };
+}
+
+function gatehouseRule(operations: string[]): RuleWithOperations {
+  return { apiGroups: [GROUP], apiVersions: [VERSION], resources: [...GATEHOUSE_RESOURCES], operations, scope: 'Cluster' };
+}
+
+function namespaceRule(operations: string[]): RuleWithOperations {
+  return { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations, scope: 'Cluster' };
+}
+
+/**
+ * For a Namespace, the API server matches namespaceSelector against the namespace's own labels.
+ * `kubernetes.io/metadata.name` exists from Kubernetes 1.21; on 1.20 the expression matches every
+ * namespace, and the policy itself skips kube-system and the operator's namespace.
+ */
+function excludeSystem(opts: WebhookConfigOptions): Record<string, unknown> {
+  return {
+    matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', opts.operatorNamespace] }],
+  };
+}
+
+function common(opts: WebhookConfigOptions): Record<string, unknown> {
+  return {
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1', 'v1beta1'],
+    timeoutSeconds: opts.timeoutSeconds ?? 5,
+  };
+}
+
+export function validatingWebhookConfiguration(opts: WebhookConfigOptions): Record<string, unknown> {
+  const name = opts.name ?? DEFAULT_WEBHOOK_NAME;
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name, labels: { 'app.kubernetes.io/name': 'gatehouse', 'app.kubernetes.io/part-of': 'gatehouse' } },
+    webhooks: [
+      {
+        name: `validate.${GROUP}`,
+        clientConfig: clientConfig(opts, '/validate'),
+        // Status is a subresource (`users/status`); listing only the main resources keeps it out.
+        rules: [gatehouseRule(['CREATE', 'UPDATE', 'DELETE'])],
+        failurePolicy: 'Fail',
+        matchPolicy: 'Equivalent',
+        ...common(opts),
+      },
+      {
+        name: `namespaces.validate.${GROUP}`,
+        clientConfig: clientConfig(opts, '/validate'),
+        rules: [namespaceRule(['CREATE', 'UPDATE'])],
+        failurePolicy: 'Fail',
+        matchPolicy: 'Equivalent',
+        namespaceSelector: excludeSystem(opts),
+        ...common(opts),
+      },
+    ],
+  };
+}
+
+export function mutatingWebhookConfiguration(opts: WebhookConfigOptions): Record<string, unknown> {
+  const name = opts.name ?? DEFAULT_WEBHOOK_NAME;
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name, labels: { 'app.kubernetes.io/name': 'gatehouse', 'app.kubernetes.io/part-of': 'gatehouse' } },
+    webhooks: [
+      {
+        // Same name and rules as the chart's; only a User's self-registration is changed today.
+        name: `mutate.${GROUP}`,
+        clientConfig: clientConfig(opts, '/mutate'),
+        rules: [gatehouseRule(['CREATE', 'UPDATE'])],
+        // Self-registration must be stored Pending: if the mutation cannot run, refuse the create.
+        failurePolicy: 'Fail',
+        matchPolicy: 'Equivalent',
+        reinvocationPolicy: 'Never',
+        ...common(opts),
+      },
+      {
+        name: `namespaces.mutate.${GROUP}`,
+        clientConfig: clientConfig(opts, '/mutate'),
+        rules: [namespaceRule(['CREATE'])],
+        // An unlabelled namespace is merely unowned; namespace creation must not depend on Gatehouse.
+        failurePolicy: 'Ignore',
+        matchPolicy: 'Equivalent',
+        reinvocationPolicy: 'Never',
+        namespaceSelector: excludeSystem(opts),
+        ...common(opts),
+      },
+    ],
+  };
+}

@@ -1,0 +1,144 @@
+// Properties: on random worlds, no non-superuser can create a RoleBinding that grants what they
+// lack (checked with decide() before and after adding the binding); and the policy answers any
+// input, however malformed, without throwing.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { RoleBinding, Scope, Subject } from '../../../src/api/types.js';
+import { PermissionIndex, type World } from '../../../src/authz/index.js';
+import { decide } from '../../../src/authz/decide.js';
+import type { AccessRequest } from '../../../src/authz/types.js';
+import { parseConfig } from '../../../src/config.js';
+import { validateAdmission } from '../../../src/admission/validate.js';
+import { createAdmissionPolicy } from '../../../src/admission/review.js';
+import { createPolicyView } from '../../../src/admission/view.js';
+import { binding, ns, role, team, user } from '../../support/authz.js';
+import { NOW, as, context, create } from '../../support/admission.js';
+
+const GH = 'iam.gatehouse.dev';
+const POOL = ['pods:get', 'pods:*', 'jobs:read', 'jobs:write', 'secrets:get', '*:get', '*:*', 'pods:delete', `${GH}/rolebindings:create`, `${GH}/rolebindings:*`];
+const ROLES = ['r0', 'r1', 'r2', 'r3'];
+const USERS = ['u0', 'u1', 'u2', 'u3'];
+const NAMESPACES = ['a', 'b', 'c'];
+const TEAMS = ['t1', 't2'];
+const config = parseConfig({});
+
+const scopeArb: fc.Arbitrary<Scope> = fc.oneof(
+  fc.constant({ cluster: true }),
+  fc.subarray(TEAMS, { minLength: 1 }).map((teams) => ({ teams })),
+  fc.subarray(NAMESPACES, { minLength: 1 }).map((namespaces) => ({ namespaces })),
+);
+const subjectArb: fc.Arbitrary<Subject> = fc.oneof(
+  fc.constantFrom(...USERS).map((name) => ({ kind: 'User' as const, name })),
+  fc.constantFrom(...TEAMS).map((name) => ({ kind: 'Team' as const, name })),
+);
+const bindingArb = (name: string): fc.Arbitrary<RoleBinding> =>
+  fc.record({ role: fc.constantFrom(...ROLES, 'missing'), subjects: fc.uniqueArray(subjectArb, { minLength: 1, maxLength: 3, selector: (s) => `${s.kind}/${s.name}` }), scope: scopeArb })
+    .map((b) => binding(name, b.role, b.subjects, b.scope));
+
+const worldArb: fc.Arbitrary<World> = fc.record({
+  perms: fc.array(fc.subarray(POOL, { maxLength: 4 }), { minLength: ROLES.length, maxLength: ROLES.length }),
+  includes: fc.array(fc.subarray(ROLES, { maxLength: 1 }), { minLength: ROLES.length, maxLength: ROLES.length }),
+  states: fc.array(fc.constantFrom('Active', 'Active', 'Active', 'Suspended' as const), { minLength: USERS.length, maxLength: USERS.length }),
+  members: fc.array(fc.subarray(USERS), { minLength: TEAMS.length, maxLength: TEAMS.length }),
+  bindings: fc.array(fc.nat(), { maxLength: 6 }).chain((ids) => fc.tuple(...ids.map((_, i) => bindingArb(`b${i}`)))),
+}).map((w) => ({
+  roles: ROLES.map((r, i) => role(r, w.perms[i]!, { includes: w.includes[i]! })),
+  users: USERS.map((u, i) => user(u, { state: w.states[i]! as 'Active' })),
+  teams: [team('t1', { members: w.members[0]!, namespaces: ['a'] }), team('t2', { members: w.members[1]!, namespaces: ['b', 'c'] })],
+  bindings: w.bindings,
+  namespaces: NAMESPACES.map((n) => ns(n)),
+}));
+
+function samples(userName: string): AccessRequest[] {
+  const out: AccessRequest[] = [];
+  for (const resource of ['pods', 'jobs', 'secrets', 'configmaps']) {
+    for (const verb of ['get', 'list', 'create', 'delete']) {
+      for (const namespace of [...NAMESPACES, 'elsewhere', undefined]) {
+        out.push({ user: userName, groups: [], resource: { verb, group: '', resource, ...(namespace ? { namespace } : {}) } });
+      }
+    }
+  }
+  out.push({ user: userName, groups: [], resource: { verb: 'create', group: GH, resource: 'rolebindings' } });
+  return out;
+}
+
+describe('no escalation through RoleBindings (property)', () => {
+  it('whatever a non-superuser may bind, every request it newly allows was already allowed to them', () => {
+    let admitted = 0;
+    let grantedSomething = 0;
+    fc.assert(
+      fc.property(worldArb, bindingArb('candidate'), fc.constantFrom(...USERS), (world, candidate, requester) => {
+        const before = PermissionIndex.build(world, config, () => NOW);
+        const ctx = { config, view: () => createPolicyView(before, () => NOW), now: () => NOW };
+        const res = validateAdmission(create(candidate, as(requester)), ctx);
+        if (!res.allowed) return;
+        admitted++;
+        const after = PermissionIndex.build({ ...world, bindings: [...(world.bindings ?? []), candidate] }, config, () => NOW);
+        for (const u of USERS) {
+          for (const r of samples(u)) {
+            if (decide(after, r).verdict !== 'allow' || decide(before, r).verdict === 'allow') continue;
+            grantedSomething++;
+            const own = decide(before, { ...r, user: requester });
+            assert.equal(own.verdict, 'allow', `${requester} bound ${candidate.spec.role} in ${JSON.stringify(candidate.spec.scope)}, which newly allows ${u} ${JSON.stringify(r.resource)}, which ${requester} lacked (${own.reason})`);
+          }
+        }
+      }),
+      { numRuns: 400 },
+    );
+    // The property is not vacuous: some bindings were admitted and some of them granted something.
+    assert.ok(admitted > 20, `admitted ${admitted}`);
+    assert.ok(grantedSomething > 0, `granted ${grantedSomething}`);
+  });
+});
+
+describe('the policy answers any input (fuzz through the validators)', () => {
+  const ctx = context({ users: [user('boss', { superuser: true }), user('alice')], roles: [role('viewer', ['pods:read'])] }, {});
+  const policy = createAdmissionPolicy(ctx);
+  const kinds = [
+    { group: GH, version: 'v1alpha1', kind: 'User' }, { group: GH, version: 'v1alpha1', kind: 'Role' },
+    { group: GH, version: 'v1alpha1', kind: 'Team' }, { group: GH, version: 'v1alpha1', kind: 'RoleBinding' },
+    { group: '', version: 'v1', kind: 'Namespace' }, { group: 'apps', version: 'v1', kind: 'Deployment' },
+  ];
+  const valid = [user('x', { superuser: true }), role('x', ['pods', 'pods:read']), team('x', { members: ['alice'] }), binding('x', 'viewer', ['alice'], { cluster: true }), ns('x', { 'iam.gatehouse.dev/owner': 'alice' })];
+  const objectArb = fc.oneof(
+    fc.anything({ maxDepth: 4 }),
+    fc.constantFrom(...valid),
+    fc.tuple(fc.constantFrom(...valid), fc.constantFrom('spec', 'metadata', 'spec.scope', 'spec.subjects', 'metadata.labels', 'spec.permissions', 'spec.rules'), fc.anything({ maxDepth: 2 }))
+      .map(([o, path, value]) => {
+        const copy = structuredClone(o) as unknown as Record<string, unknown>;
+        const keys = path.split('.');
+        let target: Record<string, unknown> = copy;
+        for (const k of keys.slice(0, -1)) {
+          if (typeof target[k] !== 'object' || target[k] === null) target[k] = {};
+          target = target[k] as Record<string, unknown>;
+        }
+        target[keys[keys.length - 1]!] = value;
+        return copy;
+      }),
+  );
+  const requestArb = fc.record({
+    uid: fc.oneof(fc.uuid(), fc.anything()),
+    kind: fc.oneof(fc.constantFrom(...kinds), fc.anything()),
+    operation: fc.oneof(fc.constantFrom('CREATE', 'UPDATE', 'DELETE', 'CONNECT'), fc.anything()),
+    userInfo: fc.oneof(fc.record({ username: fc.constantFrom('alice', 'boss', 'carol', 'admin', 'system:serviceaccount:x:y'), groups: fc.subarray(['system:masters', 'oidc:ml', 'system:authenticated']) }), fc.anything()),
+    object: objectArb,
+    oldObject: objectArb,
+    name: fc.oneof(fc.constant('x'), fc.anything()),
+    dryRun: fc.oneof(fc.boolean(), fc.anything()),
+    subResource: fc.oneof(fc.constant(undefined), fc.constant('status'), fc.anything()),
+  }, { requiredKeys: [] });
+
+  it('10,000 random and mutated requests: no throw, a boolean answer, a message on every denial', () => {
+    fc.assert(
+      fc.property(fc.oneof(requestArb.map((request) => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request })), fc.anything()), (review) => {
+        const v = policy.validate(review);
+        assert.equal(typeof v.allowed, 'boolean');
+        if (!v.allowed) assert.match(v.message ?? '', /^Gatehouse denied: .*\(rule: [a-z-]+\)/);
+        const m = policy.mutate(review);
+        if (m.patch) for (const op of m.patch) assert.ok(op.path.startsWith('/'));
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+});

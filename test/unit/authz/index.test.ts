@@ -1,0 +1,110 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { PermissionIndex } from '../../../src/authz/index.js';
+import { decide } from '../../../src/authz/decide.js';
+import { binding, ns, policy, req, role, team, user } from '../../support/authz.js';
+
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+const clock = () => NOW;
+
+describe('PermissionIndex: single-object changes', () => {
+  it('an upsert, an update and a delete end where a rebuild ends', () => {
+    const index = new PermissionIndex(policy(), clock);
+    index.apply({ op: 'upsert', kind: 'Role', object: role('r', ['pods:get']) });
+    index.apply({ op: 'upsert', kind: 'User', object: user('a') });
+    index.apply({ op: 'upsert', kind: 'Team', object: team('t', { members: ['a'], namespaces: ['n1'] }) });
+    index.apply({ op: 'upsert', kind: 'RoleBinding', object: binding('b', 'r', ['team:t'], { teams: ['t'] }) });
+    index.apply({ op: 'upsert', kind: 'Team', object: team('t', { members: ['a'], namespaces: ['n2'] }) });
+    index.apply({ op: 'upsert', kind: 'Namespace', object: ns('n3', { 'iam.gatehouse.dev/team': 't' }) });
+    index.apply({ op: 'delete', kind: 'Namespace', name: 'n3' });
+    index.markSynced();
+    assert.equal(decide(index, req('a', 'get pods', 'n2')).verdict, 'allow');
+    assert.equal(decide(index, req('a', 'get pods', 'n1')).verdict, 'noOpinion');
+    assert.equal(decide(index, req('a', 'get pods', 'n3')).verdict, 'noOpinion');
+    const rebuilt = PermissionIndex.build(
+      { roles: [role('r', ['pods:get'])], users: [user('a')], teams: [team('t', { members: ['a'], namespaces: ['n2'] })], bindings: [binding('b', 'r', ['team:t'], { teams: ['t'] })] },
+      policy(),
+      clock,
+    );
+    assert.deepEqual(index.snapshot(), rebuilt.snapshot());
+  });
+
+  it('a role change recompiles the roles that include it', () => {
+    const index = PermissionIndex.build(
+      { users: [user('a')], roles: [role('base', ['pods:get']), role('mid', [], { includes: ['base'] }), role('top', [], { includes: ['mid'] })], bindings: [binding('b', 'top', ['a'], { cluster: true })] },
+      policy(),
+      clock,
+    );
+    assert.equal(decide(index, req('a', 'get pods', 'x')).verdict, 'allow');
+    index.apply({ op: 'upsert', kind: 'Role', object: role('base', ['jobs:get']) });
+    assert.equal(decide(index, req('a', 'get pods', 'x')).verdict, 'noOpinion');
+    assert.equal(decide(index, req('a', 'get jobs', 'x')).verdict, 'allow');
+    index.apply({ op: 'delete', kind: 'Role', name: 'base' });
+    assert.equal(decide(index, req('a', 'get jobs', 'x')).verdict, 'noOpinion');
+    assert.deepEqual(index.roleDiagnostics('mid')?.missingIncludes, ['base']);
+    assert.deepEqual(index.roleDiagnostics('top')?.missingIncludes, []);
+  });
+
+  it('replaceAll: objects that vanished leave the index', () => {
+    const index = PermissionIndex.build({ users: [user('a'), user('b')], roles: [role('r', ['*:*'])], bindings: [binding('x', 'r', ['a', 'b'], { cluster: true })] }, policy(), clock);
+    const g = index.generation;
+    index.replaceAll('User', [user('a')]);
+    assert.ok(index.generation > g);
+    assert.equal(index.getUser('b'), undefined);
+    assert.equal(decide(index, req('b', 'get pods', 'n')).code, 'unknownUser');
+    assert.equal(decide(index, req('a', 'get pods', 'n')).verdict, 'allow');
+  });
+});
+
+describe('PermissionIndex: diagnostics for status', () => {
+  const index = PermissionIndex.build(
+    {
+      users: [user('alice'), user('al2', { username: 'alice' })],
+      roles: [
+        role('a', ['pods:get', 'bad'], { includes: ['b', 'ghost'] }),
+        role('b', ['jobs:get'], { includes: ['c'] }),
+        role('c', [], { includes: ['a'], rules: [{ apiGroups: [''], verbs: ['get'] }] }),
+        role('loner', [], { includes: ['loner'] }),
+      ],
+      teams: [team('t', { members: ['alice', 'nobody'], namespaces: ['n1'] })],
+      bindings: [
+        binding('rb', 'a', ['alice', 'team:t', 'team:missing', 'ghost-user', 'group:g'], { teams: ['t'] }, '2026-01-01T00:00:00Z'),
+        binding('rb2', 'nope', ['alice'], { cluster: true }),
+      ],
+      namespaces: [ns('n2', { 'iam.gatehouse.dev/team': 't' })],
+    },
+    policy(),
+    clock,
+  );
+  it('reports include cycles instead of looping, and invalid permissions', () => {
+    const a = index.roleDiagnostics('a')!;
+    assert.deepEqual(a.cycle, ['a', 'b', 'c', 'a']);
+    assert.deepEqual(a.invalidPermissions, ['bad']);
+    assert.match(a.problems[0]!, /"bad".*missing ":action"/);
+    assert.deepEqual(a.missingIncludes, ['ghost']);
+    assert.equal(a.bindingCount, 1);
+    assert.deepEqual(index.roleDiagnostics('c')!.invalidPermissions.length, 1);
+    assert.deepEqual(index.roleDiagnostics('loner')!.cycle, ['loner', 'loner']);
+    // Every role on the cycle holds all of the cycle's permissions.
+    assert.deepEqual(index.compiledRole('c')!.atoms.map((x) => x.text).sort(), ['jobs:get', 'pods:get']);
+  });
+  it('team: member count, resolved namespaces, missing members', () => {
+    assert.deepEqual(index.teamDiagnostics('t'), { memberCount: 2, namespaces: ['n1', 'n2'], missingMembers: ['nobody'], bindingCount: 1 });
+  });
+  it('binding: role found, unresolved subjects, resolved namespaces, expired', () => {
+    assert.deepEqual(index.bindingDiagnostics('rb'), {
+      scope: 'teams: t',
+      subjectCount: 5,
+      roleFound: true,
+      unresolvedSubjects: ['Team missing', 'User ghost-user'],
+      resolvedNamespaces: ['n1', 'n2'],
+      expired: true,
+      invalidExpiresAt: false,
+    });
+    assert.equal(index.bindingDiagnostics('rb2')!.roleFound, false);
+  });
+  it('user: teams, live roles, duplicate usernames', () => {
+    assert.deepEqual(index.userDiagnostics('alice'), { phase: 'Active', teams: ['t'], roles: ['nope'], seed: false, duplicateUsernameOf: ['al2'] });
+    assert.deepEqual(index.bindingsForRole('a'), ['rb']);
+  });
+});

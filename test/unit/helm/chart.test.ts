@@ -1,0 +1,353 @@
+// The Helm chart without an API server: lint, what `helm template` renders, the values schema, and
+// the links between the chart and the rest of the repository (the CRD copies, the operator's
+// configuration schema). test/integration/helm.test.ts installs it into a real API server.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { CONFIG_SCHEMA, parseConfig } from '../../../src/config.js';
+import { loadCrds } from '../../../src/api/crds.js';
+import { chartDir, helm, renderChart, repoRoot, RELEASE, NAMESPACE, type K8sObject, type Rendered } from '../../support/helm.js';
+
+// A rendered manifest read field by field; each assertion states the shape it expects.
+type Manifest = any;
+
+const PRODUCT_KEYS = ['logLevel', 'seedAdmins', 'defaults', 'projects', 'registration', 'authorization', 'presets'] as const;
+const FULLNAME = `${RELEASE}-gatehouse`;
+
+const values = yaml.load(readFileSync(path.join(chartDir(), 'values.yaml'), 'utf8')) as Record<string, unknown>;
+const valuesSchema = JSON.parse(readFileSync(path.join(chartDir(), 'values.schema.json'), 'utf8')) as {
+  properties: Record<string, { properties?: Record<string, unknown> }>;
+};
+
+function tmpValues(text: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-values-'));
+  const file = path.join(dir, 'values.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function configOf(r: Rendered): Record<string, unknown> {
+  const cm = r.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-config`);
+  return yaml.load(cm.data['config.yaml'] ?? '') as Record<string, unknown>;
+}
+
+interface Webhook {
+  name: string;
+  failurePolicy: string;
+  sideEffects: string;
+  admissionReviewVersions: string[];
+  timeoutSeconds: number;
+  clientConfig: { service: { name: string; namespace: string; path: string; port: number }; caBundle?: string };
+  rules: Array<{ apiGroups: string[]; resources: string[]; operations: string[] }>;
+  namespaceSelector?: { matchExpressions: Array<{ key: string; operator: string; values: string[] }> };
+}
+
+function webhooks(r: Rendered, kind: 'ValidatingWebhookConfiguration' | 'MutatingWebhookConfiguration'): Webhook[] {
+  return r.get<{ webhooks: Webhook[] }>(kind, FULLNAME).webhooks;
+}
+
+function hook(list: Webhook[], name: string): Webhook {
+  const found = list.find((w) => w.name === name);
+  assert.ok(found, `webhook ${name} missing; have ${list.map((w) => w.name).join(', ')}`);
+  return found;
+}
+
+test('helm lint --strict passes', async () => {
+  const res = await helm(['lint', '--strict', chartDir()]);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+});
+
+test("the chart's CRD copies are byte-identical to crds/ (run npm run chart:sync after changing crds/)", () => {
+  const src = path.join(repoRoot(), 'crds');
+  const copy = path.join(chartDir(), 'crds-src');
+  const names = readdirSync(src).filter((f) => f.endsWith('.yaml')).sort();
+  assert.deepEqual(readdirSync(copy).sort(), names);
+  for (const f of names) {
+    assert.ok(readFileSync(path.join(copy, f)).equals(readFileSync(path.join(src, f))), `crds-src/${f} differs from crds/${f}`);
+  }
+});
+
+test("values.schema.json describes the product keys exactly as the operator's CONFIG_SCHEMA does", () => {
+  for (const key of PRODUCT_KEYS) {
+    assert.deepEqual(valuesSchema.properties[key], CONFIG_SCHEMA.properties[key], `values.schema.json ${key}`);
+  }
+  // server and operator: only the settings the chart leaves to values, with the same subschemas.
+  const server = valuesSchema.properties['server']?.properties ?? {};
+  assert.deepEqual(Object.keys(server).sort(), ['maxBodyBytes', 'requestTimeoutMs']);
+  for (const [k, v] of Object.entries(server)) {
+    assert.deepEqual(v, (CONFIG_SCHEMA.properties.server.properties as Record<string, unknown>)[k]);
+  }
+  const operator = valuesSchema.properties['operator']?.properties ?? {};
+  assert.deepEqual(operator['watch'], CONFIG_SCHEMA.properties.operator.properties.watch);
+});
+
+test('the product keys of values.yaml are a valid operator configuration on their own (the local run reads them)', () => {
+  const picked = Object.fromEntries(PRODUCT_KEYS.map((k) => [k, values[k]]));
+  const cfg = parseConfig({ ...picked, server: values['server'], operator: values['operator'] }, 'values.yaml');
+  assert.equal(cfg.registration.mode, 'approval');
+  assert.deepEqual(cfg.seedAdmins, [{ username: 'admin', email: 'admin@example.com' }]);
+  assert.deepEqual(cfg.defaults, { role: 'viewer', team: 'everyone' });
+  assert.deepEqual(cfg.projects, { ownerRole: 'project-owner', publicRole: 'viewer' });
+});
+
+test('helm template renders every object the chart promises', async () => {
+  const r = await renderChart();
+  const kinds = r.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+  assert.deepEqual(kinds, [
+    `ClusterRole/${FULLNAME}`,
+    `ClusterRoleBinding/${FULLNAME}`,
+    `ConfigMap/${FULLNAME}-authz-webhook`,
+    `ConfigMap/${FULLNAME}-config`,
+    'CustomResourceDefinition/rolebindings.iam.gatehouse.dev',
+    'CustomResourceDefinition/roles.iam.gatehouse.dev',
+    'CustomResourceDefinition/teams.iam.gatehouse.dev',
+    'CustomResourceDefinition/users.iam.gatehouse.dev',
+    `Deployment/${FULLNAME}`,
+    `MutatingWebhookConfiguration/${FULLNAME}`,
+    `PodDisruptionBudget/${FULLNAME}`,
+    `Role/${FULLNAME}-leader-election`,
+    `RoleBinding/${FULLNAME}-leader-election`,
+    `Secret/${FULLNAME}-tls`,
+    `Service/${FULLNAME}`,
+    `ServiceAccount/${FULLNAME}`,
+    `ValidatingWebhookConfiguration/${FULLNAME}`,
+  ]);
+  for (const o of r.objects) {
+    assert.equal(o.metadata.labels?.['app.kubernetes.io/name'], 'gatehouse', `${o.kind} label name`);
+    assert.equal(o.metadata.labels?.['app.kubernetes.io/instance'], RELEASE, `${o.kind} label instance`);
+    assert.equal(o.metadata.labels?.['app.kubernetes.io/managed-by'], 'Helm', `${o.kind} label managed-by`);
+  }
+});
+
+test('the rendered config file passes parseConfig and carries values.yaml unchanged', async () => {
+  const r = await renderChart();
+  const raw = configOf(r);
+  assert.deepEqual(Object.keys(raw).sort(), Object.keys(CONFIG_SCHEMA.properties).sort());
+  const cfg = parseConfig(raw, 'rendered config.yaml');
+  for (const key of PRODUCT_KEYS) assert.deepEqual(raw[key], values[key], key);
+  assert.equal(cfg.operator.namespace, NAMESPACE);
+  assert.equal(cfg.operator.serviceAccountUsername, `system:serviceaccount:${NAMESPACE}:${FULLNAME}`);
+  assert.equal(cfg.server.port, 8443);
+  // The lease the operator takes is the one the leader-election Role lets it update.
+  const role = r.get<{ rules: Array<{ resourceNames?: string[] }> }>('Role', `${FULLNAME}-leader-election`);
+  assert.deepEqual(role.rules.flatMap((x) => x.resourceNames ?? []), [cfg.operator.leaderElection.leaseName]);
+  // The certificate paths in the config are where the Deployment mounts the Secret.
+  const dep = r.get<{ spec: { template: { spec: { containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }> } } } }>('Deployment');
+  const tlsMount = dep.spec.template.spec.containers[0]?.volumeMounts.find((m) => m.name === 'tls');
+  assert.equal(path.dirname(cfg.server.certFile), tlsMount?.mountPath);
+  // The pod gets the serving pair only, never the CA's private key.
+  const tlsVolume = (dep as Manifest).spec.template.spec.volumes.find((v: { name: string }) => v.name === 'tls');
+  assert.deepEqual(tlsVolume.secret.items.map((i: { path: string }) => path.join(tlsMount?.mountPath ?? '', i.path)).sort(),
+    [cfg.server.certFile, cfg.server.keyFile].sort());
+});
+
+test('values flow into the config file: a changed product key and operator setting', async () => {
+  const r = await renderChart(['--set', 'registration.mode=open', '--set', 'presets.runai=true',
+    '--set', 'operator.leaderElection.leaseDurationSeconds=30', '--set', 'logLevel=debug']);
+  const cfg = parseConfig(configOf(r));
+  assert.equal(cfg.registration.mode, 'open');
+  assert.equal(cfg.presets.runai, true);
+  assert.equal(cfg.operator.leaderElection.leaseDurationSeconds, 30);
+  assert.equal(cfg.logLevel, 'debug');
+});
+
+test('the Deployment: 2 replicas, HTTPS probes, requests, non-root, read-only root, spread across nodes', async () => {
+  const r = await renderChart();
+  const dep = r.get<Manifest>('Deployment');
+  assert.equal(dep.spec.replicas, 2);
+  const pod = dep.spec.template.spec;
+  const c = pod.containers[0];
+  assert.deepEqual(c.args, ['--config', '/etc/gatehouse/config.yaml']);
+  assert.deepEqual(c.env.map((e: { name: string; valueFrom: { fieldRef: { fieldPath: string } } }) => [e.name, e.valueFrom.fieldRef.fieldPath]),
+    [['POD_NAME', 'metadata.name'], ['POD_NAMESPACE', 'metadata.namespace']]);
+  assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'https', scheme: 'HTTPS' });
+  assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
+  assert.equal(c.ports[0].containerPort, 8443);
+  assert.ok(c.resources.requests.cpu && c.resources.requests.memory);
+  assert.equal(pod.securityContext.runAsNonRoot, true);
+  assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+  assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+  assert.equal(pod.topologySpreadConstraints[0].topologyKey, 'kubernetes.io/hostname');
+  assert.deepEqual(pod.topologySpreadConstraints[0].labelSelector.matchLabels, dep.spec.selector.matchLabels);
+  assert.equal(dep.spec.strategy.rollingUpdate.maxUnavailable, 0);
+  // A config change rolls the pods.
+  const other = await renderChart(['--set', 'registration.mode=closed']);
+  assert.notEqual(other.get<Manifest>('Deployment').spec.template.metadata.annotations['checksum/config'],
+    dep.spec.template.metadata.annotations['checksum/config']);
+});
+
+test('the Service maps 443 to the https port', async () => {
+  const svc = (await renderChart()).get<{ spec: { ports: Array<{ port: number; targetPort: string }> } }>('Service');
+  assert.deepEqual(svc.spec.ports.map((p) => [p.port, p.targetPort]), [[443, 'https']]);
+});
+
+test('the ClusterRole is least privilege: reads, status, Users and Roles it keeps, events; no delete, no secrets', async () => {
+  const r = await renderChart();
+  const rules = r.get<{ rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> }>('ClusterRole').rules;
+  const granted = new Set<string>();
+  for (const rule of rules) {
+    for (const g of rule.apiGroups) for (const res of rule.resources) for (const v of rule.verbs) granted.add(`${g}/${res}:${v}`);
+  }
+  const expected = new Set<string>();
+  for (const res of ['users', 'roles', 'teams', 'rolebindings']) {
+    for (const v of ['get', 'list', 'watch']) expected.add(`iam.gatehouse.dev/${res}:${v}`);
+    for (const v of ['get', 'update', 'patch']) expected.add(`iam.gatehouse.dev/${res}/status:${v}`);
+  }
+  for (const res of ['users', 'roles']) for (const v of ['create', 'update', 'patch']) expected.add(`iam.gatehouse.dev/${res}:${v}`);
+  for (const v of ['get', 'list', 'watch']) expected.add(`/namespaces:${v}`);
+  for (const g of ['', 'events.k8s.io']) for (const v of ['create', 'patch']) expected.add(`${g}/events:${v}`);
+  assert.deepEqual([...granted].sort(), [...expected].sort());
+  const leases = r.get<{ metadata: { namespace: string }; rules: Array<{ resources: string[]; verbs: string[] }> }>('Role');
+  assert.equal(leases.metadata.namespace, NAMESPACE);
+  assert.ok(leases.rules.every((x) => x.resources.every((res) => res === 'leases')));
+});
+
+test('webhooks: Gatehouse kinds fail closed, namespaces mutate open and validate closed, release namespace excluded', async () => {
+  const r = await renderChart();
+  const validating = webhooks(r, 'ValidatingWebhookConfiguration');
+  const mutating = webhooks(r, 'MutatingWebhookConfiguration');
+  const expect: Array<[Webhook[], string, string, string]> = [
+    [validating, 'validate.iam.gatehouse.dev', 'Fail', '/validate'],
+    [validating, 'namespaces.validate.iam.gatehouse.dev', 'Fail', '/validate'],
+    [mutating, 'mutate.iam.gatehouse.dev', 'Fail', '/mutate'],
+    [mutating, 'namespaces.mutate.iam.gatehouse.dev', 'Ignore', '/mutate'],
+  ];
+  const secret = r.get<{ data: Record<string, string> }>('Secret');
+  for (const [list, name, policy, p] of expect) {
+    const w = hook(list, name);
+    assert.equal(w.failurePolicy, policy, `${name} failurePolicy`);
+    assert.equal(w.clientConfig.service.path, p);
+    assert.equal(w.clientConfig.service.name, FULLNAME);
+    assert.equal(w.clientConfig.service.namespace, NAMESPACE);
+    assert.equal(w.clientConfig.service.port, 443);
+    assert.equal(w.clientConfig.caBundle, secret.data['ca.crt'], `${name} caBundle is the generated CA`);
+    assert.equal(w.sideEffects, 'None');
+    assert.deepEqual(w.admissionReviewVersions, ['v1', 'v1beta1']);
+    assert.equal(w.timeoutSeconds, 5);
+    if (name.startsWith('namespaces.')) {
+      assert.deepEqual(w.rules.map((x) => x.resources), [['namespaces']]);
+      assert.deepEqual(w.namespaceSelector?.matchExpressions, [
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', NAMESPACE] },
+      ]);
+    } else {
+      assert.deepEqual(w.rules.map((x) => x.resources), [['users', 'roles', 'teams', 'rolebindings']]);
+    }
+  }
+  const off = await renderChart(['--set', 'webhook.namespaces.enabled=false']);
+  assert.deepEqual(webhooks(off, 'ValidatingWebhookConfiguration').map((w) => w.name), ['validate.iam.gatehouse.dev']);
+});
+
+test('self-signed certificates: the serving cert is signed by the CA in the caBundle and names the Service', async () => {
+  const r = await renderChart(['--set', 'service.clusterIP=10.96.0.200']);
+  const secret = r.get<{ type: string; data: Record<string, string> }>('Secret');
+  assert.equal(secret.type, 'kubernetes.io/tls');
+  const pem = (k: string): string => Buffer.from(secret.data[k] ?? '', 'base64').toString('utf8');
+  const ca = new X509Certificate(pem('ca.crt'));
+  const cert = new X509Certificate(pem('tls.crt'));
+  assert.equal(ca.ca, true);
+  assert.ok(cert.verify(ca.publicKey), 'serving cert signed by the CA');
+  assert.ok(cert.checkHost(`${FULLNAME}.${NAMESPACE}.svc`));
+  assert.ok(cert.checkIP('10.96.0.200'));
+  assert.match(pem('tls.key'), /PRIVATE KEY/);
+  // The authorization webhook kubeconfig uses the fixed ClusterIP and embeds the same CA.
+  const kc = yaml.load(r.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-authz-webhook`).data['kubeconfig.yaml'] ?? '') as {
+    clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
+  };
+  assert.equal(kc.clusters[0]?.cluster.server, 'https://10.96.0.200:443/authorize');
+  assert.equal(kc.clusters[0]?.cluster['certificate-authority-data'], secret.data['ca.crt']);
+});
+
+test('cert-manager mode: a Certificate, the inject-ca-from annotation, no generated Secret', async () => {
+  const r = await renderChart(['--set', 'certs.mode=cert-manager', '--api-versions', 'cert-manager.io/v1']);
+  assert.equal(r.all('Secret').length, 0);
+  const cert = r.get<{ spec: { secretName: string; dnsNames: string[]; issuerRef: { name: string } } }>('Certificate', FULLNAME);
+  assert.equal(cert.spec.secretName, `${FULLNAME}-tls`);
+  assert.ok(cert.spec.dnsNames.includes(`${FULLNAME}.${NAMESPACE}.svc`));
+  assert.equal(r.get('Issuer').metadata.name, cert.spec.issuerRef.name);
+  for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'] as const) {
+    assert.equal(r.get(kind).metadata.annotations?.['cert-manager.io/inject-ca-from'], `${NAMESPACE}/${FULLNAME}`);
+    assert.ok(webhooks(r, kind).every((w) => w.clientConfig.caBundle === undefined));
+  }
+  const withIssuer = await renderChart(['--set', 'certs.mode=cert-manager', '--api-versions', 'cert-manager.io/v1',
+    '--set', 'certs.certManager.issuerRef.name=corp-ca', '--set', 'certs.certManager.issuerRef.kind=ClusterIssuer']);
+  assert.equal(withIssuer.all('Issuer').length, 0);
+  assert.deepEqual(withIssuer.get<{ spec: { issuerRef: unknown } }>('Certificate').spec.issuerRef, { name: 'corp-ca', kind: 'ClusterIssuer' });
+});
+
+test('provided mode: your Secret and CA', async () => {
+  const caBundle = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
+  const r = await renderChart(['--set', 'certs.mode=provided', '--set', 'certs.provided.secretName=my-tls', '--set', `certs.provided.caBundle=${caBundle}`]);
+  assert.equal(r.all('Secret').length, 0);
+  assert.ok(webhooks(r, 'ValidatingWebhookConfiguration').every((w) => w.clientConfig.caBundle === caBundle));
+  const dep = r.get<Manifest>('Deployment');
+  assert.equal(dep.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'tls').secret.secretName, 'my-tls');
+});
+
+test('bad values are refused with a message that names the field', async () => {
+  const cases: Array<{ why: string; values: string; messages: RegExp[] }> = [
+    {
+      why: 'schema: an unknown registration mode and a replica count that is not a number',
+      values: 'registration: {mode: sometimes}\nreplicas: "two"\n',
+      messages: [/values don't meet the specifications of the schema/, /\/registration\/mode.*'approval', 'open', 'closed'/, /\/replicas.*got string, want integer/],
+    },
+    { why: 'schema: a misspelt top-level key', values: 'regstration: {mode: open}\n', messages: [/additional properties 'regstration' not allowed/] },
+    { why: 'schema: a seed admin without a username', values: 'seedAdmins: [{email: a@example.com}]\n', messages: [/\/seedAdmins\/0.*username/] },
+    { why: 'schema: failurePolicy', values: 'webhook: {gatehouseKinds: {failurePolicy: Sometimes}}\n', messages: [/\/webhook\/gatehouseKinds\/failurePolicy/] },
+    { why: 'schema: certificate mode', values: 'certs: {mode: letsencrypt}\n', messages: [/\/certs\/mode.*'self-signed', 'cert-manager', 'provided'/] },
+    {
+      why: 'template: renew deadline not below the lease duration',
+      values: 'operator: {leaderElection: {leaseDurationSeconds: 10, renewDeadlineSeconds: 10}}\n',
+      messages: [/renewDeadlineSeconds \(10\) must be less than leaseDurationSeconds \(10\)/],
+    },
+    { why: 'template: provided mode without a Secret', values: 'certs: {mode: provided}\n', messages: [/certs.mode provided needs certs.provided.secretName/] },
+    { why: 'template: cert-manager not installed', values: 'certs: {mode: cert-manager}\n', messages: [/cert-manager.io\/v1 is not served by this cluster/] },
+  ];
+  for (const c of cases) {
+    const res = await helm(['template', RELEASE, chartDir(), '-f', tmpValues(c.values)]);
+    assert.notEqual(res.code, 0, `${c.why}: accepted`);
+    for (const m of c.messages) assert.match(res.stderr, m, c.why);
+  }
+});
+
+test('CRDs: rendered from the repository copies, kept on uninstall, and switched off by crds.install=false', async () => {
+  const r = await renderChart();
+  const byName = new Map(loadCrds().map((c) => [c.metadata.name, c]));
+  const rendered = r.all('CustomResourceDefinition') as Array<K8sObject & { spec: unknown }>;
+  assert.equal(rendered.length, byName.size);
+  for (const crd of rendered) {
+    assert.deepEqual(crd.spec, byName.get(crd.metadata.name)?.spec, `${crd.metadata.name} spec`);
+    assert.equal(crd.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+  }
+  const off = await renderChart(['--set', 'crds.install=false']);
+  assert.equal(off.all('CustomResourceDefinition').length, 0);
+  const notKept = await renderChart(['--set', 'crds.keep=false']);
+  assert.ok(notKept.all('CustomResourceDefinition').every((c) => c.metadata.annotations?.['helm.sh/resource-policy'] === undefined));
+});
+
+test('the PodDisruptionBudget uses policy/v1 when served, and is left out with one replica', async () => {
+  const r = await renderChart(['--api-versions', 'policy/v1/PodDisruptionBudget']);
+  const pdb = r.get<{ apiVersion: string; spec: { minAvailable: number } }>('PodDisruptionBudget');
+  assert.equal(pdb.apiVersion, 'policy/v1');
+  assert.equal(pdb.spec.minAvailable, 1);
+  const single = await renderChart(['--set', 'replicas=1']);
+  assert.equal(single.all('PodDisruptionBudget').length, 0);
+});
+
+test('starter objects: off by default; when on, post-install hooks for the names values.yaml refers to', async () => {
+  assert.equal((await renderChart()).all('Role').filter((o) => o.apiVersion.startsWith('iam.gatehouse.dev')).length, 0);
+  const r = await renderChart(['--set', 'starterObjects.enabled=true']);
+  const starter = r.objects.filter((o) => o.apiVersion === 'iam.gatehouse.dev/v1alpha1');
+  assert.deepEqual(starter.map((o) => `${o.kind}/${o.metadata.name}`).sort(), ['Role/project-owner', 'Role/viewer', 'Team/everyone']);
+  for (const o of starter) assert.equal(o.metadata.annotations?.['helm.sh/hook'], 'post-install');
+  const names = new Set(starter.map((o) => o.metadata.name));
+  for (const ref of [values['defaults'], values['projects']] as Array<Record<string, string>>) {
+    for (const name of Object.values(ref)) assert.ok(names.has(name), `values.yaml refers to ${name}, which the starter objects create`);
+  }
+});
