@@ -20,6 +20,7 @@
 // the state a rebuild from the same objects gives (test/unit/authz/property.test.ts checks it with
 // snapshot()). Expiry is evaluated when asked, with the injected clock, never at apply time.
 import type { Namespace, ObjectMeta, Role, RoleBinding, Subject, SubjectKind, Team, User, UserState } from '../api/types.js';
+import { namespaceOwner } from '../api/owner.js';
 import { LABELS, usernameOf } from '../api/types.js';
 import type { PolicyConfig } from '../config.js';
 import { PermissionSyntaxError } from '../errors.js';
@@ -540,7 +541,8 @@ export class PermissionIndex {
       this.labelTeamByNamespace.set(name, team);
       addTo(this.labelNamespacesByTeam, team, name);
     }
-    const owner = labels[LABELS.owner];
+    // The owner's username: the annotation when it agrees with the (encoded) label, else the label.
+    const owner = namespaceOwner(ns.metadata);
     if (owner) {
       this.ownerByNamespace.set(name, owner);
       addTo(this.namespacesByOwner, owner, name);

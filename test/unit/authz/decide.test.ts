@@ -2,6 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import { decide } from '../../../src/authz/decide.js';
+import { parseConfig } from '../../../src/config.js';
+import { ownerLabelValue, OWNER_USERNAME_ANNOTATION } from '../../../src/api/owner.js';
 import type { Decision, DecisionCode, Verdict } from '../../../src/authz/types.js';
 import { binding, ns, policy, req, role, team, user } from '../../support/authz.js';
 import type { AccessRequest } from '../../../src/authz/types.js';
@@ -191,4 +193,21 @@ describe('decide(): state and configuration', () => {
     );
     assert.equal(decide(index, req('u', 'get pods', 'n')).grant?.binding, 'aa');
   });
+});
+
+it('a namespace owned by a username that is not a valid label value is its owner\'s project', () => {
+  const config = parseConfig({ projects: { ownerRole: 'project-owner' } });
+  const index = PermissionIndex.build({
+    users: [{ metadata: { name: 'alice' }, spec: { username: 'alice@example.com', state: 'Active' } }],
+    roles: [{ metadata: { name: 'project-owner' }, spec: { permissions: ['*:*'] } }],
+    teams: [],
+    bindings: [],
+    namespaces: [{ metadata: { name: 'alice-lab', labels: { 'iam.gatehouse.dev/owner': ownerLabelValue('alice@example.com') }, annotations: { [OWNER_USERNAME_ANNOTATION]: 'alice@example.com' } } }],
+  }, config, () => 0);
+  const d = decide(index, { user: 'alice@example.com', groups: [], resource: { verb: 'create', group: '', resource: 'pods', namespace: 'alice-lab' } });
+  assert.equal(d.verdict, 'allow');
+  assert.equal(d.code, 'projectOwner');
+  // An annotation that does not agree with the label is not trusted: the label stays the authority.
+  index.apply({ op: 'upsert', kind: 'Namespace', object: { metadata: { name: 'alice-lab', labels: { 'iam.gatehouse.dev/owner': 'mallory' }, annotations: { [OWNER_USERNAME_ANNOTATION]: 'alice@example.com' } } } });
+  assert.equal(decide(index, { user: 'alice@example.com', groups: [], resource: { verb: 'create', group: '', resource: 'pods', namespace: 'alice-lab' } }).verdict, 'noOpinion');
 });

@@ -1,0 +1,256 @@
+// can-i / explain / who-can: build the permission index from the objects the caller may list, with
+// the operator's own code, and ask it. Collecting is I/O; the chain is computed by pure functions.
+import type { Namespace } from '../api/types.js';
+import { PermissionIndex, type CompiledBinding, type World } from '../authz/index.js';
+import { decide, prepareTarget, roleGrants, forEachCandidateBinding, matchingSubject, effectiveGroups, ignoredBecause } from '../authz/decide.js';
+import type { AccessRequest, Decision, Requester } from '../authz/types.js';
+import { loadConfig, parseConfig, type PolicyConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { CliError, usageError } from './errors.js';
+import type { GatehouseClient } from './kube.js';
+import { describeRequest, type Target } from './target.js';
+
+export interface Snapshot {
+  index: PermissionIndex;
+  counts: { users: number; roles: number; teams: number; rolebindings: number; namespaces: number };
+  /** What the caller could not list, with the API server's reason; the answer may then miss something. */
+  unreadable: Array<{ what: string; why: string }>;
+  /** Where the policy configuration came from. */
+  config: string;
+}
+
+/** `--config FILE` is the operator's configuration file (the Helm values' policy part). */
+export function policyFrom(file: string | undefined, readFile: (f: string) => string): { config: PolicyConfig; source: string } {
+  if (!file) return { config: parseConfig({}), source: 'default policy (no --config: no seed admins, project roles or defaults)' };
+  try {
+    return { config: loadConfig({ argv: ['--config', file], env: {}, readFile }), source: `policy from ${file}` };
+  } catch (err) {
+    if (err instanceof ConfigError) throw usageError(`--config: ${err.message}`);
+    throw err;
+  }
+}
+
+export async function collect(client: GatehouseClient, config: PolicyConfig, configSource: string, now: () => number): Promise<Snapshot> {
+  const unreadable: Snapshot['unreadable'] = [];
+  const guard = async <T>(what: string, call: () => Promise<T[]>): Promise<T[]> => {
+    try {
+      return await call();
+    } catch (err) {
+      // Missing CRDs or an unreachable server make any answer meaningless; a refusal only narrows it.
+      if (err instanceof CliError && err.details['status'] === 403) {
+        unreadable.push({ what, why: err.message.replace(/^forbidden: /, '') });
+        return [];
+      }
+      throw err;
+    }
+  };
+  const [users, roles, teams, bindings, namespaces] = await Promise.all([
+    guard('users', () => client.list('User')),
+    guard('roles', () => client.list('Role')),
+    guard('teams', () => client.list('Team')),
+    guard('rolebindings', () => client.list('RoleBinding')),
+    guard<Namespace>('namespaces', () => client.listNamespaces()),
+  ]);
+  const world: World = { users, roles, teams, bindings, namespaces };
+  const index = PermissionIndex.build(world, config, now);
+  return {
+    index,
+    counts: { users: users.length, roles: roles.length, teams: teams.length, rolebindings: bindings.length, namespaces: namespaces.length },
+    unreadable,
+    config: configSource,
+  };
+}
+
+export function sourceLine(s: Snapshot): string {
+  const c = s.counts;
+  return `decided locally from the objects you can list (${c.users} users, ${c.roles} roles, ${c.teams} teams, ${c.rolebindings} role assignments, ${c.namespaces} namespaces; ${s.config}); the operator was not asked`;
+}
+
+export function warnings(s: Snapshot): string[] {
+  return s.unreadable.map((u) => `warning: you may not list ${u.what} (${u.why}); the answer leaves them out and may be wrong`);
+}
+
+/** The request decide() sees; the API server adds system:authenticated to every authenticated user. */
+export function accessRequest(who: Requester, target: Target): AccessRequest {
+  const groups = [...new Set([...who.groups, ...(who.user === 'system:anonymous' ? [] : ['system:authenticated'])])];
+  return { user: who.user, groups, ...(who.uid ? { uid: who.uid } : {}), ...(target.resource ? { resource: target.resource } : { nonResource: target.nonResource }) };
+}
+
+export interface BindingLink {
+  name: string;
+  role: string;
+  roleFound: boolean;
+  /** The subject that names the user: `User alice`, `Team vision`, `Group oidc:ml`. */
+  subject: string;
+  scope: string;
+  expiresAt?: string;
+  live: boolean;
+  coversRequest: boolean;
+  roleGrants: boolean;
+  /** This binding made the decision. */
+  decided: boolean;
+}
+
+export interface Chain {
+  request: string;
+  user: string;
+  groups: string[];
+  userObject: { found: boolean; name?: string; username?: string; state?: string; superuser?: boolean; seed?: boolean };
+  teams: Array<{ team: string; how: string }>;
+  bindings: BindingLink[];
+  project?: { namespace: string; owner?: string; public: boolean; ownerRole?: string; publicRole?: string; teams: string[] };
+  defaults?: { role: string; team: string; covers: boolean };
+  decision: Decision;
+  /** Installed roles whose permissions grant the request (scope aside). */
+  rolesThatGrant: string[];
+  /** What a person can do to change the answer. */
+  hints: string[];
+}
+
+function scopeOf(b: CompiledBinding): string {
+  if (b.scope.kind === 'cluster') return 'cluster';
+  if (b.scope.kind === 'teams') return `teams: ${[...b.scope.teams].sort().join(',')}`;
+  return `namespaces: ${[...b.scope.namespaces].sort().join(',')}`;
+}
+
+/** The permission string that would grant exactly this request, for `role create -p`. */
+export function permissionFor(req: AccessRequest): string {
+  if (req.nonResource) return `${req.nonResource.path}:${req.nonResource.verb}`;
+  const r = req.resource;
+  if (!r) return '';
+  const group = r.group === '' ? '' : `${r.group}/`;
+  return `${group}${r.resource}${r.subresource ? `/${r.subresource}` : ''}:${r.verb}`;
+}
+
+function scopeFlag(req: AccessRequest): string {
+  return req.resource?.namespace ? `namespace:${req.resource.namespace}` : 'cluster';
+}
+
+/** Everything that led to the decision, and what to change. Pure over the index. */
+export function explainChain(index: PermissionIndex, req: AccessRequest, now: number): Chain {
+  const decision = decide(index, req, { now, explain: true });
+  const t = prepareTarget(req);
+  const target: Target = req.resource ? { resource: req.resource } : { nonResource: req.nonResource! };
+  const chain: Chain = {
+    request: describeRequest(target),
+    user: req.user,
+    groups: [...req.groups],
+    userObject: { found: false },
+    teams: [],
+    bindings: [],
+    decision,
+    rolesThatGrant: t ? index.listRoles().map((r) => r.metadata.name).filter((n) => roleGrants(index.compiledRole(n), t)).sort() : [],
+    hints: [],
+  };
+  const rec = index.userRecord(req.user);
+  const groups = effectiveGroups(req.groups);
+  if (rec) {
+    chain.userObject = { found: true, ...(rec.name !== null ? { name: rec.name } : {}), username: rec.username, state: rec.state, superuser: rec.superuser, seed: rec.seed };
+    const direct = index.directTeams(rec);
+    for (const team of [...index.teamsOf(rec, groups)].sort()) {
+      if (direct.has(team)) chain.teams.push({ team, how: 'member' });
+      else {
+        const via = (index.getTeam(team)?.spec.groups ?? []).filter((g) => groups.includes(g));
+        chain.teams.push({ team, how: `through group ${via.join(', ')}` });
+      }
+    }
+    const seen = new Set<string>();
+    const found: CompiledBinding[] = [];
+    forEachCandidateBinding(index, rec, groups, (b) => {
+      if (!seen.has(b.name)) {
+        seen.add(b.name);
+        found.push(b);
+      }
+    });
+    const ns = req.resource?.namespace;
+    for (const b of found.sort((x, y) => x.name.localeCompare(y.name))) {
+      const s = matchingSubject(index, b, rec, groups);
+      const live = !PermissionIndex.isExpired(b, now);
+      const coversRequest = t !== null && (t.path !== undefined ? b.scope.kind === 'cluster' : index.scopeCovers(b.scope, ns));
+      chain.bindings.push({
+        name: b.name,
+        role: b.role,
+        roleFound: index.compiledRole(b.role) !== undefined,
+        subject: s ? `${s.kind} ${s.name}` : '?',
+        scope: scopeOf(b),
+        ...(b.object.spec.expiresAt ? { expiresAt: b.object.spec.expiresAt } : {}),
+        live,
+        coversRequest,
+        roleGrants: t !== null && roleGrants(index.compiledRole(b.role), t),
+        decided: decision.grant?.source === 'binding' && decision.grant.binding === b.name,
+      });
+    }
+  }
+  const ns = req.resource?.namespace;
+  if (ns !== undefined) {
+    const { ownerRole, publicRole } = index.config.projects;
+    const owner = index.namespaceOwner(ns);
+    chain.project = {
+      namespace: ns,
+      ...(owner !== undefined ? { owner } : {}),
+      public: index.isPublicNamespace(ns),
+      ...(ownerRole ? { ownerRole } : {}),
+      ...(publicRole ? { publicRole } : {}),
+      teams: [...index.namespaceTeams(ns)].sort(),
+    };
+    const { role, team } = index.config.defaults;
+    if (role && team) chain.defaults = { role, team, covers: index.teamOwnsNamespace(team, ns) };
+  }
+  chain.hints = hintsFor(index, chain, req);
+  return chain;
+}
+
+function hintsFor(index: PermissionIndex, chain: Chain, req: AccessRequest): string[] {
+  const d = chain.decision;
+  const who = chain.userObject.name ?? req.user;
+  const hints: string[] = [];
+  const perm = permissionFor(req);
+  switch (d.code) {
+    case 'ignored':
+      hints.push(`Gatehouse leaves ${ignoredBecause(index, req) ?? 'this identity'} to native RBAC: use kubectl auth can-i for it`);
+      break;
+    case 'unknownUser':
+      hints.push(`there is no User for ${req.user}, so Gatehouse has no opinion and native RBAC decides; to manage them with Gatehouse: kubectl gatehouse user create NAME --username ${req.user}`);
+      break;
+    case 'inactive':
+      hints.push(`${who} is ${chain.userObject.state ?? 'not Active'}: every request is denied until a superuser runs kubectl gatehouse user activate ${who}`);
+      break;
+    case 'noMatch': {
+      for (const b of chain.bindings) {
+        if (!b.roleFound) hints.push(`role assignment ${b.name} names role ${b.role}, which does not exist`);
+        else if (b.roleGrants && !b.live) hints.push(`role assignment ${b.name} (role ${b.role}) would grant it but expired at ${b.expiresAt ?? '?'}; assign it again: kubectl gatehouse role assign ${b.role} --user ${who} --scope ${scopeFlag(req)} --expires 7d`);
+        else if (b.roleGrants && !b.coversRequest) hints.push(`role assignment ${b.name} (role ${b.role}) grants it, but its scope (${b.scope}) does not cover ${req.resource?.namespace ? `namespace ${req.resource.namespace}` : 'cluster-wide requests (only scope cluster does)'}`);
+      }
+      if (chain.rolesThatGrant.length > 0) {
+        hints.push(`roles that grant ${perm}: ${chain.rolesThatGrant.join(', ')}; assign one: kubectl gatehouse role assign ${chain.rolesThatGrant[0]} --user ${who} --scope ${scopeFlag(req)}`);
+      } else {
+        hints.push(`no installed role grants ${perm}; create one: kubectl gatehouse role create NAME -p ${perm}, then kubectl gatehouse role assign NAME --user ${who} --scope ${scopeFlag(req)}`);
+      }
+      hints.push('Gatehouse has no opinion here, so native RBAC may still allow it (--ask-apiserver shows the whole answer)');
+      break;
+    }
+    case 'superuser':
+      hints.push(d.reason.includes('seed admin') ? `${who} is a seed admin: change that in the Helm values, not here` : `to take it away: kubectl gatehouse superuser revoke ${who}`);
+      break;
+    case 'binding':
+    case 'delegated':
+    case 'self': {
+      const g = d.grant;
+      if (g?.binding) {
+        const via = g.subject && g.subject.kind === 'Team' ? ` (or take ${who} out of team ${g.subject.name}: kubectl gatehouse team remove ${g.subject.name} ${who})` : '';
+        hints.push(`to take it away: kubectl gatehouse role assignment delete ${g.binding}${via}`);
+      }
+      if (d.code === 'delegated') hints.push('delegated administration: the admission webhook still checks that the object lies inside the scope where the permission is held');
+      break;
+    }
+    case 'projectOwner':
+      hints.push(`from the ${'iam.gatehouse.dev/owner'} label on namespace ${req.resource?.namespace ?? '?'}`);
+      break;
+    case 'publicProject':
+      hints.push(`from the iam.gatehouse.dev/visibility=public label on namespace ${req.resource?.namespace ?? '?'}`);
+      break;
+    default:
+      break;
+  }
+  return hints;
+}

@@ -1,0 +1,210 @@
+// can-i, explain, who-can: answered from the objects the caller may list, with decide() and the
+// queries the operator itself uses; optionally compared with the API server's own answer.
+import { whoCan } from '../../authz/queries.js';
+import { decide } from '../../authz/decide.js';
+import type { AccessRequest, Requester } from '../../authz/types.js';
+import { usernameOf } from '../../api/types.js';
+import type { CommandSpec, OptionSpec } from '../args.js';
+import { type Context, arg, str, strs, flag, printStructured } from '../context.js';
+import { CliError, EXIT, usageError } from '../errors.js';
+import { details, table } from '../format.js';
+import type { ServerAnswer } from '../kube.js';
+import { policyFrom, collect, sourceLine, warnings, accessRequest, explainChain, type Snapshot } from '../access.js';
+import { parseTarget, describeRequest, type Target } from '../target.js';
+
+const TARGET_OPTIONS: Record<string, OptionSpec> = {
+  namespace: { type: 'string', short: 'n', value: 'NAMESPACE', description: "the namespace (default: the kubeconfig context's, then default)" },
+  'all-namespaces': { type: 'boolean', short: 'A', description: 'ask about every namespace at once (only cluster-wide grants count)' },
+  subresource: { type: 'string', value: 'SUB', description: 'a subresource, e.g. log for pods/log' },
+  config: { type: 'string', value: 'FILE', description: "the operator's configuration file (seed admins, project roles, defaults); default: built-in defaults" },
+};
+const SUBJECT_OPTIONS: Record<string, OptionSpec> = {
+  'ask-apiserver': { type: 'boolean', description: "also ask the API server (SubjectAccessReview: RBAC and the operator's webhook) and answer with its verdict" },
+};
+
+function targetOf(ctx: Context): Target {
+  const ns = str(ctx, 'namespace');
+  return parseTarget({
+    verb: arg(ctx, 0),
+    resource: arg(ctx, 1),
+    ...(str(ctx, 'subresource') ? { subresource: str(ctx, 'subresource') } : {}),
+    ...(ns ? { namespace: ns } : {}),
+    allNamespaces: flag(ctx, 'all-namespaces'),
+    ...(ctx.client().namespace ? { contextNamespace: ctx.client().namespace } : {}),
+  });
+}
+
+/** --as USER [--as-group G]; without --as, whoever the kubeconfig is, when the cluster can say. */
+async function requesterOf(ctx: Context): Promise<Requester> {
+  const user = str(ctx, 'as');
+  if (user) return { user, groups: strs(ctx, 'as-group') };
+  const me = await ctx.client().whoAmI();
+  if (!me) throw usageError('say whom to ask about: --as USER [--as-group GROUP] (this cluster cannot tell the plugin who you are: SelfSubjectReview needs Kubernetes 1.27+)');
+  return { user: me.user, groups: [...me.groups, ...strs(ctx, 'as-group')], ...(me.uid ? { uid: me.uid } : {}) };
+}
+
+/**
+ * The API server reports usernames; a person often types the User's object name. When --as names a
+ * User object whose username differs (and no User has that username), ask about that username.
+ */
+function resolveUsername(ctx: Context, snap: Snapshot, req: AccessRequest): AccessRequest {
+  if (snap.index.userRecord(req.user)) return req;
+  const byName = snap.index.getUser(req.user);
+  if (!byName) return req;
+  const username = usernameOf(byName);
+  ctx.err(`note: asking about username ${username} (User ${req.user}'s spec.username)\n`);
+  return { ...req, user: username };
+}
+
+async function snapshotOf(ctx: Context): Promise<Snapshot> {
+  const policy = policyFrom(str(ctx, 'config'), ctx.readFile);
+  const snap = await collect(ctx.client(), policy.config, policy.source, ctx.now);
+  for (const w of warnings(snap)) ctx.err(w + '\n');
+  return snap;
+}
+
+type ServerResult = { asked: true; answer: ServerAnswer } | { asked: false; why: string };
+
+async function askServer(ctx: Context, req: AccessRequest): Promise<ServerResult | undefined> {
+  if (!flag(ctx, 'ask-apiserver')) return undefined;
+  try {
+    return { asked: true, answer: await ctx.client().subjectAccessReview(req) };
+  } catch (err) {
+    if (err instanceof CliError) return { asked: false, why: err.message };
+    throw err;
+  }
+}
+
+function serverText(s: ServerResult): string {
+  if (!s.asked) return `not asked (${s.why})`;
+  const a = s.answer;
+  const verdict = a.allowed ? 'yes' : a.denied ? 'no (denied)' : 'no';
+  return `${verdict}${a.reason ? ` - ${a.reason}` : ''}${a.evaluationError ? ` (evaluation error: ${a.evaluationError})` : ''}`;
+}
+
+function verdictWord(verdict: string): string {
+  return verdict === 'allow' ? 'yes' : verdict === 'deny' ? 'no (denied)' : 'no opinion';
+}
+
+/** The final yes/no: the API server's when it was asked, otherwise Gatehouse's own. */
+function finalAllowed(local: boolean, server: ServerResult | undefined): boolean {
+  return server?.asked ? server.answer.allowed : local;
+}
+
+async function canI(ctx: Context): Promise<number> {
+  const target = targetOf(ctx);
+  const asked = accessRequest(await requesterOf(ctx), target);
+  const snap = await snapshotOf(ctx);
+  const req = resolveUsername(ctx, snap, asked);
+  const d = decide(snap.index, req, { now: ctx.now(), explain: true });
+  const server = await askServer(ctx, req);
+  const allowed = finalAllowed(d.verdict === 'allow', server);
+  if (printStructured(ctx, {
+    allowed,
+    request: { user: req.user, groups: req.groups, ...(req.resource ? { resource: req.resource } : { nonResource: req.nonResource }) },
+    gatehouse: { verdict: d.verdict, code: d.code, reason: d.reason, ...(d.grant ? { grant: d.grant } : {}) },
+    source: sourceLine(snap),
+    ...(server ? { apiserver: server.asked ? server.answer : { notAsked: server.why } } : {}),
+  })) return allowed ? EXIT.ok : EXIT.no;
+  ctx.out(`${allowed ? 'yes' : 'no'}\n`);
+  ctx.out(`gatehouse: ${verdictWord(d.verdict)} - ${d.reason}${d.verdict === 'noOpinion' ? ' (native RBAC decides)' : ''}\n`);
+  if (server) ctx.out(`apiserver: ${serverText(server)}\n`);
+  ctx.out(`source: ${sourceLine(snap)}${server?.asked ? '; the API server was asked too and its answer is final' : ''}\n`);
+  return allowed ? EXIT.ok : EXIT.no;
+}
+
+/** Both halves of explain's output line up on the longest key ("Roles that grant it:"). */
+const EXPLAIN_KEY_WIDTH = 'Roles that grant it:'.length;
+
+async function explainCmd(ctx: Context): Promise<number> {
+  const target = targetOf(ctx);
+  const asked = accessRequest(await requesterOf(ctx), target);
+  const snap = await snapshotOf(ctx);
+  const req = resolveUsername(ctx, snap, asked);
+  const chain = explainChain(snap.index, req, ctx.now());
+  const server = await askServer(ctx, req);
+  const allowed = finalAllowed(chain.decision.verdict === 'allow', server);
+  if (printStructured(ctx, { allowed, ...chain, source: sourceLine(snap), ...(server ? { apiserver: server.asked ? server.answer : { notAsked: server.why } } : {}) })) {
+    return allowed ? EXIT.ok : EXIT.no;
+  }
+  const u = chain.userObject;
+  const userLine = u.found
+    ? `${u.name ? `User ${u.name}` : 'no User object (seed admin from the configuration)'}${u.username && u.username !== u.name ? `, username ${u.username}` : ''}: ${u.state}${u.superuser ? ', superuser' : ', not a superuser'}${u.seed ? ', seed admin' : ''}`
+    : 'no User object: Gatehouse does not know this user';
+  const d = chain.decision;
+  ctx.out(details([
+    ['Request', `${chain.user} wants to ${chain.request}`],
+    ['Groups', chain.groups.join(', ') || '<none>'],
+    ['1. User', userLine],
+    ['2. Teams', chain.teams.map((t) => `${t.team} (${t.how})`)],
+  ], EXPLAIN_KEY_WIDTH));
+  ctx.out('3. Role assignments naming the user, a team or a group:\n');
+  if (chain.bindings.length === 0) ctx.out('  <none>\n');
+  else {
+    const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+    ctx.out(table(
+      ['NAME', 'ROLE', 'VIA', 'SCOPE', 'EXPIRES', 'LIVE', 'SCOPE COVERS', 'ROLE GRANTS', ''],
+      chain.bindings.map((b) => [b.name, b.role + (b.roleFound ? '' : ' (missing)'), b.subject, b.scope, b.expiresAt ?? '<never>', yesNo(b.live), yesNo(b.coversRequest), yesNo(b.roleGrants), b.decided ? '<- decided' : '']),
+    ).replace(/^/gm, '  ').replace(/ +$/, ''));
+  }
+  const pairs: Array<[string, string | string[]]> = [];
+  if (chain.project) {
+    const p = chain.project;
+    pairs.push(['4. Namespace', `${p.namespace}: owner ${p.owner ?? '<none>'}${p.ownerRole ? ` (owner role ${p.ownerRole})` : ' (projects.ownerRole not set)'}, ${p.public ? `public${p.publicRole ? ` (public role ${p.publicRole})` : ' (projects.publicRole not set)'}` : 'not public'}, teams ${p.teams.join(',') || '<none>'}`]);
+    pairs.push(['5. Defaults', chain.defaults ? `every Active user holds role ${chain.defaults.role} in team ${chain.defaults.team}'s scope (${chain.defaults.covers ? 'covers' : 'does not cover'} this namespace)` : 'none configured']);
+  }
+  pairs.push(['Roles that grant it', chain.rolesThatGrant.length ? chain.rolesThatGrant.join(', ') : '<none installed>']);
+  pairs.push(['Decision', `${verdictWord(d.verdict)} (${d.code}): ${d.reason}${d.grant?.permission ? ` [permission ${d.grant.permission}]` : ''}`]);
+  if (server) pairs.push(['API server', serverText(server)]);
+  pairs.push(['Answer', allowed ? 'yes' : 'no']);
+  pairs.push(['Source', sourceLine(snap)]);
+  pairs.push(['To change it', chain.hints]);
+  ctx.out(details(pairs, EXPLAIN_KEY_WIDTH));
+  return allowed ? EXIT.ok : EXIT.no;
+}
+
+async function whoCanCmd(ctx: Context): Promise<number> {
+  const target = targetOf(ctx);
+  const snap = await snapshotOf(ctx);
+  const entries = whoCan(snap.index, target.resource ?? { nonResource: target.nonResource }, ctx.now());
+  if (printStructured(ctx, { request: describeRequest(target), subjects: entries, source: sourceLine(snap) })) return EXIT.ok;
+  ctx.out(`Who may ${describeRequest(target)} through Gatehouse:\n`);
+  if (entries.length === 0) ctx.out('  nobody\n');
+  else {
+    ctx.out(table(
+      ['SUBJECT', 'ROLE', 'ASSIGNMENT', 'WHY'],
+      entries.map((e) => [
+        e.subject.kind === 'AllActiveUsers' ? 'every Active user' : `${e.subject.kind} ${e.subject.name}`,
+        e.grant?.role ?? (e.grant === null ? '(superuser)' : ''),
+        e.grant?.binding ?? '',
+        e.reason + (e.delegated ? ' (admission checks the scope)' : ''),
+      ]),
+    ).replace(/^/gm, '  ').replace(/ +$/, ''));
+  }
+  ctx.out('Native RBAC may allow others too; kubectl auth can-i / who-can tools show those.\n');
+  ctx.out(`source: ${sourceLine(snap)}\n`);
+  return EXIT.ok;
+}
+
+export const accessCommands: ReadonlyArray<CommandSpec<Context>> = [
+  {
+    path: ['can-i'], args: ['VERB', 'RESOURCE'], summary: 'Whether a user may do something, as Gatehouse decides it (exit 0 yes, 1 no)',
+    description: 'RESOURCE is TYPE[.GROUP][/NAME] (pods, jobs.batch, notebooks.kubeflow.org/nb1, ghuser/alice) or a URL path (/metrics).\n' +
+      'Decided locally: the plugin lists the four kinds and namespaces you may read, builds the permission index with the operator\'s code and runs its decide(); the operator is not asked. --ask-apiserver also asks the API server, whose answer then counts.',
+    options: { ...TARGET_OPTIONS, ...SUBJECT_OPTIONS },
+    examples: ['kubectl gatehouse can-i create jobs.batch -n vision-dev --as alice', 'kubectl gatehouse can-i get pods --subresource log -n vision-dev --as bob --as-group oidc:ml'],
+    run: canI,
+  },
+  {
+    path: ['explain'], args: ['VERB', 'RESOURCE'], summary: 'can-i with the whole chain: user state, teams, role assignments, scopes, the rule that decided, and what to change',
+    options: { ...TARGET_OPTIONS, ...SUBJECT_OPTIONS },
+    examples: ['kubectl gatehouse explain create jobs.batch -n vision-dev --as alice', 'kubectl gatehouse explain patch ghuser/bob --as alice -o yaml'],
+    run: explainCmd,
+  },
+  {
+    path: ['who-can'], args: ['VERB', 'RESOURCE'], summary: 'Who may do something through Gatehouse: superusers, role assignments, project owners, defaults',
+    options: TARGET_OPTIONS,
+    examples: ['kubectl gatehouse who-can create jobs.batch -n vision-dev', 'kubectl gatehouse who-can update ghrole'],
+    run: whoCanCmd,
+  },
+];

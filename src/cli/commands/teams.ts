@@ -1,0 +1,135 @@
+// team create|list|show|add|remove|delete.
+import type { Team } from '../../api/types.js';
+import type { CommandSpec } from '../args.js';
+import { type Context, arg, str, strs, printStructured, asList, findObject, tryList, updateWithRetry } from '../context.js';
+import { usageError } from '../errors.js';
+import { table, details, age, list, forDisplay } from '../format.js';
+import { scopeText, subjectsText, expiryText } from './roles.js';
+
+interface MembershipChange {
+  members: string[];
+  groups: string[];
+  namespaces: string[];
+}
+
+function changeFrom(ctx: Context, positionalsFrom: number): MembershipChange {
+  const change = { members: ctx.args.slice(positionalsFrom), groups: strs(ctx, 'group'), namespaces: strs(ctx, 'namespace') };
+  if (change.members.length + change.groups.length + change.namespaces.length === 0) {
+    throw usageError('name at least one USER, --group GROUP or --namespace NAMESPACE');
+  }
+  return change;
+}
+
+/** The new spec lists after adding or removing, or undefined when nothing would change. */
+export function applyMembership(spec: Team['spec'], change: MembershipChange, add: boolean): Partial<Record<keyof MembershipChange, string[]>> | undefined {
+  const out: Partial<Record<keyof MembershipChange, string[]>> = {};
+  for (const field of ['members', 'groups', 'namespaces'] as const) {
+    if (change[field].length === 0) continue;
+    const current = spec[field] ?? [];
+    const next = add ? [...current, ...change[field].filter((x) => !current.includes(x))] : current.filter((x) => !change[field].includes(x));
+    if (next.length !== current.length) out[field] = [...new Set(next)];
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+async function create(ctx: Context): Promise<number> {
+  const name = arg(ctx, 0);
+  const team: Team = {
+    metadata: { name },
+    spec: {
+      ...(str(ctx, 'description') ? { description: str(ctx, 'description') } : {}),
+      ...(strs(ctx, 'member').length ? { members: [...new Set(strs(ctx, 'member'))] } : {}),
+      ...(strs(ctx, 'group').length ? { groups: [...new Set(strs(ctx, 'group'))] } : {}),
+      ...(strs(ctx, 'namespace').length ? { namespaces: [...new Set(strs(ctx, 'namespace'))] } : {}),
+    },
+  };
+  const created = await ctx.client().create('Team', team);
+  if (!printStructured(ctx, forDisplay(created))) ctx.out(`team ${name} created (members ${list(created.spec.members)}; groups ${list(created.spec.groups)}; namespaces ${list(created.spec.namespaces)})\n`);
+  return 0;
+}
+
+async function listTeams(ctx: Context): Promise<number> {
+  const teams = (await ctx.client().list('Team')).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  if (printStructured(ctx, asList(teams.map(forDisplay)))) return 0;
+  if (teams.length === 0) {
+    ctx.err('No teams found.\n');
+    return 0;
+  }
+  ctx.out(table(
+    ['NAME', 'MEMBERS', 'GROUPS', 'NAMESPACES', 'DESCRIPTION', 'AGE'],
+    teams.map((t) => [t.metadata.name, list(t.spec.members), list(t.spec.groups), list(t.status?.namespaces ?? t.spec.namespaces), t.spec.description ?? '', age(t.metadata.creationTimestamp, ctx.now())]),
+  ));
+  return 0;
+}
+
+async function show(ctx: Context): Promise<number> {
+  const team = await findObject(ctx, 'Team', arg(ctx, 0));
+  if (printStructured(ctx, forDisplay(team))) return 0;
+  const bindings = await tryList(ctx, 'RoleBinding');
+  const name = team.metadata.name;
+  const inScope = bindings?.filter((b) => b.spec.scope.teams?.includes(name));
+  const held = bindings?.filter((b) => b.spec.subjects.some((s) => s.kind === 'Team' && s.name === name));
+  const cant = ['<you may not list role assignments>'];
+  ctx.out(details([
+    ['Name', name],
+    ['Description', team.spec.description ?? ''],
+    ['Members', team.spec.members ?? []],
+    ['Groups', team.spec.groups ?? []],
+    ['Namespaces', team.spec.namespaces ?? []],
+    ['Namespaces (resolved)', team.status?.namespaces ?? ['<not reported: labelled namespaces are resolved by the operator>']],
+    ['Missing members', team.status?.missingMembers ?? []],
+    ['Roles the team holds', held ? held.map((b) => `${b.spec.role} in ${scopeText(b.spec.scope)} (${b.metadata.name})${expiryText(b.spec.expiresAt, ctx.now())}`) : cant],
+    ['Assignments scoped to the team', inScope ? inScope.map((b) => `${b.spec.role} for ${subjectsText(b.spec.subjects)} (${b.metadata.name})${expiryText(b.spec.expiresAt, ctx.now())}`) : cant],
+    ['Age', age(team.metadata.creationTimestamp, ctx.now())],
+  ]));
+  return 0;
+}
+
+function membership(add: boolean) {
+  return async (ctx: Context): Promise<number> => {
+    const change = changeFrom(ctx, 1);
+    const { before, after } = await updateWithRetry(ctx, 'Team', arg(ctx, 0), (t) => applyMembership(t.spec, change, add));
+    const result = after ?? before;
+    if (printStructured(ctx, forDisplay(result))) return 0;
+    const what = [...change.members.map((m) => `user ${m}`), ...change.groups.map((g) => `group ${g}`), ...change.namespaces.map((n) => `namespace ${n}`)].join(', ');
+    if (!after) ctx.out(`team ${before.metadata.name} unchanged (${what} ${add ? 'already there' : 'not there'})\n`);
+    else ctx.out(`team ${before.metadata.name}: ${add ? 'added' : 'removed'} ${what} (members now ${list(after.spec.members)})\n`);
+    return 0;
+  };
+}
+
+async function remove(ctx: Context): Promise<number> {
+  const team = await findObject(ctx, 'Team', arg(ctx, 0));
+  await ctx.client().delete('Team', team.metadata.name);
+  ctx.out(`team ${team.metadata.name} deleted\n`);
+  return 0;
+}
+
+const membershipOptions = {
+  group: { type: 'string', multiple: true, value: 'GROUP', description: "an identity provider's group whose members count as members" },
+  namespace: { type: 'string', multiple: true, value: 'NAMESPACE', description: 'a namespace the team owns' },
+} as const;
+
+export const teamCommands: ReadonlyArray<CommandSpec<Context>> = [
+  {
+    path: ['team', 'create'], args: ['NAME'], summary: 'Create a Team',
+    options: {
+      description: { type: 'string', value: 'TEXT', description: 'what the team is' },
+      member: { type: 'string', multiple: true, value: 'USER', description: 'a member (User name)' },
+      ...membershipOptions,
+    },
+    examples: ['kubectl gatehouse team create vision --member alice --member bob --group oidc:vision --namespace vision-dev'],
+    run: create,
+  },
+  { path: ['team', 'list'], args: [], summary: 'List Teams', options: {}, examples: ['kubectl gatehouse team list'], run: listTeams },
+  { path: ['team', 'show'], args: ['NAME'], summary: 'Show a Team, its members and its role assignments', options: {}, examples: ['kubectl gatehouse team show vision'], run: show },
+  {
+    path: ['team', 'add'], args: ['TEAM', 'USER...'], optionalArgs: 1, summary: 'Add members (or groups, namespaces) to a Team',
+    options: membershipOptions, examples: ['kubectl gatehouse team add vision carol dave', 'kubectl gatehouse team add vision --namespace vision-prod'], run: membership(true),
+  },
+  {
+    path: ['team', 'remove'], args: ['TEAM', 'USER...'], optionalArgs: 1, summary: 'Remove members (or groups, namespaces) from a Team',
+    options: membershipOptions, examples: ['kubectl gatehouse team remove vision bob'], run: membership(false),
+  },
+  { path: ['team', 'delete'], args: ['NAME'], summary: 'Delete a Team', options: {}, examples: ['kubectl gatehouse team delete vision'], run: remove },
+];

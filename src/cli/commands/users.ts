@@ -1,0 +1,154 @@
+// user create|list|show|activate|reject|suspend|delete and superuser grant|revoke.
+import { USER_STATES, usernameOf, type User, type UserState, type Team, type RoleBinding } from '../../api/types.js';
+import type { CommandSpec } from '../args.js';
+import { type Context, arg, str, flag, printStructured, asList, findObject, tryList, updateWithRetry } from '../context.js';
+import { usageError } from '../errors.js';
+import { table, details, age, list, forDisplay } from '../format.js';
+import { scopeText, subjectsText, expiryText } from './roles.js';
+
+/** Teams the user belongs to by name (members); group membership needs the user's groups, which a list cannot show. */
+export function teamsOfUser(user: User, teams: readonly Team[]): string[] {
+  const names = new Set([user.metadata.name, usernameOf(user)]);
+  return teams.filter((t) => (t.spec.members ?? []).some((m) => names.has(m))).map((t) => t.metadata.name).sort();
+}
+
+/** Bindings naming the user directly or through one of `teams`. */
+export function bindingsOfUser(user: User, teams: readonly string[], bindings: readonly RoleBinding[]): RoleBinding[] {
+  const names = new Set([user.metadata.name, usernameOf(user)]);
+  return bindings.filter((b) => b.spec.subjects.some((s) => (s.kind === 'User' && names.has(s.name)) || (s.kind === 'Team' && teams.includes(s.name))));
+}
+
+function stateOf(value: string | undefined, allowed: readonly UserState[]): UserState | undefined {
+  if (value === undefined) return undefined;
+  const match = allowed.find((s) => s.toLowerCase() === value.toLowerCase());
+  if (!match) throw usageError(`--state must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  return match;
+}
+
+async function create(ctx: Context): Promise<number> {
+  const name = arg(ctx, 0);
+  const state = stateOf(str(ctx, 'state'), USER_STATES) ?? 'Active';
+  const user: User = {
+    metadata: { name },
+    spec: {
+      state,
+      ...(str(ctx, 'username') ? { username: str(ctx, 'username') } : {}),
+      ...(str(ctx, 'email') ? { email: str(ctx, 'email') } : {}),
+      ...(str(ctx, 'display-name') ? { displayName: str(ctx, 'display-name') } : {}),
+      ...(flag(ctx, 'superuser') ? { superuser: true } : {}),
+    },
+  };
+  const created = await ctx.client().create('User', user);
+  if (!printStructured(ctx, forDisplay(created))) ctx.out(`user ${name} created (state ${created.spec.state}${created.spec.superuser ? ', superuser' : ''})\n`);
+  return 0;
+}
+
+async function listUsers(ctx: Context): Promise<number> {
+  const wanted = stateOf(str(ctx, 'state'), USER_STATES);
+  const users = (await ctx.client().list('User')).filter((u) => !wanted || u.spec.state === wanted).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  if (printStructured(ctx, asList(users.map(forDisplay)))) return 0;
+  if (users.length === 0) {
+    ctx.err(wanted ? `No ${wanted} users found.\n` : 'No users found.\n');
+    return 0;
+  }
+  const teams = await tryList(ctx, 'Team');
+  const rows = users.map((u) => [
+    u.metadata.name,
+    usernameOf(u),
+    u.spec.email ?? '',
+    u.spec.state,
+    u.spec.superuser ? 'yes' : 'no',
+    list(u.status?.teams ?? (teams ? teamsOfUser(u, teams) : undefined), teams ? '<none>' : '?'),
+    age(u.metadata.creationTimestamp, ctx.now()),
+  ]);
+  ctx.out(table(['NAME', 'USERNAME', 'EMAIL', 'STATE', 'SUPERUSER', 'TEAMS', 'AGE'], rows));
+  return 0;
+}
+
+async function show(ctx: Context): Promise<number> {
+  const user = await findObject(ctx, 'User', arg(ctx, 0));
+  if (printStructured(ctx, forDisplay(user))) return 0;
+  const [teams, bindings] = [await tryList(ctx, 'Team'), await tryList(ctx, 'RoleBinding')];
+  const myTeams = teams ? teamsOfUser(user, teams) : undefined;
+  const myBindings = bindings && myTeams ? bindingsOfUser(user, myTeams, bindings) : undefined;
+  const ready = user.status?.conditions?.find((c) => c.type === 'Ready');
+  ctx.out(details([
+    ['Name', user.metadata.name],
+    ['Username', usernameOf(user)],
+    ['Email', user.spec.email ?? ''],
+    ['Display name', user.spec.displayName ?? ''],
+    ['State', user.spec.state],
+    ['Superuser', user.spec.superuser ? 'yes' : 'no'],
+    ['Seed admin', user.status?.seed ? 'yes (change it in the Helm values, not here)' : 'no'],
+    ['Ready', ready ? `${ready.status} (${ready.reason}: ${ready.message})` : '<not reported: is the operator running?>'],
+    ['Teams', myTeams ?? ['<you may not list teams>']],
+    ['Role assignments', myBindings ? myBindings.map((b) => `${b.metadata.name}: role ${b.spec.role} for ${subjectsText(b.spec.subjects)} in ${scopeText(b.spec.scope)}${expiryText(b.spec.expiresAt, ctx.now())}`) : ['<you may not list role assignments>']],
+    ['Age', age(user.metadata.creationTimestamp, ctx.now())],
+  ]));
+  return 0;
+}
+
+function setState(state: UserState, verb: string) {
+  return async (ctx: Context): Promise<number> => {
+    const { before, after } = await updateWithRetry(ctx, 'User', arg(ctx, 0), (u) => (u.spec.state === state ? undefined : { state }));
+    const result = after ?? before;
+    if (printStructured(ctx, forDisplay(result))) return 0;
+    if (!after) ctx.out(`user ${before.metadata.name} is already ${state} (unchanged)\n`);
+    else ctx.out(`user ${before.metadata.name} ${verb}: state ${before.spec.state} -> ${after.spec.state}\n`);
+    return 0;
+  };
+}
+
+async function remove(ctx: Context): Promise<number> {
+  const user = await findObject(ctx, 'User', arg(ctx, 0));
+  await ctx.client().delete('User', user.metadata.name);
+  ctx.out(`user ${user.metadata.name} deleted\n`);
+  return 0;
+}
+
+function superuser(grant: boolean) {
+  return async (ctx: Context): Promise<number> => {
+    const { before, after } = await updateWithRetry(ctx, 'User', arg(ctx, 0), (u) => (Boolean(u.spec.superuser) === grant ? undefined : { superuser: grant }));
+    const result = after ?? before;
+    if (printStructured(ctx, forDisplay(result))) return 0;
+    const name = before.metadata.name;
+    if (!after) ctx.out(`user ${name} ${grant ? 'is already' : 'is not'} a superuser (unchanged)\n`);
+    else ctx.out(grant ? `user ${name} is now a superuser\n` : `user ${name} is no longer a superuser\n`);
+    if (after && grant && after.spec.state !== 'Active') ctx.err(`note: ${name} is ${after.spec.state}; a superuser who is not Active is still denied (kubectl gatehouse user activate ${name})\n`);
+    return 0;
+  };
+}
+
+export const userCommands: ReadonlyArray<CommandSpec<Context>> = [
+  {
+    path: ['user', 'create'], args: ['NAME'], summary: 'Create a User',
+    description: 'NAME is the object name; --username is the identity the API server reports (defaults to NAME).',
+    options: {
+      username: { type: 'string', value: 'USERNAME', description: 'identity as the authenticator reports it (default: NAME)' },
+      email: { type: 'string', value: 'EMAIL', description: 'e-mail address' },
+      'display-name': { type: 'string', value: 'TEXT', description: 'a readable name' },
+      state: { type: 'string', value: 'STATE', description: 'Pending | Active (default) | Rejected | Suspended' },
+      superuser: { type: 'boolean', description: 'make the user a superuser (superusers only)' },
+    },
+    examples: ['kubectl gatehouse user create alice --username alice@example.com --email alice@example.com --display-name Alice'],
+    run: create,
+  },
+  {
+    path: ['user', 'list'], args: [], summary: 'List Users with their state, superuser flag and teams',
+    options: { state: { type: 'string', value: 'STATE', description: 'only users in this state (Pending, Active, Rejected, Suspended)' } },
+    examples: ['kubectl gatehouse user list --state Pending'],
+    run: listUsers,
+  },
+  {
+    path: ['user', 'show'], args: ['NAME'], summary: "Show a User, its teams and its role assignments",
+    options: {}, examples: ['kubectl gatehouse user show alice', 'kubectl gatehouse user show alice@example.com -o yaml'], run: show,
+  },
+  { path: ['user', 'activate'], args: ['NAME'], summary: 'Set a User Active (Polyaxon accept)', options: {}, examples: ['kubectl gatehouse user activate alice'], run: setState('Active', 'activated') },
+  { path: ['user', 'reject'], args: ['NAME'], summary: 'Set a User Rejected', options: {}, examples: ['kubectl gatehouse user reject mallory'], run: setState('Rejected', 'rejected') },
+  { path: ['user', 'suspend'], args: ['NAME'], summary: 'Set a User Suspended (every request denied until activated again)', options: {}, examples: ['kubectl gatehouse user suspend bob'], run: setState('Suspended', 'suspended') },
+  { path: ['user', 'delete'], args: ['NAME'], summary: 'Delete a User', options: {}, examples: ['kubectl gatehouse user delete bob'], run: remove },
+  { path: ['superuser', 'grant'], args: ['USER'], summary: 'Make a User a superuser (superusers only)', options: {}, examples: ['kubectl gatehouse superuser grant alice'], run: superuser(true) },
+  { path: ['superuser', 'revoke'], args: ['USER'], summary: 'Take the superuser flag from a User (the last Active superuser is protected)', options: {}, examples: ['kubectl gatehouse superuser revoke alice'], run: superuser(false) },
+];
+
+

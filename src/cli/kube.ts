@@ -1,0 +1,166 @@
+// The plugin's only contact with the API server: the caller's own kubeconfig identity, loaded the
+// kubectl way, and the few calls the commands need. Commands depend on the GatehouseClient
+// interface, so unit tests pass an in-memory fake.
+import {
+  KubeConfig,
+  CustomObjectsApi,
+  CoreV1Api,
+  AuthorizationV1Api,
+  AuthenticationV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type ConfigurationOptions,
+} from '@kubernetes/client-node';
+import { GROUP, VERSION, PLURALS, type GatehouseKind, type User, type Role, type Team, type RoleBinding, type Namespace } from '../api/types.js';
+import type { AccessRequest, Requester } from '../authz/types.js';
+import { translateError, asApiFailure, usageError } from './errors.js';
+
+export type ObjectOf<K extends GatehouseKind> = K extends 'User' ? User : K extends 'Role' ? Role : K extends 'Team' ? Team : RoleBinding;
+
+export interface ServerAnswer {
+  allowed: boolean;
+  denied: boolean;
+  reason?: string;
+  evaluationError?: string;
+}
+
+export interface GatehouseClient {
+  /** The API server's URL, for messages. */
+  readonly server: string;
+  /** The kubeconfig context's namespace, if it names one. */
+  readonly namespace: string | undefined;
+  list<K extends GatehouseKind>(kind: K): Promise<Array<ObjectOf<K>>>;
+  get<K extends GatehouseKind>(kind: K, name: string): Promise<ObjectOf<K>>;
+  create<K extends GatehouseKind>(kind: K, obj: ObjectOf<K>): Promise<ObjectOf<K>>;
+  /** JSON merge patch (RFC 7386). */
+  mergePatch<K extends GatehouseKind>(kind: K, name: string, patch: Record<string, unknown>): Promise<ObjectOf<K>>;
+  delete(kind: GatehouseKind, name: string): Promise<void>;
+  listNamespaces(): Promise<Namespace[]>;
+  /** authorization.k8s.io/v1 SubjectAccessReview: the API server's whole authorizer chain. */
+  subjectAccessReview(req: AccessRequest): Promise<ServerAnswer>;
+  /** Who the kubeconfig identity is, when the cluster can say (SelfSubjectReview, 1.27+). */
+  whoAmI(): Promise<Requester | undefined>;
+}
+
+export interface ConnectionOptions {
+  kubeconfig?: string;
+  context?: string;
+  /** Impersonation for every call (kubectl's --as / --as-group). */
+  as?: string;
+  asGroups?: readonly string[];
+}
+
+/** KUBECONFIG (a path list, merged) or ~/.kube/config, unless --kubeconfig names one file; then --context. */
+export function loadKubeConfig(opts: ConnectionOptions): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw usageError(`cannot load kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ''}: ${(err as Error).message}`);
+  }
+  if (opts.context) {
+    if (!kc.getContextObject(opts.context)) {
+      const known = kc.getContexts().map((c) => c.name);
+      throw usageError(`context ${JSON.stringify(opts.context)} not found in kubeconfig (contexts: ${known.join(', ') || 'none'})`);
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  if (!kc.getCurrentCluster()) throw usageError('no current cluster in kubeconfig: set KUBECONFIG, --kubeconfig or --context');
+  return kc;
+}
+
+export function createKubeClient(opts: ConnectionOptions): GatehouseClient {
+  const kc = loadKubeConfig(opts);
+  const server = kc.getCurrentCluster()?.server ?? '<unknown>';
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const authz = kc.makeApiClient(AuthorizationV1Api);
+  const authn = kc.makeApiClient(AuthenticationV1Api);
+
+  // The generated client keeps headers in a map, so only one Impersonate-Group header fits.
+  if ((opts.asGroups?.length ?? 0) > 1) throw usageError('only one --as-group is supported for impersonated API calls');
+  if (opts.asGroups?.length && !opts.as) throw usageError('--as-group needs --as');
+  let base: ConfigurationOptions | undefined;
+  if (opts.as) base = setHeaderOptions('Impersonate-User', opts.as);
+  const group = opts.asGroups?.[0];
+  if (group) base = setHeaderOptions('Impersonate-Group', group, base);
+  const withOpts = (extra?: ConfigurationOptions): ConfigurationOptions | undefined => {
+    if (!extra) return base;
+    if (!base) return extra;
+    return { ...extra, middleware: [...(base.middleware ?? []), ...(extra.middleware ?? [])], middlewareMergeStrategy: 'append' };
+  };
+  const gv = (kind: GatehouseKind) => ({ group: GROUP, version: VERSION, plural: PLURALS[kind] });
+  const wrap = async <T>(action: string, ctx: { kind?: GatehouseKind | 'Namespace' | 'SubjectAccessReview'; name?: string }, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      throw translateError(err, { action, server, ...ctx });
+    }
+  };
+  const singular = (kind: GatehouseKind) => kind.toLowerCase();
+
+  return {
+    server,
+    namespace: kc.getContextObject(kc.getCurrentContext())?.namespace || undefined,
+    list: (kind) =>
+      wrap(`list ${PLURALS[kind]}`, { kind }, async () => {
+        const res = (await custom.listClusterCustomObject(gv(kind), withOpts())) as { items?: unknown[] };
+        return (res.items ?? []) as never;
+      }),
+    get: (kind, name) =>
+      wrap(`get ${singular(kind)} ${name}`, { kind, name }, async () => (await custom.getClusterCustomObject({ ...gv(kind), name }, withOpts())) as never),
+    create: (kind, obj) =>
+      wrap(`create ${singular(kind)} ${obj.metadata.name}`, { kind, name: obj.metadata.name }, async () =>
+        (await custom.createClusterCustomObject({ ...gv(kind), body: { apiVersion: `${GROUP}/${VERSION}`, kind, ...obj } }, withOpts())) as never),
+    mergePatch: (kind, name, patch) =>
+      wrap(`change ${singular(kind)} ${name}`, { kind, name }, async () =>
+        (await custom.patchClusterCustomObject({ ...gv(kind), name, body: patch }, withOpts(setHeaderOptions('Content-Type', PatchStrategy.MergePatch)))) as never),
+    delete: (kind, name) =>
+      wrap(`delete ${singular(kind)} ${name}`, { kind, name }, async () => {
+        await custom.deleteClusterCustomObject({ ...gv(kind), name }, withOpts());
+      }),
+    listNamespaces: () =>
+      wrap('list namespaces', { kind: 'Namespace' }, async () => {
+        const res = await core.listNamespace({}, withOpts());
+        return res.items.map((ns) => ({ metadata: { name: ns.metadata?.name ?? '', ...(ns.metadata?.labels ? { labels: ns.metadata.labels } : {}) } }));
+      }),
+    subjectAccessReview: (req) =>
+      wrap('create a SubjectAccessReview', { kind: 'SubjectAccessReview' }, async () => {
+        const res = await authz.createSubjectAccessReview(
+          {
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SubjectAccessReview',
+              spec: {
+                user: req.user,
+                groups: [...req.groups],
+                ...(req.resource ? { resourceAttributes: { ...req.resource } } : {}),
+                ...(req.nonResource ? { nonResourceAttributes: { ...req.nonResource } } : {}),
+              },
+            },
+          },
+          withOpts(),
+        );
+        const st = res.status;
+        return {
+          allowed: st?.allowed ?? false,
+          denied: st?.denied ?? false,
+          ...(st?.reason ? { reason: st.reason } : {}),
+          ...(st?.evaluationError ? { evaluationError: st.evaluationError } : {}),
+        };
+      }),
+    whoAmI: async () => {
+      try {
+        const res = await authn.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } }, withOpts());
+        const info = res.status?.userInfo;
+        if (!info?.username) return undefined;
+        return { user: info.username, groups: info.groups ?? [], ...(info.uid ? { uid: info.uid } : {}) };
+      } catch (err) {
+        // Before Kubernetes 1.27 (and where it is forbidden) the cluster cannot say; the caller asks for --as.
+        if (asApiFailure(err)) return undefined;
+        throw translateError(err, { action: 'ask who you are (SelfSubjectReview)', server });
+      }
+    },
+  };
+}

@@ -1,0 +1,74 @@
+// The plugin's composition: argv -> command -> handler, with errors turned into messages and exit
+// codes. main.ts supplies the real process; tests supply fakes.
+import { resolve, commandHelp, groupHelp, type CommandSpec } from './args.js';
+import type { Context } from './context.js';
+import { CliError, EXIT, usageError } from './errors.js';
+import { errorMessage } from '../errors.js';
+import type { OutputFormat } from './format.js';
+import type { ConnectionOptions, GatehouseClient } from './kube.js';
+import { userCommands } from './commands/users.js';
+import { roleCommands } from './commands/roles.js';
+import { teamCommands } from './commands/teams.js';
+import { permissionCommands } from './commands/permissions.js';
+import { accessCommands } from './commands/access.js';
+
+export interface CliDeps {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  now(): number;
+  readFile(file: string): string;
+  makeClient(opts: ConnectionOptions): GatehouseClient;
+}
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0   success (can-i, explain: allowed)
+  1   can-i, explain: not allowed
+  2   usage error (unknown command or flag, bad value, unreadable --config or kubeconfig)
+  3   the API server refused or failed (forbidden, not found, CRDs not installed, unreachable)
+`;
+
+export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands];
+
+/** Commands whose --as/--as-group name the user asked about, not an impersonation. */
+const SUBJECT_COMMANDS = new Set(['can-i', 'explain', 'who-can']);
+
+export async function run(argv: readonly string[], deps: CliDeps): Promise<number> {
+  try {
+    const res = resolve(argv, COMMANDS);
+    if (res.kind === 'help') {
+      if (res.command) deps.stdout(commandHelp(res.command as CommandSpec<unknown>));
+      else deps.stdout(groupHelp(res.prefix, COMMANDS as ReadonlyArray<CommandSpec<unknown>>, EXIT_CODES_HELP));
+      return EXIT.ok;
+    }
+    const { command, positionals, values } = res.parsed;
+    const output = typeof values['output'] === 'string' ? values['output'] : 'table';
+    if (!['table', 'yaml', 'json', 'wide'].includes(output)) throw usageError(`-o ${output}: use yaml or json (or leave it out for a table)`);
+    const format: OutputFormat = output === 'wide' ? 'table' : (output as OutputFormat);
+    const subjectMode = SUBJECT_COMMANDS.has(command.path[0] ?? '');
+    const conn: ConnectionOptions = {
+      ...(typeof values['kubeconfig'] === 'string' ? { kubeconfig: values['kubeconfig'] } : {}),
+      ...(typeof values['context'] === 'string' ? { context: values['context'] } : {}),
+      ...(!subjectMode && typeof values['as'] === 'string' ? { as: values['as'] } : {}),
+      ...(!subjectMode && Array.isArray(values['as-group']) ? { asGroups: values['as-group'] } : {}),
+    };
+    let client: GatehouseClient | undefined;
+    const ctx: Context = {
+      args: positionals,
+      values,
+      format,
+      client: () => (client ??= deps.makeClient(conn)),
+      out: deps.stdout,
+      err: deps.stderr,
+      now: deps.now,
+      readFile: deps.readFile,
+    };
+    return await command.run(ctx);
+  } catch (err) {
+    if (err instanceof CliError) {
+      deps.stderr(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    deps.stderr(`error: ${errorMessage(err)}\n`);
+    return EXIT.api;
+  }
+}

@@ -1,0 +1,384 @@
+// The operator's controller: informers for the four kinds and Namespaces feed the permission
+// index in every replica; the leader (one Lease) reconciles statuses, records Events, and keeps
+// seed admins and presets. Level-based: changes enqueue keys (`Kind/name`), the reconciler reads
+// the informers' caches and recomputes, so a missed or repeated event does no harm.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { GROUP, LABELS, PLURALS, VERSION, type GatehouseKind, type Namespace, type Role, type RoleBinding, type Team, type User } from '../api/types.js';
+import type { GatehouseConfig } from '../config.js';
+import type { Change, IndexedKind, PermissionIndex } from '../authz/index.js';
+import { presetRoles } from '../authz/presets.js';
+import type { Logger } from '../log.js';
+import { systemClock, type Clock } from './clock.js';
+import { createInformer, type Informer, type InformerHandler, type KubeObject } from './informer.js';
+import { createKubeClient, isConflict, isNotFound, type KubeClient } from './kube.js';
+import { createLeaderElector, type LeaderElector } from './leader.js';
+import { createWorkQueue } from './queue.js';
+import { desiredSeedUser, keepPatch, seedObjectName } from './seeds.js';
+import { canonical, computeStatus, dependents, statusEqual, type StatusEvent, type World } from './status.js';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  config: GatehouseConfig;
+  /** The permission index this replica keeps true; decide() reads it. */
+  index: PermissionIndex;
+  logger: Logger;
+  /** Timers for backoff, the watchdog, the lease and expiry; the index has its own clock. */
+  clock?: Clock;
+  /** Overrides the transport built from kubeConfig (tests). */
+  client?: KubeClient;
+}
+
+export interface ControllerMetrics {
+  watchRestarts: number;
+  relists: number;
+  watchSilenceAborts: number;
+  watchEvents: number;
+  reconciles: number;
+  reconcileErrors: number;
+  statusWrites: number;
+  eventsRecorded: number;
+  objectsKept: number;
+  leaderAcquisitions: number;
+  leaderLosses: number;
+  indexGeneration: number;
+}
+
+export interface Controller {
+  start(): void;
+  /** Resolves once every kind has been listed and the index marked synced. */
+  readonly synced: Promise<void>;
+  isLeader(): boolean;
+  /** Stops taking work, lets writes in flight finish, releases the lease, stops the watches. */
+  stop(): Promise<void>;
+  metrics(): ControllerMetrics;
+  /** Resolves when the work queue is empty (tests and tools). */
+  idle(): Promise<void>;
+}
+
+/**
+ * Events for cluster-scoped objects must live in `default` (the API server's rule for old-style
+ * core/v1 Events; with eventTime set it would demand kube-system instead, so eventTime is left out).
+ */
+const EVENT_NAMESPACE = 'default';
+const COMPONENT = 'gatehouse';
+
+type Kind = GatehouseKind | 'Namespace';
+
+const crPath = (kind: GatehouseKind): string => `/apis/${GROUP}/${VERSION}/${PLURALS[kind]}`;
+
+// The part of an object the index reads; a status-only change (our own writes) is not a change.
+function fingerprint(kind: Kind, obj: KubeObject): string {
+  const o = obj as KubeObject & { spec?: unknown };
+  if (kind === 'Namespace') return canonical({ labels: o.metadata.labels ?? {} });
+  return canonical({ spec: o.spec, labels: o.metadata.labels ?? {}, deleting: Boolean(o.metadata.deletionTimestamp) });
+}
+
+export function createController(opts: ControllerOptions): Controller {
+  const { config, index } = opts;
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger.child({ component: 'controller' });
+  const client = opts.client ?? createKubeClient(opts.kubeConfig);
+  const watch = config.operator.watch;
+
+  const seedsByName = new Map(config.seedAdmins.map((s) => [seedObjectName(s.username), s] as const));
+  const presetsByName = new Map(presetRoles(config.presets).map((r) => [r.metadata.name, r] as const));
+
+  const counters = { reconciles: 0, reconcileErrors: 0, statusWrites: 0, eventsRecorded: 0, objectsKept: 0 };
+  // What this replica last wrote per key, and over which resourceVersion: until the watch brings
+  // the write back, the cache still shows the old status, and that must not cause a second write
+  // (or a second Event).
+  const written = new Map<string, { rv: string | undefined; status: string }>();
+
+  let synced = false;
+  let stopped = false;
+  let cancelExpiry = (): void => {};
+  // Bindings that expired at or before this time have been handled by the expiry timer.
+  let lastExpiryCheck = 0;
+
+  const queue = createWorkQueue({ clock, logger, backoffInitialMs: watch.backoffInitialMs, backoffMaxMs: watch.backoffMaxMs, concurrency: 2 });
+
+  const world: World = {
+    users: new Map(),
+    roles: new Map(),
+    teams: new Map(),
+    bindings: new Map(),
+    namespaces: new Map(),
+    index,
+  };
+
+  function enqueue(keys: Iterable<string>): void {
+    if (!synced || stopped || !leader.isLeader()) return;
+    for (const k of keys) queue.add(k);
+  }
+
+  function enqueueAll(): void {
+    const keys: string[] = [];
+    for (const inf of crInformers) for (const name of inf.store.keys()) keys.push(`${inf.kind}/${name}`);
+    for (const name of seedsByName.keys()) keys.push(`User/${name}`);
+    for (const name of presetsByName.keys()) keys.push(`Role/${name}`);
+    // Objects labelled seed/preset that the configuration no longer names lose the label.
+    enqueue(keys);
+  }
+
+  function handlerFor<T extends KubeObject>(kind: Kind): InformerHandler<T> {
+    const indexKind = kind as IndexedKind;
+    return {
+      onReplace(objects, previous) {
+        index.replaceAll(indexKind, objects as never);
+        const touched: Array<KubeObject | undefined> = [];
+        const now = new Set<string>();
+        for (const o of objects) {
+          now.add(o.metadata.name);
+          const old = previous.get(o.metadata.name);
+          if (!old || fingerprint(kind, old) !== fingerprint(kind, o)) touched.push(old, o);
+          else if (kind !== 'Namespace') enqueue([`${kind}/${o.metadata.name}`]);
+        }
+        for (const [name, old] of previous) if (!now.has(name)) touched.push(old);
+        if (touched.length > 0) enqueue(dependents(kind, touched as never, world));
+        if (kind === 'RoleBinding') scheduleExpiry();
+      },
+      onUpsert(object, old) {
+        if (!old || fingerprint(kind, old) !== fingerprint(kind, object)) {
+          index.apply({ op: 'upsert', kind: indexKind, object } as Change);
+          enqueue(dependents(kind, [old, object] as never, world));
+          if (kind === 'RoleBinding') scheduleExpiry();
+        } else if (kind !== 'Namespace') {
+          // Only the status changed: check it is still what it should be (someone may have edited it).
+          enqueue([`${kind}/${object.metadata.name}`]);
+        }
+      },
+      onDelete(object) {
+        index.apply({ op: 'delete', kind: indexKind, name: object.metadata.name });
+        written.delete(`${kind}/${object.metadata.name}`);
+        enqueue(dependents(kind, [object] as never, world));
+        if (kind === 'RoleBinding') scheduleExpiry();
+      },
+    };
+  }
+
+  const informerFor = <T extends KubeObject>(kind: Kind, path: string): Informer<T> =>
+    createInformer<T>({ kind, path, client, handler: handlerFor<T>(kind), watch, clock, logger });
+
+  const users = informerFor<User>('User', crPath('User'));
+  const roles = informerFor<Role>('Role', crPath('Role'));
+  const teams = informerFor<Team>('Team', crPath('Team'));
+  const bindings = informerFor<RoleBinding>('RoleBinding', crPath('RoleBinding'));
+  const namespaces = informerFor<Namespace>('Namespace', '/api/v1/namespaces');
+  const crInformers: Array<Informer<KubeObject>> = [users, roles, teams, bindings] as never;
+  const informers: Array<Informer<KubeObject>> = [...crInformers, namespaces as never];
+  Object.assign(world, { users: users.store, roles: roles.store, teams: teams.store, bindings: bindings.store, namespaces: namespaces.store });
+
+  const leader: LeaderElector = createLeaderElector({
+    client,
+    namespace: config.operator.namespace,
+    identity: config.operator.identity,
+    settings: config.operator.leaderElection,
+    clock,
+    logger,
+    onStartedLeading: () => enqueueAll(),
+    onStoppedLeading: () => {
+      queue.clear();
+      written.clear();
+    },
+  });
+
+  // Grants end at expiresAt whatever happens (decide() reads the clock); this timer makes the
+  // index generation move and the statuses and Events follow at that moment.
+  function scheduleExpiry(): void {
+    cancelExpiry();
+    if (stopped) return;
+    const now = index.now();
+    const next = index.nextExpiry(now);
+    if (next === null) return;
+    cancelExpiry = clock.setTimer(onExpiry, next - now + 1);
+  }
+
+  function onExpiry(): void {
+    const now = index.now();
+    const since = lastExpiryCheck;
+    lastExpiryCheck = now;
+    const expired = index.listCompiledBindings().filter((b) => b.expiresAt !== null && b.expiresAt > since && b.expiresAt <= now);
+    if (expired.length > 0) {
+      // Re-applying the unchanged bindings moves the index generation, so anything that caches
+      // answers per generation (the webhook) sees that they stopped granting.
+      for (const b of expired) {
+        const current = bindings.store.get(b.name);
+        if (current) index.apply({ op: 'upsert', kind: 'RoleBinding', object: current });
+      }
+      logger.info({ bindings: expired.map((b) => b.name) }, 'bindings expired');
+      enqueue(dependents('RoleBinding', expired.map((b) => bindings.store.get(b.name)), world));
+    }
+    scheduleExpiry();
+  }
+
+  async function write<T>(term: AbortSignal, req: Parameters<KubeClient['request']>[0]): Promise<T> {
+    // Losing the lease stops writing at once: nothing starts after the term ends, and a request
+    // in flight is cut off.
+    if (term.aborted) throw new Error('not the leader any more');
+    return client.request<T>({ ...req, signal: term, timeoutMs: req.timeoutMs ?? 10_000 });
+  }
+
+  async function recordEvent(term: AbortSignal, kind: GatehouseKind, obj: KubeObject, ev: StatusEvent): Promise<void> {
+    const now = clock.now();
+    try {
+      await write(term, {
+        method: 'POST',
+        path: `/api/v1/namespaces/${EVENT_NAMESPACE}/events`,
+        body: {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { generateName: `${obj.metadata.name}.`, namespace: EVENT_NAMESPACE },
+          involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind, name: obj.metadata.name, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion },
+          reason: ev.reason,
+          message: ev.message,
+          type: ev.type,
+          source: { component: COMPONENT },
+          reportingComponent: COMPONENT,
+          reportingInstance: config.operator.identity,
+          firstTimestamp: new Date(now).toISOString(),
+          lastTimestamp: new Date(now).toISOString(),
+          count: 1,
+        },
+      });
+      counters.eventsRecorded++;
+      logger.info({ kind, name: obj.metadata.name, reason: ev.reason }, 'event recorded');
+    } catch (err) {
+      // Events are best effort; the status already says the same.
+      logger.warn({ kind, name: obj.metadata.name, reason: ev.reason, err: err instanceof Error ? err.message : String(err) }, 'event not recorded');
+    }
+  }
+
+  // Creates or restores an object the configuration defines; true when it wrote something.
+  async function keep(term: AbortSignal, kind: 'User' | 'Role', existing: (User | Role) | undefined, desired: User | Role): Promise<boolean> {
+    const name = desired.metadata.name;
+    if (!existing) {
+      try {
+        await write(term, { method: 'POST', path: crPath(kind), body: desired });
+        counters.objectsKept++;
+        logger.info({ kind, name }, 'created from configuration');
+      } catch (err) {
+        if (!isConflict(err)) throw err; // 409: it exists; the watch brings it
+      }
+      return true;
+    }
+    if (existing.metadata.deletionTimestamp) return true;
+    const patch = keepPatch(existing, desired);
+    if (!patch) return false;
+    await write(term, { method: 'PATCH', path: `${crPath(kind)}/${encodeURIComponent(name)}`, body: patch, contentType: 'application/merge-patch+json' });
+    counters.objectsKept++;
+    logger.info({ kind, name, fields: Object.keys((patch['spec'] as object | undefined) ?? {}) }, 'restored from configuration');
+    return true;
+  }
+
+  async function dropLabel(term: AbortSignal, kind: 'User' | 'Role', name: string, label: string): Promise<void> {
+    await write(term, {
+      method: 'PATCH',
+      path: `${crPath(kind)}/${encodeURIComponent(name)}`,
+      body: { metadata: { labels: { [label]: null } } },
+      contentType: 'application/merge-patch+json',
+    });
+    logger.info({ kind, name, label }, 'no longer in the configuration, label removed');
+  }
+
+  async function reconcile(key: string): Promise<void> {
+    const term = leader.term();
+    if (!term || term.aborted || stopped) return;
+    counters.reconciles++;
+    const slash = key.indexOf('/');
+    const kind = key.slice(0, slash) as GatehouseKind;
+    const name = key.slice(slash + 1);
+    const store = ({ User: users, Role: roles, Team: teams, RoleBinding: bindings } as const)[kind].store as ReadonlyMap<string, User | Role | Team | RoleBinding>;
+    let obj = store.get(name);
+
+    if (kind === 'User') {
+      const seed = seedsByName.get(name);
+      if (seed) {
+        if (await keep(term, 'User', obj as User | undefined, desiredSeedUser(seed))) return; // the watch brings the result back
+      } else if (obj?.metadata.labels?.[LABELS.seed] !== undefined) {
+        await dropLabel(term, 'User', name, LABELS.seed);
+        return;
+      }
+    } else if (kind === 'Role') {
+      const preset = presetsByName.get(name);
+      if (preset) {
+        if (await keep(term, 'Role', obj as Role | undefined, preset)) return;
+      } else if (obj?.metadata.labels?.[LABELS.preset] !== undefined) {
+        await dropLabel(term, 'Role', name, LABELS.preset);
+        return;
+      }
+    }
+
+    obj = store.get(name);
+    if (!obj || obj.metadata.deletionTimestamp) return; // not found is success
+    const { status, events } = computeStatus(kind, obj, world, index.now());
+    if (statusEqual(obj.status, status)) return;
+    const text = canonical(status);
+    const last = written.get(key);
+    if (last && last.rv === obj.metadata.resourceVersion && last.status === text) return;
+
+    const body: Record<string, unknown> = { ...status };
+    for (const k of Object.keys(obj.status ?? {})) if (!(k in body) || body[k] === undefined) body[k] = null;
+    await write(term, {
+      method: 'PATCH',
+      path: `${crPath(kind)}/${encodeURIComponent(name)}/status`,
+      body: { status: body },
+      contentType: 'application/merge-patch+json',
+    }).catch((err: unknown) => {
+      if (isNotFound(err)) return; // deleted meanwhile
+      throw err;
+    });
+    written.set(key, { rv: obj.metadata.resourceVersion, status: text });
+    counters.statusWrites++;
+    for (const ev of events) await recordEvent(term, kind, obj, ev);
+  }
+
+  const syncedPromise = Promise.all(informers.map((i) => i.synced)).then(() => {
+    if (stopped) return;
+    synced = true;
+    index.markSynced();
+    lastExpiryCheck = index.now();
+    logger.info({ users: users.store.size, roles: roles.store.size, teams: teams.store.size, bindings: bindings.store.size, namespaces: namespaces.store.size }, 'caches synced');
+    scheduleExpiry();
+    queue.start(async (key) => {
+      try {
+        await reconcile(key);
+      } catch (err) {
+        counters.reconcileErrors++;
+        throw err;
+      }
+    });
+    enqueueAll();
+  });
+
+  return {
+    start() {
+      for (const inf of informers) inf.start();
+      leader.start();
+    },
+    synced: syncedPromise,
+    isLeader: () => leader.isLeader(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      cancelExpiry();
+      await queue.stop();
+      await leader.stop();
+      await Promise.all(informers.map((i) => i.stop()));
+      logger.info({}, 'controller stopped');
+    },
+    metrics() {
+      const sum = (f: (s: Informer<KubeObject>['stats']) => number): number => informers.reduce((n, i) => n + f(i.stats), 0);
+      return {
+        watchRestarts: sum((s) => s.watchRestarts),
+        relists: sum((s) => s.relists),
+        watchSilenceAborts: sum((s) => s.silenceAborts),
+        watchEvents: sum((s) => s.events),
+        ...counters,
+        leaderAcquisitions: leader.stats.acquisitions,
+        leaderLosses: leader.stats.losses,
+        indexGeneration: index.generation,
+      };
+    },
+    idle: () => queue.idle(),
+  };
+}

@@ -1,0 +1,238 @@
+// A list+watch of one cluster-scoped resource that does not give up. client-node's own informer
+// stops for good on most watch errors (its issues #364, #596, #958, #1496); this one:
+// - restarts any failed watch with jittered exponential backoff, from the last resourceVersion;
+// - relists on 410 Gone (an HTTP 410 or a watch ERROR event with code 410), and hands the handler
+//   the complete new list, so objects deleted while it could not see them leave the index;
+// - aborts a watch that has sent nothing for `silenceTimeoutSeconds` (a dead connection that
+//   never closes) and starts over. The server closes each watch after `timeoutSeconds`, set below
+//   the silence timeout, with bookmarks allowed, so a quiet but healthy watch is never mistaken
+//   for a dead one (kube-apiserver 1.20 sends its bookmark just before that deadline).
+import type { Logger } from '../log.js';
+import type { ObjectMeta } from '../api/types.js';
+import { backoffMs, sleep, type Clock } from './clock.js';
+import { KubeApiError, isGone, type KubeClient, type WatchEvent } from './kube.js';
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+}
+
+export interface InformerHandler<T extends KubeObject> {
+  /** A complete list arrived; `objects` is everything that exists, `previous` what was known before. */
+  onReplace(objects: readonly T[], previous: ReadonlyMap<string, T>): void;
+  onUpsert(object: T, old: T | undefined): void;
+  onDelete(object: T): void;
+}
+
+export interface WatchSettings {
+  silenceTimeoutSeconds: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
+export interface InformerOptions<T extends KubeObject> {
+  /** For logs and metrics: User, Role, Team, RoleBinding, Namespace. */
+  kind: string;
+  /** The collection's API path, e.g. /apis/iam.gatehouse.dev/v1alpha1/users or /api/v1/namespaces. */
+  path: string;
+  client: KubeClient;
+  handler: InformerHandler<T>;
+  watch: WatchSettings;
+  clock: Clock;
+  logger: Logger;
+  random?: () => number;
+  /** Page size for lists. */
+  pageSize?: number;
+}
+
+export interface InformerStats {
+  /** Watches restarted after an error or silence. */
+  watchRestarts: number;
+  /** Complete lists after the first one (410 Gone, or a list that had failed). */
+  relists: number;
+  /** Watches aborted by the silence watchdog. */
+  silenceAborts: number;
+  /** Watch events applied. */
+  events: number;
+}
+
+export interface Informer<T extends KubeObject> {
+  readonly kind: string;
+  start(): void;
+  stop(): Promise<void>;
+  /** Resolves after the first complete list. */
+  readonly synced: Promise<void>;
+  hasSynced(): boolean;
+  /** The objects as last seen, by name. */
+  readonly store: ReadonlyMap<string, T>;
+  readonly stats: Readonly<InformerStats>;
+}
+
+class SilentWatchError extends Error {}
+
+export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): Informer<T> {
+  const { client, handler, clock, kind } = opts;
+  const logger = opts.logger.child({ informer: kind });
+  const random = opts.random ?? Math.random;
+  const silenceMs = opts.watch.silenceTimeoutSeconds * 1000;
+  const store = new Map<string, T>();
+  const stats: InformerStats = { watchRestarts: 0, relists: 0, silenceAborts: 0, events: 0 };
+  const stopper = new AbortController();
+  let synced = false;
+  let resolveSynced!: () => void;
+  const syncedPromise = new Promise<void>((r) => (resolveSynced = r));
+  let running: Promise<void> | undefined;
+  // The newest resourceVersion seen, also when a watch then fails: the next watch resumes there.
+  let latestRv = '';
+
+  function safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      // A bug in a handler must not tear down the watch (and then repeat forever).
+      logger.error({ err, what }, 'informer handler failed');
+    }
+  }
+
+  async function list(): Promise<string> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await client.request<{ items?: T[]; metadata?: { resourceVersion?: string; continue?: string } }>({
+        method: 'GET',
+        path: opts.path,
+        query: { limit: opts.pageSize ?? 500, continue: cont },
+        timeoutMs: Math.max(silenceMs, 5000),
+        signal: stopper.signal,
+      });
+      items.push(...(page.items ?? []));
+      rv = page.metadata?.resourceVersion ?? rv;
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+    const previous = new Map(store);
+    store.clear();
+    for (const item of items) store.set(item.metadata.name, item);
+    safely('replace', () => handler.onReplace(items, previous));
+    latestRv = rv;
+    return rv;
+  }
+
+  // Watches from `rv` until the server ends the stream; returns the last resourceVersion seen.
+  async function watchFrom(rv: string): Promise<string> {
+    const ac = new AbortController();
+    const onStop = (): void => ac.abort();
+    stopper.signal.addEventListener('abort', onStop, { once: true });
+    let silent = false;
+    let cancelWatchdog = (): void => {};
+    const arm = (): void => {
+      cancelWatchdog();
+      cancelWatchdog = clock.setTimer(() => {
+        silent = true;
+        ac.abort();
+      }, silenceMs);
+    };
+    // The server ends the watch well inside the silence timeout; a little jitter keeps the kinds'
+    // watches from all restarting together.
+    const timeoutSeconds = Math.max(1, Math.floor((opts.watch.silenceTimeoutSeconds * (0.5 + random() * 0.25))));
+    arm();
+    try {
+      await client.watch(
+        opts.path,
+        { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds },
+        ac.signal,
+        (ev: WatchEvent) => {
+          const obj = ev.object as unknown as T & { code?: number; message?: string; reason?: string };
+          if (ev.type === 'ERROR') {
+            const code = typeof obj.code === 'number' ? obj.code : 500;
+            throw new KubeApiError(`watch ${opts.path}: ${obj.message ?? 'error event'}`, code, obj.reason ?? '');
+          }
+          const objRv = obj.metadata?.resourceVersion;
+          if (objRv) latestRv = objRv;
+          if (ev.type === 'BOOKMARK') return;
+          stats.events++;
+          const name = obj.metadata?.name;
+          if (!name) return;
+          if (ev.type === 'DELETED') {
+            store.delete(name);
+            safely('delete', () => handler.onDelete(obj));
+          } else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') {
+            const old = store.get(name);
+            store.set(name, obj);
+            safely('upsert', () => handler.onUpsert(obj, old));
+          }
+        },
+        arm,
+      );
+    } catch (err) {
+      if (silent) throw new SilentWatchError(`no data for ${opts.watch.silenceTimeoutSeconds} s`);
+      throw err;
+    } finally {
+      cancelWatchdog();
+      stopper.signal.removeEventListener('abort', onStop);
+    }
+    return latestRv;
+  }
+
+  async function run(): Promise<void> {
+    let rv: string | undefined;
+    let failures = 0;
+    let lists = 0;
+    while (!stopper.signal.aborted) {
+      try {
+        if (rv === undefined) {
+          rv = await list();
+          if (lists++ > 0) stats.relists++;
+          logger.debug({ resourceVersion: rv, objects: store.size }, 'informer listed');
+          if (!synced) {
+            synced = true;
+            resolveSynced();
+          }
+        }
+        const started = clock.now();
+        rv = await watchFrom(rv);
+        // A watch the server ended at once, over and over, must not spin.
+        if (clock.now() - started < 1000) {
+          failures++;
+          await sleep(clock, backoffMs(failures, opts.watch.backoffInitialMs, opts.watch.backoffMaxMs, random), stopper.signal);
+        } else {
+          failures = 0;
+        }
+      } catch (err) {
+        if (stopper.signal.aborted) break;
+        failures++;
+        if (rv !== undefined) rv = latestRv;
+        if (isGone(err)) {
+          // The resourceVersion is too old to resume from: only a complete list is the truth now.
+          logger.info({ err: String(err) }, 'watch expired, relisting');
+          rv = undefined;
+          // The first relist after a 410 goes at once; only repeated failures wait.
+          if (failures === 1) continue;
+        } else if (err instanceof SilentWatchError) {
+          stats.silenceAborts++;
+          logger.warn({ silenceTimeoutSeconds: opts.watch.silenceTimeoutSeconds }, 'watch silent, restarting');
+        } else {
+          logger.warn({ err: err instanceof Error ? err.message : String(err), failures }, 'watch failed, restarting');
+        }
+        stats.watchRestarts++;
+        await sleep(clock, backoffMs(failures, opts.watch.backoffInitialMs, opts.watch.backoffMaxMs, random), stopper.signal);
+      }
+    }
+  }
+
+  return {
+    kind,
+    start() {
+      if (!running && !stopper.signal.aborted) running = run();
+    },
+    async stop() {
+      stopper.abort();
+      await running;
+    },
+    synced: syncedPromise,
+    hasSynced: () => synced,
+    store,
+    stats,
+  };
+}

@@ -1,0 +1,215 @@
+// A thin HTTP transport to the API server that takes its credentials, CA and server from
+// client-node's KubeConfig. Why not client-node's generated APIs and Watch directly: in 1.x neither
+// accepts a per-request timeout or abort signal, and Watch.watch() only hands back its
+// AbortController after the response headers arrive, so a connection that stalls before that (a
+// frozen network path, a restarting API server) hangs for good. Every call here has a deadline or
+// an AbortSignal, which is what the informers' watchdog and the leader lease need.
+import https from 'node:https';
+import http from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { GatehouseError } from '../errors.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface KubeRequest {
+  method: HttpMethod;
+  /** The API path, e.g. /apis/iam.gatehouse.dev/v1alpha1/users. */
+  path: string;
+  query?: Query;
+  body?: unknown;
+  /** Defaults to application/json; merge patches use application/merge-patch+json. */
+  contentType?: string;
+  /** The whole request must finish within this; defaults to 30 s. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** One line of a watch stream. */
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR' | string;
+  object: Record<string, unknown>;
+}
+
+export interface KubeClient {
+  request<T = unknown>(req: KubeRequest): Promise<T>;
+  /**
+   * Opens a watch and calls `onEvent` for every event; `onData` on every chunk of bytes (the
+   * watchdog's heartbeat). Resolves when the server ends the stream cleanly, rejects on any error,
+   * an HTTP status other than 200, or when `signal` aborts.
+   */
+  watch(path: string, query: Query, signal: AbortSignal, onEvent: (ev: WatchEvent) => void, onData?: () => void): Promise<void>;
+}
+
+/** A failed API call; `statusCode` 0 means the request never got an HTTP answer. */
+export class KubeApiError extends GatehouseError {
+  readonly statusCode: number;
+  readonly reason: string;
+  constructor(message: string, statusCode: number, reason = '', options?: { cause?: unknown }) {
+    super('GH_KUBE_API', message, { statusCode, reason }, options);
+    this.statusCode = statusCode;
+    this.reason = reason;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 404;
+}
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 409;
+}
+export function isGone(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 410;
+}
+
+function buildUrl(server: string, path: string, query: Query | undefined): URL {
+  const url = new URL(server.replace(/\/+$/, '') + path);
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+  return url;
+}
+
+function apiErrorFrom(status: number, body: string, method: string, path: string): KubeApiError {
+  let message = body.slice(0, 500);
+  let reason = '';
+  try {
+    const parsed = JSON.parse(body) as { message?: string; reason?: string };
+    if (parsed.message) message = parsed.message;
+    if (parsed.reason) reason = parsed.reason;
+  } catch {
+    /* not a Status object */
+  }
+  return new KubeApiError(`${method} ${path}: ${status} ${message}`, status, reason);
+}
+
+export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
+  const server = (): string => {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new KubeApiError('the kubeconfig has no current cluster', 0);
+    return cluster.server;
+  };
+
+  // Credentials are applied per request so rotating tokens (exec plugins, projected service
+  // account tokens) are picked up.
+  async function open(method: HttpMethod, url: URL, headers: Record<string, string>): Promise<http.ClientRequest> {
+    const opts: https.RequestOptions = { method, headers: { Accept: 'application/json', ...headers } };
+    await kubeConfig.applyToHTTPSOptions(opts);
+    const mod = url.protocol === 'http:' ? http : https;
+    return mod.request(url, opts);
+  }
+
+  async function request<T>(req: KubeRequest): Promise<T> {
+    const url = buildUrl(server(), req.path, req.query);
+    const payload = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+    const headers: Record<string, string> = {};
+    if (payload !== undefined) {
+      headers['Content-Type'] = req.contentType ?? 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
+    const r = await open(req.method, url, headers);
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: Error | undefined, value?: T): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(value as T);
+      };
+      const timeoutMs = req.timeoutMs ?? 30_000;
+      const timer = setTimeout(() => {
+        r.destroy();
+        finish(new KubeApiError(`${req.method} ${req.path}: no answer within ${timeoutMs} ms`, 0, 'Timeout'));
+      }, timeoutMs);
+      const onAbort = (): void => {
+        r.destroy();
+        finish(new KubeApiError(`${req.method} ${req.path}: aborted`, 0, 'Aborted'));
+      };
+      if (req.signal?.aborted) return onAbort();
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      r.on('error', (err) => finish(new KubeApiError(`${req.method} ${req.path}: ${err.message}`, 0, 'Network', { cause: err })));
+      r.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => finish(new KubeApiError(`${req.method} ${req.path}: ${err.message}`, 0, 'Network', { cause: err })));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 300) return finish(apiErrorFrom(status, text, req.method, req.path));
+          try {
+            finish(undefined, (text ? JSON.parse(text) : undefined) as T);
+          } catch (err) {
+            finish(new KubeApiError(`${req.method} ${req.path}: answer is not JSON`, status, 'BadResponse', { cause: err }));
+          }
+        });
+      });
+      r.end(payload);
+    });
+  }
+
+  async function watch(path: string, query: Query, signal: AbortSignal, onEvent: (ev: WatchEvent) => void, onData?: () => void): Promise<void> {
+    const url = buildUrl(server(), path, { ...query, watch: true });
+    const r = await open('GET', url, {});
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (err?: Error): void => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        r.destroy();
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = (): void => finish(new KubeApiError(`watch ${path}: aborted`, 0, 'Aborted'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      r.on('error', (err) => finish(new KubeApiError(`watch ${path}: ${err.message}`, 0, 'Network', { cause: err })));
+      r.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => finish(apiErrorFrom(status, Buffer.concat(chunks).toString('utf8'), 'GET', path)));
+          res.on('error', (err) => finish(new KubeApiError(`watch ${path}: ${err.message}`, 0, 'Network', { cause: err })));
+          return;
+        }
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          onData?.();
+          buffered += chunk;
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (!line) continue;
+            let ev: WatchEvent;
+            try {
+              ev = JSON.parse(line) as WatchEvent;
+            } catch (err) {
+              return finish(new KubeApiError(`watch ${path}: a line is not JSON`, 200, 'BadResponse', { cause: err }));
+            }
+            try {
+              onEvent(ev);
+            } catch (err) {
+              return finish(err instanceof Error ? err : new Error(String(err)));
+            }
+            if (settled) return;
+          }
+        });
+        res.on('error', (err) => finish(new KubeApiError(`watch ${path}: ${err.message}`, 0, 'Network', { cause: err })));
+        // 'aborted' then 'close' without 'end' means the connection broke mid-stream.
+        res.on('aborted', () => finish(new KubeApiError(`watch ${path}: connection closed mid-stream`, 0, 'Network')));
+        res.on('end', () => finish());
+        res.on('close', () => {
+          if (!res.complete) finish(new KubeApiError(`watch ${path}: connection closed mid-stream`, 0, 'Network'));
+          else finish();
+        });
+      });
+      r.end();
+    });
+  }
+
+  return { request, watch };
+}

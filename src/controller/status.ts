@@ -1,0 +1,317 @@
+// What each object's status should be, computed from everything the informers hold: pure, so the
+// rules are unit-tested without an API server. The reconciler compares the result with the status
+// the object has and writes only a difference.
+import type {
+  Condition,
+  GatehouseKind,
+  Namespace,
+  Role,
+  RoleBinding,
+  RoleBindingStatus,
+  RoleStatus,
+  Team,
+  TeamStatus,
+  User,
+  UserStatus,
+} from '../api/types.js';
+import { LABELS, usernameOf } from '../api/types.js';
+import { PermissionIndex, type CompiledBinding } from '../authz/index.js';
+
+/**
+ * What status needs: the informers' caches (for dependents) and the permission index (the core's
+ * diagnostics, so status says exactly what decide() does).
+ */
+export interface World {
+  users: ReadonlyMap<string, User>;
+  roles: ReadonlyMap<string, Role>;
+  teams: ReadonlyMap<string, Team>;
+  bindings: ReadonlyMap<string, RoleBinding>;
+  namespaces: ReadonlyMap<string, Namespace>;
+  index: PermissionIndex;
+}
+
+export type AnyStatus = UserStatus | RoleStatus | TeamStatus | RoleBindingStatus;
+
+export interface StatusEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface StatusResult {
+  status: AnyStatus;
+  /** Transitions a person cares about, found by comparing with the status the object had. */
+  events: StatusEvent[];
+}
+
+interface Ready {
+  ok: boolean;
+  reason: string;
+  message: string;
+}
+
+function readyCondition(ready: Ready, generation: number | undefined, previous: Condition[] | undefined, now: number): Condition {
+  const status = ready.ok ? 'True' : 'False';
+  const old = previous?.find((c) => c.type === 'Ready');
+  const cond: Condition = {
+    type: 'Ready',
+    status,
+    reason: ready.reason,
+    message: ready.message,
+    // The time the status last flipped, not the time of the last write.
+    lastTransitionTime: old && old.status === status && old.lastTransitionTime ? old.lastTransitionTime : new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+  if (generation !== undefined) cond.observedGeneration = generation;
+  return cond;
+}
+
+const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
+const list = (xs: string[], max = 5): string => (xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`);
+
+function scopeEntries(b: CompiledBinding): string[] {
+  if (b.scope.kind === 'cluster') return ['cluster'];
+  if (b.scope.kind === 'teams') return [...b.scope.teams].map((t) => `team:${t}`);
+  return [...b.scope.namespaces].map((n) => `namespace:${n}`);
+}
+
+function userStatus(user: User, world: World, now: number): StatusResult {
+  const name = user.metadata.name;
+  const diag = world.index.userDiagnostics(name, now);
+  const username = usernameOf(user);
+  // Roles as role@scope (the CRD's printer-friendly form), from the same live bindings the
+  // core's diagnostics count.
+  const roles: string[] = [];
+  const consider = (set: ReadonlySet<CompiledBinding>): void => {
+    for (const b of set) if (!PermissionIndex.isExpired(b, now)) for (const where of scopeEntries(b)) roles.push(`${b.role}@${where}`);
+  };
+  consider(world.index.bindingsForSubject('User', name));
+  if (username !== name) consider(world.index.bindingsForSubject('User', username));
+  for (const t of diag?.teams ?? []) consider(world.index.bindingsForSubject('Team', t));
+  const seed = diag?.seed ?? false;
+  const state = user.spec.state;
+  const twins = diag?.duplicateUsernameOf ?? [];
+  // The core lets the lexicographically first object name win; the others are not in effect.
+  const winner = sorted([name, ...twins])[0];
+  let ready: Ready;
+  if (twins.length > 0 && winner !== name) {
+    ready = { ok: false, reason: 'DuplicateUsername', message: `User ${winner} has the same username ${username} and takes precedence; this User is ignored: delete it or change spec.username` };
+  } else if (seed) {
+    ready = { ok: true, reason: 'SeedAdmin', message: 'Seed admin from the operator configuration (an Active superuser); change the configuration (Helm values seedAdmins) to change it' };
+  } else if (state === 'Active') {
+    ready = { ok: true, reason: 'Active', message: twins.length > 0 ? `The user is active; User(s) ${list(twins)} have the same username and are ignored` : 'The user is active' };
+  } else if (state === 'Pending') {
+    ready = { ok: false, reason: 'PendingApproval', message: `Waiting for approval: a superuser (or a holder of iam.gatehouse.dev/users:approve) sets spec.state to Active, e.g. kubectl gatehouse user activate ${name}` };
+  } else if (state === 'Rejected') {
+    ready = { ok: false, reason: 'Rejected', message: 'The user was rejected and is denied all access; set spec.state to Active to let them in' };
+  } else {
+    ready = { ok: false, reason: 'Suspended', message: 'The user is suspended and denied all access; set spec.state to Active to restore access' };
+  }
+  const phase = seed ? 'Seed' : state;
+  const status: UserStatus = {
+    phase,
+    teams: diag?.teams ?? [],
+    roles: sorted(roles),
+    seed,
+    observedGeneration: user.metadata.generation,
+    conditions: [readyCondition(ready, user.metadata.generation, user.status?.conditions, now)],
+  };
+  const events: StatusEvent[] = [];
+  const oldPhase = user.status?.phase;
+  if (oldPhase !== undefined && oldPhase !== phase) {
+    if (phase === 'Active') events.push({ type: 'Normal', reason: 'UserActivated', message: `User ${username} is now active (was ${oldPhase})` });
+    else if (phase === 'Rejected') events.push({ type: 'Normal', reason: 'UserRejected', message: `User ${username} was rejected (was ${oldPhase})` });
+    else if (phase === 'Suspended') events.push({ type: 'Normal', reason: 'UserSuspended', message: `User ${username} was suspended (was ${oldPhase})` });
+  }
+  return { status, events };
+}
+
+function roleStatus(role: Role, world: World, now: number): StatusResult {
+  const name = role.metadata.name;
+  const diag = world.index.roleDiagnostics(name);
+  const problems = diag?.problems ?? [];
+  const missing = diag?.missingIncludes ?? [];
+  const cycle = diag?.cycle ?? null;
+  let ready: Ready;
+  if (cycle) {
+    ready = { ok: false, reason: 'IncludeCycle', message: `Role ${name} includes itself (${cycle.join(' -> ')}); remove the loop from spec.includes` };
+  } else if (problems.length > 0) {
+    ready = { ok: false, reason: 'InvalidPermissions', message: `${problems.length} permission(s) do not parse and grant nothing: ${list(problems, 3)}; fix them in spec.permissions` };
+  } else if (missing.length > 0) {
+    ready = { ok: false, reason: 'MissingIncludes', message: `Included role(s) ${list(missing)} do not exist yet; their permissions are not granted until they are created` };
+  } else {
+    ready = { ok: true, reason: 'Valid', message: `The role holds ${diag?.permissionCount ?? 0} permission(s)` };
+  }
+  const status: RoleStatus = {
+    permissionCount: diag?.permissionCount ?? 0,
+    invalidPermissions: problems,
+    missingIncludes: missing,
+    bindingCount: diag?.bindingCount ?? 0,
+    observedGeneration: role.metadata.generation,
+    conditions: [readyCondition(ready, role.metadata.generation, role.status?.conditions, now)],
+  };
+  const events: StatusEvent[] = [];
+  const oldReason = role.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+  if (cycle && oldReason !== 'IncludeCycle') events.push({ type: 'Warning', reason: 'RoleIncludesItself', message: ready.message });
+  return { status, events };
+}
+
+function teamStatus(team: Team, world: World, now: number): StatusResult {
+  const diag = world.index.teamDiagnostics(team.metadata.name);
+  const missing = diag?.missingMembers ?? [];
+  const ready: Ready =
+    missing.length > 0
+      ? { ok: false, reason: 'MissingMembers', message: `Member(s) ${list(missing)} have no User object yet; they get nothing through this team until their Users exist` }
+      : { ok: true, reason: 'Valid', message: `The team has ${diag?.memberCount ?? 0} member(s) and ${diag?.namespaces.length ?? 0} namespace(s)` };
+  const status: TeamStatus = {
+    memberCount: diag?.memberCount ?? 0,
+    namespaces: diag?.namespaces ?? [],
+    missingMembers: missing,
+    observedGeneration: team.metadata.generation,
+    conditions: [readyCondition(ready, team.metadata.generation, team.status?.conditions, now)],
+  };
+  return { status, events: [] };
+}
+
+function bindingStatus(binding: RoleBinding, world: World, now: number): StatusResult {
+  const spec = binding.spec;
+  const diag = world.index.bindingDiagnostics(binding.metadata.name, now);
+  const unresolved = diag?.unresolvedSubjects ?? [];
+  const missingTeams = sorted((spec.scope?.teams ?? []).filter((t) => !world.index.getTeam(t)));
+  const expired = diag?.expired ?? false;
+  let ready: Ready;
+  if (diag?.invalidExpiresAt) {
+    ready = { ok: false, reason: 'InvalidExpiresAt', message: `spec.expiresAt ${JSON.stringify(spec.expiresAt)} is not an RFC 3339 time, so the binding counts as expired; fix it` };
+  } else if (expired) {
+    ready = { ok: false, reason: 'Expired', message: `The binding expired at ${spec.expiresAt} and grants nothing; extend spec.expiresAt or delete it` };
+  } else if (!diag?.roleFound) {
+    ready = { ok: false, reason: 'RoleNotFound', message: `Role ${spec.role} does not exist yet; the binding grants nothing until it is created` };
+  } else if (missingTeams.length > 0) {
+    ready = { ok: false, reason: 'ScopeTeamNotFound', message: `Scope team(s) ${list(missingTeams)} do not exist yet; the binding grants nothing in their namespaces until they are created` };
+  } else if (unresolved.length > 0) {
+    ready = { ok: false, reason: 'SubjectsNotFound', message: `Subject(s) ${list(unresolved)} do not exist yet; they get nothing through this binding until they are created` };
+  } else {
+    ready = { ok: true, reason: 'Bound', message: `Role ${spec.role} is granted to ${diag.subjectCount} subject(s) in ${diag.scope}${spec.expiresAt ? ` until ${spec.expiresAt}` : ''}` };
+  }
+  const status: RoleBindingStatus = {
+    scope: diag?.scope ?? '',
+    subjectCount: diag?.subjectCount ?? (spec.subjects ?? []).length,
+    roleFound: diag?.roleFound ?? false,
+    unresolvedSubjects: unresolved,
+    resolvedNamespaces: diag?.resolvedNamespaces ?? [],
+    expired,
+    observedGeneration: binding.metadata.generation,
+    conditions: [readyCondition(ready, binding.metadata.generation, binding.status?.conditions, now)],
+  };
+  const events: StatusEvent[] = [];
+  if (expired && binding.status?.expired !== true) {
+    events.push({ type: 'Normal', reason: 'BindingExpired', message: `Binding ${binding.metadata.name} expired at ${spec.expiresAt}; role ${spec.role} is no longer granted through it` });
+  }
+  return { status, events };
+}
+
+
+export function computeStatus(kind: GatehouseKind, obj: User | Role | Team | RoleBinding, world: World, now: number): StatusResult {
+  switch (kind) {
+    case 'User':
+      return userStatus(obj as User, world, now);
+    case 'Role':
+      return roleStatus(obj as Role, world, now);
+    case 'Team':
+      return teamStatus(obj as Team, world, now);
+    case 'RoleBinding':
+      return bindingStatus(obj as RoleBinding, world, now);
+  }
+}
+
+/** JSON with sorted keys, so two statuses compare equal whatever order their fields came in. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+export function statusEqual(a: unknown, b: unknown): boolean {
+  return canonical(a ?? {}) === canonical(b ?? {});
+}
+
+/**
+ * The keys whose status may change when `obj` (of `kind`) changes, from the object before and
+ * after: the object itself and what refers to it or is referred to by it.
+ */
+export function dependents(kind: GatehouseKind | 'Namespace', objs: ReadonlyArray<User | Role | Team | RoleBinding | Namespace | undefined>, world: World): Set<string> {
+  const out = new Set<string>();
+  // A User subject or a team member names a User by object name or by username (the core's rule).
+  const addUser = (nameOrUsername: string): void => {
+    out.add(`User/${nameOrUsername}`);
+    const byUsername = world.index.getUserByUsername(nameOrUsername);
+    if (byUsername) out.add(`User/${byUsername.metadata.name}`);
+  };
+  const addBindingUsers = (b: RoleBinding): void => {
+    for (const s of b.spec.subjects ?? []) {
+      if (s.kind === 'User') addUser(s.name);
+      if (s.kind === 'Team') for (const m of world.teams.get(s.name)?.spec.members ?? []) addUser(m);
+    }
+  };
+  for (const obj of objs) {
+    if (!obj) continue;
+    const name = obj.metadata.name;
+    if (kind !== 'Namespace') out.add(`${kind}/${name}`);
+    switch (kind) {
+      case 'User': {
+        const u = obj as User;
+        const ids = new Set([name, usernameOf(u)]);
+        for (const other of world.users.values()) if (usernameOf(other) === usernameOf(u)) out.add(`User/${other.metadata.name}`);
+        for (const t of world.teams.values()) if (t.spec.members?.some((m) => ids.has(m))) out.add(`Team/${t.metadata.name}`);
+        for (const b of world.bindings.values()) if (b.spec.subjects?.some((s) => s.kind === 'User' && ids.has(s.name))) out.add(`RoleBinding/${b.metadata.name}`);
+        break;
+      }
+      case 'Role': {
+        for (const b of world.bindings.values()) if (b.spec.role === name) out.add(`RoleBinding/${b.metadata.name}`);
+        // Roles that include this one, directly or not (permission counts, missing includes, cycles).
+        const frontier = [name];
+        const seen = new Set<string>();
+        while (frontier.length > 0) {
+          const cur = frontier.pop()!;
+          if (seen.has(cur)) continue;
+          seen.add(cur);
+          for (const r of world.roles.values()) {
+            if (r.spec.includes?.includes(cur)) {
+              out.add(`Role/${r.metadata.name}`);
+              frontier.push(r.metadata.name);
+            }
+          }
+        }
+        break;
+      }
+      case 'Team': {
+        const t = obj as Team;
+        for (const m of t.spec.members ?? []) addUser(m);
+        for (const b of world.bindings.values()) {
+          const bySubject = b.spec.subjects?.some((s) => s.kind === 'Team' && s.name === name);
+          if (bySubject || b.spec.scope?.teams?.includes(name)) out.add(`RoleBinding/${b.metadata.name}`);
+        }
+        break;
+      }
+      case 'RoleBinding': {
+        const b = obj as RoleBinding;
+        out.add(`Role/${b.spec.role}`);
+        addBindingUsers(b);
+        break;
+      }
+      case 'Namespace': {
+        const teamName = obj.metadata.labels?.[LABELS.team];
+        const teams = new Set<string>();
+        if (teamName) teams.add(teamName);
+        for (const t of world.teams.values()) if (t.spec.namespaces?.includes(name)) teams.add(t.metadata.name);
+        for (const t of teams) {
+          out.add(`Team/${t}`);
+          for (const b of world.bindings.values()) if (b.spec.scope?.teams?.includes(t)) out.add(`RoleBinding/${b.metadata.name}`);
+        }
+        break;
+      }
+    }
+  }
+  return out;
+}

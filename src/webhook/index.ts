@@ -1,0 +1,91 @@
+// One call for the composition root: the HTTPS server with both webhooks, probes, metrics and
+// registration `auto`, wired from the configuration and the injected core functions.
+import type { GatehouseConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { AccessRequest, Decision } from '../authz/types.js';
+import { createWebhookServer, type WebhookServer } from './server.js';
+import { createWebhookRoutes } from './routes.js';
+import { createAuthorizeHandler } from './sar.js';
+import { createAdmissionHandler, type AdmissionUserInfo, type Mutator, type Validator } from './admission.js';
+import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
+import { createAutoRegistrar, type AutoRegistrar } from './registration.js';
+
+export interface GatehouseWebhookOptions {
+  config: GatehouseConfig;
+  logger: Logger;
+  /** decide() bound to the live index. */
+  authorize: (req: AccessRequest) => Decision;
+  /** True once the index has synced (readiness, and answers before it are no opinion). */
+  isReady: () => boolean;
+  /** Admission validator and mutator; without a validator /validate and /mutate are not served. */
+  validate?: Validator;
+  mutate?: Mutator;
+  /** Default: the operator's own service account and members of system:masters (product.md). */
+  breakGlass?: (user: AdmissionUserInfo) => boolean;
+  /** Registration `auto`: creates a Pending User (AlreadyExists counts as done). */
+  createPendingUser?: (username: string) => Promise<void>;
+  indexGeneration?: () => number;
+  watchRestarts?: () => number;
+  /** Milliseconds, for the registration rate limit. */
+  now?: () => number;
+  certReloadIntervalMs?: number;
+  processMetrics?: boolean;
+}
+
+export interface GatehouseWebhook {
+  server: WebhookServer;
+  metrics: WebhookMetrics;
+  registrar: AutoRegistrar | undefined;
+}
+
+export function defaultBreakGlass(config: GatehouseConfig): (user: AdmissionUserInfo) => boolean {
+  const operator = config.operator.serviceAccountUsername;
+  return (user) => user.username === operator || user.groups.includes('system:masters');
+}
+
+export function createGatehouseWebhook(options: GatehouseWebhookOptions): GatehouseWebhook {
+  const { config, logger, isReady } = options;
+  const metrics = createWebhookMetrics({
+    ...(options.indexGeneration ? { indexGeneration: options.indexGeneration } : {}),
+    ...(options.watchRestarts ? { watchRestarts: options.watchRestarts } : {}),
+    processMetrics: options.processMetrics ?? false,
+  });
+  const registrar = config.registration.auto && options.createPendingUser
+    ? createAutoRegistrar({
+      enabled: true,
+      perSecond: config.operator.autoRegistrationPerSecond,
+      createPendingUser: options.createPendingUser,
+      logger,
+      metrics,
+      ...(options.now ? { now: options.now } : {}),
+    })
+    : undefined;
+  if (config.registration.auto && !options.createPendingUser) {
+    logger.warn({}, 'registration.auto is on but no user creator was wired; no Pending Users will be created');
+  }
+  const authorize = createAuthorizeHandler({
+    authorize: options.authorize,
+    isReady,
+    logger,
+    metrics,
+    ...(registrar ? { onUnknownUser: (req: AccessRequest) => registrar.onUnknownUser(req) } : {}),
+  });
+  const admission = options.validate
+    ? createAdmissionHandler({
+      validate: options.validate,
+      mutate: options.mutate ?? (() => ({})),
+      logger,
+      metrics,
+      breakGlass: options.breakGlass ?? defaultBreakGlass(config),
+    })
+    : undefined;
+  const routes = createWebhookRoutes({ authorize, ...(admission ? { admission } : {}), isReady, metrics });
+  const server = createWebhookServer({
+    server: config.server,
+    logger,
+    routes,
+    metrics,
+    ...(options.certReloadIntervalMs !== undefined ? { certReloadIntervalMs: options.certReloadIntervalMs } : {}),
+  });
+  return { server, metrics, registrar };
+}

@@ -1,0 +1,49 @@
+// The route table the operator serves: both webhooks, the probes and the metrics.
+import type { Routes, Route } from './server.js';
+import type { Reply } from './http.js';
+import type { WebhookMetrics } from './metrics.js';
+import type { AdmissionHandlers } from './admission.js';
+
+export interface WebhookRoutesOptions {
+  /** From createAuthorizeHandler. */
+  authorize?: (body: unknown) => Reply;
+  /** From createAdmissionHandler. */
+  admission?: AdmissionHandlers;
+  /** True once the permission index has synced. */
+  isReady: () => boolean;
+  metrics?: WebhookMetrics;
+}
+
+const text = (status: number, body: string): Reply => ({ status, body, contentType: 'text/plain; charset=utf-8' });
+
+export function createWebhookRoutes(options: WebhookRoutesOptions): Routes {
+  const { isReady, metrics } = options;
+  const routes: Record<string, Route> = {
+    '/healthz': { name: 'healthz', method: 'GET', handler: () => text(200, 'ok\n') },
+    '/readyz': {
+      name: 'readyz',
+      method: 'GET',
+      handler: () => (isReady() ? text(200, 'ok\n') : text(503, 'permission index not synced yet\n')),
+    },
+  };
+  if (metrics) {
+    routes['/metrics'] = {
+      name: 'metrics',
+      method: 'GET',
+      handler: async () => ({ status: 200, body: await metrics.render(), contentType: metrics.contentType }),
+    };
+  }
+  const { authorize, admission } = options;
+  if (authorize) routes['/authorize'] = { name: 'authorize', method: 'POST', handler: (ctx) => authorize(ctx.body) };
+  if (admission) {
+    routes['/validate'] = {
+      name: 'validate', method: 'POST', handler: (ctx) => admission.validate(ctx.body),
+      onTooDeep: (parsed, message) => admission.tooDeep('validate', parsed, message),
+    };
+    routes['/mutate'] = {
+      name: 'mutate', method: 'POST', handler: (ctx) => admission.mutate(ctx.body),
+      onTooDeep: (parsed, message) => admission.tooDeep('mutate', parsed, message),
+    };
+  }
+  return Object.freeze(routes);
+}

@@ -1,0 +1,233 @@
+// SubjectAccessReview (authorization.k8s.io v1 and v1beta1) to AccessRequest and back.
+// The parser is strict about what it reads (envelope, types, sizes, exactly one attribute block)
+// and ignores fields it does not know, so a newer API server's additions (fieldSelector,
+// labelSelector, ...) do not turn every answer into an error. `extra` is never read: it can carry
+// credentials, and decide() has no use for it.
+import { ReviewError, errorMessage } from '../errors.js';
+import type { AccessRequest, Decision, ResourceAttributes } from '../authz/types.js';
+import type { Logger } from '../log.js';
+import { jsonReply, errorReply, clip, type Reply } from './http.js';
+import type { WebhookMetrics } from './metrics.js';
+
+export const SAR_API_VERSIONS = ['authorization.k8s.io/v1', 'authorization.k8s.io/v1beta1'] as const;
+export type SarApiVersion = (typeof SAR_API_VERSIONS)[number];
+
+/** Usernames, group names and paths; long OIDC identities fit, megabyte strings do not. */
+export const MAX_STRING_LENGTH = 4096;
+/** Groups a single identity may carry. */
+export const MAX_GROUPS = 1024;
+
+export interface ParsedSar {
+  apiVersion: SarApiVersion;
+  request: AccessRequest;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function optString(o: Obj, key: string, where: string): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new ReviewError(`${where}.${key} must be a string`);
+  if (v.length > MAX_STRING_LENGTH) throw new ReviewError(`${where}.${key} is longer than ${MAX_STRING_LENGTH} characters`);
+  return v;
+}
+
+function reqString(o: Obj, key: string, where: string): string {
+  const v = optString(o, key, where);
+  if (v === undefined || v === '') throw new ReviewError(`${where}.${key} is required`);
+  return v;
+}
+
+function stringArray(o: Obj, key: string, where: string): string[] {
+  const v = o[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new ReviewError(`${where}.${key} must be an array of strings`);
+  if (v.length > MAX_GROUPS) throw new ReviewError(`${where}.${key} has more than ${MAX_GROUPS} entries`);
+  for (const item of v) {
+    if (typeof item !== 'string') throw new ReviewError(`${where}.${key} must be an array of strings`);
+    if (item.length > MAX_STRING_LENGTH) throw new ReviewError(`${where}.${key} has an entry longer than ${MAX_STRING_LENGTH} characters`);
+  }
+  return v as string[];
+}
+
+function isSarApiVersion(v: unknown): v is SarApiVersion {
+  return v === SAR_API_VERSIONS[0] || v === SAR_API_VERSIONS[1];
+}
+
+/** Parses a SubjectAccessReview body; throws ReviewError (400) with a message for anything else. */
+export function parseSubjectAccessReview(body: unknown): ParsedSar {
+  if (!isObject(body)) throw new ReviewError('body must be a SubjectAccessReview object');
+  const apiVersion = body['apiVersion'];
+  if (!isSarApiVersion(apiVersion)) {
+    throw new ReviewError(`apiVersion must be one of ${SAR_API_VERSIONS.join(', ')}, got ${typeof apiVersion === 'string' ? JSON.stringify(clip(apiVersion, 100)) : typeof apiVersion}`);
+  }
+  if (body['kind'] !== 'SubjectAccessReview') throw new ReviewError('kind must be SubjectAccessReview');
+  const spec = body['spec'];
+  if (!isObject(spec)) throw new ReviewError('spec must be an object');
+
+  const user = optString(spec, 'user', 'spec') ?? '';
+  // v1beta1 named the field `group`; v1 renamed it `groups`.
+  const groupsKey = apiVersion === 'authorization.k8s.io/v1' ? 'groups' : 'group';
+  const groups = stringArray(spec, groupsKey, 'spec');
+  if (user === '' && groups.length === 0) throw new ReviewError(`spec.user or spec.${groupsKey} is required`);
+  const uid = optString(spec, 'uid', 'spec');
+
+  const ra = spec['resourceAttributes'];
+  const nra = spec['nonResourceAttributes'];
+  const hasRa = ra !== undefined && ra !== null;
+  const hasNra = nra !== undefined && nra !== null;
+  if (hasRa === hasNra) {
+    throw new ReviewError('exactly one of spec.resourceAttributes and spec.nonResourceAttributes must be set');
+  }
+  const request: AccessRequest = uid === undefined || uid === '' ? { user, groups } : { user, groups, uid };
+  if (hasRa) {
+    if (!isObject(ra)) throw new ReviewError('spec.resourceAttributes must be an object');
+    const where = 'spec.resourceAttributes';
+    const resource: ResourceAttributes = {
+      verb: reqString(ra, 'verb', where),
+      group: optString(ra, 'group', where) ?? '',
+      resource: optString(ra, 'resource', where) ?? '',
+    };
+    const namespace = optString(ra, 'namespace', where);
+    if (namespace) resource.namespace = namespace;
+    const version = optString(ra, 'version', where);
+    if (version) resource.version = version;
+    const subresource = optString(ra, 'subresource', where);
+    if (subresource) resource.subresource = subresource;
+    const name = optString(ra, 'name', where);
+    if (name) resource.name = name;
+    request.resource = resource;
+  } else {
+    if (!isObject(nra)) throw new ReviewError('spec.nonResourceAttributes must be an object');
+    const where = 'spec.nonResourceAttributes';
+    request.nonResource = { path: reqString(nra, 'path', where), verb: reqString(nra, 'verb', where) };
+  }
+  return { apiVersion, request };
+}
+
+export interface SarStatus {
+  allowed: boolean;
+  denied?: boolean;
+  reason?: string;
+  evaluationError?: string;
+}
+
+/** The answer, in the same apiVersion the API server asked in. */
+export function sarResponseBody(apiVersion: SarApiVersion, status: SarStatus): string {
+  return `{"apiVersion":"${apiVersion}","kind":"SubjectAccessReview","status":${JSON.stringify(status)}}`;
+}
+
+/** decide()'s three verdicts in SubjectAccessReview terms; `denied` only for an explicit deny. */
+export function decisionStatus(decision: Decision): SarStatus {
+  switch (decision.verdict) {
+    case 'allow':
+      return { allowed: true, reason: decision.reason };
+    case 'deny':
+      return { allowed: false, denied: true, reason: decision.reason };
+    default:
+      return { allowed: false, reason: decision.reason };
+  }
+}
+
+/** How a request reads in one log field: `group/resource/subresource` or the URL path. */
+export function describeTarget(req: AccessRequest): string {
+  if (req.resource) {
+    const r = req.resource;
+    const base = r.group ? `${r.group}/${r.resource}` : r.resource;
+    return r.subresource ? `${base}/${r.subresource}` : base;
+  }
+  return req.nonResource?.path ?? '';
+}
+
+export const NOT_SYNCED_REASON = 'Gatehouse index not synced yet';
+const EVALUATION_ERROR = 'Gatehouse could not evaluate this request (internal error); no opinion';
+
+export interface AuthorizeHandlerOptions {
+  authorize: (req: AccessRequest) => Decision;
+  isReady: () => boolean;
+  logger: Logger;
+  metrics?: WebhookMetrics;
+  /** Called for every answer with code unknownUser (registration `auto`); must not throw. */
+  onUnknownUser?: (req: AccessRequest) => void;
+  /** Monotonic milliseconds, for the latency histogram. */
+  now?: () => number;
+}
+
+const VERDICTS = new Set(['allow', 'deny', 'noOpinion']);
+
+function isDecision(d: unknown): d is Decision {
+  return isObject(d) && VERDICTS.has(d['verdict'] as string) && typeof d['code'] === 'string' && typeof d['reason'] === 'string';
+}
+
+/** The /authorize route's handler: parsed JSON body in, SubjectAccessReview answer out. */
+export function createAuthorizeHandler(options: AuthorizeHandlerOptions): (body: unknown) => Reply {
+  const { authorize, isReady, logger, metrics, onUnknownUser } = options;
+  const now = options.now ?? (() => performance.now());
+
+  return (body: unknown): Reply => {
+    const started = now();
+    let parsed: ParsedSar;
+    try {
+      parsed = parseSubjectAccessReview(body);
+    } catch (err) {
+      const message = err instanceof ReviewError ? err.message : 'body is not a valid SubjectAccessReview';
+      metrics?.recordDecision('error', 'invalid', (now() - started) / 1000);
+      logger.debug({ err: message }, 'invalid SubjectAccessReview');
+      return errorReply(400, message);
+    }
+    const { apiVersion, request } = parsed;
+
+    if (!isReady()) {
+      metrics?.recordDecision('noOpinion', 'notSynced', (now() - started) / 1000);
+      return jsonReply(200, sarResponseBody(apiVersion, { allowed: false, reason: NOT_SYNCED_REASON }));
+    }
+
+    let decision: unknown;
+    try {
+      decision = authorize(request);
+    } catch (err) {
+      decision = err instanceof Error ? err : new Error(errorMessage(err));
+    }
+    if (!isDecision(decision)) {
+      metrics?.recordDecision('error', 'evaluationError', (now() - started) / 1000);
+      logger.error({ user: request.user, verb: request.resource?.verb ?? request.nonResource?.verb, resource: describeTarget(request),
+        namespace: request.resource?.namespace, err: decision instanceof Error ? decision.message : 'authorize returned no decision' },
+      'authorization evaluation failed');
+      return jsonReply(200, sarResponseBody(apiVersion, { allowed: false, evaluationError: EVALUATION_ERROR }));
+    }
+
+    metrics?.recordDecision(decision.verdict, decision.code, (now() - started) / 1000);
+    if (decision.verdict === 'deny') {
+      logger.info(logFields(request, decision), 'authorization denied');
+    } else if (logger.isLevelEnabled('debug')) {
+      logger.debug(logFields(request, decision), decision.verdict === 'allow' ? 'authorization allowed' : 'authorization no opinion');
+    }
+    if (decision.code === 'unknownUser' && onUnknownUser) {
+      try {
+        onUnknownUser(request);
+      } catch (err) {
+        logger.warn({ user: request.user, err: errorMessage(err) }, 'unknown-user hook failed');
+      }
+    }
+    return jsonReply(200, sarResponseBody(apiVersion, decisionStatus(decision)));
+  };
+}
+
+function logFields(request: AccessRequest, decision: Decision): Record<string, unknown> {
+  // Built only for lines that are written; `extra` was never read, so it cannot appear.
+  return {
+    user: request.user,
+    uid: request.uid,
+    verb: request.resource?.verb ?? request.nonResource?.verb,
+    resource: describeTarget(request),
+    name: request.resource?.name,
+    namespace: request.resource?.namespace,
+    decision: decision.verdict,
+    code: decision.code,
+    reason: decision.reason,
+  };
+}

@@ -1,0 +1,39 @@
+// Direct reads of the API server for tests (faster than spawning kubectl in a polling loop).
+import { GROUP, PLURALS, VERSION, type GatehouseKind } from '../../src/api/types.js';
+import { createKubeClient, isNotFound, type KubeClient } from '../../src/controller/kube.js';
+import type { ControlPlane } from './controlplane.js';
+import { kubeConfigFor } from './operator.js';
+
+export interface Reader {
+  client: KubeClient;
+  get<T = Record<string, any>>(kind: GatehouseKind, name: string): Promise<T | undefined>;
+  ready(kind: GatehouseKind, name: string): Promise<{ status: string; reason: string; message: string; observedGeneration?: number; generation?: number } | undefined>;
+  events(name: string): Promise<Array<{ reason: string; message: string; type: string; involvedObject: { kind: string; name: string } }>>;
+}
+
+export async function reader(cp: ControlPlane): Promise<Reader> {
+  const client = createKubeClient(await kubeConfigFor(cp));
+  const get = async <T>(kind: GatehouseKind, name: string): Promise<T | undefined> => {
+    try {
+      return await client.request<T>({ method: 'GET', path: `/apis/${GROUP}/${VERSION}/${PLURALS[kind]}/${name}`, timeoutMs: 5000 });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+  return {
+    client,
+    get,
+    async ready(kind, name) {
+      const obj = await get<any>(kind, name);
+      if (!obj) return undefined;
+      const cond = (obj.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+      if (!cond) return undefined;
+      return { status: cond.status, reason: cond.reason, message: cond.message, observedGeneration: obj.status?.observedGeneration, generation: obj.metadata.generation };
+    },
+    async events(name) {
+      const list = await client.request<{ items: any[] }>({ method: 'GET', path: '/api/v1/namespaces/default/events', query: { fieldSelector: `involvedObject.name=${name}` }, timeoutMs: 5000 });
+      return list.items;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+// Starts the controller in-process against a test control plane, optionally through a TcpProxy,
+// with short lease and watch timings.
+import { readFile } from 'node:fs/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseConfig, type GatehouseConfig } from '../../src/config.js';
+import { createController, type Controller, type ControllerOptions } from '../../src/controller/controller.js';
+import { PermissionIndex } from '../../src/authz/index.js';
+import { decide } from '../../src/authz/decide.js';
+import type { Verdict } from '../../src/authz/types.js';
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
+import { crdDir } from '../../src/api/crds.js';
+import type { ControlPlane } from './controlplane.js';
+
+/** Short timings for tests; `overrides` are merged into the raw configuration first. */
+export function testConfig(overrides: Record<string, unknown> = {}, operator: Record<string, unknown> = {}): GatehouseConfig {
+  return parseConfig({
+    ...overrides,
+    operator: {
+      namespace: 'gatehouse-system',
+      identity: 'op-a',
+      leaderElection: { leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 1 },
+      watch: { silenceTimeoutSeconds: 6, backoffInitialMs: 100, backoffMaxMs: 1000 },
+      ...operator,
+    },
+  });
+}
+
+/** The admin kubeconfig, with its server moved to `serverUrl` (a proxy) when given. */
+export async function kubeConfigFor(cp: ControlPlane, serverUrl?: string): Promise<KubeConfig> {
+  let text = await readFile(cp.kubeconfigPath, 'utf8');
+  if (serverUrl) text = text.replace(cp.url, serverUrl);
+  const kc = new KubeConfig();
+  kc.loadFromString(text);
+  return kc;
+}
+
+export function testLogger(name: string): Logger {
+  return process.env['GATEHOUSE_TEST_LOG'] ? createLogger('debug').child({ op: name }) : silentLogger();
+}
+
+export async function installCrds(cp: ControlPlane): Promise<void> {
+  await cp.kubectlOk(['apply', '-f', crdDir()]);
+  await cp.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd',
+    'users.iam.gatehouse.dev', 'roles.iam.gatehouse.dev', 'teams.iam.gatehouse.dev', 'rolebindings.iam.gatehouse.dev']);
+  const ns = await cp.kubectl(['create', 'namespace', 'gatehouse-system']);
+  if (ns.code !== 0 && !/AlreadyExists/.test(ns.stderr)) throw new Error(ns.stderr);
+}
+
+export async function startOperator(opts: {
+  cp: ControlPlane;
+  index: PermissionIndex;
+  config: GatehouseConfig;
+  serverUrl?: string;
+  name?: string;
+  extra?: Partial<ControllerOptions>;
+}): Promise<Controller> {
+  const controller = createController({
+    kubeConfig: await kubeConfigFor(opts.cp, opts.serverUrl),
+    config: opts.config,
+    index: opts.index,
+    logger: testLogger(opts.name ?? opts.config.operator.identity),
+    ...opts.extra,
+  });
+  controller.start();
+  return controller;
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+}
+
+export function newIndex(config: GatehouseConfig, now: () => number = Date.now): PermissionIndex {
+  return new PermissionIndex(config, now);
+}
+
+/** What decide() answers for `user` doing `verb` on `resource` (core group unless `group`), in `namespace`. */
+export function verdict(index: PermissionIndex, user: string, verb: string, resource: string, namespace?: string, group = ''): Verdict {
+  return decide(index, { user, groups: [], resource: { verb, group, resource, ...(namespace ? { namespace } : {}) } }).verdict;
+}
