@@ -12,7 +12,8 @@
 // the larger sizes one decision can take from milliseconds to seconds. A peer answers the sample
 // until it is done or its time budget (--budget-s, per system and size) runs out; the order is a
 // seeded shuffle, so any prefix is a uniform subsample, and the output says how many requests each
-// system answered and how many all three compared. --full lifts the budget.
+// system answered and how many all three compared. --full lifts the budget. A peer that has not
+// finished building within --build-limit-s is stopped and reported as such.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildCasbin } from './peers/casbin.js';
@@ -42,6 +43,7 @@ interface Options {
   sizes: number[];
   sample: number;
   budgetS: number;
+  buildLimitS: number;
   full: boolean;
 }
 
@@ -62,17 +64,20 @@ interface ChildResult {
   perSec: number;
   warmupCalls: number;
   budgetHit: boolean;
+  /** Set when the child was stopped before it had built. */
+  didNotFinish?: string;
   detail: Record<string, number>;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { sizes: [1_000, 10_000, 100_000], sample: 10_000, budgetS: 150, full: false };
+  const o: Options = { sizes: [1_000, 10_000, 100_000], sample: 10_000, budgetS: 150, buildLimitS: 300, full: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[i + 1];
     if (a === '--sizes' && v) (o.sizes = v.split(',').map(Number)), i++;
     else if (a === '--sample' && v) (o.sample = Number(v)), i++;
     else if (a === '--budget-s' && v) (o.budgetS = Number(v)), i++;
+    else if (a === '--build-limit-s' && v) (o.buildLimitS = Number(v)), i++;
     else if (a === '--full') o.full = true;
   }
   return o;
@@ -144,6 +149,7 @@ async function child(system: System, users: number, sampleSize: number, budgetS:
   gc();
   const after = mem();
   log(`built in ${buildMs.toFixed(0)} ms`);
+  process.stdout.write('built\n');
 
   // Warm-up on the measured instance: 2000 calls or 2 s, whichever comes first.
   let warmupCalls = 0;
@@ -219,9 +225,25 @@ function runChild(system: System, users: number, o: Options): Promise<ChildResul
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let stopped = false;
+    // World generation and the warm-up come before the build: 60 s on top of the limit.
+    const timer = o.full
+      ? undefined
+      : setTimeout(() => {
+          stopped = true;
+          p.kill('SIGKILL');
+        }, (o.buildLimitS + 60) * 1000);
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (timer && out.includes('built\n')) clearTimeout(timer);
+    });
     p.on('error', reject);
     p.on('exit', (code) => {
+      if (timer) clearTimeout(timer);
+      if (stopped) {
+        process.stderr.write(`  [${system} ${users}] stopped: not built within ${o.buildLimitS} s\n`);
+        return resolve(notBuilt(system, users, o));
+      }
       const last = out.trim().split('\n').pop() ?? '';
       if (code !== 0) return reject(new Error(`${system} at ${users} users exited with ${code}`));
       try {
@@ -233,14 +255,35 @@ function runChild(system: System, users: number, o: Options): Promise<ChildResul
   });
 }
 
+function notBuilt(system: System, users: number, o: Options): ChildResult {
+  return {
+    system,
+    users,
+    buildMs: NaN,
+    memMB: NaN,
+    rssMB: NaN,
+    answers: '-'.repeat(o.sample),
+    answered: 0,
+    calls: 0,
+    p50Us: NaN,
+    p99Us: NaN,
+    meanUs: NaN,
+    perSec: NaN,
+    warmupCalls: 0,
+    budgetHit: false,
+    didNotFinish: `not built within ${o.buildLimitS} s`,
+    detail: {},
+  };
+}
+
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '-');
 
 async function parent(o: Options): Promise<void> {
   const { loadavg, cpus } = await import('node:os');
   const load0 = loadavg();
-  process.stderr.write(`bench:peers: sizes ${o.sizes.join(', ')} users, sample ${o.sample}, peer budget ${o.full ? 'none' : `${o.budgetS} s`} per size; load ${load0.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores\n`);
+  process.stderr.write(`bench:peers: sizes ${o.sizes.join(', ')} users, sample ${o.sample}, peer budget ${o.full ? 'none' : `${o.budgetS} s`} per size, build limit ${o.full ? 'none' : `${o.buildLimitS} s`}; load ${load0.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores\n`);
   const results = new Map<string, ChildResult>();
-  const agreement: { users: number; compared: number; disagreements: number; examples: string[] }[] = [];
+  const agreement: { users: number; compared: number; byAllThree: number; disagreements: number; examples: string[]; missing: string[] }[] = [];
   const removedBySize = new Map<number, Record<string, number>>();
   for (const users of o.sizes) {
     for (const system of SYSTEMS) {
@@ -248,16 +291,18 @@ async function parent(o: Options): Promise<void> {
       results.set(`${system}/${users}`, await runChild(system, users, o));
     }
     const [g, c, d] = SYSTEMS.map((s) => results.get(`${s}/${users}`)!) as [ChildResult, ChildResult, ChildResult];
+    // A request counts as compared when Gatehouse and at least one peer answered it.
     let compared = 0;
+    let byAllThree = 0;
     const bad: number[] = [];
     for (let i = 0; i < g.answers.length; i++) {
-      const a = g.answers[i]!;
-      const b = c.answers[i]!;
-      const e = d.answers[i]!;
-      if (a === '-' || b === '-' || e === '-') continue;
+      const given = [g.answers[i]!, c.answers[i]!, d.answers[i]!].filter((x) => x !== '-');
+      if (g.answers[i] === '-' || given.length < 2) continue;
       compared++;
-      if (a !== b || a !== e) bad.push(i);
+      if (given.length === 3) byAllThree++;
+      if (given.some((x) => x !== given[0])) bad.push(i);
     }
+    const missing = [c, d].filter((r) => r.didNotFinish !== undefined).map((r) => `${r.system} ${r.didNotFinish}`);
     const examples: string[] = [];
     if (bad.length > 0) {
       const r = world(users);
@@ -265,7 +310,7 @@ async function parent(o: Options): Promise<void> {
       for (const i of bad.slice(0, 5)) examples.push(`${sample[i]!.kind} ${JSON.stringify(sample[i]!.req)}: gatehouse ${g.answers[i]} casbin ${c.answers[i]} cedar ${d.answers[i]}`);
     }
     if (!removedBySize.has(users)) removedBySize.set(users, world(Math.min(users, 1000)).removed);
-    agreement.push({ users, compared, disagreements: bad.length, examples });
+    agreement.push({ users, compared, byAllThree, disagreements: bad.length, examples, missing });
   }
   const load1 = loadavg();
 
@@ -277,7 +322,7 @@ async function parent(o: Options): Promise<void> {
       rows.push([
         s,
         fmt(users),
-        fmt(r.buildMs),
+        r.didNotFinish !== undefined ? `> ${fmt(o.buildLimitS * 1000)} (stopped)` : fmt(r.buildMs),
         fmt(r.p50Us, 1),
         fmt(r.p99Us, 1),
         fmt(r.meanUs, 1),
@@ -305,7 +350,8 @@ async function parent(o: Options): Promise<void> {
     const g = results.get(`gatehouse/${users}`)!;
     for (const s of PEERS) {
       const r = results.get(`${s}/${users}`)!;
-      ratioRows.push([s, fmt(users), `${fmt(r.p50Us / g.p50Us, 0)}x`, `${fmt(r.p99Us / g.p99Us, 0)}x`, `${fmt(g.perSec / r.perSec, 0)}x`, `${fmt(r.buildMs / g.buildMs, 1)}x`, `${fmt(r.memMB / g.memMB, 1)}x`]);
+      const x = (v: number, d = 0): string => (Number.isFinite(v) ? `${fmt(v, d)}x` : '-');
+      ratioRows.push([s, fmt(users), x(r.p50Us / g.p50Us), x(r.p99Us / g.p99Us), x(g.perSec / r.perSec), x(r.buildMs / g.buildMs, 1), x(r.memMB / g.memMB, 1)]);
     }
   }
   const rw = ratioRows[0]!.map((_, j) => Math.max(...ratioRows.map((r) => r[j]!.length)));
@@ -315,9 +361,11 @@ async function parent(o: Options): Promise<void> {
   }
 
   console.log('');
-  console.log('Agreement (requests all three answered; every disagreement is a bug in one encoding):');
+  console.log('Agreement (requests Gatehouse and at least one peer answered; every disagreement is a bug in one encoding):');
   for (const a of agreement) {
-    console.log(`  ${fmt(a.users)} users: ${fmt(a.compared)} compared, ${a.disagreements} disagreements${a.compared < o.sample ? ` (peers bounded by the ${o.budgetS} s budget; --full answers all ${fmt(o.sample)})` : ''}`);
+    const bounded = a.byAllThree < o.sample ? ` (peers bounded by the ${o.budgetS} s budget per size; --full answers all ${fmt(o.sample)})` : '';
+    console.log(`  ${fmt(a.users)} users: ${fmt(a.compared)} compared (${fmt(a.byAllThree)} by all three), ${a.disagreements} disagreements${bounded}`);
+    for (const m of a.missing) console.log(`    ${m}: compared between the other two only`);
     for (const e of a.examples) console.log(`    ${e}`);
   }
   const removed = removedBySize.get(o.sizes[0]!) ?? {};
@@ -334,24 +382,26 @@ async function parent(o: Options): Promise<void> {
   );
   console.log(`Load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores, Node ${process.version})`);
 
-  const ratioP99 = Math.min(...PEERS.map((s) => results.get(`${s}/${largest}`)!.p99Us)) / gL.p99Us;
+  const peerP99 = PEERS.map((s) => results.get(`${s}/${largest}`)!.p99Us).filter((x) => Number.isFinite(x));
+  const ratioP99 = Math.min(...peerP99) / gL.p99Us;
   const agree = agreement.every((a) => a.disagreements === 0 && a.compared > 0);
   const json = {
     bench: 'peers',
     agree,
     minRatioP99: Number(ratioP99.toFixed(1)),
     atUsers: largest,
-    compared: Object.fromEntries(agreement.map((a) => [a.users, a.compared])),
-    fullSample: agreement.every((a) => a.compared === o.sample),
+    compared: Object.fromEntries(agreement.map((a) => [a.users, { withGatehouse: a.compared, byAllThree: a.byAllThree, disagreements: a.disagreements }])),
+    fullSample: agreement.every((a) => a.byAllThree === o.sample),
+    notBuilt: agreement.flatMap((a) => a.missing.map((m) => `${m} at ${a.users} users`)),
     gatehouseP99GrowthWithBindings: Number((gL.p99Us / gS.p99Us).toFixed(2)),
     results: [...results.values()].map((r) => ({
       system: r.system,
       users: r.users,
-      buildMs: Math.round(r.buildMs),
-      p50Us: Number(r.p50Us.toFixed(2)),
-      p99Us: Number(r.p99Us.toFixed(2)),
-      perSec: Math.round(r.perSec),
-      memMB: Number(r.memMB.toFixed(1)),
+      buildMs: Number.isFinite(r.buildMs) ? Math.round(r.buildMs) : null,
+      p50Us: Number.isFinite(r.p50Us) ? Number(r.p50Us.toFixed(2)) : null,
+      p99Us: Number.isFinite(r.p99Us) ? Number(r.p99Us.toFixed(2)) : null,
+      perSec: Number.isFinite(r.perSec) ? Math.round(r.perSec) : null,
+      memMB: Number.isFinite(r.memMB) ? Number(r.memMB.toFixed(1)) : null,
       answered: r.answered,
     })),
     load: { before: load0, after: load1 },
