@@ -7,6 +7,7 @@
 //   npm run local -- --detach          return once ready; `--down` stops everything
 //   npm run local -- --values FILE     merge a values file over the chart's
 //   npm run local -- --no-samples      skip samples/
+//   npm run local -- --dir DIR         keep state in DIR instead of .gatehouse/local
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, openSync, copyFileSync } from 'node:fs';
 import https from 'node:https';
@@ -16,11 +17,12 @@ import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
 import { ControlPlane, freePort, makeServingCert } from '../test/support/controlplane.js';
 import { parseConfig } from '../src/config.js';
-import { buildWebhookConfigurations } from '../src/admission/webhook-config.js';
+import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '../src/admission/webhook-config.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const STATE_DIR = path.join(ROOT, '.gatehouse', 'local');
-const STATE_FILE = path.join(STATE_DIR, 'state.json');
+// Where everything of one local run lives (data dirs, logs, kubeconfig); `--dir` moves it (tests).
+let STATE_DIR = path.join(ROOT, '.gatehouse', 'local');
+let STATE_FILE = path.join(STATE_DIR, 'state.json');
 const OPERATOR_NAMESPACE = 'gatehouse-system';
 const OPERATOR_SA = `system:serviceaccount:${OPERATOR_NAMESPACE}:gatehouse`;
 
@@ -193,7 +195,8 @@ async function supervise(opts: { values: string | undefined; samples: boolean })
     await waitForOperator(url, readFileSync(tls.caCert), 60_000, operator);
 
     log('registering the admission webhooks');
-    const configs = buildWebhookConfigurations({ baseUrl: url, caBundle: readFileSync(tls.caCert).toString('base64'), operatorNamespace: OPERATOR_NAMESPACE });
+    const whOpts = { urlBase: url, caBundle: readFileSync(tls.caCert, 'utf8'), operatorNamespace: OPERATOR_NAMESPACE };
+    const configs = [validatingWebhookConfiguration(whOpts), mutatingWebhookConfiguration(whOpts)];
     await cp.kubectlOk(['apply', '-f', '-'], { input: configs.map((c) => JSON.stringify(c)).join('\n') });
 
     if (opts.samples) {
@@ -268,9 +271,14 @@ async function main(): Promise<void> {
       down: { type: 'boolean', default: false },
       values: { type: 'string' },
       'no-samples': { type: 'boolean', default: false },
+      dir: { type: 'string' },
     },
     strict: true,
   });
+  if (values.dir) {
+    STATE_DIR = path.resolve(values.dir);
+    STATE_FILE = path.join(STATE_DIR, 'state.json');
+  }
   if (values.down) return down();
   const running = readState();
   if (running && alive(running.supervisorPid)) {

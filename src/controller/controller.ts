@@ -3,6 +3,7 @@
 // seed admins and presets. Level-based: changes enqueue keys (`Kind/name`), the reconciler reads
 // the informers' caches and recomputes, so a missed or repeated event does no harm.
 import type { KubeConfig } from '@kubernetes/client-node';
+import { OWNER_USERNAME_ANNOTATION } from '../api/owner.js';
 import { GROUP, LABELS, PLURALS, VERSION, type GatehouseKind, type Namespace, type Role, type RoleBinding, type Team, type User } from '../api/types.js';
 import type { GatehouseConfig } from '../config.js';
 import type { Change, IndexedKind, PermissionIndex } from '../authz/index.js';
@@ -69,7 +70,8 @@ const crPath = (kind: GatehouseKind): string => `/apis/${GROUP}/${VERSION}/${PLU
 // The part of an object the index reads; a status-only change (our own writes) is not a change.
 function fingerprint(kind: Kind, obj: KubeObject): string {
   const o = obj as KubeObject & { spec?: unknown };
-  if (kind === 'Namespace') return canonical({ labels: o.metadata.labels ?? {} });
+  // The owner annotation carries the exact username behind an encoded owner label (src/api/owner.ts).
+  if (kind === 'Namespace') return canonical({ labels: o.metadata.labels ?? {}, owner: o.metadata.annotations?.[OWNER_USERNAME_ANNOTATION] });
   return canonical({ spec: o.spec, labels: o.metadata.labels ?? {}, deleting: Boolean(o.metadata.deletionTimestamp) });
 }
 

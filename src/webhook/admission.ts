@@ -289,17 +289,21 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
     }
 
     if (webhook === 'validate') {
-      if (privileged) return answer({ uid, allowed: true }, review.operation, 'allowed');
+      // The policy itself lets break-glass callers through (with warnings for what it would have
+      // refused); here they only matter when the validator fails, so a validator bug can be repaired.
+      const failed = (): Reply => privileged
+        ? answer({ uid, allowed: true, warnings: ['Gatehouse could not validate this request (internal error); let through for a break-glass identity'] }, review.operation, 'error')
+        : answer(denial(uid, 500, 'Gatehouse could not validate this request (internal error); denied to be safe'), review.operation, 'error');
       let result: unknown;
       try {
         result = await options.validate(review);
       } catch (err) {
         logger.error({ ...logBase(), err: errorMessage(err) }, 'admission validation failed');
-        return answer(denial(uid, 500, 'Gatehouse could not validate this request (internal error); denied to be safe'), review.operation, 'error');
+        return failed();
       }
       if (!isObject(result) || typeof result['allowed'] !== 'boolean') {
         logger.error(logBase(), 'admission validator returned no result');
-        return answer(denial(uid, 500, 'Gatehouse could not validate this request (internal error); denied to be safe'), review.operation, 'error');
+        return failed();
       }
       const warnings = sanitizeWarnings(result['warnings']);
       if (result['allowed'] === true) {

@@ -323,10 +323,16 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       const closed = new Promise<void>((resolve) => httpsServer.close(() => resolve()));
       // Idle keep-alive connections would hold close() open for keepAliveTimeout; requests in
       // flight finish first, then a deadline ends whatever is left.
+      // The API server keeps sending reviews on its open connections while we drain, so one sweep
+      // is not enough: keep closing connections as they fall idle between reviews.
       httpsServer.closeIdleConnections();
-      const deadline = setTimeout(() => httpsServer.closeAllConnections(), config.requestTimeoutMs);
+      const sweep = setInterval(() => httpsServer.closeIdleConnections(), 25);
+      // A review takes well under a millisecond, but a connection that has not sent its first request
+      // never counts as idle; two seconds lets real work finish without holding shutdown for long.
+      const deadline = setTimeout(() => httpsServer.closeAllConnections(), Math.min(config.requestTimeoutMs, 2000));
       deadline.unref();
       await closed;
+      clearInterval(sweep);
       clearTimeout(deadline);
     },
     async inject(req) {

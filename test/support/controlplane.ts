@@ -332,9 +332,9 @@ export class ControlPlane {
   }
 }
 
-export function runCommand(bin: string, args: string[], opts: { input?: string | undefined; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<KubectlResult> {
+export function runCommand(bin: string, args: string[], opts: { input?: string | undefined; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<KubectlResult> {
   return new Promise((resolve) => {
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,0 +1,114 @@
+// The composition root: configuration -> Kubernetes client -> permission index -> controller
+// (informers, status, leader election) -> HTTPS server with the authorization and admission
+// webhooks. Nothing else wires parts together; src/main.ts only adds the process around it.
+import { createHash } from 'node:crypto';
+import { KubeConfig } from '@kubernetes/client-node';
+import { API_VERSION, PLURALS, GROUP, VERSION } from './api/types.js';
+import type { GatehouseConfig } from './config.js';
+import type { Logger } from './log.js';
+import { PermissionIndex } from './authz/index.js';
+import { decide } from './authz/decide.js';
+import { createController, type Controller } from './controller/controller.js';
+import { createKubeClient, isConflict, type KubeClient } from './controller/kube.js';
+import { createAdmissionPolicy } from './admission/review.js';
+import { createPolicyView } from './admission/view.js';
+import { createGatehouseWebhook, type GatehouseWebhook } from './webhook/index.js';
+
+export interface OperatorOptions {
+  config: GatehouseConfig;
+  logger: Logger;
+  /** Defaults to config.operator.kubeconfig, else the in-cluster service account. */
+  kubeConfig?: KubeConfig;
+  /** Milliseconds since the epoch; injected so tests can move time (expiry). */
+  now?: () => number;
+}
+
+export interface Operator {
+  readonly index: PermissionIndex;
+  readonly controller: Controller;
+  readonly webhook: GatehouseWebhook;
+  /** The port the HTTPS server listens on (config.server.port, or the one picked for port 0). */
+  readonly port: number;
+  /** Stops serving, stops the controller (releasing the lease). Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function loadKubeConfig(config: GatehouseConfig): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.operator.kubeconfig) kc.loadFromFile(config.operator.kubeconfig);
+  else kc.loadFromCluster();
+  return kc;
+}
+
+/**
+ * A User object name for a username the authenticator reported (registration `auto`): usernames
+ * such as `alice@example.com` or `oidc:alice` are not valid object names, so the name is a
+ * DNS-1123 rendering plus a short hash whenever the rendering changed anything.
+ */
+export function userObjectName(username: string): string {
+  const plain = username.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  if (plain === username && plain.length > 0 && plain.length <= 253) return plain;
+  const hash = createHash('sha256').update(username).digest('hex').slice(0, 8);
+  return `${plain.slice(0, 200).replace(/[^a-z0-9]+$/, '') || 'user'}-${hash}`;
+}
+
+async function createPendingUser(kube: KubeClient, username: string): Promise<void> {
+  try {
+    await kube.request({
+      method: 'POST',
+      path: `/apis/${GROUP}/${VERSION}/${PLURALS.User}`,
+      body: { apiVersion: API_VERSION, kind: 'User', metadata: { name: userObjectName(username) }, spec: { username, state: 'Pending' } },
+    });
+  } catch (err) {
+    if (!isConflict(err)) throw err; // AlreadyExists: someone (or an earlier request) was first
+  }
+}
+
+export async function startOperator(opts: OperatorOptions): Promise<Operator> {
+  const { config, logger } = opts;
+  const now = opts.now ?? Date.now;
+  const kubeConfig = opts.kubeConfig ?? loadKubeConfig(config);
+  const index = new PermissionIndex(config, now);
+  const controller = createController({ kubeConfig, config, index, logger });
+  const kube = createKubeClient(kubeConfig);
+  const policy = createAdmissionPolicy({
+    config,
+    // Before the first sync there is no view, and the policy fails closed for Gatehouse's kinds.
+    view: () => (index.synced ? createPolicyView(index, now) : undefined),
+    now,
+  });
+  const webhook = createGatehouseWebhook({
+    config,
+    logger,
+    authorize: (req) => decide(index, req, { now: now() }),
+    isReady: () => index.synced,
+    validate: (review) => policy.validate(review),
+    mutate: (review) => policy.mutate(review),
+    createPendingUser: (username) => createPendingUser(kube, username),
+    indexGeneration: () => index.generation,
+    watchRestarts: () => controller.metrics().watchRestarts,
+    processMetrics: true,
+  });
+  const { port } = await webhook.server.listen();
+  controller.start();
+  controller.synced.then(
+    () => logger.info({ generation: index.generation }, 'index synced'),
+    () => undefined,
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    index,
+    controller,
+    webhook,
+    port,
+    stop() {
+      // Stop taking work first (the controller releases its lease), then close the server, whose
+      // in-flight reviews finish.
+      stopping ??= (async () => {
+        await controller.stop();
+        await webhook.server.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,94 @@
+// The whole of Gatehouse against a real control plane, for end-to-end tests: kube-apiserver with
+// the authorization webhook (before RBAC, caches off), the operator in-process (index, controller,
+// HTTPS server), both admission webhook configurations registered, the CRDs installed.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ControlPlane, freePort, makeServingCert, type ControlPlaneOptions, type KubectlOptions, type KubectlResult } from './controlplane.js';
+import { installCrds, kubeConfigFor, testLogger, eventually } from './operator.js';
+import { parseConfig, type GatehouseConfig } from '../../src/config.js';
+import { startOperator, type Operator } from '../../src/operator.js';
+import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '../../src/admission/webhook-config.js';
+
+export interface Stack {
+  cp: ControlPlane;
+  operator: Operator;
+  config: GatehouseConfig;
+  /** kubectl as the admin (system:masters), or as someone else with `{as, asGroups}`. */
+  kubectl(args: string[], opts?: KubectlOptions): Promise<KubectlResult>;
+  kubectlOk(args: string[], opts?: KubectlOptions): Promise<string>;
+  /** Waits until the index has seen every change made so far (its generation stops moving). */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Raw configuration merged over the test defaults (seedAdmins, defaults, projects, registration, ...). */
+  config?: Record<string, unknown>;
+  /** Register the admission webhooks (default true). */
+  admission?: boolean;
+  controlPlane?: Omit<ControlPlaneOptions, 'authorizationWebhook'>;
+  webhookOrder?: 'before-rbac' | 'after-rbac';
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-stack-'));
+  const tls = await makeServingCert(path.join(dir, 'pki'), 'gatehouse');
+  const port = await freePort();
+  const cp = await ControlPlane.start({
+    ...opts.controlPlane,
+    authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert, order: opts.webhookOrder ?? 'before-rbac' },
+  });
+  let operator: Operator | undefined;
+  try {
+    await installCrds(cp);
+    const config = parseConfig({
+      ...opts.config,
+      server: { host: '127.0.0.1', port, certFile: tls.cert, keyFile: tls.key },
+      operator: {
+        namespace: 'gatehouse-system',
+        identity: 'e2e',
+        kubeconfig: cp.kubeconfigPath,
+        leaderElection: { leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 1 },
+        watch: { silenceTimeoutSeconds: 30, backoffInitialMs: 100, backoffMaxMs: 1000 },
+      },
+    });
+    operator = await startOperator({ config, logger: testLogger('e2e'), kubeConfig: await kubeConfigFor(cp) });
+    await operator.controller.synced;
+    if (opts.admission !== false) {
+      const ca = await readFile(tls.caCert, 'utf8');
+      const whOpts = { urlBase: `https://127.0.0.1:${port}`, caBundle: ca, operatorNamespace: 'gatehouse-system' };
+      const docs = [validatingWebhookConfiguration(whOpts), mutatingWebhookConfiguration(whOpts)];
+      await cp.kubectlOk(['apply', '-f', '-'], { input: docs.map((d) => JSON.stringify(d)).join('\n') });
+    }
+    const op = operator;
+    let lastGeneration = -1;
+    return {
+      cp,
+      operator: op,
+      config,
+      kubectl: (args, o) => cp.kubectl(args, o),
+      kubectlOk: (args, o) => cp.kubectlOk(args, o),
+      async settle() {
+        // The watch delivers a change a few ms after the write; wait until two looks agree.
+        await eventually('the index to settle', async () => {
+          const g = op.index.generation;
+          await new Promise((r) => setTimeout(r, 150));
+          const same = op.index.generation === g && g === lastGeneration;
+          lastGeneration = op.index.generation;
+          return same;
+        }, 30_000, 0);
+      },
+      async stop() {
+        await op.stop();
+        await cp.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await operator?.stop();
+    await cp.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
