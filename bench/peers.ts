@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { buildCasbin } from './peers/casbin.js';
 import { buildCedar } from './peers/cedar.js';
 import { buildGatehouse } from './peers/gatehouse.js';
+import { forEachCandidateBinding } from '../src/authz/decide.js';
 import type { SampledRequest } from './peers/requests.js';
 import { prng, sampleRequests } from './peers/requests.js';
 import type { PeerWorld } from './peers/subset.js';
@@ -45,6 +46,8 @@ interface Options {
   budgetS: number;
   buildLimitS: number;
   full: boolean;
+  /** Only these systems (the others are reported as not run); for quick looks, e.g. `--systems gatehouse`. */
+  systems: readonly System[];
 }
 
 interface ChildResult {
@@ -70,7 +73,7 @@ interface ChildResult {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { sizes: [1_000, 10_000, 100_000], sample: 10_000, budgetS: 150, buildLimitS: 300, full: false };
+  const o: Options = { sizes: [1_000, 10_000, 100_000], sample: 10_000, budgetS: 150, buildLimitS: 300, full: false, systems: SYSTEMS };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[i + 1];
@@ -79,6 +82,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--budget-s' && v) (o.budgetS = Number(v)), i++;
     else if (a === '--build-limit-s' && v) (o.buildLimitS = Number(v)), i++;
     else if (a === '--full') o.full = true;
+    else if (a === '--systems' && v) (o.systems = v.split(',').filter((x): x is System => (SYSTEMS as readonly string[]).includes(x))), i++;
   }
   return o;
 }
@@ -102,17 +106,28 @@ function order(n: number): number[] {
 
 type Allows = (req: SampledRequest['req']) => boolean;
 
-async function build(system: System, w: PeerWorld): Promise<{ allows: Allows; detail: Record<string, number> }> {
+/** `detail` runs after the build is timed. */
+async function build(system: System, w: PeerWorld, sample: readonly SampledRequest[]): Promise<{ allows: Allows; detail: () => Record<string, number> }> {
   if (system === 'gatehouse') {
     const g = buildGatehouse(w);
-    return { allows: g.allows, detail: {} };
+    // What decide() visits per request: the requester's own and their teams' bindings. Constant
+    // across sizes means its work does not depend on how many bindings exist in all.
+    const detail = (): Record<string, number> => {
+      let visited = 0;
+      for (const { req } of sample) {
+        const u = g.index.userRecord(req.user);
+        if (u) forEachCandidateBinding(g.index, u, req.groups, () => void visited++);
+      }
+      return { bindingsVisitedPerRequest: Math.round((visited / sample.length) * 100) / 100 };
+    };
+    return { allows: g.allows, detail };
   }
   if (system === 'casbin') {
     const c = await buildCasbin(w);
-    return { allows: c.allows, detail: { policyLines: c.rules.p, groupingLines: c.rules.g } };
+    return { allows: c.allows, detail: () => ({ policyLines: c.rules.p, groupingLines: c.rules.g }) };
   }
   const c = buildCedar(w);
-  return { allows: c.allows, detail: { policies: c.policies } };
+  return { allows: c.allows, detail: () => ({ policies: c.policies }) };
 }
 
 function gc(): void {
@@ -135,7 +150,7 @@ async function child(system: System, users: number, sampleSize: number, budgetS:
   {
     const tiny = world(100);
     const s = sampleRequests(rbacModel(tiny.world), 500, SAMPLE_SEED);
-    const t = await build(system, tiny.world);
+    const t = await build(system, tiny.world, s);
     for (let k = 0; k < 6; k++) for (const r of s) t.allows(r.req);
   }
   const { world: w } = world(users);
@@ -144,7 +159,7 @@ async function child(system: System, users: number, sampleSize: number, budgetS:
   gc();
   const before = mem();
   const t0 = performance.now();
-  const { allows, detail } = await build(system, w);
+  const { allows, detail } = await build(system, w, sample);
   const buildMs = performance.now() - t0;
   gc();
   const after = mem();
@@ -215,7 +230,7 @@ async function child(system: System, users: number, sampleSize: number, budgetS:
     perSec,
     warmupCalls,
     budgetHit,
-    detail,
+    detail: detail(),
   };
 }
 
@@ -287,6 +302,10 @@ async function parent(o: Options): Promise<void> {
   const removedBySize = new Map<number, Record<string, number>>();
   for (const users of o.sizes) {
     for (const system of SYSTEMS) {
+      if (!o.systems.includes(system)) {
+        results.set(`${system}/${users}`, { ...notBuilt(system, users, o), didNotFinish: 'not run (--systems)' });
+        continue;
+      }
       process.stderr.write(`${system} at ${users} users\n`);
       results.set(`${system}/${users}`, await runChild(system, users, o));
     }
@@ -322,7 +341,7 @@ async function parent(o: Options): Promise<void> {
       rows.push([
         s,
         fmt(users),
-        r.didNotFinish !== undefined ? `> ${fmt(o.buildLimitS * 1000)} (stopped)` : fmt(r.buildMs),
+        r.didNotFinish === undefined ? fmt(r.buildMs) : r.didNotFinish.startsWith('not run') ? 'not run' : `> ${fmt(o.buildLimitS * 1000)} (stopped)`,
         fmt(r.p50Us, 1),
         fmt(r.p99Us, 1),
         fmt(r.meanUs, 1),
