@@ -1,0 +1,150 @@
+// The plain-RBAC subset (./subset.ts) in Casbin's RBAC-with-domains model, used the way Casbin's
+// documentation shows it: a model text, policy lines `p` and grouping lines `g`, the built-in
+// regexMatch and keyMatch functions, and the plain synchronous Enforcer (no decision cache: the
+// Gatehouse side runs without one too).
+//
+// The encoding:
+// - Domains are namespaces; the domain `*` is the cluster. A request in namespace ns is enforced
+//   with dom = ns, a request without a namespace (a cluster-scoped resource, or a namespaced
+//   resource across all namespaces) with dom = `*`.
+// - A cluster-scoped binding links its subjects to the role in domain `*`, and the matcher asks
+//   g(sub, role, r.dom) || g(sub, role, "*"), so a cluster grant covers every namespace and the
+//   cluster itself, while a namespace grant never covers a request with dom `*` (product.md:
+//   cluster-scoped resources are covered only by `cluster: true`).
+// - Casbin has no team scope and its domains are flat, so a team-scoped binding is written as one
+//   grouping line per namespace of the team (changing a team's namespaces means rewriting them).
+// - Team membership is role inheritance: user -> team -> role. Casbin's role links live inside one
+//   domain, so the user -> team link is written in every domain where the team holds a role.
+//   (Casbin's domain-pattern matching, addDomainMatchingFunc, would let one `*` link serve every
+//   domain, but casbin-node then copies every matching domain's role graph on each g() call; at
+//   these sizes that is unusable, so the links are expanded instead.)
+// - p = role, domain, object, action. Roles are defined once for all domains (domain `*`, checked
+//   with keyMatch); the object is `group/resource` (core group `core`) matched with regexMatch
+//   against an anchored pattern, so `pods` (any group), `apps/*` and `*` mean what they mean in
+//   Gatehouse; the action is one verb per line (aliases expanded) or `*`.
+// - Cheap tests come first in the matcher, as Casbin's performance notes advise, so g() runs only
+//   for policy lines whose object and action already match.
+import type { Enforcer } from 'casbin';
+import { newEnforcer, newModel } from 'casbin';
+import type { AccessRequest } from '../../src/authz/types.js';
+import type { PeerWorld, RbacGrant, RbacModel } from './subset.js';
+import { objectOf, rbacModel } from './subset.js';
+
+export const CASBIN_MODEL = `
+[request_definition]
+r = sub, dom, obj, act
+
+[policy_definition]
+p = sub, dom, obj, act
+
+[role_definition]
+g = _, _, _
+
+[policy_effect]
+e = some(where (p.eft == allow))
+
+[matchers]
+m = (r.act == p.act || p.act == "*") && regexMatch(r.obj, p.obj) && (g(r.sub, p.sub, r.dom) || g(r.sub, p.sub, "*")) && keyMatch(r.dom, p.dom)
+`;
+
+export const CLUSTER_DOMAIN = '*';
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The anchored regexMatch pattern for a grant's group and resource. */
+export function objectPattern(g: Pick<RbacGrant, 'group' | 'resource'>): string {
+  const group = g.group === null ? '[^/]+' : escapeRe(g.group === '' ? 'core' : g.group);
+  const resource = g.resource === '*' ? '[^/]+' : escapeRe(g.resource);
+  return `^${group}/${resource}$`;
+}
+
+export interface CasbinRules {
+  p: string[][];
+  g: string[][];
+}
+
+/** The policy and grouping lines for a model (deduplicated, deterministic order). */
+export function casbinRules(model: RbacModel): CasbinRules {
+  const p: string[][] = [];
+  for (const [role, grants] of model.roleGrants) {
+    const seen = new Set<string>();
+    for (const g of grants) {
+      const obj = objectPattern(g);
+      for (const act of g.verbs ?? ['*']) {
+        const key = `${obj} ${act}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        p.push([`role:${role}`, CLUSTER_DOMAIN, obj, act]);
+      }
+    }
+  }
+  const gKeys = new Set<string>();
+  const g: string[][] = [];
+  const addG = (a: string, b: string, dom: string): void => {
+    const key = `${a}\u0000${b}\u0000${dom}`;
+    if (gKeys.has(key)) return;
+    gKeys.add(key);
+    g.push([a, b, dom]);
+  };
+  // Team memberships are expanded per domain after all team grants are known.
+  const teamDomains = new Map<string, Set<string>>();
+  for (const b of model.bindings) {
+    let domains: Iterable<string>;
+    if (b.scope.kind === 'cluster') domains = [CLUSTER_DOMAIN];
+    else if (b.scope.kind === 'namespaces') domains = b.scope.namespaces;
+    else {
+      const all = new Set<string>();
+      for (const t of b.scope.teams) for (const ns of model.teamNamespaces.get(t) ?? []) all.add(ns);
+      domains = all;
+    }
+    const doms = [...domains];
+    for (const dom of doms) {
+      for (const u of b.users) addG(`user:${u}`, `role:${b.role}`, dom);
+      for (const t of b.teams) {
+        addG(`team:${t}`, `role:${b.role}`, dom);
+        let s = teamDomains.get(t);
+        if (!s) teamDomains.set(t, (s = new Set()));
+        s.add(dom);
+      }
+    }
+  }
+  const members = new Map<string, string[]>();
+  for (const [user, teams] of model.userTeams) {
+    for (const t of teams) {
+      let m = members.get(t);
+      if (!m) members.set(t, (m = []));
+      m.push(user);
+    }
+  }
+  for (const [team, doms] of teamDomains) {
+    for (const dom of doms) for (const u of members.get(team) ?? []) addG(`user:${u}`, `team:${team}`, dom);
+  }
+  return { p, g };
+}
+
+export interface CasbinPeer {
+  readonly enforcer: Enforcer;
+  readonly rules: { p: number; g: number };
+  allows(req: AccessRequest): boolean;
+}
+
+/** Builds an Enforcer from a World in the plain-RBAC subset. */
+export async function buildCasbin(world: PeerWorld): Promise<CasbinPeer> {
+  const model = rbacModel(world);
+  const rules = casbinRules(model);
+  const enforcer = await newEnforcer(newModel(CASBIN_MODEL));
+  // One batch each: Enforcer.addPolicies checks duplicates against the (empty) model, then appends.
+  if (rules.p.length > 0) await enforcer.addPolicies(rules.p);
+  if (rules.g.length > 0) await enforcer.addGroupingPolicies(rules.g);
+  const userNames = model.userNames;
+  return {
+    enforcer,
+    rules: { p: rules.p.length, g: rules.g.length },
+    allows(req: AccessRequest): boolean {
+      const r = req.resource;
+      const name = userNames.get(req.user);
+      if (!r || r.subresource || name === undefined) return false;
+      return enforcer.enforceSync(`user:${name}`, r.namespace || CLUSTER_DOMAIN, objectOf(r.group, r.resource), r.verb);
+    },
+  };
+}
