@@ -6,7 +6,7 @@ import { ReviewError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { jsonReply, errorReply, clip, type Reply } from './http.js';
 import type { WebhookMetrics } from './metrics.js';
-import { MAX_GROUPS, MAX_STRING_LENGTH } from './sar.js';
+import { isObject, optString, reqString, MAX_GROUPS, MAX_STRING_LENGTH, type Obj } from './fields.js';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
@@ -89,26 +89,6 @@ export interface AdmissionResponse {
   warnings?: string[];
   patchType?: 'JSONPatch';
   patch?: string;
-}
-
-type Obj = Record<string, unknown>;
-
-function isObject(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function optString(o: Obj, key: string, where: string): string | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ReviewError(`${where}.${key} must be a string`);
-  if (v.length > MAX_STRING_LENGTH) throw new ReviewError(`${where}.${key} is longer than ${MAX_STRING_LENGTH} characters`);
-  return v;
-}
-
-function reqString(o: Obj, key: string, where: string): string {
-  const v = optString(o, key, where);
-  if (v === undefined || v === '') throw new ReviewError(`${where}.${key} is required`);
-  return v;
 }
 
 function isAdmissionApiVersion(v: unknown): v is AdmissionApiVersion {

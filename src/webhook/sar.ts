@@ -7,51 +7,17 @@ import { ReviewError, errorMessage } from '../errors.js';
 import type { AccessRequest, Decision, ResourceAttributes } from '../authz/types.js';
 import type { Logger } from '../log.js';
 import { jsonReply, errorReply, clip, type Reply } from './http.js';
+import { isObject, optString, reqString, stringArray, MAX_GROUPS, MAX_STRING_LENGTH } from './fields.js';
 import type { WebhookMetrics } from './metrics.js';
+
+export { MAX_GROUPS, MAX_STRING_LENGTH };
 
 export const SAR_API_VERSIONS = ['authorization.k8s.io/v1', 'authorization.k8s.io/v1beta1'] as const;
 export type SarApiVersion = (typeof SAR_API_VERSIONS)[number];
 
-/** Usernames, group names and paths; long OIDC identities fit, megabyte strings do not. */
-export const MAX_STRING_LENGTH = 4096;
-/** Groups a single identity may carry. */
-export const MAX_GROUPS = 1024;
-
 export interface ParsedSar {
   apiVersion: SarApiVersion;
   request: AccessRequest;
-}
-
-type Obj = Record<string, unknown>;
-
-function isObject(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function optString(o: Obj, key: string, where: string): string | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ReviewError(`${where}.${key} must be a string`);
-  if (v.length > MAX_STRING_LENGTH) throw new ReviewError(`${where}.${key} is longer than ${MAX_STRING_LENGTH} characters`);
-  return v;
-}
-
-function reqString(o: Obj, key: string, where: string): string {
-  const v = optString(o, key, where);
-  if (v === undefined || v === '') throw new ReviewError(`${where}.${key} is required`);
-  return v;
-}
-
-function stringArray(o: Obj, key: string, where: string): string[] {
-  const v = o[key];
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new ReviewError(`${where}.${key} must be an array of strings`);
-  if (v.length > MAX_GROUPS) throw new ReviewError(`${where}.${key} has more than ${MAX_GROUPS} entries`);
-  for (const item of v) {
-    if (typeof item !== 'string') throw new ReviewError(`${where}.${key} must be an array of strings`);
-    if (item.length > MAX_STRING_LENGTH) throw new ReviewError(`${where}.${key} has an entry longer than ${MAX_STRING_LENGTH} characters`);
-  }
-  return v as string[];
 }
 
 function isSarApiVersion(v: unknown): v is SarApiVersion {
