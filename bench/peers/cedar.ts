@@ -66,6 +66,21 @@ function grantExpr(g: RbacGrant): string {
   return terms.length === 0 ? 'true' : terms.join(' && ');
 }
 
+/**
+ * `(t1 || t2 || ...)` as a balanced tree, identical terms once. cedar-wasm evaluates a left-nested
+ * chain recursively, and a role with ~100 permission terms (roles with includes, at 100k users)
+ * overflowed the stack; a balanced tree has depth log2(n) and the same meaning.
+ */
+function anyOf(terms: readonly string[]): string {
+  const unique = [...new Set(terms)];
+  const tree = (t: readonly string[]): string => {
+    if (t.length === 1) return `(${t[0]!})`;
+    const mid = t.length >> 1;
+    return `(${tree(t.slice(0, mid))} || ${tree(t.slice(mid))})`;
+  };
+  return tree(unique);
+}
+
 /** The Cedar text of one binding's policy; `null` when the binding grants nothing (no role, empty scope). */
 export function bindingPolicy(b: RbacBinding, grants: readonly RbacGrant[] | undefined): string | null {
   if (!grants || grants.length === 0) return null;
@@ -84,7 +99,7 @@ export function bindingPolicy(b: RbacBinding, grants: readonly RbacGrant[] | und
     else conds.push(`resource in [${targets.join(', ')}]`);
   }
   const perms = grants.map(grantExpr);
-  if (!perms.includes('true')) conds.push(perms.length === 1 ? perms[0]! : `(${perms.map((p) => `(${p})`).join(' || ')})`);
+  if (!perms.includes('true')) conds.push(perms.length === 1 ? perms[0]! : anyOf(perms));
   const when = conds.length > 0 ? ` when { ${conds.join(' && ')} }` : '';
   return `@binding(${JSON.stringify(b.name)})\npermit (${principal}, action, ${resource})${when};`;
 }
@@ -107,7 +122,7 @@ export function rolePolicy(role: string, grants: readonly RbacGrant[] | undefine
   const held = `principal.grants[${r}]`;
   const scope = `${held}.contains("*") || (context has ns && ${held}.contains(context.ns))`;
   const conds = [`principal.grants has ${r}`];
-  if (!perms.includes('true')) conds.push(perms.length === 1 ? `(${perms[0]!})` : `(${perms.map((p) => `(${p})`).join(' || ')})`);
+  if (!perms.includes('true')) conds.push(anyOf(perms));
   conds.push(`(${scope})`);
   return `@role(${r})\npermit (principal, action, resource) when { ${conds.join(' && ')} };`;
 }
