@@ -13,11 +13,13 @@
 // until it is done or its time budget (--budget-s, per system and size) runs out; the order is a
 // seeded shuffle, so any prefix is a uniform subsample, and the output says how many requests each
 // system answered and how many all three compared. --full lifts the budget. A peer that has not
-// finished building within --build-limit-s is stopped and reported as such.
+// finished building within --build-limit-s is stopped and reported as such. --cedar-encoding
+// picks Cedar's encoding (bench/peers/cedar.ts): `role` (default) or `binding`.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildCasbin } from './peers/casbin.js';
-import { buildCedar } from './peers/cedar.js';
+import type { CedarEncoding } from './peers/cedar.js';
+import { buildCedar, CEDAR_ENCODINGS } from './peers/cedar.js';
 import { buildGatehouse } from './peers/gatehouse.js';
 import { forEachCandidateBinding } from '../src/authz/decide.js';
 import type { SampledRequest } from './peers/requests.js';
@@ -48,6 +50,8 @@ interface Options {
   full: boolean;
   /** Only these systems (the others are reported as not run); for quick looks, e.g. `--systems gatehouse`. */
   systems: readonly System[];
+  /** `role` (default): one Cedar policy per Role, bindings as entity data; `binding`: one per RoleBinding. */
+  cedarEncoding: CedarEncoding;
 }
 
 interface ChildResult {
@@ -73,7 +77,7 @@ interface ChildResult {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { sizes: [1_000, 10_000, 100_000], sample: 10_000, budgetS: 150, buildLimitS: 300, full: false, systems: SYSTEMS };
+  const o: Options = { sizes: [1_000, 10_000, 100_000], sample: 10_000, budgetS: 150, buildLimitS: 300, full: false, systems: SYSTEMS, cedarEncoding: 'role' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[i + 1];
@@ -82,9 +86,16 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--budget-s' && v) (o.budgetS = Number(v)), i++;
     else if (a === '--build-limit-s' && v) (o.buildLimitS = Number(v)), i++;
     else if (a === '--full') o.full = true;
+    else if (a.startsWith('--cedar-encoding=')) o.cedarEncoding = cedarEncoding(a.slice('--cedar-encoding='.length));
+    else if (a === '--cedar-encoding' && v) (o.cedarEncoding = cedarEncoding(v)), i++;
     else if (a === '--systems' && v) (o.systems = v.split(',').filter((x): x is System => (SYSTEMS as readonly string[]).includes(x))), i++;
   }
   return o;
+}
+
+function cedarEncoding(v: string): CedarEncoding {
+  if (!(CEDAR_ENCODINGS as readonly string[]).includes(v)) throw new Error(`--cedar-encoding: ${v} is not one of ${CEDAR_ENCODINGS.join(', ')}`);
+  return v as CedarEncoding;
 }
 
 function world(users: number): { world: PeerWorld; removed: Record<string, number> } {
@@ -107,7 +118,7 @@ function order(n: number): number[] {
 type Allows = (req: SampledRequest['req']) => boolean;
 
 /** `detail` runs after the build is timed. */
-async function build(system: System, w: PeerWorld, sample: readonly SampledRequest[]): Promise<{ allows: Allows; detail: () => Record<string, number> }> {
+async function build(system: System, w: PeerWorld, sample: readonly SampledRequest[], encoding: CedarEncoding): Promise<{ allows: Allows; detail: () => Record<string, number> }> {
   if (system === 'gatehouse') {
     const g = buildGatehouse(w);
     // What decide() visits per request: the requester's own and their teams' bindings. Constant
@@ -126,8 +137,8 @@ async function build(system: System, w: PeerWorld, sample: readonly SampledReque
     const c = await buildCasbin(w);
     return { allows: c.allows, detail: () => ({ policyLines: c.rules.p, groupingLines: c.rules.g }) };
   }
-  const c = buildCedar(w);
-  return { allows: c.allows, detail: () => ({ policies: c.policies }) };
+  const c = buildCedar(w, encoding);
+  return { allows: c.allows, detail: (): Record<string, number> => (c.encoding === 'role' ? { policies: c.policies, grantPairs: c.grantPairs } : { policies: c.policies }) };
 }
 
 function gc(): void {
@@ -143,14 +154,14 @@ function mem(): { heapExt: number; rss: number } {
 
 const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function child(system: System, users: number, sampleSize: number, budgetS: number, full: boolean): Promise<ChildResult> {
+async function child(system: System, users: number, sampleSize: number, budgetS: number, full: boolean, encoding: CedarEncoding): Promise<ChildResult> {
   const log = (msg: string): void => void process.stderr.write(`  [${system} ${users}] ${msg}\n`);
   // Warm the code paths (JIT; for Cedar, wasm tier-up) on a tiny world first, so the measured
   // instance is not charged for compilation, and before the memory baseline.
   {
     const tiny = world(100);
     const s = sampleRequests(rbacModel(tiny.world), 500, SAMPLE_SEED);
-    const t = await build(system, tiny.world, s);
+    const t = await build(system, tiny.world, s, encoding);
     for (let k = 0; k < 6; k++) for (const r of s) t.allows(r.req);
   }
   const { world: w } = world(users);
@@ -159,7 +170,7 @@ async function child(system: System, users: number, sampleSize: number, budgetS:
   gc();
   const before = mem();
   const t0 = performance.now();
-  const { allows, detail } = await build(system, w, sample);
+  const { allows, detail } = await build(system, w, sample, encoding);
   const buildMs = performance.now() - t0;
   gc();
   const after = mem();
@@ -236,7 +247,7 @@ async function child(system: System, users: number, sampleSize: number, budgetS:
 
 function runChild(system: System, users: number, o: Options): Promise<ChildResult> {
   const self = fileURLToPath(import.meta.url);
-  const args = ['--expose-gc', '--max-old-space-size=8192', self, '--child', system, String(users), String(o.sample), String(o.budgetS), o.full ? 'full' : 'bounded'];
+  const args = ['--expose-gc', '--max-old-space-size=8192', self, '--child', system, String(users), String(o.sample), String(o.budgetS), o.full ? 'full' : 'bounded', o.cedarEncoding];
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -296,7 +307,7 @@ const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toLocaleString
 async function parent(o: Options): Promise<void> {
   const { loadavg, cpus } = await import('node:os');
   const load0 = loadavg();
-  process.stderr.write(`bench:peers: sizes ${o.sizes.join(', ')} users, sample ${o.sample}, peer budget ${o.full ? 'none' : `${o.budgetS} s`} per size, build limit ${o.full ? 'none' : `${o.buildLimitS} s`}; load ${load0.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores\n`);
+  process.stderr.write(`bench:peers: sizes ${o.sizes.join(', ')} users, sample ${o.sample}, peer budget ${o.full ? 'none' : `${o.budgetS} s`} per size, build limit ${o.full ? 'none' : `${o.buildLimitS} s`}, cedar encoding ${o.cedarEncoding}; load ${load0.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores\n`);
   const results = new Map<string, ChildResult>();
   const agreement: { users: number; compared: number; byAllThree: number; disagreements: number; examples: string[]; missing: string[] }[] = [];
   const removedBySize = new Map<number, Record<string, number>>();
@@ -399,6 +410,7 @@ async function parent(o: Options): Promise<void> {
   console.log(
     `Gatehouse with ${fmt(largest)} bindings vs ${fmt(second)}: p50 ${fmt(gS.p50Us, 1)} -> ${fmt(gL.p50Us, 1)} us (${fmt(gL.p50Us / gS.p50Us, 2)}x), p99 ${fmt(gS.p99Us, 1)} -> ${fmt(gL.p99Us, 1)} us (${fmt(gL.p99Us / gS.p99Us, 2)}x) for ${fmt(largest / second, 0)}x the bindings`,
   );
+  console.log(`Cedar encoding: ${o.cedarEncoding} (${o.cedarEncoding === 'role' ? 'one policy per Role, bindings as User entity data' : 'one policy per RoleBinding'})`);
   console.log(`Load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores, Node ${process.version})`);
 
   const peerP99 = PEERS.map((s) => results.get(`${s}/${largest}`)!.p99Us).filter((x) => Number.isFinite(x));
@@ -409,6 +421,7 @@ async function parent(o: Options): Promise<void> {
     agree,
     minRatioP99: Number(ratioP99.toFixed(1)),
     atUsers: largest,
+    cedarEncoding: o.cedarEncoding,
     compared: Object.fromEntries(agreement.map((a) => [a.users, { withGatehouse: a.compared, byAllThree: a.byAllThree, disagreements: a.disagreements }])),
     fullSample: agreement.every((a) => a.byAllThree === o.sample),
     notBuilt: agreement.flatMap((a) => a.missing.map((m) => `${m} at ${a.users} users`)),
@@ -430,9 +443,9 @@ async function parent(o: Options): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--child') {
-    const [, system, users, sample, budget, mode] = argv;
+    const [, system, users, sample, budget, mode, encoding] = argv;
     if (!SYSTEMS.includes(system as System)) throw new Error(`unknown system ${system}`);
-    const r = await child(system as System, Number(users), Number(sample), Number(budget), mode === 'full');
+    const r = await child(system as System, Number(users), Number(sample), Number(budget), mode === 'full', cedarEncoding(encoding ?? 'role'));
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return;
   }
