@@ -77,7 +77,7 @@ interface ChildResult {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { sizes: [1_000, 10_000, 100_000], sample: 10_000, budgetS: 150, buildLimitS: 300, full: false, systems: SYSTEMS, cedarEncoding: 'role' };
+  const o: Options = { sizes: [1_000, 10_000, 100_000], sample: 10_000, budgetS: 600, buildLimitS: 300, full: false, systems: SYSTEMS, cedarEncoding: 'role' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[i + 1];
