@@ -1,9 +1,9 @@
 // The Helm chart without an API server: lint, what `helm template` renders, the values schema, and
 // the links between the chart and the rest of the repository (the CRD copies, the operator's
 // configuration schema). test/integration/helm.test.ts installs it into a real API server.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,8 +23,14 @@ const valuesSchema = JSON.parse(readFileSync(path.join(chartDir(), 'values.schem
   properties: Record<string, { properties?: Record<string, unknown> }>;
 };
 
+const tmpDirs: string[] = [];
+after(() => {
+  for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function tmpValues(text: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-values-'));
+  tmpDirs.push(dir);
   const file = path.join(dir, 'values.yaml');
   writeFileSync(file, text);
   return file;
