@@ -23,11 +23,11 @@ import { buildCedar, CEDAR_ENCODINGS } from './peers/cedar.js';
 import { buildGatehouse } from './peers/gatehouse.js';
 import { forEachCandidateBinding } from '../src/authz/decide.js';
 import type { SampledRequest } from './peers/requests.js';
-import { prng, sampleRequests } from './peers/requests.js';
+import { sampleRequests } from './peers/requests.js';
 import type { PeerWorld } from './peers/subset.js';
 import { rbacModel, restrictToRbac } from './peers/subset.js';
 import type { WorldSize } from './world.js';
-import { generateWorld } from './world.js';
+import { generateWorld, prng } from './world.js';
 
 const SYSTEMS = ['gatehouse', 'casbin', 'cedar'] as const;
 type System = (typeof SYSTEMS)[number];

@@ -28,7 +28,7 @@ import type { Enforcer } from 'casbin';
 import { newEnforcer, newModel } from 'casbin';
 import type { AccessRequest } from '../../src/authz/types.js';
 import type { PeerWorld, RbacGrant, RbacModel } from './subset.js';
-import { objectOf, rbacModel } from './subset.js';
+import { objectOf, rbacModel, teamMembers } from './subset.js';
 
 export const CASBIN_MODEL = `
 [request_definition]
@@ -108,14 +108,7 @@ export function casbinRules(model: RbacModel): CasbinRules {
       }
     }
   }
-  const members = new Map<string, string[]>();
-  for (const [user, teams] of model.userTeams) {
-    for (const t of teams) {
-      let m = members.get(t);
-      if (!m) members.set(t, (m = []));
-      m.push(user);
-    }
-  }
+  const members = teamMembers(model);
   for (const [team, doms] of teamDomains) {
     for (const dom of doms) for (const u of members.get(team) ?? []) addG(`user:${u}`, `team:${team}`, dom);
   }

@@ -52,7 +52,7 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizationCall, EntityJson, StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AccessRequest } from '../../src/authz/types.js';
 import type { PeerWorld, RbacBinding, RbacGrant, RbacModel } from './subset.js';
-import { rbacModel } from './subset.js';
+import { rbacModel, teamMembers } from './subset.js';
 
 const uid = (type: string, id: string): string => `${type}::${JSON.stringify(id)}`;
 
@@ -140,14 +140,7 @@ export interface RoleGrantRecord {
  * Bindings whose role grants nothing are left out, as the binding encoding leaves out their policy.
  */
 export function userRoleGrants(model: RbacModel): Map<string, RoleGrantRecord[]> {
-  const members = new Map<string, string[]>();
-  for (const [user, teams] of model.userTeams) {
-    for (const t of teams) {
-      let m = members.get(t);
-      if (!m) members.set(t, (m = []));
-      m.push(user);
-    }
-  }
+  const members = teamMembers(model);
   const keys = new Map<string, Set<string>>();
   const out = new Map<string, RoleGrantRecord[]>();
   for (const user of model.userTeams.keys()) {

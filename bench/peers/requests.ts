@@ -4,18 +4,8 @@
 // separate processes measure the same sample.
 import type { AccessRequest } from '../../src/authz/types.js';
 import type { RbacBinding, RbacGrant, RbacModel } from './subset.js';
-
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { teamMembers } from './subset.js';
+import { prng } from '../world.js';
 
 export const REQUEST_KINDS = [
   /** A User subject of a binding, in its scope, asking for something its role grants. */
@@ -82,14 +72,7 @@ export function sampleRequests(model: RbacModel, n: number, seed: number): Sampl
   for (const grants of model.roleGrants.values()) {
     for (const g of grants) if (g.resource !== '*' && g.group !== null && resources.length < 200) resources.push([g.group, g.resource]);
   }
-  const members = new Map<string, string[]>();
-  for (const [user, teams] of model.userTeams) {
-    for (const t of teams) {
-      let m = members.get(t);
-      if (!m) members.set(t, (m = []));
-      m.push(user);
-    }
-  }
+  const members = teamMembers(model);
   const usable = model.bindings.filter((b) => (model.roleGrants.get(b.role)?.length ?? 0) > 0);
   const byScope = {
     cluster: usable.filter((b) => b.scope.kind === 'cluster'),

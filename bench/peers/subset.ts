@@ -240,3 +240,16 @@ export function rbacModel(world: PeerWorld): RbacModel {
 export function objectOf(group: string, resource: string): string {
   return `${group === '' ? 'core' : group}/${resource}`;
 }
+
+/** Team name -> the User object names that are its members (the inverse of `userTeams`). */
+export function teamMembers(model: RbacModel): Map<string, string[]> {
+  const members = new Map<string, string[]>();
+  for (const [user, teams] of model.userTeams) {
+    for (const t of teams) {
+      let m = members.get(t);
+      if (!m) members.set(t, (m = []));
+      m.push(user);
+    }
+  }
+  return members;
+}

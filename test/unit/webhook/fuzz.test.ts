@@ -11,20 +11,10 @@ import { createAdmissionHandler, type AdmissionReviewRequest } from '../../../sr
 import { silentLogger } from '../../../src/log.js';
 import type { AccessRequest, Decision } from '../../../src/authz/types.js';
 import { serverConfig, sar, admissionReview, fakeAuthorize } from './helpers.js';
+import { prng } from '../../../bench/world.js';
 
 const SEED = 0x6a7e_4005;
 const CASES = 10_000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -149,7 +139,7 @@ function get(v: unknown, ...keys: string[]): unknown {
 }
 
 test(`${CASES} random and mutated SubjectAccessReviews: no crash, no 5xx, no allow that decide() did not give`, async () => {
-  const f = new Fuzzer(mulberry32(SEED));
+  const f = new Fuzzer(prng(SEED));
   let lastAllowed: AccessRequest | undefined;
   const authorize = (req: AccessRequest): Decision => {
     const d = fakeAuthorize(req);
@@ -201,7 +191,7 @@ test(`${CASES} random and mutated SubjectAccessReviews: no crash, no 5xx, no all
 });
 
 test(`${CASES} random and mutated AdmissionReviews: no crash, no 5xx, uid echoed, no unvalidated allow`, async () => {
-  const f = new Fuzzer(mulberry32(SEED + 1));
+  const f = new Fuzzer(prng(SEED + 1));
   const seen: { last?: AdmissionReviewRequest | undefined } = {};
   const logger = silentLogger();
   const admission = createAdmissionHandler({
