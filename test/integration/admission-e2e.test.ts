@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, type Stack } from '../support/stack.js';
 import { eventually } from '../support/operator.js';
-import { apply, create, assertDenied, assertForbidden, assertOk, canIBecomes, exists, getJson, mergePatch } from '../support/e2e.js';
+import { apply, create, assertDenied, assertForbidden, assertOk, canIBecomes, exists, getJson, mergePatch, usersYaml } from '../support/e2e.js';
 
 let stack: Stack;
 
@@ -92,65 +92,20 @@ kind: Role
 metadata: {name: gatehouse-reader}
 spec: {permissions: ["${G}/users:read", "${G}/roles:read", "${G}/teams:read", "${G}/rolebindings:read"]}
 ---
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: dana}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: alice}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: bob}
-spec: {state: Active, displayName: Bob}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: rolf}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: uma}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: ava}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: meg}
-spec: {state: Active, displayName: Meg}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: mo}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: sue}
-spec: {state: Active, superuser: true}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: tmp}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: pat}
-spec: {state: Pending}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: pia}
-spec: {state: Pending}
+${usersYaml({
+  dana: { state: 'Active' },
+  alice: { state: 'Active' },
+  bob: { state: 'Active', displayName: 'Bob' },
+  rolf: { state: 'Active' },
+  uma: { state: 'Active' },
+  ava: { state: 'Active' },
+  meg: { state: 'Active', displayName: 'Meg' },
+  mo: { state: 'Active' },
+  sue: { state: 'Active', superuser: true },
+  tmp: { state: 'Active' },
+  pat: { state: 'Pending' },
+  pia: { state: 'Pending' },
+})}
 ---
 apiVersion: ${G}/v1alpha1
 kind: Team

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, type Stack } from '../support/stack.js';
 import { eventually } from '../support/operator.js';
-import { apply, assertDenied, assertOk, canIBecomes, create, exists, getJson, mergePatch, userIs } from '../support/e2e.js';
+import { apply, assertDenied, assertOk, canIBecomes, create, exists, getJson, mergePatch, userIs, usersYaml } from '../support/e2e.js';
 
 let stack: Stack;
 const G = 'iam.gatehouse.dev';
@@ -57,30 +57,13 @@ kind: Role
 metadata: {name: pod-reader}
 spec: {permissions: ["pods:read"]}
 ---
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: sue}
-spec: {state: Active, superuser: true}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: sam}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: alice}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: bob}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: tina}
-spec: {state: Active}
+${usersYaml({
+  sue: { state: 'Active', superuser: true },
+  sam: { state: 'Active' },
+  alice: { state: 'Active' },
+  bob: { state: 'Active' },
+  tina: { state: 'Active' },
+})}
 ---
 apiVersion: ${G}/v1alpha1
 kind: Team

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { startStack, type Stack } from '../support/stack.js';
 import { runCli, pluginDir, runKubectlPlugin } from '../support/cli.js';
-import { apply, assertOk, canIBecomes, getJson, userIs } from '../support/e2e.js';
+import { apply, assertOk, canIBecomes, getJson, userIs, usersYaml } from '../support/e2e.js';
 
 let stack: Stack;
 let plugins: string;
@@ -21,25 +21,12 @@ kind: Role
 metadata: {name: user-admin}
 spec: {permissions: ["${G}/users:read", "${G}/users:patch", "${G}/users:update"]}
 ---
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: alice}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: bob}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: sue}
-spec: {state: Active, superuser: true}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: dave}
-spec: {state: Pending}
+${usersYaml({
+  alice: { state: 'Active' },
+  bob: { state: 'Active' },
+  sue: { state: 'Active', superuser: true },
+  dave: { state: 'Pending' },
+})}
 ---
 apiVersion: ${G}/v1alpha1
 kind: RoleBinding

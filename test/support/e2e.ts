@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { KubectlOptions, KubectlResult } from './controlplane.js';
 import type { Stack } from './stack.js';
 import { eventually } from './operator.js';
+import { API_VERSION, type UserSpec } from '../../src/api/types.js';
 
 /** A manifest applied with `kubectl apply -f -` as `as` (the admin when absent). */
 export function apply(stack: Stack, manifest: string, opts: Omit<KubectlOptions, 'input'> & { extra?: string[] } = {}): Promise<KubectlResult> {
@@ -79,4 +80,11 @@ export async function canIBecomes(stack: Stack, args: string[], as: string, want
 /** Waits until the operator's index has the User `name` in `state`. */
 export async function userIs(stack: Stack, username: string, state: string): Promise<void> {
   await eventually(`User ${username} to be ${state} in the index`, () => stack.operator.index.userRecord(username)?.state === state);
+}
+
+/** User manifests from a compact table, `{alice: {state: 'Active'}, sue: {state: 'Active', superuser: true}}`. */
+export function usersYaml(users: Record<string, UserSpec>): string {
+  return Object.entries(users)
+    .map(([name, spec]) => `apiVersion: ${API_VERSION}\nkind: User\nmetadata: {name: ${name}}\nspec: ${JSON.stringify(spec)}\n`)
+    .join('---\n');
 }
