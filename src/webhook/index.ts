@@ -8,6 +8,7 @@ import { createWebhookRoutes } from './routes.js';
 import { createAuthorizeHandler } from './sar.js';
 import { createAdmissionHandler, type AdmissionUserInfo, type Mutator, type Validator } from './admission.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
+import type { Reply } from './http.js';
 import { createAutoRegistrar, type AutoRegistrar } from './registration.js';
 
 export interface GatehouseWebhookOptions {
@@ -22,6 +23,8 @@ export interface GatehouseWebhookOptions {
   mutate?: Mutator;
   /** Default: the operator's own service account and members of system:masters (product.md). */
   breakGlass?: (user: AdmissionUserInfo) => boolean;
+  /** The TokenReview handler (src/credentials/), served at /authenticate when given. */
+  authenticate?: (body: unknown) => Reply;
   /** Registration `auto`: creates a Pending User (AlreadyExists counts as done). */
   createPendingUser?: (username: string) => Promise<void>;
   indexGeneration?: () => number;
@@ -79,7 +82,13 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
       breakGlass: options.breakGlass ?? defaultBreakGlass(config),
     })
     : undefined;
-  const routes = createWebhookRoutes({ authorize, ...(admission ? { admission } : {}), isReady, metrics });
+  const routes = createWebhookRoutes({
+    authorize,
+    ...(admission ? { admission } : {}),
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    isReady,
+    metrics,
+  });
   const server = createWebhookServer({
     server: config.server,
     logger,
