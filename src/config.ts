@@ -117,7 +117,7 @@ export const CONFIG_SCHEMA = {
             enabled: { type: 'boolean', default: true },
             host: { type: 'string', default: '0.0.0.0' },
             port: { type: 'integer', minimum: 0, maximum: 65535, default: 8444 },
-            externalURL: { type: 'string', pattern: '^https://' },
+            externalURL: { type: 'string', pattern: '^(https://.*)?$' },
             caFile: { type: 'string', minLength: 1 },
           },
         },
