@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { loadavg, cpus } from 'node:os';
 import { startStack } from '../test/support/stack.js';
 import { issueToken } from '../src/credentials/token.js';
+import { stats, type Stats } from './stats.js';
 
 const REQUESTS = Number(process.argv[2] ?? 2000);
 const SECONDS = Number(process.argv[3] ?? 10);
@@ -24,17 +25,6 @@ const NS = 'team-a';
 const ALICE_STATIC = 'alice-static-token-0123456789';
 const PATH = `/api/v1/namespaces/${NS}/pods?limit=1`;
 
-interface Stats {
-  n: number;
-  p50: number;
-  p99: number;
-  mean: number;
-}
-function stats(ms: number[]): Stats {
-  const s = [...ms].sort((a, b) => a - b);
-  const at = (p: number): number => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-  return { n: s.length, p50: at(50), p99: at(99), mean: s.reduce((x, y) => x + y, 0) / s.length };
-}
 
 function client(base: string, ca: string, token: string, sockets: number): { get(): Promise<number>; post(path: string): Promise<{ status: number; body: string }>; close(): void } {
   const agent = new https.Agent({ keepAlive: true, maxSockets: sockets, ca });

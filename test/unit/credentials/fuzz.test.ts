@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { prng } from '../../../bench/world.js';
+import { Rng } from '../../support/fuzz.js';
 import { makeServingCert, type TlsFiles } from '../../support/controlplane.js';
 import { bearerToken } from '../../../src/credentials/token.js';
 import { forwardRequestHeaders } from '../../../src/credentials/headers.js';
@@ -23,17 +23,7 @@ import { world, user, type World } from './fixture.js';
 const SEED = 0x14_c0de;
 const CASES = 10_000;
 
-class Fuzzer {
-  constructor(private readonly rand: () => number) {}
-  int(n: number): number {
-    return Math.floor(this.rand() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  chance(p: number): boolean {
-    return this.rand() < p;
-  }
+class Fuzzer extends Rng {
   junk(): string {
     switch (this.int(6)) {
       case 0: return '';
@@ -80,7 +70,7 @@ function setup(): { w: World; good: string; goodInv: string; other: string } {
 }
 
 test(`fuzz: ${CASES} tokens and Authorization headers: no throw, only the exact live token is accepted`, () => {
-  const f = new Fuzzer(prng(SEED));
+  const f = new Fuzzer(SEED);
   const { w, good, goodInv, other } = setup();
   let accepted = 0;
   for (let n = 0; n < CASES; n++) {
@@ -109,7 +99,7 @@ test(`fuzz: ${CASES} tokens and Authorization headers: no throw, only the exact 
 });
 
 test('fuzz: 2,000 TokenReview bodies: a review or a 400 with a message, authenticated only for the live token', () => {
-  const f = new Fuzzer(prng(SEED + 1));
+  const f = new Fuzzer(SEED + 1);
   const { w, good } = setup();
   const handler = createTokenReviewHandler({ authenticator: w.auth, onRejected: () => undefined });
   for (let n = 0; n < 2000; n++) {
@@ -155,7 +145,7 @@ function randomHeaders(f: Fuzzer, token: string): string[] {
 }
 
 test(`fuzz: ${CASES} client header sets through the proxy's rules: only the operator's credentials and the token's identity go upstream`, () => {
-  const f = new Fuzzer(prng(SEED + 2));
+  const f = new Fuzzer(SEED + 2);
   for (let n = 0; n < CASES; n++) {
     const raw = randomHeaders(f, 'x');
     const upgrade = f.chance(0.2);
@@ -233,7 +223,7 @@ function rawRequest(ca: Buffer, lines: string[]): Promise<string> {
 }
 
 test('fuzz: 1,000 raw requests through a live proxy: 401 or forwarded as alice with the operator\'s credentials, and the proxy keeps serving', async () => {
-  const f = new Fuzzer(prng(SEED + 3));
+  const f = new Fuzzer(SEED + 3);
   const ca = await readFile(certs.caCert);
   let forwarded = 0;
   for (let n = 0; n < 1000; n++) {
