@@ -99,7 +99,12 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const webhook = createGatehouseWebhook({
     config,
     logger,
-    authorize: (req) => decide(index, req, { now: now() }),
+    authorize: (req) => {
+      if (req.credentialId !== undefined && credentials && !credentials.authenticator.stillLive(req.credentialId, req.user)) {
+        return { verdict: 'deny', code: 'credentialEnded', reason: `the Gatehouse token of ${req.user} was revoked or rotated` };
+      }
+      return decide(index, req, { now: now() });
+    },
     isReady: () => index.synced,
     validate: (review) => policy.validate(review),
     mutate: (review) => policy.mutate(review),

@@ -77,6 +77,12 @@ export function teamGroups(teams: Iterable<string>): string[] {
 export interface Authenticator {
   /** Checks `token` is a live token of `kind` and whose it is. */
   check(token: string | undefined, kind: TokenKind, ctx: AttemptContext): AuthResult;
+  /**
+   * Whether the user token `tokenId`, authenticated earlier for `username`, is still live (the
+   * authorization-time check): its record exists and the User is still the same one, not Rejected
+   * or Suspended.
+   */
+  stillLive(tokenId: string, username: string): boolean;
 }
 
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
@@ -90,6 +96,13 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   }
 
   return {
+    stillLive(tokenId, username) {
+      const cached = deps.lookup(tokenId);
+      if (!cached || cached.record.kind !== 'usr' || recordProblem(cached.record, 'usr', deps.now())) return false;
+      const user = deps.user(cached.user);
+      return Boolean(user && user.metadata.uid === cached.uid && !user.metadata.deletionTimestamp
+        && user.spec.state !== 'Rejected' && user.spec.state !== 'Suspended' && usernameOf(user) === username);
+    },
     check(token, kind, ctx) {
       const now = deps.now();
       if (ctx.source !== undefined && !deps.perSource.allows(ctx.source, now)) return fail('rateLimited', ctx);
