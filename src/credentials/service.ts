@@ -76,6 +76,9 @@ export function createCredentialService(opts: CredentialServiceOptions): Credent
   const logger = opts.logger.child({ component: 'credentials' });
   const record: RecordEvent = opts.record ?? (() => undefined);
   const inFlight = new Set<string>();
+  // Requests already fulfilled (by uid): a stale copy (a pass that listed it before it was deleted,
+  // a relist) must not apply it again, e.g. bring back an invitation revoked since.
+  const fulfilled = new Set<string>();
   const secretsPath = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
 
   function rejected(result: Extract<AuthResult, { ok: false }>, channel: string, source?: string, kind: TokenKind = 'usr'): void {
@@ -137,6 +140,7 @@ export function createCredentialService(opts: CredentialServiceOptions): Credent
 
   async function fulfil(secret: SecretObject): Promise<void> {
     if (secret.metadata.annotations?.[ERROR_ANNOTATION] !== undefined) return;
+    if (fulfilled.has(secret.metadata.uid ?? secret.metadata.name)) return;
     const action = dataField(secret, 'action');
     const name = dataField(secret, 'user') ?? '';
     if (!opts.indexReady()) return; // the next pass
@@ -189,6 +193,8 @@ export function createCredentialService(opts: CredentialServiceOptions): Credent
       await fail(secret, `unknown action ${JSON.stringify(action ?? '')}; expected invite or revoke`);
       return;
     }
+    if (fulfilled.size >= 10_000) fulfilled.clear();
+    fulfilled.add(secret.metadata.uid ?? secret.metadata.name);
     await store.deleteSecret(secret.metadata.name);
   }
 

@@ -91,12 +91,15 @@ function harness() {
 }
 
 /** What the CLI does: a request Secret; then one reconcile pass fulfils it. */
-async function invite(h: ReturnType<typeof harness>, user = 'alice'): Promise<string> {
+async function invite(h: ReturnType<typeof harness>, user = 'alice', copies?: SecretObject[]): Promise<string> {
   const inv = issueToken('inv');
   await h.kube.request({ method: 'POST', path: BASE, body: { metadata: { generateName: 'gatehouse-request-', labels: { 'iam.gatehouse.dev/credentials': 'request' } }, stringData: { action: 'invite', user, id: inv.id, hash: inv.hash } } });
-  for (const s of h.secrets.values()) if (s.metadata.name.startsWith('gatehouse-request-')) h.service.handleRequest(s);
+  for (const s of h.secrets.values()) {
+    if (!s.metadata.name.startsWith('gatehouse-request-')) continue;
+    copies?.push(structuredClone(s));
+    h.service.handleRequest(s);
+  }
   await waitFor(() => ![...h.secrets.keys()].some((k) => k.startsWith('gatehouse-request-')));
-  // The watch would bring the write; the test reads the Secret back into the cache the same way.
   return inv.token;
 }
 
@@ -161,4 +164,18 @@ test('a malformed or unknown request is answered with an error annotation, not a
   assert.match(h.secrets.get('gatehouse-request-bad')!.metadata.annotations!['iam.gatehouse.dev/error']!, /malformed/);
   assert.match(h.secrets.get('gatehouse-request-odd')!.metadata.annotations!['iam.gatehouse.dev/error']!, /unknown action/);
   assert.equal(h.secrets.has('gatehouse-credentials-alice'), false);
+});
+
+test('a stale copy of a fulfilled invitation request does not bring the invitation back after a revocation', async () => {
+  const h = harness();
+  const copies: SecretObject[] = [];
+  const token = await invite(h, 'alice', copies);
+  await h.kube.request({ method: 'POST', path: BASE, body: { metadata: { generateName: 'gatehouse-request-', labels: { 'iam.gatehouse.dev/credentials': 'request' } }, stringData: { action: 'revoke', user: 'alice' } } });
+  for (const s of h.secrets.values()) if (s.metadata.name.startsWith('gatehouse-request-')) h.service.handleRequest(s);
+  await waitFor(() => h.store.get('alice')?.records.length === 0);
+  for (const c of copies) h.service.handleRequest(c);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(h.store.get('alice')?.records.length, 0);
+  const r = await h.service.redeem(token, undefined);
+  assert.ok(!r.ok && r.reason === 'unknownToken');
 });
