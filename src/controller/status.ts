@@ -14,8 +14,9 @@ import type {
   User,
   UserStatus,
 } from '../api/types.js';
-import { LABELS, usernameOf } from '../api/types.js';
-import { PermissionIndex, type CompiledBinding } from '../authz/index.js';
+import { LABELS } from '../api/types.js';
+import type { CompiledBinding, PermissionIndex } from '../authz/index.js';
+import { isLive, usernameOf } from '../authz/rules.js';
 
 /**
  * What status needs: the informers' caches (for dependents) and the permission index (the core's
@@ -82,7 +83,7 @@ function userStatus(user: User, world: World, now: number): StatusResult {
   // core's diagnostics count.
   const roles: string[] = [];
   const consider = (set: ReadonlySet<CompiledBinding>): void => {
-    for (const b of set) if (!PermissionIndex.isExpired(b, now)) for (const where of scopeEntries(b)) roles.push(`${b.role}@${where}`);
+    for (const b of set) if (isLive(b, now)) for (const where of scopeEntries(b)) roles.push(`${b.role}@${where}`);
   };
   consider(world.index.bindingsForSubject('User', name));
   if (username !== name) consider(world.index.bindingsForSubject('User', username));

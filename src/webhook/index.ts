@@ -3,6 +3,7 @@
 import type { GatehouseConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { AccessRequest, Decision } from '../authz/types.js';
+import { isBreakGlass } from '../authz/rules.js';
 import { createWebhookServer, type WebhookServer } from './server.js';
 import { createWebhookRoutes } from './routes.js';
 import { createAuthorizeHandler } from './sar.js';
@@ -20,7 +21,7 @@ export interface GatehouseWebhookOptions {
   /** Admission validator and mutator; without a validator /validate and /mutate are not served. */
   validate?: Validator;
   mutate?: Mutator;
-  /** Default: the operator's own service account and members of system:masters (product.md). */
+  /** Default: the operator's own service account and members of system:masters (docs/design.md, authz/rules.ts). */
   breakGlass?: (user: AdmissionUserInfo) => boolean;
   /** Registration `auto`: creates a Pending User (AlreadyExists counts as done). */
   createPendingUser?: (username: string) => Promise<void>;
@@ -40,7 +41,7 @@ export interface GatehouseWebhook {
 
 export function defaultBreakGlass(config: GatehouseConfig): (user: AdmissionUserInfo) => boolean {
   const operator = config.operator.serviceAccountUsername;
-  return (user) => user.username === operator || user.groups.includes('system:masters');
+  return (user) => isBreakGlass(operator, user.username, user.groups);
 }
 
 export function createGatehouseWebhook(options: GatehouseWebhookOptions): GatehouseWebhook {
@@ -52,7 +53,6 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
   });
   const registrar = config.registration.auto && options.createPendingUser
     ? createAutoRegistrar({
-      enabled: true,
       perSecond: config.operator.autoRegistrationPerSecond,
       createPendingUser: options.createPendingUser,
       logger,

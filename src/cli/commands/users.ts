@@ -1,5 +1,6 @@
 // user create|list|show|activate|reject|suspend|delete and superuser grant|revoke.
-import { USER_STATES, usernameOf, type User, type UserState, type Team, type RoleBinding } from '../../api/types.js';
+import { usernameOf } from '../../authz/rules.js';
+import { USER_STATES, type User, type UserState, type Team, type RoleBinding } from '../../api/types.js';
 import type { CommandSpec } from '../args.js';
 import { type Context, arg, str, flag, printStructured, asList, findObject, tryList, updateWithRetry } from '../context.js';
 import { usageError } from '../errors.js';

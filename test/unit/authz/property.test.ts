@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Namespace, Role, RoleBinding, Team, User, PolicyRule } from '../../../src/api/types.js';
-import { usernameOf } from '../../../src/api/types.js';
+import { usernameOf } from '../../../src/authz/rules.js';
 import type { PolicyConfig } from '../../../src/config.js';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import type { Change, World } from '../../../src/authz/index.js';
