@@ -172,5 +172,3 @@ export interface Namespace {
   metadata: ObjectMeta;
 }
 
-export type GatehouseObject = User | Role | Team | RoleBinding;
-

@@ -33,7 +33,6 @@ import type { ParsedPermission, PermissionAtom } from './permission.js';
 import { compileRule, formatAtom, parsePermission } from './permission.js';
 
 export type IndexedKind = 'User' | 'Role' | 'Team' | 'RoleBinding' | 'Namespace';
-export const INDEXED_KINDS: readonly IndexedKind[] = ['User', 'Role', 'Team', 'RoleBinding', 'Namespace'];
 
 export interface ObjectOfKind {
   User: User;
@@ -901,9 +900,6 @@ export class PermissionIndex {
   getBinding(name: string): RoleBinding | undefined {
     return this.bindingObjs.get(name);
   }
-  compiledBinding(name: string): CompiledBinding | undefined {
-    return this.bindings.get(name);
-  }
   listBindings(): RoleBinding[] {
     return [...this.bindingObjs.values()];
   }
@@ -938,11 +934,6 @@ export class PermissionIndex {
   }
   bindingsForSubject(kind: SubjectKind, name: string): ReadonlySet<CompiledBinding> {
     return this.subjectMap(kind).get(name) ?? EMPTY;
-  }
-  /** Cluster-scoped bindings naming a subject. */
-  clusterBindingsForSubject(kind: SubjectKind, name: string): ReadonlySet<CompiledBinding> | undefined {
-    const id = this.subjectIdMaps[kind].get(name);
-    return id === undefined ? undefined : this.clusterById[id];
   }
   /** decide()'s fast path: cluster-scoped bindings by internal subject id. */
   clusterBindingsForSubjectId(id: number): ReadonlySet<CompiledBinding> | undefined {
@@ -1198,8 +1189,4 @@ export class PermissionIndex {
       namespaces: sorted(this.namespaces.keys()),
     };
   }
-}
-
-export function createPermissionIndex(config: PolicyConfig, clock?: Clock): PermissionIndex {
-  return new PermissionIndex(config, clock);
 }

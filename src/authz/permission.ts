@@ -137,21 +137,6 @@ export function parsePermission(text: string): ParsedPermission {
   return { text, atom: { kind: 'resource', group, resource, subresource, verbs, names: null } };
 }
 
-/** Parses a list, collecting every problem instead of stopping at the first. */
-export function parsePermissions(texts: readonly string[]): { parsed: ParsedPermission[]; errors: PermissionSyntaxError[] } {
-  const parsed: ParsedPermission[] = [];
-  const errors: PermissionSyntaxError[] = [];
-  for (const t of texts) {
-    try {
-      parsed.push(parsePermission(t));
-    } catch (err) {
-      if (err instanceof PermissionSyntaxError) errors.push(err);
-      else throw err;
-    }
-  }
-  return { parsed, errors };
-}
-
 /** A rendering of a PolicyRule for messages, e.g. `rules[2] (apiGroups [""], resources [pods], verbs [get])`. */
 export function describeRule(rule: PolicyRule, index: number): string {
   const parts: string[] = [];
