@@ -7,7 +7,8 @@ import { isBreakGlass } from '../authz/rules.js';
 import { createWebhookServer, type WebhookServer } from './server.js';
 import { createWebhookRoutes } from './routes.js';
 import { createAuthorizeHandler } from './sar.js';
-import { createAdmissionHandler, type AdmissionUserInfo, type Mutator, type Validator } from './admission.js';
+import { createAdmissionHandler, type Mutator, type Validator } from './admission.js';
+import type { Requester } from '../authz/types.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
 import { createAutoRegistrar, type AutoRegistrar } from './registration.js';
 
@@ -22,7 +23,7 @@ export interface GatehouseWebhookOptions {
   validate?: Validator;
   mutate?: Mutator;
   /** Default: the operator's own service account and members of system:masters (docs/design.md, authz/rules.ts). */
-  breakGlass?: (user: AdmissionUserInfo) => boolean;
+  breakGlass?: (requester: Requester) => boolean;
   /** Registration `auto`: creates a Pending User (AlreadyExists counts as done). */
   createPendingUser?: (username: string) => Promise<void>;
   indexGeneration?: () => number;
@@ -39,9 +40,9 @@ export interface GatehouseWebhook {
   registrar: AutoRegistrar | undefined;
 }
 
-export function defaultBreakGlass(config: GatehouseConfig): (user: AdmissionUserInfo) => boolean {
+export function defaultBreakGlass(config: GatehouseConfig): (requester: Requester) => boolean {
   const operator = config.operator.serviceAccountUsername;
-  return (user) => isBreakGlass(operator, user.username, user.groups);
+  return (r) => isBreakGlass(operator, r.user, r.groups);
 }
 
 export function createGatehouseWebhook(options: GatehouseWebhookOptions): GatehouseWebhook {
