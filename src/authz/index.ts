@@ -507,7 +507,7 @@ export class PermissionIndex {
       memberTeamIds,
       name,
       username,
-      // Seed admins are protected from change (product.md): the configuration wins over the object.
+      // Seed admins are protected from change (docs/design.md, "What admission enforces"): the configuration wins over the object.
       state: seed ? 'Active' : (user!.spec.state ?? 'Pending'),
       superuser: seed || user!.spec.superuser === true,
       seed,

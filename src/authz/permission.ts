@@ -1,4 +1,4 @@
-// The permission grammar (product.md, "Permissions"): `[group/]resource[/subresource]:action`,
+// The permission grammar (docs/design.md, "Permissions"): `[group/]resource[/subresource]:action`,
 // the word `me`, and Kubernetes-style PolicyRules, all compiled to one atom shape so that the
 // index, decide() and the escalation checks share a single notion of "what a permission grants".
 // Pure: no I/O.

@@ -90,7 +90,7 @@ export interface ControlPlaneOptions {
   /**
    * Authorization webhook: the apiserver calls `url` with SubjectAccessReview v1. It goes before RBAC
    * by default (`Webhook,RBAC`), because only then can Gatehouse's deny for a Pending, Rejected or
-   * Suspended user stop a request that RBAC would allow (product.md, step 4); `after-rbac` gives
+   * Suspended user stop a request that RBAC would allow (docs/design.md, decision step 4); `after-rbac` gives
    * `RBAC,Webhook`, where Gatehouse can only add grants.
    */
   authorizationWebhook?: { url: string; caFile: string; order?: 'before-rbac' | 'after-rbac' };

@@ -150,7 +150,7 @@ const cases: Case[] = [
   ['without me, no own User', req('bob', 'get iam.gatehouse.dev/users', undefined, { name: 'bob' }), 'noOpinion', 'noMatch'],
 ];
 
-describe('decide(): product.md order, table', () => {
+describe('decide(): docs/design.md order, table', () => {
   const index = world();
   for (const [name, request, verdict, code, reason] of cases) {
     it(name, () => {

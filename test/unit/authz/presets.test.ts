@@ -100,7 +100,7 @@ describe('preset runai (seeds/002), every cell of the table', () => {
       assert.equal(canAssign(idx, { user: 'u-runai-admin', groups: [] }, target, { cluster: true }).allowed, true, `admin assigns ${target}`);
       const dept = canAssign(idx, { user: 'u-runai-department-admin', groups: [] }, target, { teams: ['dept-x'] });
       // Through canAssign exactly Researcher and ML Engineer; a role whose permissions the Department
-      // Admin holds anyway (itself, Research Manager) is assignable by product.md's other rule.
+      // Admin holds anyway (itself, Research Manager) is assignable by docs/design.md's other no-escalation rule.
       const expected = { 'runai-researcher': 'canAssign', 'runai-ml-engineer': 'canAssign', 'runai-department-admin': 'holdsPermissions', 'runai-research-manager': 'holdsPermissions' }[target] ?? null;
       assert.equal(dept.via, expected, `dept admin assigns ${target}: ${dept.reason}`);
       for (const other of RUNAI_COLUMNS.slice(2)) {
