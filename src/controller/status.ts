@@ -51,11 +51,11 @@ interface Ready {
   message: string;
 }
 
-function readyCondition(ready: Ready, generation: number | undefined, previous: Condition[] | undefined, now: number): Condition {
+function condition(type: string, ready: Ready, generation: number | undefined, previous: Condition[] | undefined, now: number): Condition {
   const status = ready.ok ? 'True' : 'False';
-  const old = previous?.find((c) => c.type === 'Ready');
+  const old = previous?.find((c) => c.type === type);
   const cond: Condition = {
-    type: 'Ready',
+    type,
     status,
     reason: ready.reason,
     message: ready.message,
@@ -64,6 +64,10 @@ function readyCondition(ready: Ready, generation: number | undefined, previous: 
   };
   if (generation !== undefined) cond.observedGeneration = generation;
   return cond;
+}
+
+function readyCondition(ready: Ready, generation: number | undefined, previous: Condition[] | undefined, now: number): Condition {
+  return condition('Ready', ready, generation, previous, now);
 }
 
 const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
@@ -93,28 +97,33 @@ function userStatus(user: User, world: World, now: number): StatusResult {
   const twins = diag?.duplicateUsernameOf ?? [];
   // The core lets the lexicographically first object name win; the others are not in effect.
   const winner = sorted([name, ...twins])[0];
-  let ready: Ready;
-  if (twins.length > 0 && winner !== name) {
-    ready = { ok: false, reason: 'DuplicateUsername', message: `User ${winner} has the same username ${username} and takes precedence; this User is ignored: delete it or change spec.username` };
-  } else if (seed) {
-    ready = { ok: true, reason: 'SeedAdmin', message: 'Seed admin from the operator configuration (an Active superuser); change the configuration (Helm values seedAdmins) to change it' };
+  // Ready: whether the User is reconciled and in effect as written. A user kept Pending, Rejected
+  // or Suspended is exactly as intended (GitOps), so the state has its own condition, Active.
+  const ready: Ready = twins.length > 0 && winner !== name
+    ? { ok: false, reason: 'DuplicateUsername', message: `User ${winner} has the same username ${username} and takes precedence; this User is ignored: delete it or change spec.username` }
+    : { ok: true, reason: 'Reconciled', message: twins.length > 0 ? `In effect (state ${seed ? 'Active, seed admin' : state}); User(s) ${list(twins)} have the same username and are ignored` : `In effect (state ${seed ? 'Active, seed admin' : state})` };
+  let active: Ready;
+  if (seed) {
+    active = { ok: true, reason: 'SeedAdmin', message: 'Seed admin from the operator configuration (an Active superuser); change the configuration (Helm values seedAdmins) to change it' };
   } else if (state === 'Active') {
-    ready = { ok: true, reason: 'Active', message: twins.length > 0 ? `The user is active; User(s) ${list(twins)} have the same username and are ignored` : 'The user is active' };
+    active = { ok: true, reason: 'Active', message: 'The user is active' };
   } else if (state === 'Pending') {
-    ready = { ok: false, reason: 'PendingApproval', message: `Waiting for approval: a superuser (or a holder of iam.gatehouse.dev/users:approve) sets spec.state to Active, e.g. kubectl gatehouse user activate ${name}` };
+    active = { ok: false, reason: 'PendingApproval', message: `Waiting for approval: a superuser (or a holder of iam.gatehouse.dev/users:approve) sets spec.state to Active, e.g. kubectl gatehouse user activate ${name}` };
   } else if (state === 'Rejected') {
-    ready = { ok: false, reason: 'Rejected', message: 'The user was rejected and is denied all access; set spec.state to Active to let them in' };
+    active = { ok: false, reason: 'Rejected', message: 'The user was rejected and is denied all access; set spec.state to Active to let them in' };
   } else {
-    ready = { ok: false, reason: 'Suspended', message: 'The user is suspended and denied all access; set spec.state to Active to restore access' };
+    active = { ok: false, reason: 'Suspended', message: 'The user is suspended and denied all access; set spec.state to Active to restore access' };
   }
   const phase = seed ? 'Seed' : state;
+  const generation = user.metadata.generation;
+  const previous = user.status?.conditions;
   const status: UserStatus = {
     phase,
     teams: diag?.teams ?? [],
     roles: sorted(roles),
     seed,
-    observedGeneration: user.metadata.generation,
-    conditions: [readyCondition(ready, user.metadata.generation, user.status?.conditions, now)],
+    observedGeneration: generation,
+    conditions: [readyCondition(ready, generation, previous, now), condition('Active', active, generation, previous, now)],
   };
   const events: StatusEvent[] = [];
   const oldPhase = user.status?.phase;

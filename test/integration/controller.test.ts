@@ -172,18 +172,21 @@ spec: {role: late-role, subjects: [{kind: User, name: bob}], scope: {namespaces:
 
 test('user transitions record Events', async () => {
   await cp.kubectlOk(['apply', '-f', '-'], { input: 'apiVersion: iam.gatehouse.dev/v1alpha1\nkind: User\nmetadata: {name: carol}\nspec: {state: Pending}\n' });
+  // A Pending user is as intended (Ready: reconciled); its own condition Active says it waits.
   const pending = await eventually('Pending status', async () => {
-    const c = await rd.ready('User', 'carol');
+    const c = await rd.condition('User', 'carol', 'Active');
     return c?.reason === 'PendingApproval' ? c : undefined;
   });
   assert.equal(pending.status, 'False');
+  assert.equal((await rd.ready('User', 'carol'))?.status, 'True');
   await cp.kubectlOk(['patch', 'user.iam.gatehouse.dev/carol', '--type=merge', '-p', '{"spec":{"state":"Active"}}']);
   await readyTrue('User', 'carol');
   await eventually('UserActivated event', async () => (await rd.events('carol')).some((e) => e.reason === 'UserActivated' && e.involvedObject.kind === 'User'));
   await cp.kubectlOk(['patch', 'user.iam.gatehouse.dev/carol', '--type=merge', '-p', '{"spec":{"state":"Suspended"}}']);
   await eventually('decide denies the suspended user', () => verdict(index, 'carol', 'get', 'pods', 'x') === 'deny');
   await eventually('UserSuspended event', async () => (await rd.events('carol')).some((e) => e.reason === 'UserSuspended'));
-  assert.equal((await rd.ready('User', 'carol'))?.reason, 'Suspended');
+  await eventually('Active=False, Suspended', async () => (await rd.condition('User', 'carol', 'Active'))?.reason === 'Suspended');
+  assert.equal((await rd.ready('User', 'carol'))?.status, 'True');
 });
 
 test('seed admins appear from the configuration, are Ready, and are restored when changed', async () => {
