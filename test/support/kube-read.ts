@@ -1,7 +1,7 @@
 // Direct reads of the API server for tests (faster than spawning kubectl in a polling loop).
 import { GROUP, PLURALS, VERSION, type GatehouseKind } from '../../src/api/types.js';
 import { createKubeClient, isNotFound, type KubeClient } from '../../src/controller/kube.js';
-import type { ControlPlane } from './controlplane.js';
+import type { ControlPlane } from '../../src/controlplane/controlplane.js';
 import { kubeConfigFor } from './operator.js';
 
 export interface ConditionRead {
