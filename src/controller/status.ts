@@ -17,6 +17,7 @@ import type {
 import { LABELS } from '../api/types.js';
 import type { CompiledBinding, PermissionIndex } from '../authz/index.js';
 import { isLive, usernameOf } from '../authz/rules.js';
+import { bindingDiagnostics, roleDiagnostics, teamDiagnostics, userDiagnostics } from './diagnostics.js';
 
 /**
  * What status needs: the informers' caches (for dependents) and the permission index (the core's
@@ -81,7 +82,7 @@ function scopeEntries(b: CompiledBinding): string[] {
 
 function userStatus(user: User, world: World, now: number): StatusResult {
   const name = user.metadata.name;
-  const diag = world.index.userDiagnostics(name, now);
+  const diag = userDiagnostics(world.index, name, now);
   const username = usernameOf(user);
   // Roles as role@scope (the CRD's printer-friendly form), from the same live bindings the
   // core's diagnostics count.
@@ -137,7 +138,7 @@ function userStatus(user: User, world: World, now: number): StatusResult {
 
 function roleStatus(role: Role, world: World, now: number): StatusResult {
   const name = role.metadata.name;
-  const diag = world.index.roleDiagnostics(name);
+  const diag = roleDiagnostics(world.index, name);
   const problems = diag?.problems ?? [];
   const missing = diag?.missingIncludes ?? [];
   const cycle = diag?.cycle ?? null;
@@ -166,7 +167,7 @@ function roleStatus(role: Role, world: World, now: number): StatusResult {
 }
 
 function teamStatus(team: Team, world: World, now: number): StatusResult {
-  const diag = world.index.teamDiagnostics(team.metadata.name);
+  const diag = teamDiagnostics(world.index, team.metadata.name);
   const missing = diag?.missingMembers ?? [];
   const ready: Ready =
     missing.length > 0
@@ -184,7 +185,7 @@ function teamStatus(team: Team, world: World, now: number): StatusResult {
 
 function bindingStatus(binding: RoleBinding, world: World, now: number): StatusResult {
   const spec = binding.spec;
-  const diag = world.index.bindingDiagnostics(binding.metadata.name, now);
+  const diag = bindingDiagnostics(world.index, binding.metadata.name, now);
   const unresolved = diag?.unresolvedSubjects ?? [];
   const missingTeams = sorted((spec.scope?.teams ?? []).filter((t) => !world.index.getTeam(t)));
   const expired = diag?.expired ?? false;

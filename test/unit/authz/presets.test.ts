@@ -11,6 +11,7 @@ import { LABELS } from '../../../src/api/types.js';
 import type { AccessRequest } from '../../../src/authz/types.js';
 import { binding, policy, req, team, user } from '../../support/authz.js';
 import { ENTITY_RESOURCES, RUNAI_ROLES, RUNAI_SEED } from '../../support/runai-seed.js';
+import { roleDiagnostics } from '../../../src/controller/diagnostics.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const ALL = { zenml: true, runai: true, adaptive: true };
@@ -39,7 +40,7 @@ describe('presets: data and labels', () => {
   });
   it('every preset permission parses', () => {
     const index = indexFor([]);
-    for (const preset of Object.values(PRESETS)) for (const name of Object.keys(preset)) assert.deepEqual(index.roleDiagnostics(name)?.invalidPermissions, [], name);
+    for (const preset of Object.values(PRESETS)) for (const name of Object.keys(preset)) assert.deepEqual(roleDiagnostics(index, name)?.invalidPermissions, [], name);
   });
 });
 
