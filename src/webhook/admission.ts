@@ -6,7 +6,7 @@ import { ReviewError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { jsonReply, errorReply, clip, type Reply } from './http.js';
 import type { WebhookMetrics } from './metrics.js';
-import { isObject, optString, reqString, MAX_GROUPS, MAX_STRING_LENGTH, type Obj } from './fields.js';
+import { isObject, optString, readEnvelope, reqString, MAX_GROUPS, MAX_STRING_LENGTH, type Obj } from './fields.js';
 import {
   ADMISSION_API_VERSIONS,
   OPERATIONS,
@@ -39,20 +39,9 @@ export interface AdmissionResponse {
   patch?: string;
 }
 
-function isAdmissionApiVersion(v: unknown): v is AdmissionApiVersion {
-  return v === ADMISSION_API_VERSIONS[0] || v === ADMISSION_API_VERSIONS[1];
-}
-
 /** The envelope and the uid: without these no well-formed answer can be given, so they are a 400. */
 export function parseAdmissionEnvelope(body: unknown): { apiVersion: AdmissionApiVersion; uid: string; request: Obj } {
-  if (!isObject(body)) throw new ReviewError('body must be an AdmissionReview object');
-  const apiVersion = body['apiVersion'];
-  if (!isAdmissionApiVersion(apiVersion)) {
-    throw new ReviewError(`apiVersion must be one of ${ADMISSION_API_VERSIONS.join(', ')}, got ${typeof apiVersion === 'string' ? JSON.stringify(clip(apiVersion, 100)) : typeof apiVersion}`);
-  }
-  if (body['kind'] !== 'AdmissionReview') throw new ReviewError('kind must be AdmissionReview');
-  const request = body['request'];
-  if (!isObject(request)) throw new ReviewError('request must be an object');
+  const { apiVersion, part: request } = readEnvelope(body, 'AdmissionReview', ADMISSION_API_VERSIONS, 'request');
   const uid = request['uid'];
   if (typeof uid !== 'string' || uid === '') throw new ReviewError('request.uid is required');
   if (uid.length > MAX_UID_LENGTH) throw new ReviewError(`request.uid is longer than ${MAX_UID_LENGTH} characters`);

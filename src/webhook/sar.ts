@@ -6,8 +6,8 @@
 import { ReviewError, errorMessage } from '../errors.js';
 import type { AccessRequest, Decision, ResourceAttributes } from '../authz/types.js';
 import type { Logger } from '../log.js';
-import { jsonReply, errorReply, clip, type Reply } from './http.js';
-import { isObject, optString, reqString, stringArray, MAX_GROUPS, MAX_STRING_LENGTH } from './fields.js';
+import { jsonReply, errorReply, type Reply } from './http.js';
+import { isObject, optString, readEnvelope, reqString, stringArray, MAX_GROUPS, MAX_STRING_LENGTH } from './fields.js';
 import type { WebhookMetrics } from './metrics.js';
 
 export { MAX_GROUPS, MAX_STRING_LENGTH };
@@ -20,20 +20,9 @@ export interface ParsedSar {
   request: AccessRequest;
 }
 
-function isSarApiVersion(v: unknown): v is SarApiVersion {
-  return v === SAR_API_VERSIONS[0] || v === SAR_API_VERSIONS[1];
-}
-
 /** Parses a SubjectAccessReview body; throws ReviewError (400) with a message for anything else. */
 export function parseSubjectAccessReview(body: unknown): ParsedSar {
-  if (!isObject(body)) throw new ReviewError('body must be a SubjectAccessReview object');
-  const apiVersion = body['apiVersion'];
-  if (!isSarApiVersion(apiVersion)) {
-    throw new ReviewError(`apiVersion must be one of ${SAR_API_VERSIONS.join(', ')}, got ${typeof apiVersion === 'string' ? JSON.stringify(clip(apiVersion, 100)) : typeof apiVersion}`);
-  }
-  if (body['kind'] !== 'SubjectAccessReview') throw new ReviewError('kind must be SubjectAccessReview');
-  const spec = body['spec'];
-  if (!isObject(spec)) throw new ReviewError('spec must be an object');
+  const { apiVersion, part: spec } = readEnvelope(body, 'SubjectAccessReview', SAR_API_VERSIONS, 'spec');
 
   const user = optString(spec, 'user', 'spec') ?? '';
   // v1beta1 named the field `group`; v1 renamed it `groups`.
