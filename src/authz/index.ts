@@ -65,7 +65,7 @@ export interface World {
 }
 
 /** Milliseconds since the epoch; injected so expiry is testable. */
-export type Clock = (() => number) | { now(): number };
+export type NowSource = (() => number) | { now(): number };
 
 /** A user as decide() sees them: a User object, a seed admin from the configuration, or both. */
 export interface UserRecord {
@@ -240,7 +240,7 @@ export class PermissionIndex {
   private readonly bindingsByRole = new Map<string, Set<string>>();
   private readonly expiring = new Map<string, number>();
 
-  constructor(config: PolicyConfig, clock: Clock = Date.now) {
+  constructor(config: PolicyConfig, clock: NowSource = Date.now) {
     this.config = config;
     this.clock = typeof clock === 'function' ? clock : () => clock.now();
     this.seedUsernames = new Set(config.seedAdmins.map((s) => s.username));
@@ -256,7 +256,7 @@ export class PermissionIndex {
   readonly ignoreLists: IgnoreLists;
 
   /** Builds an index from a complete world; it is marked synced. */
-  static build(world: World, config: PolicyConfig, clock: Clock = Date.now): PermissionIndex {
+  static build(world: World, config: PolicyConfig, clock: NowSource = Date.now): PermissionIndex {
     const index = new PermissionIndex(config, clock);
     index.replaceAll('Namespace', world.namespaces ?? []);
     index.replaceAll('User', world.users ?? []);

@@ -23,7 +23,7 @@ import { bindingDiagnostics, roleDiagnostics, teamDiagnostics, userDiagnostics }
  * What status needs: the informers' caches (for dependents) and the permission index (the core's
  * diagnostics, so status says exactly what decide() does).
  */
-export interface World {
+export interface StatusWorld {
   users: ReadonlyMap<string, User>;
   roles: ReadonlyMap<string, Role>;
   teams: ReadonlyMap<string, Team>;
@@ -80,7 +80,7 @@ function scopeEntries(b: CompiledBinding): string[] {
   return [...b.scope.namespaces].map((n) => `namespace:${n}`);
 }
 
-function userStatus(user: User, world: World, now: number): StatusResult {
+function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
   const name = user.metadata.name;
   const diag = userDiagnostics(world.index, name, now);
   const username = usernameOf(user);
@@ -136,7 +136,7 @@ function userStatus(user: User, world: World, now: number): StatusResult {
   return { status, events };
 }
 
-function roleStatus(role: Role, world: World, now: number): StatusResult {
+function roleStatus(role: Role, world: StatusWorld, now: number): StatusResult {
   const name = role.metadata.name;
   const diag = roleDiagnostics(world.index, name);
   const problems = diag?.problems ?? [];
@@ -166,7 +166,7 @@ function roleStatus(role: Role, world: World, now: number): StatusResult {
   return { status, events };
 }
 
-function teamStatus(team: Team, world: World, now: number): StatusResult {
+function teamStatus(team: Team, world: StatusWorld, now: number): StatusResult {
   const diag = teamDiagnostics(world.index, team.metadata.name);
   const missing = diag?.missingMembers ?? [];
   const ready: Ready =
@@ -183,7 +183,7 @@ function teamStatus(team: Team, world: World, now: number): StatusResult {
   return { status, events: [] };
 }
 
-function bindingStatus(binding: RoleBinding, world: World, now: number): StatusResult {
+function bindingStatus(binding: RoleBinding, world: StatusWorld, now: number): StatusResult {
   const spec = binding.spec;
   const diag = bindingDiagnostics(world.index, binding.metadata.name, now);
   const unresolved = diag?.unresolvedSubjects ?? [];
@@ -221,7 +221,7 @@ function bindingStatus(binding: RoleBinding, world: World, now: number): StatusR
 }
 
 
-export function computeStatus(kind: GatehouseKind, obj: User | Role | Team | RoleBinding, world: World, now: number): StatusResult {
+export function computeStatus(kind: GatehouseKind, obj: User | Role | Team | RoleBinding, world: StatusWorld, now: number): StatusResult {
   switch (kind) {
     case 'User':
       return userStatus(obj as User, world, now);
@@ -251,7 +251,7 @@ export function statusEqual(a: unknown, b: unknown): boolean {
  * The keys whose status may change when `obj` (of `kind`) changes, from the object before and
  * after: the object itself and what refers to it or is referred to by it.
  */
-export function dependents(kind: GatehouseKind | 'Namespace', objs: ReadonlyArray<User | Role | Team | RoleBinding | Namespace | undefined>, world: World): Set<string> {
+export function dependents(kind: GatehouseKind | 'Namespace', objs: ReadonlyArray<User | Role | Team | RoleBinding | Namespace | undefined>, world: StatusWorld): Set<string> {
   const out = new Set<string>();
   // A User subject or a team member names a User by object name or by username (the core's rule).
   const addUser = (nameOrUsername: string): void => {

@@ -89,7 +89,7 @@ export function decisionStatus(decision: Decision): SarStatus {
 }
 
 /** How a request reads in one log field: `group/resource/subresource` or the URL path. */
-export function describeTarget(req: AccessRequest): string {
+export function logTarget(req: AccessRequest): string {
   if (req.resource) {
     const r = req.resource;
     const base = r.group ? `${r.group}/${r.resource}` : r.resource;
@@ -149,7 +149,7 @@ export function createAuthorizeHandler(options: AuthorizeHandlerOptions): (body:
     }
     if (!isDecision(decision)) {
       metrics?.recordDecision('error', 'evaluationError', (now() - started) / 1000);
-      logger.error({ user: request.user, verb: request.resource?.verb ?? request.nonResource?.verb, resource: describeTarget(request),
+      logger.error({ user: request.user, verb: request.resource?.verb ?? request.nonResource?.verb, resource: logTarget(request),
         namespace: request.resource?.namespace, err: decision instanceof Error ? decision.message : 'authorize returned no decision' },
       'authorization evaluation failed');
       return jsonReply(200, sarResponseBody(apiVersion, { allowed: false, evaluationError: EVALUATION_ERROR }));
@@ -178,7 +178,7 @@ function logFields(request: AccessRequest, decision: Decision): Record<string, u
     user: request.user,
     uid: request.uid,
     verb: request.resource?.verb ?? request.nonResource?.verb,
-    resource: describeTarget(request),
+    resource: logTarget(request),
     name: request.resource?.name,
     namespace: request.resource?.namespace,
     decision: decision.verdict,

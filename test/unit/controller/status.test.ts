@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import { parseConfig } from '../../../src/config.js';
 import type { Namespace, Role, RoleBinding, Team, User } from '../../../src/api/types.js';
-import { canonical, computeStatus, dependents, statusEqual, type World } from '../../../src/controller/status.js';
+import { canonical, computeStatus, dependents, statusEqual, type StatusWorld } from '../../../src/controller/status.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const user = (name: string, state: User['spec']['state'] = 'Active', extra: Partial<User['spec']> = {}, status?: User['status']): User => ({ metadata: { name, generation: 3 }, spec: { state, ...extra }, ...(status ? { status } : {}) });
@@ -18,7 +18,7 @@ const binding = (name: string, spec: Partial<RoleBinding['spec']>, status?: Role
 });
 const ns = (name: string, labels: Record<string, string> = {}): Namespace => ({ metadata: { name, labels } });
 
-function worldOf(objs: { users?: User[]; roles?: Role[]; teams?: Team[]; bindings?: RoleBinding[]; namespaces?: Namespace[] }, seedAdmins: Array<{ username: string }> = []): World {
+function worldOf(objs: { users?: User[]; roles?: Role[]; teams?: Team[]; bindings?: RoleBinding[]; namespaces?: Namespace[] }, seedAdmins: Array<{ username: string }> = []): StatusWorld {
   const config = parseConfig({ seedAdmins });
   const index = PermissionIndex.build(objs, config, () => NOW);
   const byName = <T extends { metadata: { name: string } }>(xs: T[] = []) => new Map(xs.map((x) => [x.metadata.name, x] as const));
