@@ -2,6 +2,7 @@
 // by an Active user is labelled with its owner. The API server runs mutation before validation, so
 // validateAdmission() accepts what this produces.
 import { LABELS } from '../api/types.js';
+import { usernameOf } from '../authz/rules.js';
 import { isBreakGlass, isRecord, resolveWho } from './common.js';
 import { OWNER_USERNAME_ANNOTATION, ownerLabelValue } from './names.js';
 import { excludedNamespaces } from './namespace.js';
@@ -37,7 +38,9 @@ export function mutateAdmission(input: AdmissionInput, ctx: AdmissionContext): M
   if (input.kind === 'User') {
     const spec = obj['spec'];
     if (!isRecord(spec) || who.trusted || who.superuser || who.user !== undefined) return none;
-    const username = typeof spec['username'] === 'string' && spec['username'] !== '' ? spec['username'] : metadata['name'];
+    if (typeof metadata['name'] !== 'string') return none;
+    // Unvalidated yet: a username that is not a string counts as unset (validation rejects it).
+    const username = usernameOf({ metadata: { name: metadata['name'] }, spec: { state: 'Pending', ...(typeof spec['username'] === 'string' ? { username: spec['username'] } : {}) } });
     if (username !== input.requester.user) return none;
     const mode = ctx.config.registration.mode;
     if (mode === 'closed') return none;
