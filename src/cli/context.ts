@@ -7,7 +7,7 @@ import type { OutputFormat } from './format.js';
 import { nearestNames, render } from './format.js';
 import type { GatehouseClient, ObjectOf } from './kube.js';
 import type { PostToken } from './login.js';
-import { usernameOf } from '../api/types.js';
+import { usernameOf } from '../authz/rules.js';
 
 export interface Context {
   args: string[];

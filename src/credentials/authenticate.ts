@@ -1,7 +1,8 @@
 // Who a Gatehouse token belongs to, decided from the credential cache and the permission index
 // alone (no API call): the core both adapters (the proxy, the TokenReview endpoint) ask. Fails
 // closed: anything not positively matched is a refusal with a reason for logs and metrics.
-import { usernameOf, type User } from '../api/types.js';
+import type { User } from '../api/types.js';
+import { usernameOf } from '../authz/rules.js';
 import { parseToken, tokenMatches, type TokenKind } from './token.js';
 import { recordProblem, type CredentialRecord } from './records.js';
 import type { RateLimiter } from './ratelimit.js';

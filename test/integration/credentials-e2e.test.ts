@@ -12,7 +12,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack, type Stack } from '../support/stack.js';
-import { harnessEnv, makeServingCert, runCommand, type KubectlResult } from '../support/controlplane.js';
+import { makeServingCert, runCommand, type KubectlResult } from '../../src/controlplane/controlplane.js';
+import { controlPlaneEnv } from '../../src/config.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { runCli } from '../support/cli.js';
@@ -84,7 +85,7 @@ function admin(args: string[]): Promise<KubectlResult> {
 
 /** kubectl with a kubeconfig file only (no admin token anywhere). */
 function kubectlWith(kubeconfig: string, args: string[]): Promise<KubectlResult> {
-  return runCommand(harnessEnv().kubectl, ['--kubeconfig', kubeconfig, ...args], { timeoutMs: 30_000 });
+  return runCommand(controlPlaneEnv().kubectl, ['--kubeconfig', kubeconfig, ...args], { timeoutMs: 30_000 });
 }
 
 /** The activate command `user create` printed: its token, server and CA. */
@@ -176,7 +177,7 @@ test('user create -> activate -> kubectl through the proxy as that user: get, a 
   assertOk(await kubectlWith(alice.kubeconfig, ['get', 'secrets', '-n', 'vision-dev']), 'list secrets through the team group');
 
   // A watch through the proxy receives an event made after it started.
-  const watcher = spawn(harnessEnv().kubectl, ['--kubeconfig', alice.kubeconfig, 'get', 'configmaps', '-n', 'vision-dev', '--watch', '-o', 'name'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const watcher = spawn(controlPlaneEnv().kubectl, ['--kubeconfig', alice.kubeconfig, 'get', 'configmaps', '-n', 'vision-dev', '--watch', '-o', 'name'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let seen = '';
   watcher.stdout.on('data', (d: Buffer) => (seen += d.toString()));
   try {

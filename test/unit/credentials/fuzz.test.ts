@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Rng } from '../../support/fuzz.js';
-import { makeServingCert, type TlsFiles } from '../../support/controlplane.js';
+import { makeServingCert, type TlsFiles } from '../../../src/controlplane/controlplane.js';
 import { bearerToken } from '../../../src/credentials/token.js';
 import { forwardRequestHeaders } from '../../../src/credentials/headers.js';
 import { createTokenReviewHandler } from '../../../src/credentials/tokenreview.js';
