@@ -14,6 +14,7 @@ import {
 import { GROUP, VERSION, PLURALS, type GatehouseKind, type User, type Role, type Team, type RoleBinding, type Namespace } from '../api/types.js';
 import type { AccessRequest, Requester } from '../authz/types.js';
 import { translateError, asApiFailure, usageError } from './errors.js';
+import { watchKind } from './watch.js';
 
 export type ObjectOf<K extends GatehouseKind> = K extends 'User' ? User : K extends 'Role' ? Role : K extends 'Team' ? Team : RoleBinding;
 
@@ -40,6 +41,11 @@ export interface GatehouseClient {
   subjectAccessReview(req: AccessRequest): Promise<ServerAnswer>;
   /** Who the kubeconfig identity is, when the cluster can say (SelfSubjectReview, 1.27+). */
   whoAmI(): Promise<Requester | undefined>;
+  /**
+   * Watches a kind as this identity and reports each event's type and object name until the
+   * returned stop function is called; the console turns these into server-sent events.
+   */
+  watch?(kind: GatehouseKind, onEvent: (type: string, name: string) => void, onEnd: (err: unknown) => void): () => void;
 }
 
 export interface ConnectionOptions {
@@ -71,7 +77,11 @@ export function loadKubeConfig(opts: ConnectionOptions): KubeConfig {
 }
 
 export function createKubeClient(opts: ConnectionOptions): GatehouseClient {
-  const kc = loadKubeConfig(opts);
+  return clientFromKubeConfig(loadKubeConfig(opts), opts);
+}
+
+/** A client for an already loaded kubeconfig (the console's in-operator mode builds one per bearer token). */
+export function clientFromKubeConfig(kc: KubeConfig, opts: Pick<ConnectionOptions, 'as' | 'asGroups'> = {}): GatehouseClient {
   const server = kc.getCurrentCluster()?.server ?? '<unknown>';
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
@@ -150,6 +160,8 @@ export function createKubeClient(opts: ConnectionOptions): GatehouseClient {
           ...(st?.evaluationError ? { evaluationError: st.evaluationError } : {}),
         };
       }),
+    watch: (kind, onEvent, onEnd) =>
+      watchKind(kc, `/apis/${GROUP}/${VERSION}/${PLURALS[kind]}`, { ...(opts.as ? { 'Impersonate-User': opts.as } : {}), ...(group ? { 'Impersonate-Group': group } : {}) }, onEvent, onEnd),
     whoAmI: async () => {
       try {
         const res = await authn.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } }, withOpts());
