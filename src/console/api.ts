@@ -16,7 +16,7 @@ import { normalizePermission } from '../cli/permissions.js';
 import { parseTarget, describeRequest } from '../cli/target.js';
 import { applyMembership } from '../cli/commands/teams.js';
 import { parseScopes, subjectsFrom, scopeText, subjectsText } from '../cli/commands/roles.js';
-import { paged, userRows, userText, pendingRows, teamRows, teamText, roleMatrix, roleText } from './views.js';
+import { paged, userPage, userText, pendingRows, teamRows, teamText, roleMatrix, roleText } from './views.js';
 
 export interface Caller {
   client: GatehouseClient;
@@ -85,9 +85,8 @@ export async function pending(caller: Caller, q: Query) {
 export async function users(caller: Caller, q: Query) {
   const { world, unreadable: u } = await listWorld(caller.client, ['users', 'teams', 'rolebindings']);
   const { q: s, offset, limit } = listing(q);
-  const state = q.get('state');
-  const rows = userRows(world, caller.now()).filter((r) => !state || r.state === state);
-  return { ...paged(rows, userText, s, offset, limit), unreadable: unreadable({ unreadable: u }) };
+  const state = q.get('state') ?? undefined;
+  return { ...userPage(world, caller.now(), { q: s, offset, limit, ...(state ? { state } : {}) }), unreadable: unreadable({ unreadable: u }) };
 }
 
 export async function teams(caller: Caller, q: Query) {

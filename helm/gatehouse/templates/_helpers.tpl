@@ -99,6 +99,7 @@ POD_NAME from the downward API sets operator.identity at start.
   "port" 8443
   "certFile" "/etc/gatehouse/tls/tls.crt"
   "keyFile" "/etc/gatehouse/tls/tls.key") $v.server -}}
+{{- $console := merge (dict "host" "0.0.0.0") $v.console -}}
 {{- $cfg := dict
   "logLevel" $v.logLevel
   "seedAdmins" $v.seedAdmins
@@ -108,6 +109,7 @@ POD_NAME from the downward API sets operator.identity at start.
   "authorization" $v.authorization
   "presets" $v.presets
   "server" $server
+  "console" $console
   "operator" $operator -}}
 {{- toYaml $cfg -}}
 {{- end -}}

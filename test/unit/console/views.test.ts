@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { Role, RoleBinding, Team, User } from '../../../src/api/types.js';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import { parseConfig } from '../../../src/config.js';
-import { paged, userRows, pendingRows, teamRows, roleMatrix, ruleOf, MAX_PAGE } from '../../../src/console/views.js';
+import { paged, userRows, userPage, pendingRows, teamRows, roleMatrix, ruleOf, MAX_PAGE } from '../../../src/console/views.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const users: User[] = [
@@ -81,4 +81,13 @@ test('roleMatrix: CRUD letters per resource, includes folded in, presets marked,
 test('ruleOf: the rule id of an admission denial', () => {
   assert.equal(ruleOf('admission webhook "validate.iam.gatehouse.dev" denied the request: Gatehouse denied: spec.scope: x (rule: delegated-scope)'), 'delegated-scope');
   assert.equal(ruleOf('forbidden: User "x" cannot list'), undefined);
+});
+
+test('userPage: the same rows as userRows, paged; a search also finds roles and teams', () => {
+  const world = { users, teams, bindings };
+  const all = userRows(world, NOW);
+  assert.deepEqual(userPage(world, NOW, { q: '', offset: 1, limit: 1 }).items, [all[1]]);
+  assert.equal(userPage(world, NOW, { q: '', offset: 0, limit: 10 }).total, 3);
+  assert.deepEqual(userPage(world, NOW, { q: 'researcher vision', offset: 0, limit: 10 }).items.map((r) => r.name), ['alice']);
+  assert.deepEqual(userPage(world, NOW, { q: '', state: 'Pending', offset: 0, limit: 10 }).items.map((r) => r.name), ['bob', 'carl']);
 });
