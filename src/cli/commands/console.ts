@@ -2,7 +2,7 @@
 // identity (the same client every other command uses). It runs until interrupted.
 import { spawn } from 'node:child_process';
 import type { CommandSpec } from '../args.js';
-import { type Context, str, flag } from '../context.js';
+import { type Context, str, strs, flag } from '../context.js';
 import { usageError } from '../errors.js';
 import { policyFrom } from '../access.js';
 import { startConsoleServer } from '../../console/server.js';
@@ -24,7 +24,11 @@ async function consoleCmd(ctx: Context): Promise<number> {
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw usageError(`--port must be a port number (0 picks a free one), got ${JSON.stringify(portText)}`);
   const policy = policyFrom(str(ctx, 'config'), ctx.readFile);
-  const client = ctx.client();
+  const kube = ctx.client();
+  // Clusters before 1.27 cannot say who the kubeconfig is (no SelfSubjectReview); with --as the
+  // console still knows whom it acts as, for the page's "signed in as".
+  const as = str(ctx, 'as');
+  const client = { ...kube, whoAmI: async () => (await kube.whoAmI()) ?? (as ? { user: as, groups: strs(ctx, 'as-group') } : undefined) };
   const server = await startConsoleServer({ mode: 'local', host: '127.0.0.1', port, clientFor: () => client, policy, now: ctx.now });
   ctx.out(`Gatehouse console for ${client.server}, acting as your kubeconfig identity:\n  ${server.url}\n`);
   ctx.out('The link works once (it becomes a cookie in the browser that opens it). Press Ctrl-C to stop.\n');

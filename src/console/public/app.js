@@ -73,6 +73,25 @@ function resultsBox(results) {
         h('p', { class: 'verbatim' }, r.message)))));
 }
 
+/**
+ * Result areas keep their last message across live re-renders of the same page (a change's own
+ * watch event reloads the list a moment after the answer arrives); leaving the page clears them.
+ */
+const kept = new Map();
+
+function resultArea(id) {
+  const el = h('div', { id });
+  const node = kept.get(id);
+  if (node) el.append(node);
+  return el;
+}
+
+function show(area, node) {
+  if (node) kept.set(area.id, node);
+  else kept.delete(area.id);
+  put(document.getElementById(area.id) ?? area, node);
+}
+
 function ruleOf(message) {
   return /\(rule: ([a-z0-9-]+)\)/.exec(message ?? '')?.[1];
 }
@@ -142,15 +161,15 @@ const selected = new Set();
 async function approvals(view) {
   const data = await api(`/api/pending?${listQuery()}`);
   for (const name of [...selected]) if (!data.items.some((u) => u.name === name)) selected.delete(name);
-  const result = h('div', { id: 'result' });
+  const result = resultArea('result');
   const act = async (state, names) => {
-    put(result);
+    show(result);
     try {
       const out = await api('/api/users/state', { state, names });
       for (const r of out.results) if (r.ok) selected.delete(r.name);
-      put(result, resultsBox(out.results));
+      show(result, resultsBox(out.results));
     } catch (err) {
-      put(result, errorBox(err));
+      show(result, errorBox(err));
     }
     await refresh();
   };
@@ -200,12 +219,12 @@ function grantText(g) {
 async function users(view) {
   const state = params().get('state') ?? '';
   const data = await api(`/api/users?${listQuery(state ? { state } : {})}`);
-  const result = h('div', { id: 'result' });
+  const result = resultArea('result');
   const run = async (path, body) => {
     try {
-      put(result, resultsBox((await api(path, body)).results));
+      show(result, resultsBox((await api(path, body)).results));
     } catch (err) {
-      put(result, errorBox(err));
+      show(result, errorBox(err));
     }
     await refresh();
   };
@@ -241,12 +260,12 @@ async function users(view) {
 
 async function teams(view) {
   const data = await api(`/api/teams?${listQuery()}`);
-  const result = h('div', { id: 'result' });
+  const result = resultArea('result');
   const change = async (team, action, members) => {
     try {
-      put(result, resultsBox((await api('/api/teams/members', { team, action, members })).results));
+      show(result, resultsBox((await api('/api/teams/members', { team, action, members })).results));
     } catch (err) {
-      put(result, errorBox(err));
+      show(result, errorBox(err));
     }
     await refresh();
   };
@@ -287,16 +306,16 @@ function field(id, label, el) {
 
 async function roles(view) {
   const data = await api(`/api/roles?${listQuery()}`);
-  const createResult = h('div', { id: 'create-result' });
-  const assignResult = h('div', { id: 'assign-result' });
+  const createResult = resultArea('create-result');
+  const assignResult = resultArea('assign-result');
   const submit = (box, path, body) => async (e) => {
     e.preventDefault();
-    put(box);
+    show(box);
     try {
-      put(box, resultsBox((await api(path, body())).results));
+      show(box, resultsBox((await api(path, body())).results));
       await refresh();
     } catch (err) {
-      put(box, errorBox(err));
+      show(box, errorBox(err));
     }
   };
   const v = (id) => document.getElementById(id)?.value.trim() ?? '';
@@ -478,10 +497,14 @@ document.addEventListener('click', (e) => {
   const a = e.target.closest?.('a[data-page]');
   if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
   e.preventDefault();
+  kept.clear();
   history.pushState(null, '', a.getAttribute('href'));
   render().then(() => main.focus());
 });
-window.addEventListener('popstate', () => render());
+window.addEventListener('popstate', () => {
+  kept.clear();
+  render();
+});
 
 function connect() {
   const es = new EventSource('/api/events');
