@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import type { Page } from 'playwright-core';
 import { startStack, type Stack } from '../support/stack.js';
 import { CLI_PATH } from '../support/cli.js';
-import { apply, assertOk, canIBecomes, getJson, usersYaml } from '../support/e2e.js';
+import { apply, assertOk, canIBecomes, getJson, exists, usersYaml } from '../support/e2e.js';
 import { eventually } from '../support/operator.js';
 import { launchBrowser, type Browser } from '../support/browser.js';
 
@@ -130,7 +130,6 @@ function raw(port: number, pathAndQuery: string, headers: Record<string, string>
 
 async function shot(page: Page, name: string): Promise<void> {
   if (!SHOTS) return;
-  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
@@ -145,12 +144,13 @@ async function withBrowser<T>(fn: (b: Browser) => Promise<T>, headers?: Record<s
 
 before(async () => {
   stack = await startStack({
-    config: { seedAdmins: [{ username: 'root' }], console: { enabled: true, host: '127.0.0.1', port: 0 } },
+    config: { seedAdmins: [{ username: 'root' }], presets: { runai: true }, console: { enabled: true, host: '127.0.0.1', port: 0 } },
     controlPlane: { users: [{ token: CAROL_TOKEN, user: 'carol', groups: ['oidc:vision'] }] },
   });
   assertOk(await apply(stack, WORLD), 'applying the world as the admin');
   await canIBecomes(stack, ['delete', 'nodes'], 'sue', 'yes');
   await canIBecomes(stack, ['list', 'roles.iam.gatehouse.dev'], 'carol', 'yes');
+  await eventually('the Run:ai preset roles', () => exists(stack, 'ghrole/runai-viewer'));
   await stack.settle();
 });
 
@@ -249,6 +249,10 @@ test('delegated admin: a role assigned inside their team works; outside it the w
     const row = page.locator('#matrix tr[data-role=researcher]');
     assert.equal(await row.getByLabel('researcher: batch/jobs *').count(), 1);
     assert.equal(await row.getByLabel('researcher: pods R').count(), 1);
+    // The Run:ai preset's roles are marked, and its table reads back as written (Researcher: jobs CRUD).
+    assert.equal(await page.locator('#matrix tr[data-role=runai-researcher] [data-preset=runai]').count(), 1);
+    assert.equal(await page.locator('#matrix tr[data-role=runai-researcher]').getByLabel('runai-researcher: jobs CRUD').count(), 1);
+    assert.equal(await page.locator('#matrix tr[data-role=researcher] [data-preset]').count(), 0);
 
     const assign = async (scope: string) => {
       await page.getByLabel('Role to assign').fill('researcher');

@@ -470,6 +470,14 @@ async function draw() {
   } catch (err) {
     put(view, h('h1', {}, name), errorBox(err));
   }
+  // What was typed into a form survives a live reload of the same page.
+  const old = main.querySelector('#view');
+  if (old && old.dataset.page === name) {
+    for (const el of old.querySelectorAll('input[id]:not([type=checkbox]):not(#q), textarea[id], select[id]:not(#state)')) {
+      const twin = view.querySelector(`#${CSS.escape(el.id)}`);
+      if (twin && twin.tagName === el.tagName) twin.value = el.value;
+    }
+  }
   put(main, view);
   main.setAttribute('aria-busy', 'false');
   // When the page was last drawn, in the page's own clock (bench:console reads it).
