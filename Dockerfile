@@ -27,6 +27,8 @@ COPY package.json ./
 # The CRD YAML is the schema contract the operator validates against (src/api/crds.ts finds it
 # next to dist/).
 COPY crds ./crds
+# The web console's page, script and style (served from disk by dist/src/console/server.js).
+COPY src/console/public ./src/console/public
 # A numeric non-root user (the "nonroot" uid of distroless images), so Kubernetes can verify
 # runAsNonRoot without a passwd lookup. Nothing is written at run time; the chart mounts the root
 # filesystem read-only with an emptyDir at /tmp.

@@ -26,7 +26,7 @@ delete le.properties.leaseName;
 const schema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'Gatehouse chart values',
-  description: 'The keys logLevel, seedAdmins, defaults, projects, registration, authorization, presets and credentials (less the proxy listener and CA file, which the chart sets) have exactly the shape of the operator configuration file (src/config.ts CONFIG_SCHEMA); server and operator are the parts of it the chart does not set itself.',
+  description: 'The keys logLevel, seedAdmins, defaults, projects, registration, authorization, presets and credentials (less the proxy listener and CA file, which the chart sets) have exactly the shape of the operator configuration file (src/config.ts CONFIG_SCHEMA); server, console and operator are the parts of it the chart does not set itself.',
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -45,6 +45,7 @@ const schema = {
       loadBalancerSourceRanges: { type: 'array', items: { type: 'string', minLength: 1 } },
     }),
     server: { ...P.server, properties: pick(P.server.properties, ['maxBodyBytes', 'requestTimeoutMs']) },
+    console: { ...P.console, properties: pick(P.console.properties, ['enabled', 'port', 'allowedHosts']) },
     operator: { ...P.operator, properties: { leaderElection: le, ...pick(P.operator.properties, ['watch', 'autoRegistrationPerSecond']) } },
     starterObjects: obj('Roles viewer and project-owner and Team everyone, created once by a post-install hook.', { enabled: bool('Create the starter objects (install with --wait).') }),
     image: obj('The operator image.', {

@@ -74,11 +74,24 @@ export interface OperatorConfig {
   autoRegistrationPerSecond: number;
 }
 
+/** The web console inside the operator's Deployment (docs/console.md); off unless enabled. */
+export interface ConsoleConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  /**
+   * Host header values the console answers to (e.g. gatehouse.example.com); empty means any, and
+   * then only the Origin check (same origin as the Host) guards against other sites' pages.
+   */
+  allowedHosts: string[];
+}
+
 export interface GatehouseConfig extends PolicyConfig {
   logLevel: string;
   credentials: CredentialsConfig;
   server: ServerConfig;
   operator: OperatorConfig;
+  console: ConsoleConfig;
 }
 
 const nameList = { type: 'array', items: { type: 'string', minLength: 1 }, default: [] } as const;
@@ -187,6 +200,17 @@ export const CONFIG_SCHEMA = {
         clientCAFile: { type: 'string' },
         maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 3 * 1024 * 1024, default: 3 * 1024 * 1024 },
         requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 10_000 },
+      },
+    },
+    console: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        host: { type: 'string', default: '0.0.0.0' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+        allowedHosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 }, default: [] },
       },
     },
     operator: {

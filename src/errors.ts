@@ -8,6 +8,10 @@ export type ErrorCode =
   | 'GH_BODY_TIMEOUT'
   | 'GH_KUBE_API'
   | 'GH_CLI_USAGE'
+  | 'GH_CONSOLE_HOST'
+  | 'GH_CONSOLE_ORIGIN'
+  | 'GH_CONSOLE_AUTH'
+  | 'GH_CONSOLE_INPUT'
   | 'GH_INTERNAL';
 
 export class GatehouseError extends Error {
@@ -49,4 +53,13 @@ export class ReviewError extends GatehouseError {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A console request refused before or instead of reaching the API server, with its HTTP status. */
+export class ConsoleError extends GatehouseError {
+  readonly status: number;
+  constructor(code: Extract<ErrorCode, `GH_CONSOLE_${string}`>, status: number, message: string) {
+    super(code, message);
+    this.status = status;
+  }
 }

@@ -14,6 +14,9 @@ import { createAdmissionPolicy } from './admission/review.js';
 import { createPolicyView } from './admission/view.js';
 import { createGatehouseWebhook, type GatehouseWebhook } from './webhook/index.js';
 import { createCredentials, type Credentials } from './credentials/index.js';
+import { startConsoleServer, type ConsoleServer } from './console/server.js';
+import { clientFromKubeConfig } from './cli/kube.js';
+import { ConsoleError } from './errors.js';
 
 export interface OperatorOptions {
   config: GatehouseConfig;
@@ -34,6 +37,8 @@ export interface Operator {
   readonly credentials: Credentials | undefined;
   /** The credential proxy's port, when it runs. */
   readonly proxyPort: number | undefined;
+  /** The web console's port when config.console.enabled. */
+  readonly consolePort: number | undefined;
   /** Stops serving, stops the controller (releasing the lease). Idempotent. */
   stop(): Promise<void>;
 }
@@ -67,6 +72,40 @@ async function createPendingUser(kube: KubeClient, username: string): Promise<vo
   } catch (err) {
     if (!isConflict(err)) throw err; // AlreadyExists: someone (or an earlier request) was first
   }
+}
+
+/**
+ * A kubeconfig with the operator's cluster (address and CA) and the request's bearer token as the
+ * only credentials: the console acts as the person, never with the operator's service account.
+ */
+export function kubeConfigForToken(base: KubeConfig, token: string): KubeConfig {
+  const cluster = base.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster in the operator kubeconfig');
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: 'console-caller', token }],
+    contexts: [{ name: 'console', cluster: cluster.name, user: 'console-caller' }],
+    currentContext: 'console',
+  });
+  return kc;
+}
+
+function startConsole(config: GatehouseConfig, kubeConfig: KubeConfig, now: () => number, logger: Logger): Promise<ConsoleServer> {
+  return startConsoleServer({
+    mode: 'operator',
+    host: config.console.host,
+    port: config.console.port,
+    allowedHosts: config.console.allowedHosts,
+    clientFor: (token) => {
+      // The server asks only after it found a bearer token; without one there is no client at all.
+      if (!token) throw new ConsoleError('GH_CONSOLE_AUTH', 401, 'no bearer token');
+      return clientFromKubeConfig(kubeConfigForToken(kubeConfig, token));
+    },
+    policy: { config, source: "the operator's configuration" },
+    now,
+    logger,
+  });
 }
 
 export async function startOperator(opts: OperatorOptions): Promise<Operator> {
@@ -116,6 +155,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   });
   webhookRef = webhook;
   const { port } = await webhook.server.listen();
+  const consoleServer = config.console.enabled ? await startConsole(config, kubeConfig, now, logger) : undefined;
   controller.start();
   const proxyPort = credentials ? (await credentials.start()).proxyPort : undefined;
   controller.synced.then(
@@ -130,12 +170,14 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     port,
     credentials,
     proxyPort,
+    consolePort: consoleServer?.port,
     stop() {
       // Stop taking work first (the controller releases its lease), then close the server, whose
       // in-flight reviews finish.
       stopping ??= (async () => {
         await credentials?.stop();
         await controller.stop();
+        await consoleServer?.close();
         await webhook.server.close();
       })();
       return stopping;

@@ -1,6 +1,7 @@
 // can-i / explain / who-can: build the permission index from the objects the caller may list, with
 // the operator's own code, and ask it. Collecting is I/O; the chain is computed by pure functions.
 import type { Namespace } from '../api/types.js';
+import { usernameOf } from '../authz/rules.js';
 import { PermissionIndex, type CompiledBinding, type World } from '../authz/index.js';
 import { decide, prepareTarget, roleGrants, forEachCandidateBinding, matchingSubject } from '../authz/decide.js';
 import { effectiveGroups, isLive, leftAloneBecause } from '../authz/rules.js';
@@ -18,6 +19,8 @@ export interface Snapshot {
   unreadable: Array<{ what: string; why: string }>;
   /** Where the policy configuration came from. */
   config: string;
+  /** The objects as listed (the console's pages show them as well as asking the index). */
+  world: Required<World>;
 }
 
 /** `--config FILE` is the operator's configuration file (the Helm values' policy part). */
@@ -31,13 +34,21 @@ export function policyFrom(file: string | undefined, readFile: (f: string) => st
   }
 }
 
-export async function collect(client: GatehouseClient, config: PolicyConfig, configSource: string, now: () => number): Promise<Snapshot> {
+type Listable = 'users' | 'roles' | 'teams' | 'rolebindings' | 'namespaces';
+const ALL: readonly Listable[] = ['users', 'roles', 'teams', 'rolebindings', 'namespaces'];
+
+/**
+ * Lists what the caller may of the four kinds and namespaces (`only` narrows it). A refusal only
+ * narrows the answer and is reported in `unreadable`; missing CRDs or an unreachable server make
+ * any answer meaningless, so they throw.
+ */
+export async function listWorld(client: GatehouseClient, only: readonly Listable[] = ALL): Promise<{ world: Required<World>; unreadable: Snapshot['unreadable'] }> {
   const unreadable: Snapshot['unreadable'] = [];
-  const guard = async <T>(what: string, call: () => Promise<T[]>): Promise<T[]> => {
+  const guard = async <T>(what: Listable, call: () => Promise<T[]>): Promise<T[]> => {
+    if (!only.includes(what)) return [];
     try {
       return await call();
     } catch (err) {
-      // Missing CRDs or an unreachable server make any answer meaningless; a refusal only narrows it.
       if (err instanceof CliError && err.details['status'] === 403) {
         unreadable.push({ what, why: err.message.replace(/^forbidden: /, '') });
         return [];
@@ -52,13 +63,19 @@ export async function collect(client: GatehouseClient, config: PolicyConfig, con
     guard('rolebindings', () => client.list('RoleBinding')),
     guard<Namespace>('namespaces', () => client.listNamespaces()),
   ]);
-  const world: World = { users, roles, teams, bindings, namespaces };
+  return { world: { users, roles, teams, bindings, namespaces }, unreadable };
+}
+
+export async function collect(client: GatehouseClient, config: PolicyConfig, configSource: string, now: () => number): Promise<Snapshot> {
+  const { world, unreadable } = await listWorld(client);
   const index = PermissionIndex.build(world, config, now);
+  const { users, roles, teams, bindings, namespaces } = world;
   return {
     index,
     counts: { users: users.length, roles: roles.length, teams: teams.length, rolebindings: bindings.length, namespaces: namespaces.length },
     unreadable,
     config: configSource,
+    world,
   };
 }
 
@@ -75,6 +92,19 @@ export function warnings(s: Snapshot): string[] {
 export function accessRequest(who: Requester, target: Target): AccessRequest {
   const groups = [...new Set([...who.groups, ...(who.user === 'system:anonymous' ? [] : ['system:authenticated'])])];
   return { user: who.user, groups, ...(who.uid ? { uid: who.uid } : {}), ...(target.resource ? { resource: target.resource } : { nonResource: target.nonResource }) };
+}
+
+/**
+ * The API server reports usernames; a person often types the User's object name. When the request
+ * names a User object whose username differs (and no User has that username), ask about that
+ * username; `note` says so.
+ */
+export function resolveUsername(index: PermissionIndex, req: AccessRequest): { req: AccessRequest; note?: string } {
+  if (index.userRecord(req.user)) return { req };
+  const byName = index.getUser(req.user);
+  if (!byName) return { req };
+  const username = usernameOf(byName);
+  return { req: { ...req, user: username }, note: `asking about username ${username} (User ${req.user}'s spec.username)` };
 }
 
 export interface BindingLink {

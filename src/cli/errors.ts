@@ -79,7 +79,7 @@ export function translateError(err: unknown, ctx: ErrorContext): CliError {
   const message = failure.body?.message ?? failure.text?.trim() ?? `HTTP ${failure.status}`;
   switch (failure.status) {
     case 401:
-      return new CliError(`unauthorized: the API server did not accept your kubeconfig's credentials while trying to ${ctx.action} (log in again or check --context)`, EXIT.api);
+      return new CliError(`unauthorized: the API server did not accept your kubeconfig's credentials while trying to ${ctx.action} (log in again or check --context)`, EXIT.api, { status: 401 });
     case 403:
       // The API server's (or an admission webhook's) own sentence says who was refused what and why.
       return new CliError(`forbidden: ${message}`, EXIT.api, { status: 403 });

@@ -14,6 +14,7 @@ import {
 import { GROUP, VERSION, PLURALS, type GatehouseKind, type User, type Role, type Team, type RoleBinding, type Namespace } from '../api/types.js';
 import type { AccessRequest, Requester } from '../authz/types.js';
 import { translateError, asApiFailure, usageError } from './errors.js';
+import { watchKind } from './watch.js';
 
 export type ObjectOf<K extends GatehouseKind> = K extends 'User' ? User : K extends 'Role' ? Role : K extends 'Team' ? Team : RoleBinding;
 
@@ -47,6 +48,11 @@ export interface GatehouseClient {
   /** A Secret's annotations (the CLI reads only its own request back); undefined when gone. */
   readSecretAnnotations(namespace: string, name: string): Promise<Record<string, string> | undefined>;
   deleteSecret(namespace: string, name: string): Promise<void>;
+  /**
+   * Watches a kind as this identity and reports each event's type and object name until the
+   * returned stop function is called; the console turns these into server-sent events.
+   */
+  watch?(kind: GatehouseKind, onEvent: (type: string, name: string) => void, onEnd: (err: unknown) => void): () => void;
 }
 
 /** A Secret the CLI creates: a name prefix, labels and string data. */
@@ -85,7 +91,11 @@ export function loadKubeConfig(opts: ConnectionOptions): KubeConfig {
 }
 
 export function createKubeClient(opts: ConnectionOptions): GatehouseClient {
-  const kc = loadKubeConfig(opts);
+  return clientFromKubeConfig(loadKubeConfig(opts), opts);
+}
+
+/** A client for an already loaded kubeconfig (the console's in-operator mode builds one per bearer token). */
+export function clientFromKubeConfig(kc: KubeConfig, opts: Pick<ConnectionOptions, 'as' | 'asGroups'> = {}): GatehouseClient {
   const server = kc.getCurrentCluster()?.server ?? '<unknown>';
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
@@ -198,6 +208,8 @@ export function createKubeClient(opts: ConnectionOptions): GatehouseClient {
           if (asApiFailure(err)?.status !== 404) throw err;
         }
       }),
+    watch: (kind, onEvent, onEnd) =>
+      watchKind(kc, `/apis/${GROUP}/${VERSION}/${PLURALS[kind]}`, { ...(opts.as ? { 'Impersonate-User': opts.as } : {}), ...(group ? { 'Impersonate-Group': group } : {}) }, onEvent, onEnd),
     whoAmI: async () => {
       try {
         const res = await authn.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } }, withOpts());

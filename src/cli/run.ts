@@ -13,6 +13,7 @@ import { roleCommands } from './commands/roles.js';
 import { teamCommands } from './commands/teams.js';
 import { permissionCommands } from './commands/permissions.js';
 import { accessCommands } from './commands/access.js';
+import { consoleCommands } from './commands/console.js';
 
 export interface CliDeps {
   stdout(text: string): void;
@@ -37,7 +38,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   3   the API server refused or failed (forbidden, not found, CRDs not installed, unreachable)
 `;
 
-export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands];
+export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands, ...consoleCommands];
 
 /** Commands whose --as/--as-group name the user asked about, not an impersonation. */
 const SUBJECT_COMMANDS = new Set(['can-i', 'explain', 'who-can']);

@@ -111,6 +111,7 @@ POD_NAME from the downward API sets operator.identity at start.
   "invitationTTLSeconds" $v.credentials.invitationTTLSeconds
   "proxy" $proxy
   "rateLimits" $v.credentials.rateLimits -}}
+{{- $console := merge (dict "host" "0.0.0.0") $v.console -}}
 {{- $cfg := dict
   "logLevel" $v.logLevel
   "credentials" $credentials
@@ -121,6 +122,7 @@ POD_NAME from the downward API sets operator.identity at start.
   "authorization" $v.authorization
   "presets" $v.presets
   "server" $server
+  "console" $console
   "operator" $operator -}}
 {{- toYaml $cfg -}}
 {{- end -}}

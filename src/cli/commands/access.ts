@@ -3,13 +3,12 @@
 import { whoCan } from '../../authz/queries.js';
 import { decide } from '../../authz/decide.js';
 import type { AccessRequest, Requester } from '../../authz/types.js';
-import { usernameOf } from '../../authz/rules.js';
 import type { CommandSpec, OptionSpec } from '../args.js';
 import { type Context, arg, str, strs, flag, printStructured } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { details, table } from '../format.js';
 import type { ServerAnswer } from '../kube.js';
-import { policyFrom, collect, sourceLine, warnings, accessRequest, explainChain, type Snapshot } from '../access.js';
+import { policyFrom, collect, sourceLine, warnings, accessRequest, explainChain, resolveUsername as resolveRequestUser, type Snapshot } from '../access.js';
 import { parseTarget, describeRequest, type Target } from '../target.js';
 
 const TARGET_OPTIONS: Record<string, OptionSpec> = {
@@ -43,17 +42,10 @@ async function requesterOf(ctx: Context): Promise<Requester> {
   return { user: me.user, groups: [...me.groups, ...strs(ctx, 'as-group')], ...(me.uid ? { uid: me.uid } : {}) };
 }
 
-/**
- * The API server reports usernames; a person often types the User's object name. When --as names a
- * User object whose username differs (and no User has that username), ask about that username.
- */
 function resolveUsername(ctx: Context, snap: Snapshot, req: AccessRequest): AccessRequest {
-  if (snap.index.userRecord(req.user)) return req;
-  const byName = snap.index.getUser(req.user);
-  if (!byName) return req;
-  const username = usernameOf(byName);
-  ctx.err(`note: asking about username ${username} (User ${req.user}'s spec.username)\n`);
-  return { ...req, user: username };
+  const r = resolveRequestUser(snap.index, req);
+  if (r.note) ctx.err(`note: ${r.note}\n`);
+  return r.req;
 }
 
 async function snapshotOf(ctx: Context): Promise<Snapshot> {

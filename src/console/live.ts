@@ -1,0 +1,59 @@
+// Server-sent events from the caller's own watches: every change to one of the four kinds that the
+// caller may watch becomes a `change` event, and the page reloads the list it shows. A kind the
+// caller may not watch is reported once (`unavailable`, the API server's words) and left alone.
+import type { ServerResponse } from 'node:http';
+import { KINDS, type GatehouseKind } from '../api/types.js';
+import type { GatehouseClient } from '../cli/kube.js';
+
+export interface LiveOptions {
+  /** Wait before watching a kind again after its watch ended (timeouts end every watch). */
+  retryMs?: number;
+  heartbeatMs?: number;
+}
+
+function send(res: ServerResponse, event: string, data: unknown): void {
+  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/** Streams events to `res` until the client goes away. */
+export function streamChanges(client: GatehouseClient, res: ServerResponse, opts: LiveOptions = {}): void {
+  const retryMs = opts.retryMs ?? 1000;
+  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
+  res.write('retry: 2000\n\n');
+  const stops = new Map<GatehouseKind, () => void>();
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+  const start = (kind: GatehouseKind) => {
+    if (closed || !client.watch) return;
+    const stop = client.watch(
+      kind,
+      (type, name) => send(res, 'change', { kind, type, name }),
+      (err) => {
+        stops.delete(kind);
+        if (closed) return;
+        const status = (err as { statusCode?: number } | null)?.statusCode;
+        if (status === 403 || status === 401) {
+          send(res, 'unavailable', { kind, message: (err as Error).message });
+          return;
+        }
+        // The watch timed out or broke: changes may have been missed meanwhile, so say so.
+        const t = setTimeout(() => {
+          timers.delete(t);
+          send(res, 'change', { kind, type: 'RESYNC', name: '' });
+          start(kind);
+        }, retryMs);
+        timers.add(t);
+      },
+    );
+    stops.set(kind, stop);
+  };
+  for (const kind of KINDS) start(kind);
+  const beat = setInterval(() => res.write(': keep-alive\n\n'), opts.heartbeatMs ?? 25_000);
+  res.on('close', () => {
+    closed = true;
+    clearInterval(beat);
+    for (const t of timers) clearTimeout(t);
+    for (const stop of stops.values()) stop();
+    stops.clear();
+  });
+}
