@@ -16,6 +16,7 @@ import type {
 } from '../api/types.js';
 import { LABELS, usernameOf } from '../api/types.js';
 import { PermissionIndex, type CompiledBinding } from '../authz/index.js';
+import type { AuthorizationMode } from '../config.js';
 
 /**
  * What status needs: the informers' caches (for dependents) and the permission index (the core's
@@ -28,6 +29,17 @@ export interface World {
   bindings: ReadonlyMap<string, RoleBinding>;
   namespaces: ReadonlyMap<string, Namespace>;
   index: PermissionIndex;
+  /** How grants reach the API server (authorization.mode); undefined reads as webhook. */
+  mode?: AuthorizationMode;
+  /** Modes rbac and both: binding objects naming a username, per the last RBAC compile. */
+  rbacCount?: (username: string) => number | undefined;
+}
+
+/** The Ready message's note on how a grant is in force, for modes other than the webhook alone. */
+export function modeNote(mode: AuthorizationMode | undefined): string {
+  if (mode === 'rbac') return '; in force through native RBAC objects (authorization mode rbac)';
+  if (mode === 'both') return '; in force through the authorization webhook and native RBAC objects (authorization mode both)';
+  return '';
 }
 
 export type AnyStatus = UserStatus | RoleStatus | TeamStatus | RoleBindingStatus;
@@ -98,7 +110,7 @@ function userStatus(user: User, world: World, now: number): StatusResult {
   } else if (seed) {
     ready = { ok: true, reason: 'SeedAdmin', message: 'Seed admin from the operator configuration (an Active superuser); change the configuration (Helm values seedAdmins) to change it' };
   } else if (state === 'Active') {
-    ready = { ok: true, reason: 'Active', message: twins.length > 0 ? `The user is active; User(s) ${list(twins)} have the same username and are ignored` : 'The user is active' };
+    ready = { ok: true, reason: 'Active', message: (twins.length > 0 ? `The user is active; User(s) ${list(twins)} have the same username and are ignored` : 'The user is active') + modeNote(world.mode) };
   } else if (state === 'Pending') {
     ready = { ok: false, reason: 'PendingApproval', message: `Waiting for approval: a superuser (or a holder of iam.gatehouse.dev/users:approve) sets spec.state to Active, e.g. kubectl gatehouse user activate ${name}` };
   } else if (state === 'Rejected') {
@@ -112,6 +124,7 @@ function userStatus(user: User, world: World, now: number): StatusResult {
     teams: diag?.teams ?? [],
     roles: sorted(roles),
     seed,
+    ...(world.mode !== undefined && world.mode !== 'webhook' ? { rbacObjects: world.rbacCount?.(username) ?? 0 } : {}),
     observedGeneration: user.metadata.generation,
     conditions: [readyCondition(ready, user.metadata.generation, user.status?.conditions, now)],
   };
@@ -190,7 +203,7 @@ function bindingStatus(binding: RoleBinding, world: World, now: number): StatusR
   } else if (unresolved.length > 0) {
     ready = { ok: false, reason: 'SubjectsNotFound', message: `Subject(s) ${list(unresolved)} do not exist yet; they get nothing through this binding until they are created` };
   } else {
-    ready = { ok: true, reason: 'Bound', message: `Role ${spec.role} is granted to ${diag.subjectCount} subject(s) in ${diag.scope}${spec.expiresAt ? ` until ${spec.expiresAt}` : ''}` };
+    ready = { ok: true, reason: 'Bound', message: `Role ${spec.role} is granted to ${diag.subjectCount} subject(s) in ${diag.scope}${spec.expiresAt ? ` until ${spec.expiresAt}` : ''}${modeNote(world.mode)}` };
   }
   const status: RoleBindingStatus = {
     scope: diag?.scope ?? '',

@@ -95,7 +95,7 @@ export function rbacName(what: string, name: string, reserve = 0): string {
 }
 
 /** Room kept at the end of a base name for a part number (`:2` ... `:99999`). */
-const PART_RESERVE = 6;
+export const PART_RESERVE = 6;
 const partName = (base: string, part: number): string => (part === 0 ? base : `${base}:${part + 1}`);
 
 const meta = (name: string, namespace: string | undefined, source: SourceKind, annotation: string): RbacMeta => ({

@@ -6,6 +6,8 @@
 // bindings, owned and public namespaces, and the defaults.
 import type { Namespace, PolicyRule, Role, RoleBinding, Subject, Team, User, UserState } from '../../src/api/types.js';
 import type { AccessRequest } from '../../src/authz/types.js';
+import type { PermissionIndex } from '../../src/authz/index.js';
+import { decide } from '../../src/authz/decide.js';
 import { prng } from '../../bench/world.js';
 
 /** The configuration the worlds assume (roles and team below exist in every world). */
@@ -154,4 +156,15 @@ export function randomRbacWorld(seed: number, size: RbacWorldSize = SMALL_WORLD,
       return out;
     },
   };
+}
+
+/** decide() codes whose grants RBAC cannot carry (docs/rbac.md): they need the webhook. */
+export const WEBHOOK_ONLY: ReadonlySet<string> = new Set(['self', 'registration']);
+
+/** null when RBAC's answer agrees with decide()'s, else what differs. */
+export function compareWithDecide(index: PermissionIndex, rbacAllow: boolean, r: AccessRequest, now: number): string | null {
+  const d = decide(index, r, { now });
+  if (d.verdict === 'allow' && !WEBHOOK_ONLY.has(d.code) && !rbacAllow) return `decide allows (${d.reason}) but RBAC does not: ${JSON.stringify(r)}`;
+  if (d.verdict !== 'allow' && rbacAllow) return `RBAC allows but decide says ${d.verdict} (${d.reason}): ${JSON.stringify(r)}`;
+  return null;
 }

@@ -29,21 +29,28 @@ export interface StackOptions {
   admission?: boolean;
   controlPlane?: Omit<ControlPlaneOptions, 'authorizationWebhook'>;
   webhookOrder?: 'before-rbac' | 'after-rbac';
+  /**
+   * `rbac`: the API server runs `--authorization-mode=RBAC` with no webhook at all (what EKS, GKE
+   * and AKS give), and the operator writes native RBAC objects. Default `webhook`.
+   */
+  authorizationMode?: 'webhook' | 'rbac' | 'both';
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-stack-'));
   const tls = await makeServingCert(path.join(dir, 'pki'), 'gatehouse');
   const port = await freePort();
+  const mode = opts.authorizationMode ?? 'webhook';
   const cp = await ControlPlane.start({
     ...opts.controlPlane,
-    authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert, order: opts.webhookOrder ?? 'before-rbac' },
+    ...(mode === 'rbac' ? {} : { authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert, order: opts.webhookOrder ?? 'before-rbac' } }),
   });
   let operator: Operator | undefined;
   try {
     await installCrds(cp);
     const config = parseConfig({
       ...opts.config,
+      authorization: { ...(opts.config?.['authorization'] as object | undefined), mode },
       server: { host: '127.0.0.1', port, certFile: tls.cert, keyFile: tls.key },
       operator: {
         namespace: 'gatehouse-system',

@@ -4,15 +4,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PermissionIndex } from '../../../src/authz/index.js';
-import { decide } from '../../../src/authz/decide.js';
-import type { AccessRequest } from '../../../src/authz/types.js';
 import { compileRbac, keyOf, MANAGED_BY_LABEL, rbacName, type RbacBindingObject, type RbacObject } from '../../../src/rbac/compile.js';
 import { indexSource } from '../../../src/rbac/source.js';
 import { atomToRule, roleRules } from '../../../src/rbac/rules.js';
 import { parsePermission } from '../../../src/authz/permission.js';
 import { binding, ns, policy, role, team, user } from '../../support/authz.js';
 import { rbacAllows } from '../../support/rbac-eval.js';
-import { randomRbacWorld, RBAC_WORLD_CONFIG } from '../../support/rbac-world.js';
+import { compareWithDecide, randomRbacWorld, RBAC_WORLD_CONFIG } from '../../support/rbac-world.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 
@@ -167,16 +165,6 @@ describe('projects, public namespaces, defaults, splitting, names', () => {
   });
 });
 
-/** decide() codes whose grants RBAC cannot carry (docs/rbac.md): they need the webhook. */
-const WEBHOOK_ONLY = new Set(['self', 'registration']);
-
-export function compareOne(index: PermissionIndex, rbacAllow: boolean, r: AccessRequest): string | null {
-  const d = decide(index, r, { now: NOW });
-  if (d.verdict === 'allow' && !WEBHOOK_ONLY.has(d.code) && !rbacAllow) return `decide allows (${d.reason}) but RBAC does not: ${JSON.stringify(r)}`;
-  if (d.verdict !== 'allow' && rbacAllow) return `RBAC allows but decide says ${d.verdict} (${d.reason}): ${JSON.stringify(r)}`;
-  return null;
-}
-
 describe('random worlds: RBAC allows exactly what decide() allows', () => {
   it('300 worlds x 200 requests', () => {
     let allows = 0;
@@ -189,7 +177,7 @@ describe('random worlds: RBAC allows exactly what decide() allows', () => {
         const allow = rbacAllows(objs, r);
         if (allow) allows++;
         total++;
-        const problem = compareOne(index, allow, r);
+        const problem = compareWithDecide(index, allow, r, NOW);
         assert.equal(problem, null, `seed ${seed}: ${problem}`);
       }
     }
