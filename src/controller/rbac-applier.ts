@@ -141,8 +141,8 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
   let desired: DesiredRbac | null = null;
   /** Desired content per key as of the last compile. */
   let desiredText = new Map<string, string>();
-  /** What was last written per key and over which cached resourceVersion (until the watch brings it back). */
-  const written = new Map<string, { rv: string | undefined; text: string }>();
+  /** What was last written per key, until the watch brings the next event for it back. */
+  const written = new Map<string, string>();
   let started = false;
   let stopped = false;
   let scheduled: (() => void) | null = null;
@@ -167,10 +167,10 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
           const keys = new Set<string>();
           for (const o of objects) keys.add(objectKey(kind, o.metadata.namespace, o.metadata.name));
           for (const o of previous.values()) keys.add(objectKey(kind, o.metadata.namespace, o.metadata.name));
-          for (const k of keys) check(k);
+          for (const k of keys) observed(k);
         },
-        onUpsert: (o) => check(objectKey(kind, o.metadata.namespace, o.metadata.name)),
-        onDelete: (o) => check(objectKey(kind, o.metadata.namespace, o.metadata.name)),
+        onUpsert: (o) => observed(objectKey(kind, o.metadata.namespace, o.metadata.name)),
+        onDelete: (o) => observed(objectKey(kind, o.metadata.namespace, o.metadata.name)),
       },
     });
   const caches = {
@@ -185,6 +185,12 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     return caches[kind].store.get(ns ? `${ns}/${name}` : name);
   }
 
+  /** The cache now shows the object as the API server has it: our last write is no longer pending. */
+  function observed(key: string): void {
+    written.delete(key);
+    check(key);
+  }
+
   /** Whether a key needs a write now; queues it when it does. */
   function check(key: string): void {
     if (!started || stopped || desired === null || opts.term() === undefined) return;
@@ -193,8 +199,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     const kind = key.slice(0, key.indexOf('/')) as RbacKind;
     const haveText = have ? content(kind, have) : undefined;
     if (want === haveText) return;
-    const last = written.get(key);
-    if (last && last.rv === have?.metadata.resourceVersion && last.text === (want ?? 'deleted')) return; // our write is on its way back
+    if (written.get(key) === (want ?? 'deleted')) return; // our write is on its way back
     queue.add(key);
   }
 
@@ -246,8 +251,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     const kind = key.slice(0, key.indexOf('/')) as RbacKind;
     const wantText = desiredText.get(key);
     if (have && wantText === content(kind, have)) return;
-    const last = written.get(key);
-    if (last && last.rv === have?.metadata.resourceVersion && last.text === (wantText ?? 'deleted')) return;
+    if (written.get(key) === (wantText ?? 'deleted')) return;
     const request = async <T>(req: Parameters<KubeClient['request']>[0]): Promise<T> => {
       await take(term);
       counters.writes++;
@@ -262,7 +266,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
       } catch (err) {
         if (!isNotFound(err) && !isConflict(err)) throw err;
       }
-      written.set(key, { rv: have.metadata.resourceVersion, text: 'deleted' });
+      written.set(key, 'deleted');
       return;
     }
     const apply = async (): Promise<void> => {
@@ -277,27 +281,33 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
           if (!isNotFound(err)) throw err;
         });
         counters.deletes++;
-        await create(want, kind, ns, request, apply);
+        if (!(await create(want, kind, ns, request, apply))) return;
       } else {
         await apply();
       }
-    } else {
-      await create(want, kind, ns, request, apply);
+    } else if (!(await create(want, kind, ns, request, apply))) {
+      return;
     }
-    written.set(key, { rv: have?.metadata.resourceVersion, text: wantText! });
+    written.set(key, wantText!);
   }
 
   // A create, not an apply: an existing object of that name without our label stays untouched.
-  async function create(want: RbacObject, kind: RbacKind, ns: string | undefined, request: <T>(req: Parameters<KubeClient['request']>[0]) => Promise<T>, apply: () => Promise<void>): Promise<void> {
+  // False when it was left alone.
+  async function create(want: RbacObject, kind: RbacKind, ns: string | undefined, request: <T>(req: Parameters<KubeClient['request']>[0]) => Promise<T>, apply: () => Promise<void>): Promise<boolean> {
     try {
       await request({ method: 'POST', path: pathOf(kind, ns), query: { fieldManager: FIELD_MANAGER }, body: manifest(want) });
       counters.creates++;
+      return true;
     } catch (err) {
       if (!isConflict(err)) throw err;
       const existing = await client.request<CachedRbac>({ method: 'GET', path: pathOf(kind, ns, want.metadata.name), timeoutMs: 10_000 });
-      if (existing.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) return apply();
+      if (existing.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) {
+        await apply();
+        return true;
+      }
       counters.nameConflicts++;
       logger.warn({ kind, namespace: ns, name: want.metadata.name }, 'rbac object name taken by an unmanaged object, left alone');
+      return false;
     }
   }
 

@@ -12,7 +12,9 @@
 //   projects.publicRole         -> RoleBinding gatehouse:public in each public namespace
 //   defaults {role, team}       -> RoleBinding gatehouse:default in each of the team's namespaces
 //   writes on Gatehouse's kinds held in some scope (delegated administration, approval)
-//                               -> ClusterRole gatehouse:delegate:R + ClusterRoleBindings gatehouse:delegate:*
+//                               -> ClusterRole gatehouse:delegate:R + ClusterRoleBindings gatehouse:delegate:B,
+//                                  gatehouse:project-owners:delegate, gatehouse:public:delegate, gatehouse:default:delegate
+// No two sources can produce one name: Gatehouse object names never contain ':' or '~'.
 // Only Active users appear in subject lists; expired bindings compile to nothing.
 import { createHash } from 'node:crypto';
 import type { PolicyRule, Subject } from '../api/types.js';
@@ -151,18 +153,16 @@ export function compileRbac(src: RbacSource, opts: CompileOptions): DesiredRbac 
   const allActive = subjectList(everyone, []);
   const usersNamed = (name: string): string[] => src.userNamed(name).filter(eligible).map((u) => u.username);
 
-  // Roles.
+  // Roles: one ClusterRole each, and a second one for what a holder in any scope may write on
+  // Gatehouse's kinds when the role grants such writes (both depend on the Role alone).
   const roleName = (role: string): string => rbacName('role', role);
-  const delegateRoles = new Map<string, string | null>();
-  const delegateRole = (role: string): string | null => {
-    if (delegateRoles.has(role)) return delegateRoles.get(role)!;
-    const r = src.role(role);
-    const rules = r ? delegatedRules(r.atoms) : [];
-    const name = rules.length > 0 ? clusterRole(rbacName('delegate', role), 'delegate', `Role/${role}`, rules) : null;
-    delegateRoles.set(role, name);
-    return name;
-  };
-  for (const r of src.roles()) clusterRole(roleName(r.name), 'role', `Role/${r.name}`, roleRules(r.atoms));
+  const delegateRoles = new Map<string, string>();
+  const delegateRole = (role: string): string | null => delegateRoles.get(role) ?? null;
+  for (const r of src.roles()) {
+    clusterRole(roleName(r.name), 'role', `Role/${r.name}`, roleRules(r.atoms));
+    const rules = delegatedRules(r.atoms);
+    if (rules.length > 0) delegateRoles.set(r.name, clusterRole(rbacName('delegate', r.name), 'delegate', `Role/${r.name}`, rules));
+  }
 
   // Superusers.
   const superusers: string[] = [];
@@ -220,11 +220,11 @@ export function compileRbac(src: RbacSource, opts: CompileOptions): DesiredRbac 
   }
   // Delegated administration through the same grants (decide()'s holdAnywhere).
   const ownerDelegate = ownerRole ? delegateRole(ownerRole) : null;
-  if (ownerDelegate !== null && owners.size > 0) bind('ClusterRoleBinding', 'gatehouse:delegate:project-owners', undefined, ownerDelegate, subjectList(owners, []), 'delegate', 'projects.ownerRole');
+  if (ownerDelegate !== null && owners.size > 0) bind('ClusterRoleBinding', 'gatehouse:project-owners:delegate', undefined, ownerDelegate, subjectList(owners, []), 'delegate', 'projects.ownerRole');
   const publicDelegate = publicRole && anyPublic ? delegateRole(publicRole) : null;
-  if (publicDelegate !== null) bind('ClusterRoleBinding', 'gatehouse:delegate:public', undefined, publicDelegate, allActive, 'delegate', 'projects.publicRole');
+  if (publicDelegate !== null) bind('ClusterRoleBinding', 'gatehouse:public:delegate', undefined, publicDelegate, allActive, 'delegate', 'projects.publicRole');
   const defaultDelegate = defRole ? delegateRole(defRole) : null;
-  if (defaultDelegate !== null) bind('ClusterRoleBinding', 'gatehouse:delegate:default', undefined, defaultDelegate, allActive, 'delegate', 'defaults');
+  if (defaultDelegate !== null) bind('ClusterRoleBinding', 'gatehouse:default:delegate', undefined, defaultDelegate, allActive, 'delegate', 'defaults');
 
   return { objects, nextExpiry, subjectCounts };
 }

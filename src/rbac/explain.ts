@@ -24,7 +24,7 @@ export function rbacCarrier(d: Decision, namespace: string | undefined): string 
       return inNs('gatehouse:default');
     case 'delegated':
       if (g?.source === 'binding' && g.binding) return `ClusterRoleBinding ${rbacName('delegate', g.binding, PART_RESERVE)}`;
-      return `ClusterRoleBinding gatehouse:delegate:${g?.source === 'projectOwner' ? 'project-owners' : g?.source === 'publicProject' ? 'public' : 'default'}`;
+      return `ClusterRoleBinding gatehouse:${g?.source === 'projectOwner' ? 'project-owners' : g?.source === 'publicProject' ? 'public' : 'default'}:delegate`;
     default:
       // `me` and registration depend on who asks in a way RBAC cannot say without one object per user.
       return 'none: RBAC cannot express it; only the authorization webhook grants it (mode webhook or both)';

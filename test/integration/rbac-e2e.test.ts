@@ -95,8 +95,10 @@ test('Run:ai presets in rbac mode: every cell of the seed table through kubectl 
   }
   await stack.kubectlOk(['apply', '-f', '-'], { input: yaml(docs) });
   await converged();
-  const checks = cells.flatMap((c) => RUNAI_VERBS.map((verb) => ({ ...c, verb, want: CELL_VERBS[c.cell]!.includes(verb) })));
-  assert.equal(checks.length, (17 + 2 + 1) * 7 * 4);
+  // get and update tell R, CRUD and N/A apart; the webhook-mode test checks four verbs per cell.
+  const verbs = RUNAI_VERBS.filter((v) => v === 'get' || v === 'update');
+  const checks = cells.flatMap((c) => verbs.map((verb) => ({ ...c, verb, want: CELL_VERBS[c.cell]!.includes(verb) })));
+  assert.equal(checks.length, (17 + 2 + 1) * 7 * 2);
   const wrong: string[] = [];
   await mapLimit(checks, 6, async (c) => {
     const got = await canI(stack, c.verb, c.resource, {
@@ -196,8 +198,9 @@ test('deleting a Gatehouse RoleBinding deletes exactly its objects, and nothing 
   await stack.kubectlOk(['delete', 'ghrb', 'd-gone']);
   await converged();
   const afterObjs = await all();
-  assert.deepEqual(afterObjs.map((o) => `${o.key}@${o.uid}`).sort(), beforeObjs.filter((o) => o.source !== 'RoleBinding/d-gone').map((o) => `${o.key}@${o.uid}`).sort(),
-    'every other managed object is untouched (same uid)');
+  const gone = (a: typeof afterObjs, b: typeof afterObjs) => a.map((o) => `${o.key}@${o.uid}`).filter((k) => !b.some((o) => `${o.key}@${o.uid}` === k));
+  const kept = beforeObjs.filter((o) => o.source !== 'RoleBinding/d-gone');
+  assert.deepEqual({ missing: gone(kept, afterObjs), extra: gone(afterObjs, kept) }, { missing: [], extra: [] }, 'every other managed object is untouched (same uid)');
   assert.equal((await stack.kubectl(['get', '-n', 'd-ns', 'rolebinding', 'gatehouse:binding:d-gone-copy'])).code, 0, 'the unmanaged look-alike is still there');
 });
 

@@ -55,8 +55,8 @@ export function randomRbacWorld(seed: number, size: RbacWorldSize = SMALL_WORLD,
   const rand = prng(seed);
   const int = (n: number) => Math.floor(rand() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  const some = <T>(xs: readonly T[], max: number): T[] => {
-    const n = int(max + 1);
+  const some = <T>(xs: readonly T[], max: number, min = 0): T[] => {
+    const n = min + int(max - min + 1);
     const out = new Set<T>();
     for (let i = 0; i < n; i++) out.add(pick(xs));
     return [...out];
@@ -103,7 +103,7 @@ export function randomRbacWorld(seed: number, size: RbacWorldSize = SMALL_WORLD,
   const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
   const bindings: RoleBinding[] = Array.from({ length: size.bindings }, (_, i) => {
     const s = int(3);
-    const scope = s === 0 ? { cluster: true } : s === 1 ? { teams: some([...teamNames, 'tw-unknown'], 2) } : { namespaces: some(nsNames, 2) };
+    const scope = s === 0 ? { cluster: true } : s === 1 ? { teams: some([...teamNames, 'tw-unknown'], 2, 1) } : { namespaces: some(nsNames, 2, 1) };
     const e = int(6);
     const expiresAt = e === 0 ? iso(now - 3_600_000) : e === 1 ? iso(now + 30 * 86_400_000) : undefined;
     return {

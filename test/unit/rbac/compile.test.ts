@@ -142,7 +142,7 @@ describe('projects, public namespaces, defaults, splitting, names', () => {
     assert.deepEqual(userNames(objects.get('RoleBinding/alice-proj/gatehouse:public') as RbacBindingObject), ['alice', 'bob']);
     assert.deepEqual(userNames(objects.get('RoleBinding/commons/gatehouse:default') as RbacBindingObject), ['alice', 'bob']);
     // owner's *:* includes writes on Gatehouse kinds: project owners hold them cluster-wide (admission checks scope).
-    assert.deepEqual(userNames(objects.get('ClusterRoleBinding//gatehouse:delegate:project-owners') as RbacBindingObject), ['alice']);
+    assert.deepEqual(userNames(objects.get('ClusterRoleBinding//gatehouse:project-owners:delegate') as RbacBindingObject), ['alice']);
   });
   it('splits a long subject list into numbered objects of bounded size', () => {
     const users = Array.from({ length: 25 }, (_, i) => user(`u${String(i).padStart(2, '0')}`));
@@ -153,6 +153,21 @@ describe('projects, public namespaces, defaults, splitting, names', () => {
     const all = parts.flatMap((p) => userNames(objects.get(`RoleBinding/n/${p}`) as RbacBindingObject));
     assert.equal(all.length, 25);
     assert.equal(new Set(all).size, 25);
+  });
+  it('bindings and roles named like the fixed objects do not collide with them', () => {
+    const index = build({
+      users: [user('alice'), user('root', { superuser: true })],
+      roles: [role('owner', ['*:*']), role('superuser', ['*:*'])],
+      teams: [team('everyone', { namespaces: ['commons'] })],
+      bindings: ['public', 'default', 'project-owners', 'superusers'].map((n) => binding(n, 'superuser', ['alice'], { cluster: true })),
+      namespaces: [ns('commons', { 'iam.gatehouse.dev/owner': 'alice', 'iam.gatehouse.dev/visibility': 'public' })],
+    }, { projects: { ownerRole: 'owner', publicRole: 'owner' }, defaults: { role: 'owner', team: 'everyone' } });
+    const names = [...compile(index).objects.values()].filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.metadata.name).sort();
+    assert.deepEqual(names, [
+      'gatehouse:binding:default', 'gatehouse:binding:project-owners', 'gatehouse:binding:public', 'gatehouse:binding:superusers',
+      'gatehouse:default:delegate', 'gatehouse:delegate:default', 'gatehouse:delegate:project-owners', 'gatehouse:delegate:public', 'gatehouse:delegate:superusers',
+      'gatehouse:project-owners:delegate', 'gatehouse:public:delegate', 'gatehouse:superusers',
+    ]);
   });
   it('long names end in ~hash, stay within 253 characters and differ from every short one', () => {
     const long = 'b'.repeat(250);
