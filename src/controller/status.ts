@@ -118,6 +118,10 @@ function userStatus(user: User, world: World, now: number): StatusResult {
   } else {
     ready = { ok: false, reason: 'Suspended', message: 'The user is suspended and denied all access; set spec.state to Active to restore access' };
   }
+  if (!ready.ok && world.mode === 'rbac' && state !== 'Active' && world.index.config.authorization.denyInactiveUsers) {
+    // RBAC only adds grants: say what is and is not withdrawn (docs/rbac.md).
+    ready = { ...ready, message: `${ready.message}. Authorization mode rbac: Gatehouse's own grants are withdrawn, but denyInactiveUsers is not enforced, so RBAC grants made outside Gatehouse still apply` };
+  }
   const phase = seed ? 'Seed' : state;
   const status: UserStatus = {
     phase,
