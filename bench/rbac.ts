@@ -17,7 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ControlPlane, freePort, makeServingCert } from '../test/support/controlplane.js';
+import { ControlPlane, freePort, makeServingCert } from '../src/controlplane/controlplane.js';
 import { installCrds, kubeConfigFor } from '../test/support/operator.js';
 import { parseConfig } from '../src/config.js';
 import { startOperator } from '../src/operator.js';

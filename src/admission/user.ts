@@ -14,6 +14,7 @@ import {
   type Env,
   type Findings,
 } from './common.js';
+import { usernameOf } from '../authz/rules.js';
 import { dns1123SubdomainProblem } from './names.js';
 import type { AdmissionContext, PolicyView } from './types.js';
 
@@ -28,14 +29,10 @@ function readUser(f: Findings, obj: unknown, which: 'object' | 'oldObject'): Use
   return { metadata: read.metadata, spec: read.spec as unknown as User['spec'] };
 }
 
-/** spec.username, defaulted to metadata.name (an empty string counts as unset). */
-export function usernameOfUser(user: User): string {
-  return user.spec.username || user.metadata.name;
-}
 
 export function isSeedAdmin(ctx: AdmissionContext, user: User): boolean {
   if (user.metadata.labels?.[LABELS.seed] === 'true') return true;
-  const username = usernameOfUser(user);
+  const username = usernameOf(user);
   return ctx.config.seedAdmins.some((s) => s.username === username);
 }
 
@@ -44,7 +41,7 @@ export function isActiveSuperuser(user: User): boolean {
 }
 
 function otherActiveSuperusers(view: PolicyView, user: User): number {
-  const username = usernameOfUser(user);
+  const username = usernameOf(user);
   return view.activeSuperusers().filter((u) => u !== username).length;
 }
 
@@ -61,7 +58,7 @@ function checkSemantics(env: Env, user: User): void {
   if (user.spec.email !== undefined && user.spec.email !== '' && !EMAIL.test(user.spec.email)) {
     f.deny('spec.email', 'invalid-field', `${JSON.stringify(user.spec.email)} is not an email address`);
   }
-  const username = usernameOfUser(user);
+  const username = usernameOf(user);
   const other = env.view.userByUsername(username);
   if (other && other.metadata.name !== user.metadata.name) {
     f.deny(
@@ -84,11 +81,11 @@ export function validateUser(env: Env): void {
     checkSemantics(env, newUser);
     if (isSeedAdmin(ctx, newUser)) {
       f.deny(newUser.metadata.labels?.[LABELS.seed] === 'true' ? `metadata.labels[${LABELS.seed}]` : 'spec.username', 'seed-protected',
-        `User ${usernameOfUser(newUser)} is a seed admin and only the operator creates it; ${SEED_HINT}`);
+        `User ${usernameOf(newUser)} is a seed admin and only the operator creates it; ${SEED_HINT}`);
       return;
     }
     if (privileged(env)) return;
-    const self = usernameOfUser(newUser) === who.requester.user;
+    const self = usernameOf(newUser) === who.requester.user;
     if (self && who.user === undefined) {
       registration(env, newUser);
       return;
@@ -112,7 +109,7 @@ export function validateUser(env: Env): void {
     checkSemantics(env, newUser);
     if (isSeedAdmin(ctx, oldUser) || isSeedAdmin(ctx, newUser)) {
       f.deny(specChanges[0] ? `spec.${specChanges[0]}` : 'metadata.labels', 'seed-protected',
-        `User ${usernameOfUser(oldUser)} is a seed admin and cannot be changed through the API; ${SEED_HINT}`);
+        `User ${usernameOf(oldUser)} is a seed admin and cannot be changed through the API; ${SEED_HINT}`);
       return;
     }
     if (isActiveSuperuser(oldUser) && !isActiveSuperuser(newUser) && otherActiveSuperusers(view, oldUser) === 0) {
@@ -122,7 +119,7 @@ export function validateUser(env: Env): void {
     }
     if (privileged(env)) return;
 
-    const own = usernameOfUser(oldUser) === who.requester.user && usernameOfUser(newUser) === who.requester.user;
+    const own = usernameOf(oldUser) === who.requester.user && usernameOf(newUser) === who.requester.user;
     if (own && !labelsChanged && specChanges.every((k) => SELF_EDITABLE.has(k))) {
       if (view.holdsMe(who.requester)) return;
       if (holdsClusterWide(env, gatehousePermission('users', 'update'))) return;
@@ -154,7 +151,7 @@ export function validateUser(env: Env): void {
 
   if (input.operation === 'DELETE' && oldUser) {
     if (isSeedAdmin(ctx, oldUser)) {
-      f.deny('metadata.name', 'seed-protected', `User ${usernameOfUser(oldUser)} is a seed admin and cannot be deleted through the API; ${SEED_HINT}`);
+      f.deny('metadata.name', 'seed-protected', `User ${usernameOf(oldUser)} is a seed admin and cannot be deleted through the API; ${SEED_HINT}`);
       return;
     }
     if (isActiveSuperuser(oldUser) && otherActiveSuperusers(view, oldUser) === 0) {
@@ -167,7 +164,7 @@ export function validateUser(env: Env): void {
   }
 }
 
-/** An unknown identity creating its own User (product.md, "Delegated administration"). */
+/** An unknown identity creating its own User (docs/design.md, "Delegated administration"). */
 function registration(env: Env, user: User): void {
   const { f, ctx } = env;
   const mode = ctx.config.registration.mode;

@@ -19,7 +19,8 @@
 import { createHash } from 'node:crypto';
 import type { PolicyRule, Subject } from '../api/types.js';
 import { GROUP } from '../api/types.js';
-import type { RbacBinding, RbacSource, RbacUser } from './source.js';
+import { isLive } from '../authz/rules.js';
+import type { RbacSource, RbacUser } from './source.js';
 import { delegatedRules, roleRules, SUPERUSER_RULES } from './rules.js';
 
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
@@ -107,9 +108,6 @@ const meta = (name: string, namespace: string | undefined, source: SourceKind, a
   annotations: { [SOURCE_ANNOTATION]: annotation },
 });
 
-export function isExpired(b: Pick<RbacBinding, 'expiresAt'>, now: number): boolean {
-  return b.expiresAt !== null && !(b.expiresAt > now);
-}
 
 export function compileRbac(src: RbacSource, opts: CompileOptions): DesiredRbac {
   const { now } = opts;
@@ -174,7 +172,7 @@ export function compileRbac(src: RbacSource, opts: CompileOptions): DesiredRbac 
 
   // Live RoleBindings.
   for (const b of src.bindings()) {
-    if (isExpired(b, now)) continue;
+    if (!isLive(b, now)) continue;
     if (b.expiresAt !== null && (nextExpiry === null || b.expiresAt < nextExpiry)) nextExpiry = b.expiresAt;
     if (src.role(b.role) === undefined) continue; // RoleNotFound grants nothing
     const subjects = resolveSubjects(src, b.subjects, usersNamed, groupOk);

@@ -6,7 +6,7 @@
 import { GROUP, PLURALS, type PolicyRule } from '../api/types.js';
 import { atomKey } from '../authz/matcher.js';
 import type { PermissionAtom, ResourceAtom } from '../authz/permission.js';
-import { WRITE_VERBS } from '../authz/permission.js';
+import { DELEGATED_WRITE_VERBS } from '../authz/rules.js';
 
 /**
  * RBAC has no "every subresource of r" (`r/*` matches only a subresource literally named `*`), so
@@ -52,7 +52,7 @@ export function delegatedRules(atoms: readonly PermissionAtom[]): PolicyRule[] {
   const out: PolicyRule[] = [];
   for (const atom of atoms) {
     if (atom.kind !== 'resource' || (atom.group !== null && atom.group !== GROUP)) continue;
-    const writes = atom.verbs === null ? [...WRITE_VERBS] : WRITE_VERBS.filter((v) => atom.verbs!.has(v));
+    const writes = atom.verbs === null ? [...DELEGATED_WRITE_VERBS] : [...DELEGATED_WRITE_VERBS].filter((v) => atom.verbs!.has(v));
     const narrowed: ResourceAtom = { ...atom, group: GROUP };
     if (writes.length > 0) out.push(atomToRule({ ...narrowed, verbs: new Set(writes) })!);
     const key = atomKey(atom.resource, atom.subresource);

@@ -1,7 +1,8 @@
 // The RBAC compiler's only view of the permission index: which roles, bindings, users, teams and
 // namespaces exist, with the facts decide() reads about them already resolved. compile.ts depends
 // on this interface alone, so a reshaped index needs only a new indexSource(), not a new compiler.
-import { usernameOf, type Subject } from '../api/types.js';
+import type { Subject } from '../api/types.js';
+import { usernameOf } from '../authz/rules.js';
 import type { PolicyConfig } from '../config.js';
 import type { CompiledScope, PermissionIndex } from '../authz/index.js';
 import type { PermissionAtom } from '../authz/permission.js';

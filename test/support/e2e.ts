@@ -1,7 +1,7 @@
 // Small helpers for the end-to-end admission tests: kubectl as a person, and assertions on what
 // that person reads (the denial text naming the rule, kubectl's `Warning:` lines).
 import assert from 'node:assert/strict';
-import type { KubectlOptions, KubectlResult } from './controlplane.js';
+import type { KubectlOptions, KubectlResult } from '../../src/controlplane/controlplane.js';
 import type { Stack } from './stack.js';
 import { eventually } from './operator.js';
 import { API_VERSION, type UserSpec } from '../../src/api/types.js';
