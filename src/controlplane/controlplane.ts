@@ -75,6 +75,11 @@ export interface ControlPlaneOptions {
    * `RBAC,Webhook`, where Gatehouse can only add grants.
    */
   authorizationWebhook?: { url: string; caFile: string; order?: 'before-rbac' | 'after-rbac' };
+  /**
+   * Webhook token authentication: the apiserver sends TokenReview v1 to `url` for bearer tokens the
+   * static token file does not know (cache off, so a revocation shows at once).
+   */
+  tokenWebhook?: { url: string; caFile: string };
   /** More static-token identities besides the admin (who is in system:masters). */
   users?: StaticUser[];
   /** Extra kube-apiserver flags. */
@@ -231,6 +236,12 @@ export class ControlPlane {
         '--authorization-webhook-cache-authorized-ttl=0s', '--authorization-webhook-cache-unauthorized-ttl=0s');
     } else {
       args.push('--authorization-mode=RBAC');
+    }
+    if (opts.tokenWebhook) {
+      const authnKubeconfig = path.join(dir, 'authn-webhook.kubeconfig');
+      await writeFile(authnKubeconfig, webhookKubeconfig(opts.tokenWebhook.url, opts.tokenWebhook.caFile));
+      args.push(`--authentication-token-webhook-config-file=${authnKubeconfig}`, '--authentication-token-webhook-version=v1',
+        '--authentication-token-webhook-cache-ttl=0s');
     }
     args.push(...(opts.extraArgs ?? []));
 

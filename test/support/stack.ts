@@ -13,6 +13,8 @@ import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '..
 export interface Stack {
   cp: ControlPlane;
   operator: Operator;
+  /** The operator's serving CA (PEM file): trust for its webhooks and its credential proxy. */
+  caFile: string;
   config: GatehouseConfig;
   /** kubectl as the admin (system:masters), or as someone else with `{as, asGroups}`. */
   kubectl(args: string[], opts?: KubectlOptions): Promise<KubectlResult>;
@@ -34,6 +36,12 @@ export interface StackOptions {
    * and AKS give), and the operator writes native RBAC objects. Default `webhook`.
    */
   authorizationMode?: 'webhook' | 'rbac' | 'both';
+  /** Also point the apiserver's webhook token authentication at the operator's /authenticate. */
+  tokenWebhook?: boolean;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -44,6 +52,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const cp = await ControlPlane.start({
     ...opts.controlPlane,
     ...(mode === 'rbac' ? {} : { authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert, order: opts.webhookOrder ?? 'before-rbac' } }),
+    ...(opts.tokenWebhook ? { tokenWebhook: { url: `https://127.0.0.1:${port}/authenticate`, caFile: tls.caCert } } : {}),
   });
   let operator: Operator | undefined;
   try {
@@ -51,6 +60,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const config = parseConfig({
       ...opts.config,
       authorization: { ...(opts.config?.['authorization'] as object | undefined), mode },
+      // Credentials on: the proxy serves with the operator's certificate, so users trust its CA.
+      ...(isObject(opts.config?.['credentials'])
+        ? { credentials: { ...opts.config['credentials'], proxy: { host: '127.0.0.1', port: 0, caFile: tls.caCert, ...(opts.config['credentials']['proxy'] as object | undefined) } } }
+        : {}),
       server: { host: '127.0.0.1', port, certFile: tls.cert, keyFile: tls.key },
       operator: {
         namespace: 'gatehouse-system',
@@ -73,6 +86,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return {
       cp,
       operator: op,
+      caFile: tls.caCert,
       config,
       kubectl: (args, o) => cp.kubectl(args, o),
       kubectlOk: (args, o) => cp.kubectlOk(args, o),
