@@ -74,13 +74,24 @@ function loadYamlFile(file: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-/** The operator's configuration: the chart's values (with --values merged), plus local settings. */
-function operatorConfig(valuesFile: string | undefined, port: number, certFile: string, keyFile: string, kubeconfig: string): Record<string, unknown> {
+/** The chart's values with --values merged over them. */
+function mergedValues(valuesFile: string | undefined): Record<string, unknown> {
   // The local run is a demo: every preset's roles are installed unless a values file says otherwise.
-  let values = deepMerge(loadYamlFile(path.join(ROOT, 'helm', 'gatehouse', 'values.yaml')), {
+  const values = deepMerge(loadYamlFile(path.join(ROOT, 'helm', 'gatehouse', 'values.yaml')), {
     presets: { zenml: true, runai: true, adaptive: true },
   }) as Record<string, unknown>;
-  if (valuesFile) values = deepMerge(values, loadYamlFile(path.resolve(valuesFile))) as Record<string, unknown>;
+  return valuesFile ? (deepMerge(values, loadYamlFile(path.resolve(valuesFile))) as Record<string, unknown>) : values;
+}
+
+/** authorization.mode from the values: `rbac` runs the API server with RBAC only, as on EKS, GKE and AKS. */
+function authorizationMode(valuesFile: string | undefined): string {
+  const auth = mergedValues(valuesFile)['authorization'] as { mode?: string } | undefined;
+  return auth?.mode ?? 'webhook';
+}
+
+/** The operator's configuration: the chart's values (with --values merged), plus local settings. */
+function operatorConfig(valuesFile: string | undefined, port: number, certFile: string, keyFile: string, kubeconfig: string): Record<string, unknown> {
+  const values = mergedValues(valuesFile);
   const cfg: Record<string, unknown> = {};
   for (const key of POLICY_KEYS) if (values[key] !== undefined) cfg[key] = values[key];
   cfg['server'] = { host: '127.0.0.1', port, certFile, keyFile };
@@ -113,11 +124,18 @@ function waitForOperator(url: string, ca: Buffer, timeoutMs: number, operator: C
   });
 }
 
-function instructions(kubeconfig: string): string {
+function instructions(kubeconfig: string, mode: string): string {
   const k = `kubectl --kubeconfig ${path.relative(process.cwd(), kubeconfig) || kubeconfig}`;
+  const rbacNote = mode === 'rbac'
+    ? `
+  Authorization mode rbac: the API server runs RBAC only (what EKS, GKE and AKS give); Gatehouse's
+  grants are native objects (${k} get clusterroles,clusterrolebindings,rolebindings -A -l app.kubernetes.io/managed-by=gatehouse).
+  RBAC only adds grants: the inactive users below are refused because no Gatehouse object names them.
+`
+    : '';
   return `
-Gatehouse is running on a local control plane.
-
+Gatehouse is running on a local control plane (authorization mode ${mode}).
+${rbacNote}
   Admin (system:masters, the break-glass identity):
     ${k} get gatehouse
 
@@ -146,10 +164,11 @@ async function supervise(opts: { values: string | undefined; samples: boolean })
   const url = `https://127.0.0.1:${port}`;
   const operatorToken = `operator-${Math.random().toString(36).slice(2)}`;
 
-  log('starting etcd and kube-apiserver');
+  const mode = authorizationMode(opts.values);
+  log(`starting etcd and kube-apiserver (authorization mode ${mode}${mode === 'rbac' ? ': --authorization-mode=RBAC only, no webhook' : ''})`);
   const cp = await ControlPlane.start({
     baseDir: STATE_DIR,
-    authorizationWebhook: { url: `${url}/authorize`, caFile: tls.caCert },
+    ...(mode === 'rbac' ? {} : { authorizationWebhook: { url: `${url}/authorize`, caFile: tls.caCert } }),
     users: [{ token: operatorToken, user: OPERATOR_SA, groups: ['system:serviceaccounts', `system:serviceaccounts:${OPERATOR_NAMESPACE}`] }],
   });
   let operator: ChildProcess | undefined;
@@ -212,8 +231,8 @@ async function supervise(opts: { values: string | undefined; samples: boolean })
       kubeconfig,
     };
     writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
-    writeFileSync(path.join(STATE_DIR, 'instructions.txt'), instructions(kubeconfig));
-    process.stdout.write(instructions(kubeconfig));
+    writeFileSync(path.join(STATE_DIR, 'instructions.txt'), instructions(kubeconfig, mode));
+    process.stdout.write(instructions(kubeconfig, mode));
     process.stdout.write('\nPress Ctrl-C to stop.\n');
   } catch (err) {
     log(`failed: ${(err as Error).message}`);

@@ -10,6 +10,15 @@ import { Ajv } from 'ajv';
 import { ConfigError, errorMessage } from './errors.js';
 
 export type RegistrationMode = 'approval' | 'open' | 'closed';
+/** How grants reach the API server: the authorization webhook, native RBAC objects, or both. */
+export type AuthorizationMode = 'webhook' | 'rbac' | 'both';
+
+export interface RbacSettings {
+  /** The leader writes at most this many RBAC objects per second (a token bucket of this size). */
+  writesPerSecond: number;
+  /** Subjects per RoleBinding/ClusterRoleBinding before it is split into numbered objects. */
+  maxSubjectsPerObject: number;
+}
 
 export interface SeedAdmin {
   username: string;
@@ -45,7 +54,7 @@ export interface PolicyConfig {
   /** Namespace owners hold `ownerRole` there; public namespaces give `publicRole` to every Active user. */
   projects: { ownerRole?: string; publicRole?: string };
   registration: { mode: RegistrationMode; auto: boolean };
-  authorization: { denyInactiveUsers: boolean; ignoreGroups: string[]; ignoreUsers: string[] };
+  authorization: { mode: AuthorizationMode; denyInactiveUsers: boolean; ignoreGroups: string[]; ignoreUsers: string[]; rbac: RbacSettings };
   presets: { zenml: boolean; runai: boolean; adaptive: boolean };
 }
 
@@ -173,9 +182,19 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       default: {},
       properties: {
+        mode: { enum: ['webhook', 'rbac', 'both'], default: 'webhook' },
         denyInactiveUsers: { type: 'boolean', default: true },
         ignoreGroups: nameList,
         ignoreUsers: nameList,
+        rbac: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            writesPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 10_000, default: 100 },
+            maxSubjectsPerObject: { type: 'integer', minimum: 1, maximum: 3000, default: 2000 },
+          },
+        },
       },
     },
     presets: {

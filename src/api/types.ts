@@ -73,6 +73,8 @@ export interface UserStatus extends CommonStatus {
   teams?: string[];
   roles?: string[];
   seed?: boolean;
+  /** Modes rbac and both: how many native binding objects Gatehouse writes name the user. */
+  rbacObjects?: number;
 }
 export interface User {
   apiVersion?: string;

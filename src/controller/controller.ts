@@ -14,6 +14,7 @@ import { createInformer, type Informer, type InformerHandler, type KubeObject } 
 import { createKubeClient, isConflict, isNotFound, type KubeClient } from './kube.js';
 import { createLeaderElector, type LeaderElector } from './leader.js';
 import { createWorkQueue } from './queue.js';
+import { createRbacApplier, type RbacApplier, type RbacApplierMetrics } from './rbac-applier.js';
 import { desiredSeedUser, keepPatch, seedObjectName } from './seeds.js';
 import { canonical, computeStatus, dependents, statusEqual, type StatusEvent, type StatusWorld } from './status.js';
 
@@ -42,6 +43,7 @@ export interface ControllerMetrics {
   leaderAcquisitions: number;
   leaderLosses: number;
   indexGeneration: number;
+  rbac?: RbacApplierMetrics;
 }
 
 export interface Controller {
@@ -54,6 +56,8 @@ export interface Controller {
   metrics(): ControllerMetrics;
   /** Resolves when the work queue is empty (tests and tools). */
   idle(): Promise<void>;
+  /** The native RBAC writer (authorization modes rbac and both), else undefined. */
+  readonly rbac: RbacApplier | undefined;
 }
 
 /**
@@ -127,6 +131,7 @@ export function createController(opts: ControllerOptions): Controller {
     return {
       onReplace(objects, previous) {
         index.replaceAll(indexKind, objects as never);
+        rbac?.changed();
         const touched: Array<KubeObject | undefined> = [];
         const now = new Set<string>();
         for (const o of objects) {
@@ -142,6 +147,7 @@ export function createController(opts: ControllerOptions): Controller {
       onUpsert(object, old) {
         if (!old || fingerprint(kind, old) !== fingerprint(kind, object)) {
           index.apply({ op: 'upsert', kind: indexKind, object } as Change);
+          rbac?.changed();
           enqueue(dependents(kind, [old, object] as never, world));
           if (kind === 'RoleBinding') scheduleExpiry();
         } else if (kind !== 'Namespace') {
@@ -151,6 +157,7 @@ export function createController(opts: ControllerOptions): Controller {
       },
       onDelete(object) {
         index.apply({ op: 'delete', kind: indexKind, name: object.metadata.name });
+        rbac?.changed();
         written.delete(`${kind}/${object.metadata.name}`);
         enqueue(dependents(kind, [object] as never, world));
         if (kind === 'RoleBinding') scheduleExpiry();
@@ -167,7 +174,21 @@ export function createController(opts: ControllerOptions): Controller {
   const bindings = informerFor<RoleBinding>('RoleBinding', crPath('RoleBinding'));
   const namespaces = informerFor<Namespace>('Namespace', '/api/v1/namespaces');
   const crInformers: Array<Informer<KubeObject>> = [users, roles, teams, bindings] as never;
-  const informers: Array<Informer<KubeObject>> = [...crInformers, namespaces as never];
+  // Modes rbac and both: the leader also keeps native RBAC objects (its caches sync with the rest).
+  const rbac: RbacApplier | undefined =
+    config.authorization.mode === 'webhook'
+      ? undefined
+      : createRbacApplier({
+          client, index, config, logger, clock,
+          term: () => leader.term(),
+          onCountsChanged: (usernames) => enqueue(usernames.flatMap((u) => {
+            const name = index.userRecord(u)?.name;
+            return name ? [`User/${name}`] : [];
+          })),
+        });
+  world.mode = config.authorization.mode;
+  if (rbac) world.rbacCount = (u) => rbac.subjectCount(u);
+  const informers: Array<Informer<KubeObject>> = [...crInformers, namespaces as never, ...(rbac?.informers ?? [])];
   Object.assign(world, { users: users.store, roles: roles.store, teams: teams.store, bindings: bindings.store, namespaces: namespaces.store });
 
   const leader: LeaderElector = createLeaderElector({
@@ -177,7 +198,10 @@ export function createController(opts: ControllerOptions): Controller {
     settings: config.operator.leaderElection,
     clock,
     logger,
-    onStartedLeading: () => enqueueAll(),
+    onStartedLeading: () => {
+      enqueueAll();
+      rbac?.resync();
+    },
     onStoppedLeading: () => {
       queue.clear();
       written.clear();
@@ -341,6 +365,7 @@ export function createController(opts: ControllerOptions): Controller {
     lastExpiryCheck = index.now();
     logger.info({ users: users.store.size, roles: roles.store.size, teams: teams.store.size, bindings: bindings.store.size, namespaces: namespaces.store.size }, 'caches synced');
     scheduleExpiry();
+    rbac?.start();
     queue.start(async (key) => {
       try {
         await reconcile(key);
@@ -363,6 +388,7 @@ export function createController(opts: ControllerOptions): Controller {
       if (stopped) return;
       stopped = true;
       cancelExpiry();
+      await rbac?.stop();
       await queue.stop();
       await leader.stop();
       await Promise.all(informers.map((i) => i.stop()));
@@ -379,8 +405,10 @@ export function createController(opts: ControllerOptions): Controller {
         leaderAcquisitions: leader.stats.acquisitions,
         leaderLosses: leader.stats.losses,
         indexGeneration: index.generation,
+        ...(rbac ? { rbac: rbac.metrics() } : {}),
       };
     },
     idle: () => queue.idle(),
+    rbac,
   };
 }

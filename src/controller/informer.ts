@@ -44,6 +44,8 @@ export interface InformerOptions<T extends KubeObject> {
   random?: () => number;
   /** Page size for lists. */
   pageSize?: number;
+  /** Lists and watches only objects matching this label selector. */
+  labelSelector?: string;
 }
 
 export interface InformerStats {
@@ -64,7 +66,7 @@ export interface Informer<T extends KubeObject> {
   /** Resolves after the first complete list. */
   readonly synced: Promise<void>;
   hasSynced(): boolean;
-  /** The objects as last seen, by name. */
+  /** The objects as last seen, by name (`namespace/name` for namespaced objects). */
   readonly store: ReadonlyMap<string, T>;
   readonly stats: Readonly<InformerStats>;
 }
@@ -95,6 +97,9 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     }
   }
 
+  const keyOf = (m: KubeObject['metadata'] & { namespace?: string }): string => (m.namespace ? `${m.namespace}/${m.name}` : m.name);
+  const selector = opts.labelSelector !== undefined ? { labelSelector: opts.labelSelector } : {};
+
   async function list(): Promise<string> {
     const items: T[] = [];
     let cont: string | undefined;
@@ -103,7 +108,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
       const page = await client.request<{ items?: T[]; metadata?: { resourceVersion?: string; continue?: string } }>({
         method: 'GET',
         path: opts.path,
-        query: { limit: opts.pageSize ?? 500, continue: cont },
+        query: { limit: opts.pageSize ?? 500, continue: cont, ...selector },
         timeoutMs: Math.max(silenceMs, 5000),
         signal: stopper.signal,
       });
@@ -113,7 +118,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     } while (cont);
     const previous = new Map(store);
     store.clear();
-    for (const item of items) store.set(item.metadata.name, item);
+    for (const item of items) store.set(keyOf(item.metadata), item);
     safely('replace', () => handler.onReplace(items, previous));
     latestRv = rv;
     return rv;
@@ -140,7 +145,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     try {
       await client.watch(
         opts.path,
-        { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds },
+        { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds, ...selector },
         ac.signal,
         (ev: WatchEvent) => {
           const obj = ev.object as unknown as T & { code?: number; message?: string; reason?: string };
@@ -152,8 +157,8 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
           if (objRv) latestRv = objRv;
           if (ev.type === 'BOOKMARK') return;
           stats.events++;
-          const name = obj.metadata?.name;
-          if (!name) return;
+          if (!obj.metadata?.name) return;
+          const name = keyOf(obj.metadata);
           if (ev.type === 'DELETED') {
             store.delete(name);
             safely('delete', () => handler.onDelete(obj));

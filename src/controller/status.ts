@@ -17,6 +17,7 @@ import type {
 import { LABELS } from '../api/types.js';
 import type { CompiledBinding, PermissionIndex } from '../authz/index.js';
 import { isLive, usernameOf } from '../authz/rules.js';
+import type { AuthorizationMode } from '../config.js';
 import { bindingDiagnostics, roleDiagnostics, teamDiagnostics, userDiagnostics } from './diagnostics.js';
 
 /**
@@ -30,6 +31,17 @@ export interface StatusWorld {
   bindings: ReadonlyMap<string, RoleBinding>;
   namespaces: ReadonlyMap<string, Namespace>;
   index: PermissionIndex;
+  /** How grants reach the API server (authorization.mode); undefined reads as webhook. */
+  mode?: AuthorizationMode;
+  /** Modes rbac and both: binding objects naming a username, per the last RBAC compile. */
+  rbacCount?: (username: string) => number | undefined;
+}
+
+/** The Ready message's note on how a grant is in force, for modes other than the webhook alone. */
+export function modeNote(mode: AuthorizationMode | undefined): string {
+  if (mode === 'rbac') return '; in force through native RBAC objects (authorization mode rbac)';
+  if (mode === 'both') return '; in force through the authorization webhook and native RBAC objects (authorization mode both)';
+  return '';
 }
 
 export type AnyStatus = UserStatus | RoleStatus | TeamStatus | RoleBindingStatus;
@@ -107,13 +119,17 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
   if (seed) {
     active = { ok: true, reason: 'SeedAdmin', message: 'Seed admin from the operator configuration (an Active superuser); change the configuration (Helm values seedAdmins) to change it' };
   } else if (state === 'Active') {
-    active = { ok: true, reason: 'Active', message: 'The user is active' };
+    active = { ok: true, reason: 'Active', message: `The user is active${modeNote(world.mode)}` };
   } else if (state === 'Pending') {
     active = { ok: false, reason: 'PendingApproval', message: `Waiting for approval: a superuser (or a holder of iam.gatehouse.dev/users:approve) sets spec.state to Active, e.g. kubectl gatehouse user activate ${name}` };
   } else if (state === 'Rejected') {
     active = { ok: false, reason: 'Rejected', message: 'The user was rejected and is denied all access; set spec.state to Active to let them in' };
   } else {
     active = { ok: false, reason: 'Suspended', message: 'The user is suspended and denied all access; set spec.state to Active to restore access' };
+  }
+  if (!active.ok && world.mode === 'rbac' && world.index.config.authorization.denyInactiveUsers) {
+    // RBAC only adds grants: say what is and is not withdrawn (docs/rbac.md).
+    active = { ...active, message: `${active.message}. Authorization mode rbac: Gatehouse's own grants are withdrawn, but denyInactiveUsers is not enforced, so RBAC grants made outside Gatehouse still apply` };
   }
   const phase = seed ? 'Seed' : state;
   const generation = user.metadata.generation;
@@ -123,6 +139,7 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
     teams: diag?.teams ?? [],
     roles: sorted(roles),
     seed,
+    ...(world.mode !== undefined && world.mode !== 'webhook' ? { rbacObjects: world.rbacCount?.(username) ?? 0 } : {}),
     observedGeneration: generation,
     conditions: [readyCondition(ready, generation, previous, now), condition('Active', active, generation, previous, now)],
   };
@@ -201,7 +218,7 @@ function bindingStatus(binding: RoleBinding, world: StatusWorld, now: number): S
   } else if (unresolved.length > 0) {
     ready = { ok: false, reason: 'SubjectsNotFound', message: `Subject(s) ${list(unresolved)} do not exist yet; they get nothing through this binding until they are created` };
   } else {
-    ready = { ok: true, reason: 'Bound', message: `Role ${spec.role} is granted to ${diag.subjectCount} subject(s) in ${diag.scope}${spec.expiresAt ? ` until ${spec.expiresAt}` : ''}` };
+    ready = { ok: true, reason: 'Bound', message: `Role ${spec.role} is granted to ${diag.subjectCount} subject(s) in ${diag.scope}${spec.expiresAt ? ` until ${spec.expiresAt}` : ''}${modeNote(world.mode)}` };
   }
   const status: RoleBindingStatus = {
     scope: diag?.scope ?? '',

@@ -15,81 +15,11 @@ import assert from 'node:assert/strict';
 import { startStack, type Stack } from '../support/stack.js';
 import { eventually } from '../support/operator.js';
 import { canI, mapLimit } from '../support/authz-e2e.js';
-import { ENTITY_RESOURCES, RUNAI_ROLES, RUNAI_SEED } from '../support/runai-seed.js';
+import { CELL_VERBS, ENTITY_RESOURCES, RUNAI_ROLES, RUNAI_VERBS, runaiCells as cells, runaiCrd } from '../support/runai-seed.js';
 
 const ROLES = RUNAI_ROLES;
-/** The verbs checked per cell, and which cells allow them. */
-const VERBS = ['get', 'create', 'update', 'delete'];
-const CELL_VERBS: Record<string, string[]> = { R: ['get'], CRUD: VERBS, 'N/A': [] };
+const VERBS = RUNAI_VERBS;
 const NS = 'runai-p1';
-
-interface Cell {
-  row: string;
-  role: string;
-  cell: string;
-  /** kubectl's RESOURCE.GROUP */
-  resource: string;
-  subresource?: string;
-  /** How Gatehouse's reason names it. */
-  target: string;
-  clusterScoped: boolean;
-}
-
-/** The table's cells: the entity rows, then the two assignment rows. */
-function cells(): Cell[] {
-  const lines = RUNAI_SEED.split('\n');
-  const out: Cell[] = [];
-  for (const line of lines.slice(3)) {
-    const entity = Object.keys(ENTITY_RESOURCES).find((e) => line.startsWith(`${e} `));
-    assert.ok(entity, `an entity row: ${line}`);
-    const values = line.slice(entity.length + 1).split(' ');
-    assert.equal(values.length, ROLES.length, `seven columns in ${line}`);
-    const [resource, subresource] = ENTITY_RESOURCES[entity]!.split('/') as [string, string | undefined];
-    values.forEach((cell, col) => out.push({
-      row: entity, role: ROLES[col]!, cell, resource: `${resource}.run.ai`,
-      ...(subresource ? { subresource } : {}),
-      target: `run.ai/${resource}${subresource ? `/${subresource}` : ''}`, clusterScoped: false,
-    }));
-  }
-  // "Assign Users/Groups/Apps to Organizations": R (Projects, Departments) | CRUD (Projects only) |
-  // CRUD (Projects, Departments) | N/A...: the members subresource of projects and departments.
-  const orgs: Record<string, string[]> = {
-    projects: ['R', 'CRUD', 'CRUD', 'N/A', 'N/A', 'N/A', 'N/A'],
-    departments: ['R', 'N/A', 'CRUD', 'N/A', 'N/A', 'N/A', 'N/A'],
-  };
-  assert.match(lines[2]!, /^Assign Users\/Groups\/Apps to Organizations R \(Projects, Departments\) CRUD \(Projects only\) CRUD \(Projects, Departments\)( N\/A){4}$/);
-  for (const [resource, row] of Object.entries(orgs)) {
-    row.forEach((cell, col) => out.push({
-      row: `Assign to Organizations (${resource})`, role: ROLES[col]!, cell, resource: `${resource}.run.ai`, subresource: 'members',
-      target: `run.ai/${resource}/members`, clusterScoped: false,
-    }));
-  }
-  // "Assign (Settings) Users/Groups/Apps to Roles": CRUD for Admin and Dep. Admin (which roles they
-  // may assign is admission's canAssign check), N/A for the rest: Gatehouse's RoleBindings.
-  assert.match(lines[1]!, /^Assign \(Settings\) Users\/Groups\/Apps to Roles CRUD \(all roles\) CRUD \(Proj\. Researchers and ML Engineers only\)( N\/A){5}$/);
-  ROLES.forEach((role, col) => out.push({
-    row: 'Assign to Roles', role, cell: col <= 1 ? 'CRUD' : 'N/A', resource: 'rolebindings.iam.gatehouse.dev',
-    target: 'iam.gatehouse.dev/rolebindings', clusterScoped: true,
-  }));
-  return out;
-}
-
-/** A namespaced CRD `<plural>.run.ai`, standing in for Run:ai's own API. */
-function runaiCrd(plural: string): string {
-  const kind = plural.replace(/ies$/, 'y').replace(/s$/, '').replace(/^./, (c) => c.toUpperCase());
-  return `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: ${plural}.run.ai}
-spec:
-  group: run.ai
-  scope: Namespaced
-  names: {plural: ${plural}, singular: ${kind.toLowerCase()}, kind: ${kind}, listKind: ${kind}List}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}`;
-}
 
 let stack: Stack;
 

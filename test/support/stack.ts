@@ -31,6 +31,11 @@ export interface StackOptions {
   admission?: boolean;
   controlPlane?: Omit<ControlPlaneOptions, 'authorizationWebhook'>;
   webhookOrder?: 'before-rbac' | 'after-rbac';
+  /**
+   * `rbac`: the API server runs `--authorization-mode=RBAC` with no webhook at all (what EKS, GKE
+   * and AKS give), and the operator writes native RBAC objects. Default `webhook`.
+   */
+  authorizationMode?: 'webhook' | 'rbac' | 'both';
   /** Also point the apiserver's webhook token authentication at the operator's /authenticate. */
   tokenWebhook?: boolean;
 }
@@ -43,9 +48,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-stack-'));
   const tls = await makeServingCert(path.join(dir, 'pki'), 'gatehouse');
   const port = await freePort();
+  const mode = opts.authorizationMode ?? 'webhook';
   const cp = await ControlPlane.start({
     ...opts.controlPlane,
-    authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert, order: opts.webhookOrder ?? 'before-rbac' },
+    ...(mode === 'rbac' ? {} : { authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert, order: opts.webhookOrder ?? 'before-rbac' } }),
     ...(opts.tokenWebhook ? { tokenWebhook: { url: `https://127.0.0.1:${port}/authenticate`, caFile: tls.caCert } } : {}),
   });
   let operator: Operator | undefined;
@@ -53,6 +59,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await installCrds(cp);
     const config = parseConfig({
       ...opts.config,
+      authorization: { ...(opts.config?.['authorization'] as object | undefined), mode },
       // Credentials on: the proxy serves with the operator's certificate, so users trust its CA.
       ...(isObject(opts.config?.['credentials'])
         ? { credentials: { ...opts.config['credentials'], proxy: { host: '127.0.0.1', port: 0, caFile: tls.caCert, ...(opts.config['credentials']['proxy'] as object | undefined) } } }

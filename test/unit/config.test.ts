@@ -62,3 +62,11 @@ test('loadConfig says which file it could not read and refuses unknown flags', (
   assert.throws(() => loadConfig({ argv: ['--bogus'], env: {} }), /command line: Unknown option '--bogus'/);
   assert.throws(() => loadConfig({ argv: ['--port', 'abc'], env: {} }), /--port must be a whole number/);
 });
+
+test('authorization.mode: webhook by default; rbac and both accepted; anything else refused', () => {
+  assert.equal(parseConfig({}).authorization.mode, 'webhook');
+  assert.equal(parseConfig({ authorization: { mode: 'rbac' } }).authorization.mode, 'rbac');
+  assert.equal(parseConfig({ authorization: { mode: 'both' } }).authorization.rbac.maxSubjectsPerObject, 2000);
+  assert.throws(() => parseConfig({ authorization: { mode: 'native' } }), /\/authorization\/mode must be equal to one of the allowed values/);
+  assert.throws(() => parseConfig({ authorization: { rbac: { maxSubjectsPerObject: 5000 } } }), /maxSubjectsPerObject must be <= 3000/);
+});

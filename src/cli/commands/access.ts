@@ -8,6 +8,7 @@ import { type Context, arg, str, strs, flag, printStructured } from '../context.
 import { CliError, EXIT, usageError } from '../errors.js';
 import { details, table } from '../format.js';
 import type { ServerAnswer } from '../kube.js';
+import { inForce } from '../../rbac/explain.js';
 import { policyFrom, collect, sourceLine, warnings, accessRequest, explainChain, resolveUsername as resolveRequestUser, type Snapshot } from '../access.js';
 import { parseTarget, describeRequest, type Target } from '../target.js';
 
@@ -116,7 +117,7 @@ async function explainCmd(ctx: Context): Promise<number> {
   const chain = explainChain(snap.index, req, ctx.now());
   const server = await askServer(ctx, req);
   const allowed = finalAllowed(chain.decision.verdict === 'allow', server);
-  if (printStructured(ctx, { allowed, ...chain, source: sourceLine(snap), ...(server ? { apiserver: server.asked ? server.answer : { notAsked: server.why } } : {}) })) {
+  if (printStructured(ctx, { allowed, ...chain, inForce: inForce(snap.index.config.authorization.mode, chain.decision, req.resource?.namespace), source: sourceLine(snap), ...(server ? { apiserver: server.asked ? server.answer : { notAsked: server.why } } : {}) })) {
     return allowed ? EXIT.ok : EXIT.no;
   }
   const u = chain.userObject;
@@ -147,6 +148,7 @@ async function explainCmd(ctx: Context): Promise<number> {
   }
   pairs.push(['Roles that grant it', chain.rolesThatGrant.length ? chain.rolesThatGrant.join(', ') : '<none installed>']);
   pairs.push(['Decision', `${verdictWord(d.verdict)} (${d.code}): ${d.reason}${d.grant?.permission ? ` [permission ${d.grant.permission}]` : ''}`]);
+  pairs.push(['In force', inForce(snap.index.config.authorization.mode, d, req.resource?.namespace)]);
   if (server) pairs.push(['API server', serverText(server)]);
   pairs.push(['Answer', allowed ? 'yes' : 'no']);
   pairs.push(['Source', sourceLine(snap)]);

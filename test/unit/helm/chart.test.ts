@@ -215,6 +215,29 @@ test('the ClusterRole is least privilege: reads, status, Users and Roles it keep
   assert.ok(leases.rules.every((x) => x.resources.every((res) => res === 'leases')));
 });
 
+test('authorization.mode rbac: no authorization-webhook kubeconfig; the operator may write RBAC objects and holds bind and escalate', async () => {
+  const webhook = await renderChart();
+  const rbac = await renderChart(['--set', 'authorization.mode=rbac']);
+  const names = (r: typeof rbac) => r.all('ConfigMap').map((o) => o.metadata.name);
+  assert.ok(names(webhook).includes(`${FULLNAME}-authz-webhook`));
+  assert.ok(!names(rbac).includes(`${FULLNAME}-authz-webhook`));
+  const grants = (r: typeof rbac): Set<string> => {
+    const out = new Set<string>();
+    for (const rule of r.get<{ rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> }>('ClusterRole').rules) {
+      for (const g of rule.apiGroups) for (const res of rule.resources) for (const v of rule.verbs) out.add(`${g}/${res}:${v}`);
+    }
+    return out;
+  };
+  for (const want of ['rbac.authorization.k8s.io/clusterroles:escalate', 'rbac.authorization.k8s.io/clusterroles:bind', 'rbac.authorization.k8s.io/rolebindings:delete', 'rbac.authorization.k8s.io/clusterrolebindings:patch']) {
+    assert.ok(grants(rbac).has(want), want);
+    assert.ok(!grants(webhook).has(want), `webhook mode: no ${want}`);
+  }
+  const cfg = yaml.load(rbac.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-config`).data['config.yaml'] ?? '') as { authorization: { mode: string } };
+  assert.equal(cfg.authorization.mode, 'rbac');
+  const both = await renderChart(['--set', 'authorization.mode=both']);
+  assert.ok(names(both).includes(`${FULLNAME}-authz-webhook`), 'mode both keeps the webhook kubeconfig');
+});
+
 test('credentials on: the proxy Service and port, Secrets only in the release namespace, impersonation of users and groups only, the CA for invitations', async () => {
   const off = await renderChart();
   assert.equal(off.all('Service').length, 1, 'no proxy Service while credentials are off');

@@ -1,0 +1,194 @@
+// npm run bench:rbac [-- --mode rbac|webhook] [--scale F] [--trials N]: Gatehouse's native RBAC
+// mode against a real kube-apiserver that runs `--authorization-mode=RBAC` only, on bench/world.ts's
+// world (issue size: 10,000 users, 1,000 teams, 200 roles, 10,000 bindings, 2,000 namespaces;
+// --scale 0.1 divides every count by ten). The world is created first; then the operator starts
+// (in this process) and the bench measures:
+//   - apply -> converged: from the operator's start until every desired RBAC object is in the
+//     cluster as wanted (mode webhook: until the index has synced), and the objects written;
+//   - an idle full resync: API writes (must be 0);
+//   - a new Gatehouse RoleBinding, and a new namespace labelled with a team whose binding covers
+//     it: from the POST to the first SubjectAccessReview the API server allows (polled back to
+//     back), p50 and p99 over N trials each;
+//   - the operator's heap (after GC, minus the heap before it started).
+// `--mode webhook` runs the same world and trials with the authorization webhook (caches off)
+// instead, for the README's side-by-side. Prints a table, then one JSON line.
+import { loadavg, cpus } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ControlPlane, freePort, makeServingCert } from '../src/controlplane/controlplane.js';
+import { installCrds, kubeConfigFor } from '../test/support/operator.js';
+import { parseConfig } from '../src/config.js';
+import { startOperator } from '../src/operator.js';
+import { silentLogger } from '../src/log.js';
+import { createKubeClient, isConflict, type KubeClient } from '../src/controller/kube.js';
+import { generateWorld, type WorldSize } from './world.js';
+
+const { values: args } = parseArgs({
+  args: process.argv.slice(2),
+  options: { mode: { type: 'string', default: 'rbac' }, scale: { type: 'string', default: '1' }, trials: { type: 'string', default: '50' } },
+});
+const MODE = args.mode === 'webhook' ? 'webhook' : 'rbac';
+const SCALE = Number(args.scale);
+const TRIALS = Number(args.trials);
+const BASE: WorldSize = { users: 10_000, teams: 1_000, roles: 200, bindings: 10_000, namespaces: 2_000 };
+const SIZE: WorldSize = Object.fromEntries(Object.entries(BASE).map(([k, v]) => [k, Math.max(5, Math.round(v * SCALE))])) as unknown as WorldSize;
+const GH = '/apis/iam.gatehouse.dev/v1alpha1';
+
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+const heapMb = (): number => {
+  gc();
+  return process.memoryUsage().heapUsed / 1e6;
+};
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+async function create(api: KubeClient, path: string, body: unknown): Promise<void> {
+  try {
+    await api.request({ method: 'POST', path, body, timeoutMs: 60_000 });
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+}
+
+async function allowed(api: KubeClient, user: string, namespace: string): Promise<boolean> {
+  const r = await api.request<{ status: { allowed: boolean } }>({
+    method: 'POST',
+    path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+    body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user, groups: [], resourceAttributes: { namespace, verb: 'get', group: 'example.com', resource: 'probes' } } },
+  });
+  return r.status.allowed === true;
+}
+
+async function untilAllowed(api: KubeClient, user: string, namespace: string, t0: number, timeoutMs = 60_000): Promise<number> {
+  while (!(await allowed(api, user, namespace))) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`${user} not allowed in ${namespace} after ${timeoutMs} ms`);
+  }
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  const load0 = loadavg();
+  process.stderr.write(`bench:rbac: mode ${MODE}, world ${JSON.stringify(SIZE)}, ${TRIALS} trials; load ${load0.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores\n`);
+  const world = generateWorld(SIZE, 42);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-rbac-'));
+  const tls = await makeServingCert(path.join(dir, 'pki'), 'gatehouse');
+  const port = await freePort();
+  const cp = await ControlPlane.start({
+    extraArgs: ['--max-requests-inflight=800', '--max-mutating-requests-inflight=400'],
+    ...(MODE === 'webhook' ? { authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert } } : {}),
+  });
+  let stopOperator = async (): Promise<void> => {};
+  try {
+    await installCrds(cp);
+    const api = createKubeClient(await kubeConfigFor(cp));
+    const t0 = performance.now();
+    await mapLimit(world.namespaces, 16, (o) => create(api, '/api/v1/namespaces', { apiVersion: 'v1', ...o }));
+    const ghPost = (plural: string) => (o: object) => create(api, `${GH}/${plural}`, { apiVersion: 'iam.gatehouse.dev/v1alpha1', ...o });
+    await mapLimit(world.roles, 16, ghPost('roles'));
+    await mapLimit(world.users, 16, ghPost('users'));
+    await mapLimit(world.teams, 16, ghPost('teams'));
+    await mapLimit(world.bindings, 16, ghPost('rolebindings'));
+    // The probe: one role nobody else holds, granted per trial.
+    await ghPost('roles')({ kind: 'Role', metadata: { name: 'bench-probe' }, spec: { permissions: ['example.com/probes:get'] } });
+    const probeUsers = world.users.filter((u) => u.spec.state === 'Active' && !u.spec.superuser).slice(0, TRIALS + 1);
+    const username = (u: (typeof probeUsers)[number]): string => u.spec.username ?? u.metadata.name;
+    const teamUser = probeUsers[TRIALS]!;
+    await ghPost('teams')({ kind: 'Team', metadata: { name: 'probe-team' }, spec: { members: [teamUser.metadata.name] } });
+    await ghPost('rolebindings')({ kind: 'RoleBinding', metadata: { name: 'probe-team' }, spec: { role: 'bench-probe', subjects: [{ kind: 'Team', name: 'probe-team' }], scope: { teams: ['probe-team'] } } });
+    const createSec = (performance.now() - t0) / 1000;
+    process.stderr.write(`bench:rbac: world created in ${createSec.toFixed(1)} s\n`);
+
+    const heap0 = heapMb();
+    const config = parseConfig({
+      defaults: { role: 'role-0', team: 'team-0' },
+      projects: { ownerRole: 'role-1', publicRole: 'role-2' },
+      authorization: { mode: MODE, rbac: { writesPerSecond: 500 } },
+      server: { host: '127.0.0.1', port, certFile: tls.cert, keyFile: tls.key },
+      operator: { namespace: 'gatehouse-system', identity: 'bench', kubeconfig: cp.kubeconfigPath, leaderElection: { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 } },
+    });
+    const t1 = performance.now();
+    const op = await startOperator({ config, logger: silentLogger(), kubeConfig: await kubeConfigFor(cp) });
+    stopOperator = () => op.stop();
+    await op.controller.synced;
+    const rbac = op.controller.rbac;
+    if (rbac) {
+      for (;;) {
+        await rbac.idle();
+        if (rbac.converged()) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const convergeSec = (performance.now() - t1) / 1000;
+    const m0 = rbac?.metrics();
+    const heap1 = heapMb();
+    process.stderr.write(`bench:rbac: converged in ${convergeSec.toFixed(1)} s\n`);
+
+    let idleWrites = 0;
+    if (rbac) {
+      const before = rbac.metrics().writes;
+      rbac.resync();
+      await new Promise((r) => setTimeout(r, 1000));
+      await rbac.idle();
+      idleWrites = rbac.metrics().writes - before;
+    }
+
+    const bindingMs: number[] = [];
+    for (let i = 0; i < TRIALS; i++) {
+      const u = probeUsers[i]!;
+      const ns = world.namespaces[i % world.namespaces.length]!.metadata.name;
+      const t = performance.now();
+      await ghPost('rolebindings')({ kind: 'RoleBinding', metadata: { name: `probe-${i}` }, spec: { role: 'bench-probe', subjects: [{ kind: 'User', name: u.metadata.name }], scope: { namespaces: [ns] } } });
+      bindingMs.push(await untilAllowed(api, username(u), ns, t));
+    }
+    const nsMs: number[] = [];
+    for (let i = 0; i < TRIALS; i++) {
+      const ns = `probe-ns-${i}`;
+      const t = performance.now();
+      await create(api, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'iam.gatehouse.dev/team': 'probe-team' } } });
+      nsMs.push(await untilAllowed(api, username(teamUser), ns, t));
+    }
+    const m1 = rbac?.metrics();
+    const load1 = loadavg();
+    const f = (x: number) => x.toFixed(1);
+    const row = {
+      mode: MODE,
+      world: SIZE,
+      worldCreateSec: createSec,
+      rbacObjects: m0?.managedObjects ?? 0,
+      objectsWritten: m0 ? m0.creates + m0.applies + m0.deletes : 0,
+      convergeSec,
+      lastCompileMs: m1?.lastCompileMs ?? 0,
+      idleResyncWrites: idleWrites,
+      newBindingMs: { p50: pct(bindingMs, 50), p99: pct(bindingMs, 99), n: bindingMs.length },
+      newTeamNamespaceMs: { p50: pct(nsMs, 50), p99: pct(nsMs, 99), n: nsMs.length },
+      operatorHeapMb: heap1 - heap0,
+      load: { before: load0, after: load1 },
+      node: process.version,
+    };
+    console.log(`| mode | RBAC objects | written | apply -> converged | idle resync writes | new binding p50 / p99 | new team namespace p50 / p99 | operator heap |`);
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log(`| ${MODE} | ${row.rbacObjects} | ${row.objectsWritten} | ${f(convergeSec)} s | ${idleWrites} | ${f(row.newBindingMs.p50)} / ${f(row.newBindingMs.p99)} ms | ${f(row.newTeamNamespaceMs.p50)} / ${f(row.newTeamNamespaceMs.p99)} ms | ${f(row.operatorHeapMb)} MB |`);
+    console.log(`World ${JSON.stringify(SIZE)} created in ${f(createSec)} s; one compile ${f(row.lastCompileMs)} ms; load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores, Node ${process.version})`);
+    console.log(JSON.stringify(row));
+  } finally {
+    await stopOperator();
+    await cp.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,368 @@
+// Keeps the cluster's Gatehouse-managed RBAC objects equal to what compileRbac() wants (modes
+// `rbac` and `both`). It watches only objects labelled app.kubernetes.io/managed-by=gatehouse
+// and so never updates or deletes anything else. Level-based, like the controller:
+// - any index change (Namespaces included) schedules one compile; the compile's result is compared
+//   with the previous one and only keys whose desired content changed are checked against the
+//   cache; a full resync (leadership gained, or resync()) checks every key;
+// - a watch event on a managed object checks that key (a hand edit or delete is undone);
+// - a key whose desired and cached content differ is queued; the leader's workers write it with
+//   server-side apply (field manager `gatehouse`), create a missing one, or delete one no longer
+//   wanted, at most `writesPerSecond` writes per second; equal content is never written;
+// - the next binding expiry sets one timer (no polling).
+import type { Logger } from '../log.js';
+import type { GatehouseConfig } from '../config.js';
+import type { PermissionIndex } from '../authz/index.js';
+import { compileRbac, keyOf, MANAGED_BY, MANAGED_BY_LABEL, MANAGED_SELECTOR, objectKey, RBAC_GROUP, SOURCE_ANNOTATION, SOURCE_LABEL, type DesiredRbac, type RbacKind, type RbacObject } from '../rbac/compile.js';
+import { indexSource } from '../rbac/source.js';
+import type { Clock } from './clock.js';
+import { createInformer, type Informer, type KubeObject } from './informer.js';
+import { isConflict, isNotFound, type KubeClient } from './kube.js';
+import { createWorkQueue } from './queue.js';
+
+export const FIELD_MANAGER = 'gatehouse';
+const API = `/apis/${RBAC_GROUP}/v1`;
+
+export interface RbacApplierOptions {
+  client: KubeClient;
+  index: PermissionIndex;
+  config: GatehouseConfig;
+  logger: Logger;
+  clock: Clock;
+  /** The leader's current term; writes stop when it aborts. Undefined when not the leader. */
+  term: () => AbortSignal | undefined;
+  /** After a compile: usernames whose count of binding objects changed (their User status shows it). */
+  onCountsChanged?: (usernames: string[]) => void;
+}
+
+export interface RbacApplierMetrics {
+  compiles: number;
+  lastCompileMs: number;
+  desiredObjects: number;
+  managedObjects: number;
+  writes: number;
+  creates: number;
+  applies: number;
+  deletes: number;
+  /** A create found an object of that name without Gatehouse's label: left alone. */
+  nameConflicts: number;
+}
+
+export interface RbacApplier {
+  readonly informers: ReadonlyArray<Informer<KubeObject>>;
+  /** The index changed: compile again soon. */
+  changed(): void;
+  /** Compare every desired and managed object with the cache (leadership gained, tests, bench). */
+  resync(): void;
+  /** Starts the write queue (once the index has synced). */
+  start(): void;
+  stop(): Promise<void>;
+  /** Resolves once nothing is scheduled, queued or being written. */
+  idle(): Promise<void>;
+  metrics(): RbacApplierMetrics;
+  /** How many managed binding objects name this username, per the last compile (undefined before one). */
+  subjectCount(username: string): number | undefined;
+  /** Whether the last compile's objects are all in the cache as wanted. */
+  converged(): boolean;
+}
+
+interface CachedRbac extends KubeObject {
+  metadata: KubeObject['metadata'] & { namespace?: string };
+  rules?: unknown[] | null;
+  roleRef?: { apiGroup?: string; kind?: string; name?: string };
+  subjects?: Array<{ kind?: string; apiGroup?: string; name?: string; namespace?: string }> | null;
+}
+
+const RULE_FIELDS = ['apiGroups', 'resources', 'resourceNames', 'nonResourceURLs', 'verbs'] as const;
+
+/** The part of an object Gatehouse owns, in one canonical text (desired and cached alike). */
+function content(kind: RbacKind, o: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }; rules?: unknown; roleRef?: unknown; subjects?: unknown }): string {
+  const labels = o.metadata.labels ?? {};
+  const annotations = o.metadata.annotations ?? {};
+  const own = [labels[MANAGED_BY_LABEL] ?? null, labels[SOURCE_LABEL] ?? null, annotations[SOURCE_ANNOTATION] ?? null];
+  if (kind === 'ClusterRole') {
+    const rules = ((o.rules as Array<Record<string, unknown>> | null | undefined) ?? []).map((r) =>
+      RULE_FIELDS.map((f) => {
+        const v = r[f];
+        return Array.isArray(v) && v.length > 0 ? v : null;
+      }),
+    );
+    return JSON.stringify([own, rules]);
+  }
+  const ref = (o.roleRef ?? {}) as Record<string, unknown>;
+  const subjects = ((o.subjects as Array<Record<string, unknown>> | null | undefined) ?? []).map((s) => [s['kind'], s['apiGroup'] ?? (s['kind'] === 'ServiceAccount' ? '' : RBAC_GROUP), s['name'], s['namespace'] ?? null]);
+  return JSON.stringify([own, [ref['apiGroup'], ref['kind'], ref['name']], subjects]);
+}
+
+function pathOf(kind: RbacKind, namespace: string | undefined, name?: string): string {
+  const plural = kind === 'ClusterRole' ? 'clusterroles' : kind === 'ClusterRoleBinding' ? 'clusterrolebindings' : 'rolebindings';
+  const base = kind === 'RoleBinding' ? `${API}/namespaces/${encodeURIComponent(namespace!)}/${plural}` : `${API}/${plural}`;
+  return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
+}
+
+function manifest(o: RbacObject): Record<string, unknown> {
+  const { kind, metadata, ...rest } = o;
+  return { apiVersion: `${RBAC_GROUP}/v1`, kind, metadata, ...rest };
+}
+
+/** A token bucket: at most `rate` writes per second, bursts up to `rate`. */
+function tokenBucket(rate: number, clock: Clock): (signal: AbortSignal) => Promise<void> {
+  let tokens = rate;
+  let at = clock.now();
+  return async (signal) => {
+    for (;;) {
+      const now = clock.now();
+      tokens = Math.min(rate, tokens + ((now - at) / 1000) * rate);
+      at = now;
+      if (tokens >= 1) {
+        tokens -= 1;
+        return;
+      }
+      const wait = Math.ceil(((1 - tokens) / rate) * 1000);
+      await new Promise<void>((resolve) => {
+        const cancel = clock.setTimer(done, wait);
+        function done(): void {
+          cancel();
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
+      if (signal.aborted) throw new Error('not the leader any more');
+    }
+  };
+}
+
+export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
+  const { client, index, config, clock } = opts;
+  const logger = opts.logger.child({ component: 'rbac' });
+  const settings = config.authorization.rbac;
+  const source = indexSource(index);
+  const counters = { compiles: 0, lastCompileMs: 0, writes: 0, creates: 0, applies: 0, deletes: 0, nameConflicts: 0 };
+  let desired: DesiredRbac | null = null;
+  /** Desired content per key as of the last compile. */
+  let desiredText = new Map<string, string>();
+  /** What was last written per key, until the watch brings the next event for it back. */
+  const written = new Map<string, string>();
+  let started = false;
+  let stopped = false;
+  let scheduled: (() => void) | null = null;
+  let fullCheck = false;
+  let cancelExpiry = (): void => {};
+  const idleWaiters: Array<() => void> = [];
+  const take = tokenBucket(settings.writesPerSecond, clock);
+
+  const queue = createWorkQueue({ clock, logger, backoffInitialMs: config.operator.watch.backoffInitialMs, backoffMaxMs: config.operator.watch.backoffMaxMs, concurrency: 4 });
+
+  const informerFor = (kind: RbacKind, path: string): Informer<CachedRbac> =>
+    createInformer<CachedRbac>({
+      kind,
+      path,
+      client,
+      labelSelector: MANAGED_SELECTOR,
+      watch: config.operator.watch,
+      clock,
+      logger,
+      handler: {
+        onReplace(objects, previous) {
+          const keys = new Set<string>();
+          for (const o of objects) keys.add(objectKey(kind, o.metadata.namespace, o.metadata.name));
+          for (const o of previous.values()) keys.add(objectKey(kind, o.metadata.namespace, o.metadata.name));
+          for (const k of keys) observed(k);
+        },
+        onUpsert: (o) => observed(objectKey(kind, o.metadata.namespace, o.metadata.name)),
+        onDelete: (o) => observed(objectKey(kind, o.metadata.namespace, o.metadata.name)),
+      },
+    });
+  const caches = {
+    ClusterRole: informerFor('ClusterRole', `${API}/clusterroles`),
+    ClusterRoleBinding: informerFor('ClusterRoleBinding', `${API}/clusterrolebindings`),
+    RoleBinding: informerFor('RoleBinding', `${API}/rolebindings`),
+  } as const;
+
+  function cached(key: string): CachedRbac | undefined {
+    const [kind, ns, ...rest] = key.split('/') as [RbacKind, string, ...string[]];
+    const name = rest.join('/');
+    return caches[kind].store.get(ns ? `${ns}/${name}` : name);
+  }
+
+  /** The cache now shows the object as the API server has it: our last write is no longer pending. */
+  function observed(key: string): void {
+    written.delete(key);
+    check(key);
+  }
+
+  /** Whether a key needs a write now; queues it when it does. */
+  function check(key: string): void {
+    if (!started || stopped || desired === null || opts.term() === undefined) return;
+    const want = desiredText.get(key);
+    const have = cached(key);
+    const kind = key.slice(0, key.indexOf('/')) as RbacKind;
+    const haveText = have ? content(kind, have) : undefined;
+    if (want === haveText) return;
+    if (written.get(key) === (want ?? 'deleted')) return; // our write is on its way back
+    queue.add(key);
+  }
+
+  function compile(): void {
+    scheduled = null;
+    if (stopped || !index.synced) return;
+    const t0 = performance.now();
+    const next = compileRbac(source, { now: index.now(), maxSubjects: settings.maxSubjectsPerObject });
+    const nextText = new Map<string, string>();
+    for (const [k, o] of next.objects) nextText.set(k, content(o.kind, o));
+    const previous = desiredText;
+    const oldCounts = desired?.subjectCounts ?? new Map<string, number>();
+    desired = next;
+    desiredText = nextText;
+    counters.compiles++;
+    counters.lastCompileMs = performance.now() - t0;
+    const all = fullCheck;
+    fullCheck = false;
+    if (all) {
+      for (const k of nextText.keys()) check(k);
+      for (const inf of Object.values(caches)) for (const o of inf.store.values()) check(keyOf({ kind: inf.kind as RbacKind, metadata: o.metadata } as RbacObject));
+    } else {
+      for (const [k, text] of nextText) if (previous.get(k) !== text) check(k);
+      for (const k of previous.keys()) if (!nextText.has(k)) check(k);
+    }
+    logger.debug({ objects: nextText.size, ms: Math.round(counters.lastCompileMs) }, 'rbac compiled');
+    if (opts.onCountsChanged) {
+      const moved: string[] = [];
+      for (const [u, n] of next.subjectCounts) if (oldCounts.get(u) !== n) moved.push(u);
+      for (const u of oldCounts.keys()) if (!next.subjectCounts.has(u)) moved.push(u);
+      if (moved.length > 0) opts.onCountsChanged(moved);
+    }
+    cancelExpiry();
+    if (next.nextExpiry !== null) cancelExpiry = clock.setTimer(() => changed(), next.nextExpiry - index.now() + 1);
+    settleIdle();
+  }
+
+  function changed(): void {
+    if (stopped || !started || scheduled !== null) return;
+    // One compile for a burst of events (a relist, a kubectl apply of many objects).
+    scheduled = clock.setTimer(compile, 5);
+  }
+
+  async function write(key: string): Promise<void> {
+    const term = opts.term();
+    if (!term || term.aborted || stopped || desired === null) return;
+    const want = desired.objects.get(key);
+    const have = cached(key);
+    const kind = key.slice(0, key.indexOf('/')) as RbacKind;
+    const wantText = desiredText.get(key);
+    if (have && wantText === content(kind, have)) return;
+    if (written.get(key) === (wantText ?? 'deleted')) return;
+    const request = async <T>(req: Parameters<KubeClient['request']>[0]): Promise<T> => {
+      await take(term);
+      counters.writes++;
+      return client.request<T>({ ...req, signal: term, timeoutMs: 10_000 });
+    };
+    const ns = want?.metadata.namespace ?? have?.metadata.namespace;
+    if (!want) {
+      if (!have) return;
+      try {
+        await request({ method: 'DELETE', path: pathOf(kind, ns, have.metadata.name), body: { preconditions: { uid: have.metadata.uid } } });
+        counters.deletes++;
+      } catch (err) {
+        if (!isNotFound(err) && !isConflict(err)) throw err;
+      }
+      written.set(key, 'deleted');
+      return;
+    }
+    const apply = async (): Promise<void> => {
+      await request({ method: 'PATCH', path: pathOf(kind, ns, want.metadata.name), query: { fieldManager: FIELD_MANAGER, force: true }, body: manifest(want), contentType: 'application/apply-patch+yaml' });
+      counters.applies++;
+    };
+    if (have) {
+      const haveRef = (have.roleRef ?? {}).name;
+      if (want.kind !== 'ClusterRole' && haveRef !== want.roleRef.name) {
+        // roleRef cannot change: replace the object.
+        await request({ method: 'DELETE', path: pathOf(kind, ns, want.metadata.name), body: { preconditions: { uid: have.metadata.uid } } }).catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+        counters.deletes++;
+        if (!(await create(want, kind, ns, request, apply))) return;
+      } else {
+        await apply();
+      }
+    } else if (!(await create(want, kind, ns, request, apply))) {
+      return;
+    }
+    written.set(key, wantText!);
+  }
+
+  // A create, not an apply: an existing object of that name without our label stays untouched.
+  // False when it was left alone.
+  async function create(want: RbacObject, kind: RbacKind, ns: string | undefined, request: <T>(req: Parameters<KubeClient['request']>[0]) => Promise<T>, apply: () => Promise<void>): Promise<boolean> {
+    try {
+      await request({ method: 'POST', path: pathOf(kind, ns), query: { fieldManager: FIELD_MANAGER }, body: manifest(want) });
+      counters.creates++;
+      return true;
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      const existing = await client.request<CachedRbac>({ method: 'GET', path: pathOf(kind, ns, want.metadata.name), timeoutMs: 10_000 });
+      if (existing.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) {
+        await apply();
+        return true;
+      }
+      counters.nameConflicts++;
+      logger.warn({ kind, namespace: ns, name: want.metadata.name }, 'rbac object name taken by an unmanaged object, left alone');
+      return false;
+    }
+  }
+
+  function settleIdle(): void {
+    if (scheduled !== null) return;
+    void queue.idle().then(() => {
+      if (scheduled === null) idleWaiters.splice(0).forEach((r) => r());
+    });
+  }
+
+  return {
+    informers: Object.values(caches) as unknown as Array<Informer<KubeObject>>,
+    changed,
+    resync() {
+      fullCheck = true;
+      if (scheduled === null && started && !stopped) scheduled = clock.setTimer(compile, 0);
+    },
+    start() {
+      if (started) return;
+      started = true;
+      queue.start(write);
+      fullCheck = true;
+      scheduled = clock.setTimer(compile, 0);
+      const { mode, denyInactiveUsers } = config.authorization;
+      if (mode === 'rbac' && denyInactiveUsers) {
+        logger.warn({ mode }, 'denyInactiveUsers is not enforced in rbac mode: RBAC only adds grants, so an inactive user keeps grants made outside Gatehouse');
+      }
+    },
+    async stop() {
+      stopped = true;
+      scheduled?.();
+      scheduled = null;
+      cancelExpiry();
+      await queue.stop();
+      await Promise.all(Object.values(caches).map((i) => i.stop()));
+    },
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        settleIdle();
+      });
+    },
+    metrics: () => ({
+      ...counters,
+      desiredObjects: desiredText.size,
+      managedObjects: Object.values(caches).reduce((n, i) => n + i.store.size, 0),
+    }),
+    subjectCount: (username) => (desired === null ? undefined : (desired.subjectCounts.get(username) ?? 0)),
+    converged() {
+      if (desired === null) return false;
+      for (const [k, text] of desiredText) {
+        const have = cached(k);
+        if (!have || content(k.slice(0, k.indexOf('/')) as RbacKind, have) !== text) return false;
+      }
+      return Object.values(caches).reduce((n, i) => n + i.store.size, 0) === desiredText.size;
+    },
+  };
+}
