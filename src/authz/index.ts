@@ -71,9 +71,17 @@ export interface UserRecord {
   /** Listed in the configuration's seedAdmins: always an Active superuser. */
   readonly seed: boolean;
   readonly object: User | null;
-  /** Internal subject ids of the username and object name as User subjects (decide()'s fast path). */
+  /** Its User object is being deleted (deletionTimestamp set): it counts as Suspended. */
+  readonly deleting: boolean;
+  /**
+   * The names that refer to this user in binding subjects, team members and the namespace owner
+   * label, through the one resolution (PermissionIndex.resolveUser): its User object's name, and
+   * its username unless that is another User's object name. Object name first.
+   */
+  readonly aliases: readonly string[];
+  /** Internal subject ids of the aliases as User subjects (decide()'s fast path). */
   readonly subjectIds: readonly number[];
-  /** Live sets of the team ids naming the username or the object name as a member. */
+  /** Live sets of the team ids naming each alias as a member. */
   readonly memberTeamIds: readonly ReadonlySet<number>[];
 }
 
@@ -180,9 +188,24 @@ export interface UserDiagnostics {
   seed: boolean;
   /** Other User objects with the same username; the lexicographically first name wins. */
   duplicateUsernameOf: string[];
+  /** The names subjects and members reach this User by (UserRecord.aliases). */
+  aliases: string[];
 }
 
 const EMPTY: ReadonlySet<never> = new Set();
+
+/**
+ * An object being deleted (deletionTimestamp set while finalizers hold it) grants nothing from that
+ * moment, so a finalizer cannot keep a revoked grant alive: a Role, Team or RoleBinding leaves the
+ * index; a User stays (its username stays taken) and counts as Suspended.
+ */
+export function isBeingDeleted(metadata: ObjectMeta): boolean {
+  return typeof metadata.deletionTimestamp === 'string' && metadata.deletionTimestamp !== '';
+}
+const LEAVE_WHEN_DELETING: ReadonlySet<IndexedKind> = new Set(['Role', 'Team', 'RoleBinding']);
+function leavesIndex(kind: IndexedKind, object: { metadata: ObjectMeta }): boolean {
+  return LEAVE_WHEN_DELETING.has(kind) && isBeingDeleted(object.metadata);
+}
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   let s = map.get(key);
@@ -390,6 +413,10 @@ export class PermissionIndex {
       this.remove(change.kind, change.name);
       return;
     }
+    if (leavesIndex(change.kind, change.object)) {
+      this.remove(change.kind, change.object.metadata.name);
+      return;
+    }
     switch (change.kind) {
       case 'User':
         return this.upsertUser(change.object);
@@ -405,8 +432,9 @@ export class PermissionIndex {
   }
 
   /** A relist: the index's objects of `kind` become exactly `objects`. */
-  replaceAll<K extends IndexedKind>(kind: K, objects: readonly ObjectOfKind[K][]): void {
+  replaceAll<K extends IndexedKind>(kind: K, all: readonly ObjectOfKind[K][]): void {
     this._generation++;
+    const objects = all.filter((o) => !leavesIndex(kind, o));
     const keep = new Set(objects.map((o) => o.metadata.name));
     for (const name of [...this.store(kind).keys()]) if (!keep.has(name)) this.remove(kind, name, kind !== 'Role');
     if (kind === 'Role') {
@@ -471,6 +499,8 @@ export class PermissionIndex {
     const username = usernameOf(user);
     addTo(this.userNamesByUsername, username, user.metadata.name);
     this.refreshRecord(username);
+    // A User object's name takes that name from a username (resolveUser): refresh its record too.
+    if (username !== user.metadata.name) this.refreshRecord(user.metadata.name);
   }
 
   private removeUser(name: string): void {
@@ -480,6 +510,16 @@ export class PermissionIndex {
     const username = usernameOf(old);
     removeFrom(this.userNamesByUsername, username, name);
     this.refreshRecord(username);
+    if (username !== name) this.refreshRecord(name);
+  }
+
+  /**
+   * The one resolution from a name in a binding subject, a team's members or a namespace owner
+   * label to a User: the User object of that name, else the User whose username it is. So a
+   * username never reaches what names another User's object (issue 16, item 3).
+   */
+  resolveUser(name: string): User | undefined {
+    return this.users.get(name) ?? this.primaryUser(name) ?? undefined;
   }
 
   private primaryUser(username: string): User | null {
@@ -498,21 +538,21 @@ export class PermissionIndex {
       return;
     }
     const name = user?.metadata.name ?? null;
-    const subjectIds = [this.subjectId('User', username)];
-    const memberTeamIds = [this.memberTeamIds(username)];
-    if (name !== null && name !== username) {
-      subjectIds.push(this.subjectId('User', name));
-      memberTeamIds.push(this.memberTeamIds(name));
-    }
+    const aliases: string[] = [];
+    if (name !== null) aliases.push(name);
+    if (username !== name && (user === null ? !this.users.has(username) : this.resolveUser(username) === user)) aliases.push(username);
+    const deleting = user !== null && isBeingDeleted(user.metadata);
     this.records.set(username, {
-      subjectIds,
-      memberTeamIds,
+      subjectIds: aliases.map((a) => this.subjectId('User', a)),
+      memberTeamIds: aliases.map((a) => this.memberTeamIds(a)),
+      aliases,
       name,
       username,
       // Seed admins are protected from change (product.md): the configuration wins over the object.
-      state: seed ? 'Active' : (user!.spec.state ?? 'Pending'),
+      state: seed ? 'Active' : deleting ? 'Suspended' : (user!.spec.state ?? 'Pending'),
       superuser: seed || user!.spec.superuser === true,
       seed,
+      deleting: !seed && deleting,
       object: user,
     });
   }
@@ -918,10 +958,16 @@ export class PermissionIndex {
     return [...this.namespaces.values()];
   }
 
-  /** Teams naming the user (by object name or username) as a member, without groups. */
+  /** Teams naming the user (by one of its aliases) as a member, without groups. */
   directTeams(user: UserRecord): Set<string> {
-    const out = new Set<string>(this.teamsByMember.get(user.username) ?? EMPTY);
-    if (user.name !== null) for (const t of this.teamsByMember.get(user.name) ?? EMPTY) out.add(t);
+    const out = new Set<string>();
+    for (const a of user.aliases) for (const t of this.teamsByMember.get(a) ?? EMPTY) out.add(t);
+    return out;
+  }
+  /** Namespaces whose owner label names the user (by one of its aliases). */
+  namespacesOwnedByUser(user: UserRecord): Set<string> {
+    const out = new Set<string>();
+    for (const a of user.aliases) for (const ns of this.namespacesByOwner.get(a) ?? EMPTY) out.add(ns);
     return out;
   }
   /** Teams the user is in for a request: direct members plus teams whose groups the request carries. */
@@ -1108,14 +1154,14 @@ export class PermissionIndex {
     if (!user) return undefined;
     const username = usernameOf(user);
     const rec = this.records.get(username);
-    const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, object: user, subjectIds: [], memberTeamIds: [] };
+    // A duplicate (not the primary User of its username) is reached by its object name only.
+    const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, deleting: isBeingDeleted(user.metadata), object: user, aliases: [name], subjectIds: [], memberTeamIds: [] };
     const teams = this.directTeams(asRecord);
     const roles = new Set<string>();
     const consider = (set: ReadonlySet<CompiledBinding>): void => {
       for (const b of set) if (!PermissionIndex.isExpired(b, now)) roles.add(b.role);
     };
-    consider(this.bindingsForSubject('User', name));
-    if (username !== name) consider(this.bindingsForSubject('User', username));
+    for (const a of asRecord.aliases) consider(this.bindingsForSubject('User', a));
     for (const t of teams) consider(this.bindingsForSubject('Team', t));
     const others = [...(this.userNamesByUsername.get(username) ?? EMPTY)].filter((n) => n !== name).sort();
     return {
@@ -1124,6 +1170,7 @@ export class PermissionIndex {
       roles: sorted(roles),
       seed: this.seedUsernames.has(username),
       duplicateUsernameOf: others,
+      aliases: [...asRecord.aliases],
     };
   }
 
@@ -1151,7 +1198,7 @@ export class PermissionIndex {
         object: r.object?.metadata.name ?? null,
         subjectIds: r.subjectIds.map((id) => this.subjectIdNames[id]),
         memberTeamIds: r.memberTeamIds.map((set) => [...set].map((id) => this.subjectIdNames[id]).sort()),
-        liveSets: r.memberTeamIds.every((set, i) => set === this.teamIdsByMember.get(i === 0 ? r.username : r.name!)),
+        liveSets: r.memberTeamIds.every((set, i) => set === this.teamIdsByMember.get(r.aliases[i]!)),
       })),
       userNamesByUsername: mapOfSets(this.userNamesByUsername, String),
       roles: mapSorted(new Map([...this.ownRoles.keys()].map((n) => [n, this.compiledRole(n)!])), (c) => ({

@@ -12,6 +12,8 @@ import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '..
 
 export interface Stack {
   cp: ControlPlane;
+  /** The webhook server's port on 127.0.0.1, and the CA that signed its certificate. */
+  webhook: { port: number; caFile: string };
   operator: Operator;
   config: GatehouseConfig;
   /** kubectl as the admin (system:masters), or as someone else with `{as, asGroups}`. */
@@ -29,14 +31,21 @@ export interface StackOptions {
   admission?: boolean;
   controlPlane?: Omit<ControlPlaneOptions, 'authorizationWebhook'>;
   webhookOrder?: 'before-rbac' | 'after-rbac';
+  /**
+   * The webhook server accepts webhook calls only with a client certificate from the test CA
+   * (server.clientCAFile), and the API server presents one (docs/security.md).
+   */
+  clientCertificates?: boolean;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-stack-'));
   const tls = await makeServingCert(path.join(dir, 'pki'), 'gatehouse');
   const port = await freePort();
+  const client = opts.clientCertificates ? await makeServingCert(path.join(dir, 'pki'), 'apiserver-webhook-client') : undefined;
   const cp = await ControlPlane.start({
     ...opts.controlPlane,
+    ...(client ? { webhookClientCert: { cert: client.cert, key: client.key } } : {}),
     authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert, order: opts.webhookOrder ?? 'before-rbac' },
   });
   let operator: Operator | undefined;
@@ -44,7 +53,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await installCrds(cp);
     const config = parseConfig({
       ...opts.config,
-      server: { host: '127.0.0.1', port, certFile: tls.cert, keyFile: tls.key },
+      server: { host: '127.0.0.1', port, certFile: tls.cert, keyFile: tls.key, ...(client ? { clientCAFile: tls.caCert } : {}) },
       operator: {
         namespace: 'gatehouse-system',
         identity: 'e2e',
@@ -65,6 +74,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     let lastGeneration = -1;
     return {
       cp,
+      webhook: { port, caFile: tls.caCert },
       operator: op,
       config,
       kubectl: (args, o) => cp.kubectl(args, o),
