@@ -17,7 +17,7 @@
 import https from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { loadavg, cpus } from 'node:os';
-import { ControlPlane, type StaticUser } from '../test/support/controlplane.js';
+import { ControlPlane, type StaticUser } from '../src/controlplane/controlplane.js';
 import { startStack } from '../test/support/stack.js';
 
 const REQUESTS = Number(process.argv[2] ?? 1000);

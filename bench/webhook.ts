@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { makeServingCert } from '../test/support/controlplane.js';
+import { makeServingCert } from '../src/controlplane/controlplane.js';
 import { sarBodies } from './webhook-fixture.js';
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 5000);

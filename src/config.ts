@@ -1,7 +1,9 @@
 // The only reader of argv, the environment and the configuration file. Everything else receives a
-// frozen GatehouseConfig. The file is what the Helm chart renders from values.yaml (product.md's
+// frozen GatehouseConfig. The file is what the Helm chart renders from values.yaml (docs/design.md,
 // "Configuration"), plus the operator's own runtime settings.
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
 import { Ajv } from 'ajv';
@@ -41,7 +43,7 @@ export interface ServerConfig {
 export interface OperatorConfig {
   /** The namespace the operator runs in (its Lease lives there; admission leaves it alone). */
   namespace: string;
-  /** The operator's own username; its requests pass admission (break-glass, product.md). */
+  /** The operator's own username; its requests pass admission (break-glass, docs/design.md). */
   serviceAccountUsername: string;
   /** This replica's identity in the Lease. */
   identity: string;
@@ -263,4 +265,29 @@ export function loadConfig(sources: ConfigSources): GatehouseConfig {
   if (sources.env['POD_NAME']) section('operator')['identity'] = sources.env['POD_NAME'];
   if (sources.env['POD_NAMESPACE']) section('operator')['namespace'] = sources.env['POD_NAMESPACE'];
   return parseConfig(merged, file ?? 'configuration');
+}
+
+/** Where the embedded control plane's binaries are (src/controlplane/), from the environment. */
+export interface ControlPlaneEnv {
+  /** scripts/controlplane-install.sh's cache. */
+  cache: string;
+  apiserver: string;
+  etcd: string;
+  kubectl: string;
+  helm: string;
+  /** Keep the data dir after stop (debugging a test). */
+  keepData: boolean;
+}
+
+export function controlPlaneEnv(env: NodeJS.ProcessEnv = process.env): ControlPlaneEnv {
+  const cache = env['GATEHOUSE_CACHE'] ?? path.join(os.homedir(), '.cache', 'gatehouse');
+  const bin = path.join(cache, 'bin');
+  return {
+    cache,
+    apiserver: env['GATEHOUSE_KUBE_APISERVER'] ?? path.join(bin, 'kube-apiserver'),
+    etcd: env['GATEHOUSE_ETCD'] ?? 'etcd',
+    kubectl: env['GATEHOUSE_KUBECTL'] ?? path.join(bin, 'kubectl'),
+    helm: env['GATEHOUSE_HELM'] ?? path.join(bin, 'helm'),
+    keepData: env['GATEHOUSE_KEEP_TEST_DATA'] === '1',
+  };
 }

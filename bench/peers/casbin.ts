@@ -9,7 +9,7 @@
 //   resource across all namespaces) with dom = `*`.
 // - A cluster-scoped binding links its subjects to the role in domain `*`, and the matcher asks
 //   g(sub, role, r.dom) || g(sub, role, "*"), so a cluster grant covers every namespace and the
-//   cluster itself, while a namespace grant never covers a request with dom `*` (product.md:
+//   cluster itself, while a namespace grant never covers a request with dom `*` (docs/design.md:
 //   cluster-scoped resources are covered only by `cluster: true`).
 // - Casbin has no team scope and its domains are flat, so a team-scoped binding is written as one
 //   grouping line per namespace of the team (changing a team's namespaces means rewriting them).

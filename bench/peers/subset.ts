@@ -1,7 +1,7 @@
 // The plain-RBAC subset of Gatehouse that Casbin and Cedar can also express, and one neutral
 // reading of a World in that subset that both peer encoders start from.
 //
-// product.md's decision order goes beyond RBAC: inactive users are denied, superusers allowed,
+// docs/design.md's decision order goes beyond RBAC: inactive users are denied, superusers allowed,
 // namespace owners and public namespaces get roles, every Active user gets the default role. The
 // peers could encode some of that, but the comparison is about bindings, so the benchmark worlds
 // keep only: Active users without superuser, Roles with `[group/]resource:verb` permissions (verbs,
@@ -11,7 +11,8 @@
 // restrictToRbac() turns any World into that subset and counts what it removed; rbacModel()
 // refuses anything outside it, so an encoder never silently drops a grant.
 import type { Namespace, Role, RoleBinding, Team, User } from '../../src/api/types.js';
-import { LABELS, usernameOf } from '../../src/api/types.js';
+import { LABELS } from '../../src/api/types.js';
+import { usernameOf } from '../../src/authz/rules.js';
 import type { ResourceAtom } from '../../src/authz/permission.js';
 import { parsePermission } from '../../src/authz/permission.js';
 

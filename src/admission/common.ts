@@ -1,6 +1,7 @@
 // Shared pieces of the validators: findings, who is asking, structural checks of untrusted objects,
 // and scope arithmetic.
 import { GROUP, type ObjectMeta, type Scope, type User } from '../api/types.js';
+import { ignoreListsOf, isBreakGlass as breakGlass, leftAloneBecause } from '../authz/rules.js';
 import type { Requester } from '../authz/types.js';
 import type { AdmissionContext, AdmissionInput, FieldError, HeldScopes, PolicyView, RuleId } from './types.js';
 
@@ -39,20 +40,14 @@ export interface Env {
   f: Findings;
 }
 
-export const SYSTEM_MASTERS = 'system:masters';
-
+/** The operator's service account or `system:masters` (authz/rules.ts isBreakGlass). */
 export function isBreakGlass(ctx: AdmissionContext, requester: Requester): boolean {
-  return requester.user === ctx.config.operator.serviceAccountUsername || requester.groups.includes(SYSTEM_MASTERS);
+  return breakGlass(ctx.config.operator.serviceAccountUsername, requester.user, requester.groups);
 }
 
-/** The identities decide() gives no opinion on (product.md, decision step 1). */
+/** The identities decide() gives no opinion on (docs/design.md, decision step 1; authz/rules.ts). */
 export function isUnmanaged(ctx: AdmissionContext, requester: Requester): boolean {
-  const { ignoreUsers, ignoreGroups } = ctx.config.authorization;
-  return (
-    requester.user.startsWith('system:') ||
-    ignoreUsers.includes(requester.user) ||
-    requester.groups.some((g) => ignoreGroups.includes(g))
-  );
+  return leftAloneBecause(ignoreListsOf(ctx.config.authorization), requester.user, requester.groups) !== null;
 }
 
 export function resolveWho(ctx: AdmissionContext, view: PolicyView, requester: Requester): Who {
@@ -97,7 +92,7 @@ export function uncovered(view: PolicyView, held: HeldScopes, scope: Scope): str
 }
 
 /**
- * Delegated administration (product.md): a write to a Gatehouse kind lies inside the scopes where
+ * Delegated administration (docs/design.md): a write to a Gatehouse kind lies inside the scopes where
  * the requester holds `iam.gatehouse.dev/<resource>:<verb>`.
  */
 export function requireDelegated(env: Env, resource: string, verb: string, scope: Scope, path: string, what: string): boolean {

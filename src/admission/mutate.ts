@@ -2,10 +2,17 @@
 // by an Active user is labelled with its owner. The API server runs mutation before validation, so
 // validateAdmission() accepts what this produces.
 import { LABELS } from '../api/types.js';
+import { usernameOf } from '../authz/rules.js';
 import { isBreakGlass, isRecord, resolveWho } from './common.js';
 import { OWNER_USERNAME_ANNOTATION, ownerLabelValue } from './names.js';
 import { excludedNamespaces } from './namespace.js';
 import type { AdmissionContext, AdmissionInput, MutationResult, PatchOp } from './types.js';
+
+/** What mutateAdmission() builds: both lists always present. */
+interface Mutation extends MutationResult {
+  patch: PatchOp[];
+  warnings: string[];
+}
 
 /** RFC 6901: `~` and `/` in a key are escaped in a JSON pointer. */
 export function pointerKey(key: string): string {
@@ -17,8 +24,8 @@ function setMapEntry(patch: PatchOp[], map: unknown, mapPath: string, key: strin
   else patch.push({ op: 'add', path: mapPath, value: { [key]: value } });
 }
 
-export function mutateAdmission(input: AdmissionInput, ctx: AdmissionContext): MutationResult {
-  const none: MutationResult = { patch: [], warnings: [] };
+export function mutateAdmission(input: AdmissionInput, ctx: AdmissionContext): Mutation {
+  const none: Mutation = { patch: [], warnings: [] };
   if (input.operation !== 'CREATE' || input.subResource) return none;
   if (isBreakGlass(ctx, input.requester)) return none;
   const view = ctx.view();
@@ -31,11 +38,13 @@ export function mutateAdmission(input: AdmissionInput, ctx: AdmissionContext): M
   if (input.kind === 'User') {
     const spec = obj['spec'];
     if (!isRecord(spec) || who.trusted || who.superuser || who.user !== undefined) return none;
-    const username = typeof spec['username'] === 'string' && spec['username'] !== '' ? spec['username'] : metadata['name'];
+    if (typeof metadata['name'] !== 'string') return none;
+    // Unvalidated yet: a username that is not a string counts as unset (validation rejects it).
+    const username = usernameOf({ metadata: { name: metadata['name'] }, spec: { state: 'Pending', ...(typeof spec['username'] === 'string' ? { username: spec['username'] } : {}) } });
     if (username !== input.requester.user) return none;
     const mode = ctx.config.registration.mode;
     if (mode === 'closed') return none;
-    const out: MutationResult = { patch: [], warnings: [] };
+    const out: Mutation = { patch: [], warnings: [] };
     const allowed = mode === 'open' ? ['Pending', 'Active'] : ['Pending'];
     if (typeof spec['state'] !== 'string' || !allowed.includes(spec['state'])) {
       out.patch.push({ op: 'add', path: '/spec/state', value: 'Pending' });
@@ -53,7 +62,7 @@ export function mutateAdmission(input: AdmissionInput, ctx: AdmissionContext): M
     if (typeof metadata['name'] !== 'string' || excludedNamespaces({ ctx }).includes(metadata['name'])) return none;
     const labels = metadata['labels'];
     if (isRecord(labels) && labels[LABELS.owner] !== undefined) return none;
-    const out: MutationResult = { patch: [], warnings: [] };
+    const out: Mutation = { patch: [], warnings: [] };
     const value = ownerLabelValue(input.requester.user);
     setMapEntry(out.patch, labels, '/metadata/labels', LABELS.owner, value);
     if (value !== input.requester.user) {

@@ -1,11 +1,56 @@
 // The admission policy's inputs and outputs, and the narrow view of the permission index it needs.
-// Pure data; the AdmissionReview adapter (src/webhook/) turns reviews into AdmissionInput and
-// AdmissionResult back into responses.
+// Pure data. The AdmissionReview adapter (src/webhook/admission.ts) decodes a review once into an
+// AdmissionReviewRequest; review.ts normalises that to AdmissionInput for the validators, and
+// answers with a ValidationResult or a MutationResult, which the adapter encodes.
 import type { GatehouseConfig } from '../config.js';
 import type { Role, RoleBinding, Scope, Team, User } from '../api/types.js';
 import type { Requester } from '../authz/types.js';
 
-export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+export const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
+export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+export interface GroupVersionResource {
+  group: string;
+  version: string;
+  resource: string;
+}
+
+/** An AdmissionReview's request, decoded and checked once at the edge (src/webhook/admission.ts). */
+export interface AdmissionReviewRequest {
+  apiVersion: AdmissionApiVersion;
+  uid: string;
+  kind: GroupVersionKind;
+  resource: GroupVersionResource;
+  subResource?: string;
+  name?: string;
+  namespace?: string;
+  operation: Operation;
+  /** Who is writing (userInfo); `extra` is left out on purpose (it can carry credentials). */
+  requester: Requester;
+  /** The object as written (absent for DELETE); an object, its fields unchecked: validators read it. */
+  object?: Record<string, unknown>;
+  /** The stored object (UPDATE, DELETE). */
+  oldObject?: Record<string, unknown>;
+  dryRun: boolean;
+}
+
+/** The validating answer, for AdmissionResponse. */
+export interface ValidationResult {
+  allowed: boolean;
+  /** Why it was denied, for the person running kubectl. */
+  message?: string;
+  /** HTTP-like code for the denial (default 403). */
+  code?: number;
+  warnings?: readonly string[];
+}
 export type AdmissionKind = 'User' | 'Role' | 'Team' | 'RoleBinding' | 'Namespace';
 
 /** One admission request, normalised from AdmissionReview v1 or v1beta1. */
@@ -61,14 +106,16 @@ export interface AdmissionResult {
 
 /** A JSONPatch (RFC 6902) operation, as AdmissionResponse.patch carries. */
 export interface PatchOp {
-  op: 'add' | 'replace' | 'remove';
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
   path: string;
   value?: unknown;
+  from?: string;
 }
 
+/** The mutating answer: no patch (or an empty one) changes nothing. */
 export interface MutationResult {
-  patch: PatchOp[];
-  warnings: string[];
+  patch?: readonly PatchOp[];
+  warnings?: readonly string[];
 }
 
 /** The attributes scopesHolding() asks about (a Gatehouse permission's group, resource and verb). */

@@ -15,6 +15,7 @@ import {
   type Env,
   type Findings,
 } from './common.js';
+import { usernameOf } from '../authz/rules.js';
 import { dns1123SubdomainProblem } from './names.js';
 import type { AdmissionContext, PolicyView } from './types.js';
 
@@ -29,14 +30,10 @@ function readUser(f: Findings, obj: unknown, which: 'object' | 'oldObject'): Use
   return { metadata: read.metadata, spec: read.spec as unknown as User['spec'] };
 }
 
-/** spec.username, defaulted to metadata.name (an empty string counts as unset). */
-export function usernameOfUser(user: User): string {
-  return user.spec.username || user.metadata.name;
-}
 
 export function isSeedAdmin(ctx: AdmissionContext, user: User): boolean {
   if (user.metadata.labels?.[LABELS.seed] === 'true') return true;
-  const username = usernameOfUser(user);
+  const username = usernameOf(user);
   return ctx.config.seedAdmins.some((s) => s.username === username);
 }
 
@@ -45,7 +42,7 @@ export function isActiveSuperuser(user: User): boolean {
 }
 
 function otherActiveSuperusers(view: PolicyView, user: User): number {
-  const username = usernameOfUser(user);
+  const username = usernameOf(user);
   return view.activeSuperusers().filter((u) => u !== username).length;
 }
 
@@ -62,7 +59,7 @@ function checkSemantics(env: Env, user: User): void {
   if (user.spec.email !== undefined && user.spec.email !== '' && !EMAIL.test(user.spec.email)) {
     f.deny('spec.email', 'invalid-field', `${JSON.stringify(user.spec.email)} is not an email address`);
   }
-  const username = usernameOfUser(user);
+  const username = usernameOf(user);
   const other = env.view.userByUsername(username);
   if (other && other.metadata.name !== user.metadata.name) {
     f.deny(
@@ -99,11 +96,11 @@ export function validateUser(env: Env): void {
     checkSemantics(env, newUser);
     if (isSeedAdmin(ctx, newUser)) {
       f.deny(newUser.metadata.labels?.[LABELS.seed] === 'true' ? `metadata.labels[${LABELS.seed}]` : 'spec.username', 'seed-protected',
-        `User ${usernameOfUser(newUser)} is a seed admin and only the operator creates it; ${SEED_HINT}`);
+        `User ${usernameOf(newUser)} is a seed admin and only the operator creates it; ${SEED_HINT}`);
       return;
     }
     if (privileged(env)) return;
-    const self = usernameOfUser(newUser) === who.requester.user;
+    const self = usernameOf(newUser) === who.requester.user;
     if (self && who.user === undefined) {
       registration(env, newUser);
       return;
@@ -128,7 +125,7 @@ export function validateUser(env: Env): void {
     // Annotations and finalizers do not change who a seed admin is; they pass to the rules below.
     if ((specChanges.length > 0 || labelsChanged) && (isSeedAdmin(ctx, oldUser) || isSeedAdmin(ctx, newUser))) {
       f.deny(specChanges[0] ? `spec.${specChanges[0]}` : 'metadata.labels', 'seed-protected',
-        `User ${usernameOfUser(oldUser)} is a seed admin and cannot be changed through the API; ${SEED_HINT}`);
+        `User ${usernameOf(oldUser)} is a seed admin and cannot be changed through the API; ${SEED_HINT}`);
       return;
     }
     if (isActiveSuperuser(oldUser) && !isActiveSuperuser(newUser) && otherActiveSuperusers(view, oldUser) === 0) {
@@ -138,7 +135,7 @@ export function validateUser(env: Env): void {
     }
     if (privileged(env)) return;
 
-    const own = usernameOfUser(oldUser) === who.requester.user && usernameOfUser(newUser) === who.requester.user;
+    const own = usernameOf(oldUser) === who.requester.user && usernameOf(newUser) === who.requester.user;
     const selfMeta = meta.every((p) => p === `metadata.annotations[${LAST_APPLIED_ANNOTATION}]`);
     if (own && selfMeta && specChanges.every((k) => SELF_EDITABLE.has(k))) {
       if (view.holdsMe(who.requester)) return;
@@ -174,7 +171,7 @@ export function validateUser(env: Env): void {
 
   if (input.operation === 'DELETE' && oldUser) {
     if (isSeedAdmin(ctx, oldUser)) {
-      f.deny('metadata.name', 'seed-protected', `User ${usernameOfUser(oldUser)} is a seed admin and cannot be deleted through the API; ${SEED_HINT}`);
+      f.deny('metadata.name', 'seed-protected', `User ${usernameOf(oldUser)} is a seed admin and cannot be deleted through the API; ${SEED_HINT}`);
       return;
     }
     if (isActiveSuperuser(oldUser) && otherActiveSuperusers(view, oldUser) === 0) {
@@ -187,7 +184,7 @@ export function validateUser(env: Env): void {
   }
 }
 
-/** An unknown identity creating its own User (product.md, "Delegated administration"). */
+/** An unknown identity creating its own User (docs/design.md, "Delegated administration"). */
 function registration(env: Env, user: User): void {
   const { f, ctx } = env;
   const mode = ctx.config.registration.mode;

@@ -1,4 +1,4 @@
-// How a namespace names its owner (product.md step 7): the `iam.gatehouse.dev/owner` label, whose
+// How a namespace names its owner (docs/design.md, decision step 7): the `iam.gatehouse.dev/owner` label, whose
 // value is an encoding of the username, and the exact username in an annotation. The admission
 // mutation writes both; the index reads them back with namespaceOwner().
 import { createHash } from 'node:crypto';

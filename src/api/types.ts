@@ -172,9 +172,3 @@ export interface Namespace {
   metadata: ObjectMeta;
 }
 
-export type GatehouseObject = User | Role | Team | RoleBinding;
-
-/** The name a User is known by to the API server. */
-export function usernameOf(user: User): string {
-  return user.spec.username ?? user.metadata.name;
-}

@@ -1,13 +1,13 @@
-// decide(): product.md's "How a request is decided", step by step, with a reason a person can read.
+// decide(): docs/design.md's "How a request is decided", step by step, with a reason a person can read.
 // Pure: reads the index and the injected clock, nothing else. The authorization webhook, the
 // admission webhook and `kubectl gatehouse can-i/explain` all call it.
 import type { Subject } from '../api/types.js';
 import { GROUP, PLURALS } from '../api/types.js';
 import type { CompiledBinding, CompiledRole, CompiledScope, NamespaceFast, PermissionIndex, RoleCell, UserRecord } from './index.js';
 import { GrantBits } from './grantbits.js';
-import { PermissionIndex as Index } from './index.js';
 import { resourceKeys } from './matcher.js';
 import { atomMatchesPath, atomMatchesResource } from './permission.js';
+import { DELEGATED_WRITE_VERBS, effectiveGroups, isLive, leftAloneBecause } from './rules.js';
 import type { AccessRequest, Decision, Grant, GrantScope } from './types.js';
 
 export interface DecideOptions {
@@ -17,10 +17,7 @@ export interface DecideOptions {
   explain?: boolean;
 }
 
-/** Verbs that make a request a write for delegated administration. */
-export const GATEHOUSE_WRITE_VERBS: ReadonlySet<string> = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 const ME_VERBS: ReadonlySet<string> = new Set(['get', 'list', 'watch', 'update', 'patch']);
-const MASTERS = 'system:masters';
 
 /** What decide() compares a role against, computed once per request. */
 export interface PreparedTarget {
@@ -61,22 +58,6 @@ export function roleGrants(role: CompiledRole | undefined, t: PreparedTarget): b
   if (!role) return false;
   if (t.path !== undefined) return role.matcher.matchesPath(t.path, t.verb);
   return role.matcher.matchesResource(t.keys, t.group, t.verb, t.name);
-}
-
-/** Step 1: identities Gatehouse leaves alone. Returns what made it ignored, or null. */
-export function ignoredBecause(index: PermissionIndex, req: { user: string; groups: readonly string[] }): string | null {
-  if (req.user.startsWith('system:')) return `user ${req.user} is a system identity`;
-  if (index.ignoreUsers.has(req.user)) return `user ${req.user} is in authorization.ignoreUsers`;
-  for (const g of req.groups) {
-    if (g === 'system:serviceaccounts' || g.startsWith('system:serviceaccounts:')) return `group ${g} is a service-account group`;
-    if (index.ignoreGroups.has(g)) return `group ${g} is in authorization.ignoreGroups`;
-  }
-  return null;
-}
-
-/** The groups that count for matching: system:masters never grants anything in Gatehouse. */
-export function effectiveGroups(groups: readonly string[]): readonly string[] {
-  return groups.includes(MASTERS) ? groups.filter((g) => g !== MASTERS) : groups;
 }
 
 /** Calls `visit` for every binding whose subjects may name the user (some more than once). */
@@ -202,7 +183,7 @@ function scan(s: Search, set: ReadonlySet<CompiledBinding> | undefined): void {
   if (set === undefined) return;
   for (const b of set) {
     if (s.best !== null && b.name >= s.best.name) continue;
-    if (b.expiresAt !== null && !(b.expiresAt > s.now)) continue;
+    if (!isLive(b, s.now)) continue;
     if (!cellGrants(s, b.roleCell)) continue;
     s.best = b;
   }
@@ -244,7 +225,7 @@ export function holdAnywhere(index: PermissionIndex, user: UserRecord, groups: r
   let best: CompiledBinding | null = null;
   forEachCandidateBinding(index, user, groups, (b) => {
     if (best !== null && b.name >= best.name) return;
-    if (Index.isExpired(b, now)) return;
+    if (!isLive(b, now)) return;
     const role = index.compiledRole(b.role);
     if (role && pred(role)) best = b;
   });
@@ -304,7 +285,7 @@ function allowWith(index: PermissionIndex, grant: Grant, t: PreparedTarget, opts
 
 export function decide(index: PermissionIndex, req: AccessRequest, opts?: DecideOptions): Decision {
   // 1. Identities Gatehouse leaves alone.
-  const ignored = ignoredBecause(index, req);
+  const ignored = leftAloneBecause(index.ignoreLists, req.user, req.groups);
   if (ignored !== null) return noOpinion('ignored', `${ignored}; Gatehouse has no opinion`);
   // 2. Nothing before the caches have synced.
   if (!index.synced) return noOpinion('notSynced', 'the permission index has not synced yet');
@@ -386,7 +367,7 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
         }
       }
       // Delegated administration: writes to Gatehouse's kinds by a holder in some scope.
-      if (GATEHOUSE_WRITE_VERBS.has(t.verb)) {
+      if (DELEGATED_WRITE_VERBS.has(t.verb)) {
         const g = holdAnywhere(index, user, groups, now, (r) => roleGrants(r, t));
         if (g !== null) {
           return allowWith(index, g, t, opts, 'delegated', `delegated administration: admission checks the object lies inside the scope; `);

@@ -55,11 +55,6 @@ export class GrantBits {
     }
   }
 
-  clear(): void {
-    this.inv.clear();
-    this.cache.clear();
-  }
-
   private grow(id: number): void {
     let words = this.words;
     while (id >= words * 32) words *= 2;

@@ -2,6 +2,13 @@
 // configuration, kept in lookups that let decide() answer without scanning, and updated one object
 // at a time (the controller's watch events) without a rebuild.
 //
+// Why one file over 500 lines: it is one idea, the incremental index. Each apply() changes a stored
+// object and every lookup derived from it in one step (records, role cells and bits, memberships by
+// name and by id, binding placement by subject and scope), and those lookups share private state
+// whose invariants (snapshot() equals a rebuild) hold only together. What is separable is outside:
+// role compilation in roles.ts, the grant bitsets in grantbits.ts, the shared rules in rules.ts,
+// and the status diagnostics next to status (src/controller/diagnostics.ts).
+//
 // API summary (docs/core-api.md has the long form):
 //   const index = PermissionIndex.build(world, policyConfig, clock)   // whole world, marked synced
 //   const index = new PermissionIndex(policyConfig, clock)            // empty; then:
@@ -12,7 +19,7 @@
 //   listTeams, getBinding, listBindings, getNamespace, listNamespaces
 //   index.teamsOf(userRecord, groups) / teamNamespaces(team) / bindingsForRole(role) / compiledRole(name)
 //     (compiledRole: the role with includes flattened, built lazily and cached)
-//   index.roleDiagnostics(name) / teamDiagnostics(name) / bindingDiagnostics(name) / userDiagnostics(name)
+//   compiledBinding(name) / hasRole / userExists / isSeedUsername / userNamesWithUsername (for status)
 //   index.nextExpiry(now)
 //   decide(index, request) in ./decide.js; effectivePermissions, whoCan, scopesHolding,
 //   missingPermissions, canAssign in ./queries.js; presets in ./presets.js.
@@ -22,17 +29,16 @@
 // snapshot()). Expiry is evaluated when asked, with the injected clock, never at apply time.
 import type { Namespace, ObjectMeta, Role, RoleBinding, Subject, SubjectKind, Team, User, UserState } from '../api/types.js';
 import { namespaceOwner } from '../api/owner.js';
-import { LABELS, usernameOf } from '../api/types.js';
+import { LABELS } from '../api/types.js';
+import { ignoreListsOf, isBeingDeleted, usernameOf, type IgnoreLists } from './rules.js';
 import type { PolicyConfig } from '../config.js';
-import { PermissionSyntaxError } from '../errors.js';
-import { RoleMatcher } from './matcher.js';
 import { GrantBits } from './grantbits.js';
 import type { TargetShape } from './grantbits.js';
-import type { ParsedPermission, PermissionAtom } from './permission.js';
-import { compileRule, formatAtom, parsePermission } from './permission.js';
+import { formatAtom } from './permission.js';
+import { compileOwn, flattenRole, needsMatcher, walkIncludes, type CompiledRole, type OwnRole } from './roles.js';
+export type { CompiledRole, OwnRole, RoleAtom } from './roles.js';
 
 export type IndexedKind = 'User' | 'Role' | 'Team' | 'RoleBinding' | 'Namespace';
-export const INDEXED_KINDS: readonly IndexedKind[] = ['User', 'Role', 'Team', 'RoleBinding', 'Namespace'];
 
 export interface ObjectOfKind {
   User: User;
@@ -59,7 +65,7 @@ export interface World {
 }
 
 /** Milliseconds since the epoch; injected so expiry is testable. */
-export type Clock = (() => number) | { now(): number };
+export type NowSource = (() => number) | { now(): number };
 
 /** A user as decide() sees them: a User object, a seed admin from the configuration, or both. */
 export interface UserRecord {
@@ -71,7 +77,7 @@ export interface UserRecord {
   /** Listed in the configuration's seedAdmins: always an Active superuser. */
   readonly seed: boolean;
   readonly object: User | null;
-  /** Its User object is being deleted (deletionTimestamp set): it counts as Suspended. */
+  /** Its User object is being deleted (rules.ts isBeingDeleted): it counts as Suspended. */
   readonly deleting: boolean;
   /**
    * The names that refer to this user in binding subjects, team members and the namespace owner
@@ -83,31 +89,6 @@ export interface UserRecord {
   readonly subjectIds: readonly number[];
   /** Live sets of the team ids naming each alias as a member. */
   readonly memberTeamIds: readonly ReadonlySet<number>[];
-}
-
-/** One atom of a role, and which role (itself or an included one) it came from. */
-export interface RoleAtom {
-  readonly role: string;
-  readonly text: string;
-  readonly atom: PermissionAtom;
-}
-
-export interface CompiledRole {
-  readonly name: string;
-  /** Own and included atoms, own first, includes breadth-first, each role once. */
-  readonly atoms: readonly RoleAtom[];
-  readonly matcher: RoleMatcher;
-  /** Roles this one includes transitively (itself excluded), existing ones only. */
-  readonly includes: readonly string[];
-  readonly missingIncludes: readonly string[];
-  /** When the role lies on an include cycle: the cycle, e.g. [a, b, a]. */
-  readonly cycle: readonly string[] | null;
-  /** Own errors (permissions and rules that do not parse; they grant nothing). */
-  readonly invalid: readonly { permission: string; problem: string }[];
-  /** Roles its holders may assign (own canAssign plus included roles'). */
-  readonly canAssign: ReadonlySet<string>;
-  /** Some grant is limited by resourceNames (GrantBits leaves those to the matcher). */
-  readonly hasNamed: boolean;
 }
 
 /**
@@ -155,53 +136,9 @@ export interface CompiledBinding {
   readonly subjectIds: readonly number[];
 }
 
-export interface RoleDiagnostics {
-  permissionCount: number;
-  invalidPermissions: string[];
-  /** invalidPermissions with the problem, e.g. `"pods" : missing ":action"`. */
-  problems: string[];
-  missingIncludes: string[];
-  cycle: string[] | null;
-  bindingCount: number;
-}
-export interface TeamDiagnostics {
-  memberCount: number;
-  namespaces: string[];
-  missingMembers: string[];
-  bindingCount: number;
-}
-export interface BindingDiagnostics {
-  scope: string;
-  subjectCount: number;
-  roleFound: boolean;
-  unresolvedSubjects: string[];
-  resolvedNamespaces: string[];
-  expired: boolean;
-  invalidExpiresAt: boolean;
-}
-export interface UserDiagnostics {
-  phase: UserState;
-  /** Teams naming the user as a member (identity-provider groups are only known per request). */
-  teams: string[];
-  /** Roles bound to the user or to those teams, live now. */
-  roles: string[];
-  seed: boolean;
-  /** Other User objects with the same username; the lexicographically first name wins. */
-  duplicateUsernameOf: string[];
-  /** The names subjects and members reach this User by (UserRecord.aliases). */
-  aliases: string[];
-}
-
 const EMPTY: ReadonlySet<never> = new Set();
 
-/**
- * An object being deleted (deletionTimestamp set while finalizers hold it) grants nothing from that
- * moment, so a finalizer cannot keep a revoked grant alive: a Role, Team or RoleBinding leaves the
- * index; a User stays (its username stays taken) and counts as Suspended.
- */
-export function isBeingDeleted(metadata: ObjectMeta): boolean {
-  return typeof metadata.deletionTimestamp === 'string' && metadata.deletionTimestamp !== '';
-}
+/** Kinds that leave the index while being deleted; a User stays (see isBeingDeleted in rules.ts). */
 const LEAVE_WHEN_DELETING: ReadonlySet<IndexedKind> = new Set(['Role', 'Team', 'RoleBinding']);
 function leavesIndex(kind: IndexedKind, object: { metadata: ObjectMeta }): boolean {
   return LEAVE_WHEN_DELETING.has(kind) && isBeingDeleted(object.metadata);
@@ -221,10 +158,6 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
 const sorted = (it: Iterable<string>): string[] => [...it].sort();
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-/** Whether a role has grants GrantBits does not hold (resourceNames, non-resource URLs, `me`). */
-function needsMatcher(own: OwnRole): boolean {
-  return own.parsed.some((p) => p.atom.kind !== 'resource' || p.atom.names !== null);
 }
 function addAt<V>(arr: (Set<V> | undefined)[], i: number, value: V): void {
   let s = arr[i];
@@ -255,47 +188,6 @@ function compileScope(b: RoleBinding): CompiledScope {
 function parseExpiry(text: string | undefined): number | null {
   if (text === undefined || text === '') return null;
   return Date.parse(text);
-}
-
-/** What one Role object says by itself, compiled when it changes. */
-export interface OwnRole {
-  readonly parsed: ParsedPermission[];
-  readonly invalid: { permission: string; problem: string }[];
-  readonly includes: string[];
-  readonly canAssign: string[];
-  /** Its own atoms only (includes are followed through RoleCell.closure). */
-  readonly matcher: RoleMatcher;
-  readonly hasNamed: boolean;
-}
-
-function compileOwn(role: Role): OwnRole {
-  const parsed: ParsedPermission[] = [];
-  const invalid: { permission: string; problem: string }[] = [];
-  for (const p of role.spec.permissions ?? []) {
-    try {
-      parsed.push(parsePermission(p));
-    } catch (err) {
-      if (!(err instanceof PermissionSyntaxError)) throw err;
-      invalid.push({ permission: p, problem: err.message });
-    }
-  }
-  (role.spec.rules ?? []).forEach((rule, i) => {
-    try {
-      parsed.push(...compileRule(rule, i));
-    } catch (err) {
-      if (!(err instanceof PermissionSyntaxError)) throw err;
-      invalid.push({ permission: err.permission, problem: err.message });
-    }
-  });
-  const atoms = parsed.map((p) => p.atom);
-  return {
-    parsed,
-    invalid,
-    includes: [...(role.spec.includes ?? [])],
-    canAssign: [...(role.spec.canAssign ?? [])],
-    matcher: new RoleMatcher(atoms),
-    hasNamed: atoms.some((a) => a.kind === 'resource' && a.names !== null),
-  };
 }
 
 export class PermissionIndex {
@@ -362,25 +254,23 @@ export class PermissionIndex {
   private readonly bindingsByRole = new Map<string, Set<string>>();
   private readonly expiring = new Map<string, number>();
 
-  constructor(config: PolicyConfig, clock: Clock = Date.now) {
+  constructor(config: PolicyConfig, clock: NowSource = Date.now) {
     this.config = config;
     this.clock = typeof clock === 'function' ? clock : () => clock.now();
     this.seedUsernames = new Set(config.seedAdmins.map((s) => s.username));
     for (const u of this.seedUsernames) this.refreshRecord(u);
-    this.ignoreUsers = new Set(config.authorization.ignoreUsers);
-    this.ignoreGroups = new Set(config.authorization.ignoreGroups);
+    this.ignoreLists = ignoreListsOf(config.authorization);
     this.defaultTeamId = config.defaults.team !== undefined ? this.subjectId('Team', config.defaults.team) : undefined;
   }
 
   /** The internal id of the configured default team (decide()'s step 8 compares ids). */
   readonly defaultTeamId: number | undefined;
 
-  /** The configured ignore lists as Sets, for decide()'s first step. */
-  readonly ignoreUsers: ReadonlySet<string>;
-  readonly ignoreGroups: ReadonlySet<string>;
+  /** The configured ignore lists as Sets, for decide()'s first step (rules.ts leftAloneBecause). */
+  readonly ignoreLists: IgnoreLists;
 
   /** Builds an index from a complete world; it is marked synced. */
-  static build(world: World, config: PolicyConfig, clock: Clock = Date.now): PermissionIndex {
+  static build(world: World, config: PolicyConfig, clock: NowSource = Date.now): PermissionIndex {
     const index = new PermissionIndex(config, clock);
     index.replaceAll('Namespace', world.namespaces ?? []);
     index.replaceAll('User', world.users ?? []);
@@ -516,7 +406,7 @@ export class PermissionIndex {
   /**
    * The one resolution from a name in a binding subject, a team's members or a namespace owner
    * label to a User: the User object of that name, else the User whose username it is. So a
-   * username never reaches what names another User's object (issue 16, item 3).
+   * username never reaches what names another User's object (docs/security.md, item 3).
    */
   resolveUser(name: string): User | undefined {
     return this.users.get(name) ?? this.primaryUser(name) ?? undefined;
@@ -548,7 +438,7 @@ export class PermissionIndex {
       aliases,
       name,
       username,
-      // Seed admins are protected from change (product.md): the configuration wins over the object.
+      // Seed admins are protected from change (docs/design.md, "What admission enforces"): the configuration wins over the object.
       state: seed ? 'Active' : deleting ? 'Suspended' : (user!.spec.state ?? 'Pending'),
       superuser: seed || user!.spec.superuser === true,
       seed,
@@ -621,17 +511,13 @@ export class PermissionIndex {
 
   /** Breadth-first over includes from `name`, each role once, so cycles terminate. */
   private walkIncludes(name: string): string[] {
-    if (!this.ownRoles.has(name)) return [];
-    const order = [name];
-    const seen = new Set<string>(order);
-    for (let i = 0; i < order.length; i++) {
-      for (const inc of this.ownRoles.get(order[i]!)!.includes) {
-        if (seen.has(inc) || !this.ownRoles.has(inc)) continue;
-        seen.add(inc);
-        order.push(inc);
-      }
-    }
-    return order;
+    return walkIncludes(name, this.ownRoles);
+  }
+
+  private compileRole(name: string): CompiledRole | undefined {
+    const compiled = flattenRole(name, this.ownRoles);
+    if (compiled) this.compiled.set(name, compiled);
+    return compiled;
   }
 
   private recomputeClosure(name: string): void {
@@ -639,58 +525,6 @@ export class PermissionIndex {
     const order = this.walkIncludes(name);
     cell.closure = order.map((r) => this.roleCell(r).id);
     cell.needsMatcher = order.some((r) => needsMatcher(this.ownRoles.get(r)!));
-  }
-
-  private compileRole(name: string): CompiledRole | undefined {
-    const own = this.ownRoles.get(name);
-    if (!own) return undefined;
-    const atoms: RoleAtom[] = [];
-    const includes: string[] = [];
-    const missing = new Set<string>();
-    const canAssign = new Set<string>();
-    const parent = new Map<string, string>();
-    let cycle: string[] | null = null;
-    const seen = new Set<string>([name]);
-    const queue = [name];
-    for (let i = 0; i < queue.length; i++) {
-      const r = queue[i]!;
-      const o = this.ownRoles.get(r)!;
-      for (const p of o.parsed) atoms.push({ role: r, text: p.text, atom: p.atom });
-      for (const c of o.canAssign) canAssign.add(c);
-      for (const inc of o.includes) {
-        if (inc === name && cycle === null) {
-          // Breadth-first, so this is a shortest cycle through the role.
-          const path = [name];
-          for (let at = r; at !== name; at = parent.get(at)!) path.push(at);
-          path.push(name);
-          cycle = [name, ...path.slice(1, -1).reverse(), name];
-        }
-        if (seen.has(inc)) continue;
-        seen.add(inc);
-        if (!this.ownRoles.has(inc)) {
-          // Only the role's own missing includes are its problem; deeper ones show on the role that names them.
-          if (r === name) missing.add(inc);
-          continue;
-        }
-        parent.set(inc, r);
-        includes.push(inc);
-        queue.push(inc);
-      }
-    }
-    const plain = atoms.map((a) => a.atom);
-    const compiled: CompiledRole = {
-      name,
-      atoms,
-      matcher: new RoleMatcher(plain),
-      hasNamed: plain.some((a) => a.kind === 'resource' && a.names !== null),
-      includes,
-      missingIncludes: sorted(missing),
-      cycle,
-      invalid: own.invalid,
-      canAssign,
-    };
-    this.compiled.set(name, compiled);
-    return compiled;
   }
 
   // Teams ------------------------------------------------------------------
@@ -942,9 +776,6 @@ export class PermissionIndex {
   getBinding(name: string): RoleBinding | undefined {
     return this.bindingObjs.get(name);
   }
-  compiledBinding(name: string): CompiledBinding | undefined {
-    return this.bindings.get(name);
-  }
   listBindings(): RoleBinding[] {
     return [...this.bindingObjs.values()];
   }
@@ -985,11 +816,6 @@ export class PermissionIndex {
   }
   bindingsForSubject(kind: SubjectKind, name: string): ReadonlySet<CompiledBinding> {
     return this.subjectMap(kind).get(name) ?? EMPTY;
-  }
-  /** Cluster-scoped bindings naming a subject. */
-  clusterBindingsForSubject(kind: SubjectKind, name: string): ReadonlySet<CompiledBinding> | undefined {
-    const id = this.subjectIdMaps[kind].get(name);
-    return id === undefined ? undefined : this.clusterById[id];
   }
   /** decide()'s fast path: cluster-scoped bindings by internal subject id. */
   clusterBindingsForSubjectId(id: number): ReadonlySet<CompiledBinding> | undefined {
@@ -1075,11 +901,6 @@ export class PermissionIndex {
     return false;
   }
 
-  /** Whether a binding grants nothing any more at `now`. */
-  static isExpired(b: CompiledBinding, now: number): boolean {
-    return b.expiresAt !== null && !(b.expiresAt > now);
-  }
-
   /** The earliest expiresAt after `now`, or null; the controller sets a timer for it. */
   nextExpiry(now: number = this.now()): number | null {
     // The answer for `from` stays right for any later `now` before it, until the index changes.
@@ -1092,86 +913,27 @@ export class PermissionIndex {
   }
   private expiryCache: { generation: number; from: number; next: number | null } | null = null;
 
-  // ---------------------------------------------------------------- diagnostics
+  // ---------------------------------------------------------------- for status (src/controller/diagnostics.ts)
 
-  roleDiagnostics(name: string): RoleDiagnostics | undefined {
-    const c = this.compiledRole(name);
-    if (!c) return undefined;
-    return {
-      permissionCount: c.atoms.length,
-      invalidPermissions: c.invalid.map((i) => i.permission),
-      problems: c.invalid.map((i) => i.problem),
-      missingIncludes: [...c.missingIncludes],
-      cycle: c.cycle ? [...c.cycle] : null,
-      bindingCount: this.bindingsByRole.get(name)?.size ?? 0,
-    };
+  /** A binding as compiled (scope, expiry, subjects), by name. */
+  compiledBinding(name: string): CompiledBinding | undefined {
+    return this.bindings.get(name);
   }
-
-  private userExists(nameOrUsername: string): boolean {
+  /** Whether a Role object of this name exists (included or bound roles may not). */
+  hasRole(name: string): boolean {
+    return this.ownRoles.has(name);
+  }
+  /** Whether a User subject or team member resolves: a User's object name, a username, or a seed admin. */
+  userExists(nameOrUsername: string): boolean {
     return this.users.has(nameOrUsername) || this.records.has(nameOrUsername);
   }
-
-  teamDiagnostics(name: string): TeamDiagnostics | undefined {
-    const team = this.teams.get(name);
-    if (!team) return undefined;
-    const members = new Set(team.spec.members ?? []);
-    return {
-      memberCount: members.size,
-      namespaces: sorted(this.teamNamespaces(name)),
-      missingMembers: sorted([...members].filter((m) => !this.userExists(m))),
-      bindingCount: this.bindingsByTeam.get(name)?.size ?? 0,
-    };
+  /** Whether the configuration lists this username as a seed admin. */
+  isSeedUsername(username: string): boolean {
+    return this.seedUsernames.has(username);
   }
-
-  bindingDiagnostics(name: string, now: number = this.now()): BindingDiagnostics | undefined {
-    const b = this.bindings.get(name);
-    if (!b) return undefined;
-    const unresolved: string[] = [];
-    for (const s of b.subjects) {
-      if (s.kind === 'User' && !this.userExists(s.name)) unresolved.push(`User ${s.name}`);
-      if (s.kind === 'Team' && !this.teams.has(s.name)) unresolved.push(`Team ${s.name}`);
-    }
-    let resolved: string[] = [];
-    if (b.scope.kind === 'namespaces') resolved = sorted(b.scope.namespaces);
-    else if (b.scope.kind === 'teams') {
-      const all = new Set<string>();
-      for (const t of b.scope.teams) for (const ns of this.teamNamespaces(t)) all.add(ns);
-      resolved = sorted(all);
-    }
-    return {
-      scope: renderScope(b.scope),
-      subjectCount: b.subjects.length,
-      roleFound: this.ownRoles.has(b.role),
-      unresolvedSubjects: unresolved,
-      resolvedNamespaces: resolved,
-      expired: PermissionIndex.isExpired(b, now),
-      invalidExpiresAt: b.expiresAt !== null && Number.isNaN(b.expiresAt),
-    };
-  }
-
-  userDiagnostics(name: string, now: number = this.now()): UserDiagnostics | undefined {
-    const user = this.users.get(name);
-    if (!user) return undefined;
-    const username = usernameOf(user);
-    const rec = this.records.get(username);
-    // A duplicate (not the primary User of its username) is reached by its object name only.
-    const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, deleting: isBeingDeleted(user.metadata), object: user, aliases: [name], subjectIds: [], memberTeamIds: [] };
-    const teams = this.directTeams(asRecord);
-    const roles = new Set<string>();
-    const consider = (set: ReadonlySet<CompiledBinding>): void => {
-      for (const b of set) if (!PermissionIndex.isExpired(b, now)) roles.add(b.role);
-    };
-    for (const a of asRecord.aliases) consider(this.bindingsForSubject('User', a));
-    for (const t of teams) consider(this.bindingsForSubject('Team', t));
-    const others = [...(this.userNamesByUsername.get(username) ?? EMPTY)].filter((n) => n !== name).sort();
-    return {
-      phase: asRecord.state,
-      teams: sorted(teams),
-      roles: sorted(roles),
-      seed: this.seedUsernames.has(username),
-      duplicateUsernameOf: others,
-      aliases: [...asRecord.aliases],
-    };
+  /** The names of every User object with this username (more than one is a conflict). */
+  userNamesWithUsername(username: string): ReadonlySet<string> {
+    return this.userNamesByUsername.get(username) ?? EMPTY;
   }
 
   /**
@@ -1251,8 +1013,4 @@ export class PermissionIndex {
       namespaces: sorted(this.namespaces.keys()),
     };
   }
-}
-
-export function createPermissionIndex(config: PolicyConfig, clock?: Clock): PermissionIndex {
-  return new PermissionIndex(config, clock);
 }

@@ -1,4 +1,4 @@
-// The permission grammar (product.md, "Permissions"): `[group/]resource[/subresource]:action`,
+// The permission grammar (docs/design.md, "Permissions"): `[group/]resource[/subresource]:action`,
 // the word `me`, and Kubernetes-style PolicyRules, all compiled to one atom shape so that the
 // index, decide() and the escalation checks share a single notion of "what a permission grants".
 // Pure: no I/O.
@@ -136,21 +136,6 @@ export function parsePermission(text: string): ParsedPermission {
   if (subresource !== null) checkResource(text, 'subresource', subresource);
   // `*` already covers every subresource; `*/x` is Kubernetes' "subresource x of every resource".
   return { text, atom: { kind: 'resource', group, resource, subresource, verbs, names: null } };
-}
-
-/** Parses a list, collecting every problem instead of stopping at the first. */
-export function parsePermissions(texts: readonly string[]): { parsed: ParsedPermission[]; errors: PermissionSyntaxError[] } {
-  const parsed: ParsedPermission[] = [];
-  const errors: PermissionSyntaxError[] = [];
-  for (const t of texts) {
-    try {
-      parsed.push(parsePermission(t));
-    } catch (err) {
-      if (err instanceof PermissionSyntaxError) errors.push(err);
-      else throw err;
-    }
-  }
-  return { parsed, errors };
 }
 
 /** A rendering of a PolicyRule for messages, e.g. `rules[2] (apiGroups [""], resources [pods], verbs [get])`. */

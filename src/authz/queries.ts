@@ -6,14 +6,13 @@
 // atomCovers): a wildcard covers a narrower permission, never the reverse; a permission is split
 // into one piece per verb and resource name, and each piece must be covered by one held permission
 // in every part of the scope.
-import type { Scope, Subject } from '../api/types.js';
-import { usernameOf } from '../api/types.js';
+import { GROUP, type Scope, type Subject } from '../api/types.js';
 import type { CompiledBinding, CompiledRole, PermissionIndex, UserRecord } from './index.js';
-import { PermissionIndex as Index } from './index.js';
 import type { PermissionAtom } from './permission.js';
 import { atomCovers, formatAtom, parsePermission, splitAtom } from './permission.js';
 import type { PreparedTarget } from './decide.js';
-import { decide, describeGrant, effectiveGroups, forEachCandidateBinding, matchingSubject, prepareTarget, roleGrants } from './decide.js';
+import { decide, describeGrant, forEachCandidateBinding, matchingSubject, prepareTarget, roleGrants } from './decide.js';
+import { DELEGATED_WRITE_VERBS, effectiveGroups, isLive, usernameOf } from './rules.js';
 import type { Grant, NonResourceAttributes, Requester, ResourceAttributes } from './types.js';
 
 /** One part of a scope: the whole cluster, one namespace, or one team's scope. */
@@ -65,7 +64,7 @@ function holdings(index: PermissionIndex, user: UserRecord, groups: readonly str
   const out: Holding[] = [];
   const seen = new Set<string>();
   forEachCandidateBinding(index, user, groups, (b) => {
-    if (seen.has(b.name) || Index.isExpired(b, now)) return;
+    if (seen.has(b.name) || !isLive(b, now)) return;
     seen.add(b.name);
     const scope = b.scope;
     out.push({
@@ -197,7 +196,7 @@ export function whoCan(index: PermissionIndex, attrs: ResourceAttributes | { non
   };
   const bindings = index.listCompiledBindings().sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const b of bindings) {
-    if (Index.isExpired(b, now)) continue;
+    if (!isLive(b, now)) continue;
     const role = index.compiledRole(b.role);
     if (!roleGrants(role, t)) continue;
     let scope: Grant['scope'] | null = null;
@@ -244,7 +243,7 @@ export function whoCan(index: PermissionIndex, attrs: ResourceAttributes | { non
 }
 
 function isGatehouseWrite(t: PreparedTarget): boolean {
-  return t.path === undefined && t.namespace === undefined && t.group === 'iam.gatehouse.dev' && ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(t.verb);
+  return t.path === undefined && t.namespace === undefined && t.group === GROUP && DELEGATED_WRITE_VERBS.has(t.verb);
 }
 
 export interface ScopesHolding {

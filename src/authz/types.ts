@@ -1,6 +1,7 @@
 // The core's request and decision types: what the authorization webhook, the admission webhook and
 // the CLI pass to decide() and get back. Pure data; no Kubernetes client, no I/O.
 import type { Subject } from '../api/types.js';
+import type { GrantSource } from './rules.js';
 
 /** SubjectAccessReview's resourceAttributes, normalised (core group is ''). */
 export interface ResourceAttributes {
@@ -32,10 +33,10 @@ export interface AccessRequest extends Requester {
   nonResource?: NonResourceAttributes;
 }
 
-/** The SubjectAccessReview answer has three values (architecture.md, principle 2). */
+/** The SubjectAccessReview answer has three values (docs/design.md, "Three answers"). */
 export type Verdict = 'allow' | 'deny' | 'noOpinion';
 
-/** Which step of product.md's decision order produced the answer; stable, for metrics and tests. */
+/** Which step of the decision order (docs/design.md) produced the answer; stable, for metrics and tests. */
 export type DecisionCode =
   | 'ignored' // 1. system: identities, service accounts, configured ignore lists
   | 'notSynced' // 2. the index has not synced yet
@@ -61,7 +62,7 @@ export type GrantScope =
 /** The rule that made an allow: the role, and how the user came to hold it where. */
 export interface Grant {
   role: string;
-  source: 'binding' | 'projectOwner' | 'publicProject' | 'default';
+  source: GrantSource;
   /** The permission text of the role that matched, when known (e.g. `pods:read`, `me`). */
   permission?: string;
   binding?: string;

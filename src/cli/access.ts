@@ -2,7 +2,8 @@
 // the operator's own code, and ask it. Collecting is I/O; the chain is computed by pure functions.
 import type { Namespace } from '../api/types.js';
 import { PermissionIndex, type CompiledBinding, type World } from '../authz/index.js';
-import { decide, prepareTarget, roleGrants, forEachCandidateBinding, matchingSubject, effectiveGroups, ignoredBecause } from '../authz/decide.js';
+import { decide, prepareTarget, roleGrants, forEachCandidateBinding, matchingSubject } from '../authz/decide.js';
+import { effectiveGroups, isLive, leftAloneBecause } from '../authz/rules.js';
 import type { AccessRequest, Decision, Requester } from '../authz/types.js';
 import { loadConfig, parseConfig, type PolicyConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -165,7 +166,7 @@ export function explainChain(index: PermissionIndex, req: AccessRequest, now: nu
     const ns = req.resource?.namespace;
     for (const b of found.sort((x, y) => x.name.localeCompare(y.name))) {
       const s = matchingSubject(index, b, rec, groups);
-      const live = !PermissionIndex.isExpired(b, now);
+      const live = isLive(b, now);
       const coversRequest = t !== null && (t.path !== undefined ? b.scope.kind === 'cluster' : index.scopeCovers(b.scope, ns));
       chain.bindings.push({
         name: b.name,
@@ -207,7 +208,7 @@ function hintsFor(index: PermissionIndex, chain: Chain, req: AccessRequest): str
   const perm = permissionFor(req);
   switch (d.code) {
     case 'ignored':
-      hints.push(`Gatehouse leaves ${ignoredBecause(index, req) ?? 'this identity'} to native RBAC: use kubectl auth can-i for it`);
+      hints.push(`Gatehouse leaves ${leftAloneBecause(index.ignoreLists, req.user, req.groups) ?? 'this identity'} to native RBAC: use kubectl auth can-i for it`);
       break;
     case 'unknownUser':
       hints.push(`there is no User for ${req.user}, so Gatehouse has no opinion and native RBAC decides; to manage them with Gatehouse: kubectl gatehouse user create NAME --username ${req.user}`);

@@ -6,7 +6,7 @@ import { CliError, EXIT, usageError } from './errors.js';
 import type { OutputFormat } from './format.js';
 import { nearestNames, render } from './format.js';
 import type { GatehouseClient, ObjectOf } from './kube.js';
-import { usernameOf } from '../api/types.js';
+import { usernameOf } from '../authz/rules.js';
 
 export interface Context {
   args: string[];

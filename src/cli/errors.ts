@@ -1,6 +1,6 @@
 // What the plugin prints when something goes wrong, and the exit code scripts see.
 import { GatehouseError, errorMessage } from '../errors.js';
-import { GROUP, VERSION, PLURALS, type GatehouseKind } from '../api/types.js';
+import { GROUP, VERSION, type GatehouseKind } from '../api/types.js';
 
 /** Exit codes (docs/cli.md): scripts rely on these. */
 export const EXIT = Object.freeze({ ok: 0, no: 1, usage: 2, api: 3 });
@@ -104,8 +104,4 @@ export function translateError(err: unknown, ctx: ErrorContext): CliError {
     default:
       return new CliError(`failed to ${ctx.action}: ${message} (HTTP ${failure.status})`, EXIT.api, { status: failure.status });
   }
-}
-
-export function pluralOf(kind: GatehouseKind): string {
-  return PLURALS[kind];
 }

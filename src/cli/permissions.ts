@@ -15,7 +15,7 @@ export function normalizePermission(text: string): string {
   return normalized;
 }
 
-/** The action aliases (product.md, "Permissions"), from the core's grammar. */
+/** The action aliases (docs/design.md, "Permissions"), from the core's grammar. */
 export const PERMISSION_ALIASES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   ...Object.fromEntries(Object.entries(ALIASES).map(([k, v]) => [k, [...v]])),
   '*': ['every verb'],

@@ -15,7 +15,7 @@ import { createKubeClient, isConflict, isNotFound, type KubeClient } from './kub
 import { createLeaderElector, type LeaderElector } from './leader.js';
 import { createWorkQueue } from './queue.js';
 import { desiredSeedUser, keepPatch, seedObjectName } from './seeds.js';
-import { canonical, computeStatus, dependents, statusEqual, type StatusEvent, type World } from './status.js';
+import { canonical, computeStatus, dependents, statusEqual, type StatusEvent, type StatusWorld } from './status.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -99,7 +99,7 @@ export function createController(opts: ControllerOptions): Controller {
 
   const queue = createWorkQueue({ clock, logger, backoffInitialMs: watch.backoffInitialMs, backoffMaxMs: watch.backoffMaxMs, concurrency: 2 });
 
-  const world: World = {
+  const world: StatusWorld = {
     users: new Map(),
     roles: new Map(),
     teams: new Map(),

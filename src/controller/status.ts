@@ -14,14 +14,16 @@ import type {
   User,
   UserStatus,
 } from '../api/types.js';
-import { LABELS, usernameOf } from '../api/types.js';
-import { PermissionIndex, type CompiledBinding } from '../authz/index.js';
+import { LABELS } from '../api/types.js';
+import type { CompiledBinding, PermissionIndex } from '../authz/index.js';
+import { isLive, usernameOf } from '../authz/rules.js';
+import { bindingDiagnostics, roleDiagnostics, teamDiagnostics, userDiagnostics } from './diagnostics.js';
 
 /**
  * What status needs: the informers' caches (for dependents) and the permission index (the core's
  * diagnostics, so status says exactly what decide() does).
  */
-export interface World {
+export interface StatusWorld {
   users: ReadonlyMap<string, User>;
   roles: ReadonlyMap<string, Role>;
   teams: ReadonlyMap<string, Team>;
@@ -50,11 +52,11 @@ interface Ready {
   message: string;
 }
 
-function readyCondition(ready: Ready, generation: number | undefined, previous: Condition[] | undefined, now: number): Condition {
+function condition(type: string, ready: Ready, generation: number | undefined, previous: Condition[] | undefined, now: number): Condition {
   const status = ready.ok ? 'True' : 'False';
-  const old = previous?.find((c) => c.type === 'Ready');
+  const old = previous?.find((c) => c.type === type);
   const cond: Condition = {
-    type: 'Ready',
+    type,
     status,
     reason: ready.reason,
     message: ready.message,
@@ -63,6 +65,10 @@ function readyCondition(ready: Ready, generation: number | undefined, previous: 
   };
   if (generation !== undefined) cond.observedGeneration = generation;
   return cond;
+}
+
+function readyCondition(ready: Ready, generation: number | undefined, previous: Condition[] | undefined, now: number): Condition {
+  return condition('Ready', ready, generation, previous, now);
 }
 
 const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
@@ -74,15 +80,15 @@ function scopeEntries(b: CompiledBinding): string[] {
   return [...b.scope.namespaces].map((n) => `namespace:${n}`);
 }
 
-function userStatus(user: User, world: World, now: number): StatusResult {
+function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
   const name = user.metadata.name;
-  const diag = world.index.userDiagnostics(name, now);
+  const diag = userDiagnostics(world.index, name, now);
   const username = usernameOf(user);
   // Roles as role@scope (the CRD's printer-friendly form), from the same live bindings the
   // core's diagnostics count.
   const roles: string[] = [];
   const consider = (set: ReadonlySet<CompiledBinding>): void => {
-    for (const b of set) if (!PermissionIndex.isExpired(b, now)) for (const where of scopeEntries(b)) roles.push(`${b.role}@${where}`);
+    for (const b of set) if (isLive(b, now)) for (const where of scopeEntries(b)) roles.push(`${b.role}@${where}`);
   };
   for (const a of diag?.aliases ?? [name]) consider(world.index.bindingsForSubject('User', a));
   for (const t of diag?.teams ?? []) consider(world.index.bindingsForSubject('Team', t));
@@ -91,28 +97,33 @@ function userStatus(user: User, world: World, now: number): StatusResult {
   const twins = diag?.duplicateUsernameOf ?? [];
   // The core lets the lexicographically first object name win; the others are not in effect.
   const winner = sorted([name, ...twins])[0];
-  let ready: Ready;
-  if (twins.length > 0 && winner !== name) {
-    ready = { ok: false, reason: 'DuplicateUsername', message: `User ${winner} has the same username ${username} and takes precedence; this User is ignored: delete it or change spec.username` };
-  } else if (seed) {
-    ready = { ok: true, reason: 'SeedAdmin', message: 'Seed admin from the operator configuration (an Active superuser); change the configuration (Helm values seedAdmins) to change it' };
+  // Ready: whether the User is reconciled and in effect as written. A user kept Pending, Rejected
+  // or Suspended is exactly as intended (GitOps), so the state has its own condition, Active.
+  const ready: Ready = twins.length > 0 && winner !== name
+    ? { ok: false, reason: 'DuplicateUsername', message: `User ${winner} has the same username ${username} and takes precedence; this User is ignored: delete it or change spec.username` }
+    : { ok: true, reason: 'Reconciled', message: twins.length > 0 ? `In effect (state ${seed ? 'Active, seed admin' : state}); User(s) ${list(twins)} have the same username and are ignored` : `In effect (state ${seed ? 'Active, seed admin' : state})` };
+  let active: Ready;
+  if (seed) {
+    active = { ok: true, reason: 'SeedAdmin', message: 'Seed admin from the operator configuration (an Active superuser); change the configuration (Helm values seedAdmins) to change it' };
   } else if (state === 'Active') {
-    ready = { ok: true, reason: 'Active', message: twins.length > 0 ? `The user is active; User(s) ${list(twins)} have the same username and are ignored` : 'The user is active' };
+    active = { ok: true, reason: 'Active', message: 'The user is active' };
   } else if (state === 'Pending') {
-    ready = { ok: false, reason: 'PendingApproval', message: `Waiting for approval: a superuser (or a holder of iam.gatehouse.dev/users:approve) sets spec.state to Active, e.g. kubectl gatehouse user activate ${name}` };
+    active = { ok: false, reason: 'PendingApproval', message: `Waiting for approval: a superuser (or a holder of iam.gatehouse.dev/users:approve) sets spec.state to Active, e.g. kubectl gatehouse user activate ${name}` };
   } else if (state === 'Rejected') {
-    ready = { ok: false, reason: 'Rejected', message: 'The user was rejected and is denied all access; set spec.state to Active to let them in' };
+    active = { ok: false, reason: 'Rejected', message: 'The user was rejected and is denied all access; set spec.state to Active to let them in' };
   } else {
-    ready = { ok: false, reason: 'Suspended', message: 'The user is suspended and denied all access; set spec.state to Active to restore access' };
+    active = { ok: false, reason: 'Suspended', message: 'The user is suspended and denied all access; set spec.state to Active to restore access' };
   }
   const phase = seed ? 'Seed' : state;
+  const generation = user.metadata.generation;
+  const previous = user.status?.conditions;
   const status: UserStatus = {
     phase,
     teams: diag?.teams ?? [],
     roles: sorted(roles),
     seed,
-    observedGeneration: user.metadata.generation,
-    conditions: [readyCondition(ready, user.metadata.generation, user.status?.conditions, now)],
+    observedGeneration: generation,
+    conditions: [readyCondition(ready, generation, previous, now), condition('Active', active, generation, previous, now)],
   };
   const events: StatusEvent[] = [];
   const oldPhase = user.status?.phase;
@@ -124,9 +135,9 @@ function userStatus(user: User, world: World, now: number): StatusResult {
   return { status, events };
 }
 
-function roleStatus(role: Role, world: World, now: number): StatusResult {
+function roleStatus(role: Role, world: StatusWorld, now: number): StatusResult {
   const name = role.metadata.name;
-  const diag = world.index.roleDiagnostics(name);
+  const diag = roleDiagnostics(world.index, name);
   const problems = diag?.problems ?? [];
   const missing = diag?.missingIncludes ?? [];
   const cycle = diag?.cycle ?? null;
@@ -154,8 +165,8 @@ function roleStatus(role: Role, world: World, now: number): StatusResult {
   return { status, events };
 }
 
-function teamStatus(team: Team, world: World, now: number): StatusResult {
-  const diag = world.index.teamDiagnostics(team.metadata.name);
+function teamStatus(team: Team, world: StatusWorld, now: number): StatusResult {
+  const diag = teamDiagnostics(world.index, team.metadata.name);
   const missing = diag?.missingMembers ?? [];
   const ready: Ready =
     missing.length > 0
@@ -171,9 +182,9 @@ function teamStatus(team: Team, world: World, now: number): StatusResult {
   return { status, events: [] };
 }
 
-function bindingStatus(binding: RoleBinding, world: World, now: number): StatusResult {
+function bindingStatus(binding: RoleBinding, world: StatusWorld, now: number): StatusResult {
   const spec = binding.spec;
-  const diag = world.index.bindingDiagnostics(binding.metadata.name, now);
+  const diag = bindingDiagnostics(world.index, binding.metadata.name, now);
   const unresolved = diag?.unresolvedSubjects ?? [];
   const missingTeams = sorted((spec.scope?.teams ?? []).filter((t) => !world.index.getTeam(t)));
   const expired = diag?.expired ?? false;
@@ -209,7 +220,7 @@ function bindingStatus(binding: RoleBinding, world: World, now: number): StatusR
 }
 
 
-export function computeStatus(kind: GatehouseKind, obj: User | Role | Team | RoleBinding, world: World, now: number): StatusResult {
+export function computeStatus(kind: GatehouseKind, obj: User | Role | Team | RoleBinding, world: StatusWorld, now: number): StatusResult {
   switch (kind) {
     case 'User':
       return userStatus(obj as User, world, now);
@@ -239,7 +250,7 @@ export function statusEqual(a: unknown, b: unknown): boolean {
  * The keys whose status may change when `obj` (of `kind`) changes, from the object before and
  * after: the object itself and what refers to it or is referred to by it.
  */
-export function dependents(kind: GatehouseKind | 'Namespace', objs: ReadonlyArray<User | Role | Team | RoleBinding | Namespace | undefined>, world: World): Set<string> {
+export function dependents(kind: GatehouseKind | 'Namespace', objs: ReadonlyArray<User | Role | Team | RoleBinding | Namespace | undefined>, world: StatusWorld): Set<string> {
   const out = new Set<string>();
   // A User subject or a team member names a User by object name or by username (the core's rule).
   const addUser = (nameOrUsername: string): void => {

@@ -6,13 +6,18 @@ import { ReviewError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { jsonReply, errorReply, clip, type Reply } from './http.js';
 import type { WebhookMetrics } from './metrics.js';
-import { isObject, optString, reqString, MAX_GROUPS, MAX_STRING_LENGTH, type Obj } from './fields.js';
-
-export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
-export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
-
-export const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const;
-export type Operation = (typeof OPERATIONS)[number];
+import { isObject, optString, readEnvelope, reqString, MAX_GROUPS, MAX_STRING_LENGTH, type Obj } from './fields.js';
+import {
+  ADMISSION_API_VERSIONS,
+  OPERATIONS,
+  type AdmissionApiVersion,
+  type AdmissionReviewRequest,
+  type MutationResult,
+  type Operation,
+  type PatchOp,
+  type ValidationResult,
+} from '../admission/types.js';
+import type { Requester } from '../authz/types.js';
 
 /** The API server truncates warnings past 256 characters and asks for few of them. */
 export const MAX_WARNINGS = 32;
@@ -21,63 +26,6 @@ export const MAX_WARNING_LENGTH = 256;
 export const MAX_UID_LENGTH = 256;
 /** Denial messages end up in kubectl's output; keep them readable. */
 export const MAX_MESSAGE_LENGTH = 4096;
-
-export interface GroupVersionKind {
-  group: string;
-  version: string;
-  kind: string;
-}
-export interface GroupVersionResource {
-  group: string;
-  version: string;
-  resource: string;
-}
-
-/** Who is writing; `extra` is left out on purpose (it can carry credentials). */
-export interface AdmissionUserInfo {
-  username: string;
-  uid?: string;
-  groups: readonly string[];
-}
-
-/** What a validator or mutator is given: the request part of the review, typed and checked. */
-export interface AdmissionReviewRequest {
-  apiVersion: AdmissionApiVersion;
-  uid: string;
-  kind: GroupVersionKind;
-  resource: GroupVersionResource;
-  subResource?: string;
-  name?: string;
-  namespace?: string;
-  operation: Operation;
-  userInfo: AdmissionUserInfo;
-  /** The object as written (absent for DELETE); untyped, the validator checks it. */
-  object?: unknown;
-  /** The stored object (UPDATE, DELETE). */
-  oldObject?: unknown;
-  dryRun: boolean;
-}
-
-export interface ValidationResult {
-  allowed: boolean;
-  /** Why it was denied, for the person running kubectl. */
-  message?: string;
-  /** HTTP-like code for the denial (default 403). */
-  code?: number;
-  warnings?: readonly string[];
-}
-
-export interface JsonPatchOp {
-  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
-  path: string;
-  value?: unknown;
-  from?: string;
-}
-
-export interface MutationResult {
-  patch?: readonly JsonPatchOp[];
-  warnings?: readonly string[];
-}
 
 export type Validator = (review: AdmissionReviewRequest) => ValidationResult | Promise<ValidationResult>;
 export type Mutator = (review: AdmissionReviewRequest) => MutationResult | Promise<MutationResult>;
@@ -91,20 +39,9 @@ export interface AdmissionResponse {
   patch?: string;
 }
 
-function isAdmissionApiVersion(v: unknown): v is AdmissionApiVersion {
-  return v === ADMISSION_API_VERSIONS[0] || v === ADMISSION_API_VERSIONS[1];
-}
-
 /** The envelope and the uid: without these no well-formed answer can be given, so they are a 400. */
 export function parseAdmissionEnvelope(body: unknown): { apiVersion: AdmissionApiVersion; uid: string; request: Obj } {
-  if (!isObject(body)) throw new ReviewError('body must be an AdmissionReview object');
-  const apiVersion = body['apiVersion'];
-  if (!isAdmissionApiVersion(apiVersion)) {
-    throw new ReviewError(`apiVersion must be one of ${ADMISSION_API_VERSIONS.join(', ')}, got ${typeof apiVersion === 'string' ? JSON.stringify(clip(apiVersion, 100)) : typeof apiVersion}`);
-  }
-  if (body['kind'] !== 'AdmissionReview') throw new ReviewError('kind must be AdmissionReview');
-  const request = body['request'];
-  if (!isObject(request)) throw new ReviewError('request must be an object');
+  const { apiVersion, part: request } = readEnvelope(body, 'AdmissionReview', ADMISSION_API_VERSIONS, 'request');
   const uid = request['uid'];
   if (typeof uid !== 'string' || uid === '') throw new ReviewError('request.uid is required');
   if (uid.length > MAX_UID_LENGTH) throw new ReviewError(`request.uid is longer than ${MAX_UID_LENGTH} characters`);
@@ -145,19 +82,19 @@ export function parseAdmissionRequest(apiVersion: AdmissionApiVersion, uid: stri
     kind: { group: optString(kind, 'group', 'request.kind') ?? '', version: reqString(kind, 'version', 'request.kind'), kind: reqString(kind, 'kind', 'request.kind') },
     resource: { group: optString(resource, 'group', 'request.resource') ?? '', version: reqString(resource, 'version', 'request.resource'), resource: reqString(resource, 'resource', 'request.resource') },
     operation: operation as Operation,
-    userInfo: { username: optString(userInfo, 'username', 'request.userInfo') ?? '', groups },
+    requester: { user: optString(userInfo, 'username', 'request.userInfo') ?? '', groups },
     dryRun: dryRun === true,
   };
   const userUid = optString(userInfo, 'uid', 'request.userInfo');
-  if (userUid) review.userInfo = { ...review.userInfo, uid: userUid };
+  if (userUid) review.requester = { ...review.requester, uid: userUid };
   const subResource = optString(request, 'subResource', 'request');
   if (subResource) review.subResource = subResource;
   const name = optString(request, 'name', 'request');
   if (name) review.name = name;
   const namespace = optString(request, 'namespace', 'request');
   if (namespace) review.namespace = namespace;
-  if (object !== undefined && object !== null) review.object = object;
-  if (oldObject !== undefined && oldObject !== null) review.oldObject = oldObject;
+  if (isObject(object)) review.object = object;
+  if (isObject(oldObject)) review.oldObject = oldObject;
   return review;
 }
 
@@ -179,7 +116,7 @@ export function sanitizeWarnings(warnings: unknown): string[] | undefined {
 
 const PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
-function checkPatch(patch: unknown): JsonPatchOp[] {
+function checkPatch(patch: unknown): PatchOp[] {
   if (!Array.isArray(patch)) throw new Error('mutator returned a patch that is not an array');
   for (const op of patch) {
     if (!isObject(op) || !PATCH_OPS.has(op['op'] as string) || typeof op['path'] !== 'string') {
@@ -189,7 +126,7 @@ function checkPatch(patch: unknown): JsonPatchOp[] {
       throw new Error('mutator returned a move/copy without from');
     }
   }
-  return patch as JsonPatchOp[];
+  return patch as PatchOp[];
 }
 
 export function admissionResponseBody(apiVersion: AdmissionApiVersion, response: AdmissionResponse): string {
@@ -215,7 +152,7 @@ export interface AdmissionHandlerOptions {
    * Callers whose writes pass without validation (the operator's own service account,
    * system:masters), so a broken configuration or a validator bug can always be repaired.
    */
-  breakGlass?: (user: AdmissionUserInfo) => boolean;
+  breakGlass?: (requester: Requester) => boolean;
   now?: () => number;
 }
 
@@ -256,14 +193,14 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
       return answer(denial(uid, 400, `Gatehouse: malformed AdmissionReview: ${message}`), 'unknown', 'invalid');
     }
     const logBase = (): Record<string, unknown> => ({
-      webhook, uid, user: review.userInfo.username, operation: review.operation,
+      webhook, uid, user: review.requester.user, operation: review.operation,
       resource: review.resource.group ? `${review.resource.group}/${review.resource.resource}` : review.resource.resource,
       name: review.name, namespace: review.namespace,
     });
 
     let privileged = false;
     try {
-      privileged = breakGlass ? breakGlass(review.userInfo) === true : false;
+      privileged = breakGlass ? breakGlass(review.requester) === true : false;
     } catch {
       privileged = false;
     }

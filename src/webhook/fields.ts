@@ -1,6 +1,7 @@
 // Reading fields of a review body that has not been trusted yet: every string is bounded, every
 // wrong type is a ReviewError (a 400, or a denied review that echoes the uid), never a crash.
 import { ReviewError } from '../errors.js';
+import { clip } from './http.js';
 
 /** Usernames, group names and paths; long OIDC identities fit, megabyte strings do not. */
 export const MAX_STRING_LENGTH = 4096;
@@ -37,4 +38,20 @@ export function stringArray(o: Obj, key: string, where: string): string[] {
     if (item.length > MAX_STRING_LENGTH) throw new ReviewError(`${where}.${key} has an entry longer than ${MAX_STRING_LENGTH} characters`);
   }
   return v as string[];
+}
+
+/**
+ * A review's envelope: an object of this kind in one of these apiVersions, and its `part` (spec or
+ * request) an object. Throws ReviewError with a message for anything else.
+ */
+export function readEnvelope<V extends string>(body: unknown, kind: string, versions: readonly V[], part: 'spec' | 'request'): { apiVersion: V; part: Obj } {
+  if (!isObject(body)) throw new ReviewError(`body must be a${kind.startsWith('A') ? 'n' : ''} ${kind} object`);
+  const apiVersion = body['apiVersion'];
+  if (typeof apiVersion !== 'string' || !(versions as readonly string[]).includes(apiVersion)) {
+    throw new ReviewError(`apiVersion must be one of ${versions.join(', ')}, got ${typeof apiVersion === 'string' ? JSON.stringify(clip(apiVersion, 100)) : typeof apiVersion}`);
+  }
+  if (body['kind'] !== kind) throw new ReviewError(`kind must be ${kind}`);
+  const inner = body[part];
+  if (!isObject(inner)) throw new ReviewError(`${part} must be an object`);
+  return { apiVersion: apiVersion as V, part: inner };
 }

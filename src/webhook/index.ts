@@ -3,10 +3,12 @@
 import type { GatehouseConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { AccessRequest, Decision } from '../authz/types.js';
+import { isBreakGlass } from '../authz/rules.js';
 import { createWebhookServer, type WebhookServer } from './server.js';
 import { createWebhookRoutes } from './routes.js';
 import { createAuthorizeHandler } from './sar.js';
-import { createAdmissionHandler, type AdmissionUserInfo, type Mutator, type Validator } from './admission.js';
+import { createAdmissionHandler, type Mutator, type Validator } from './admission.js';
+import type { Requester } from '../authz/types.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
 import { createAutoRegistrar, type AutoRegistrar } from './registration.js';
 
@@ -20,8 +22,8 @@ export interface GatehouseWebhookOptions {
   /** Admission validator and mutator; without a validator /validate and /mutate are not served. */
   validate?: Validator;
   mutate?: Mutator;
-  /** Default: the operator's own service account and members of system:masters (product.md). */
-  breakGlass?: (user: AdmissionUserInfo) => boolean;
+  /** Default: the operator's own service account and members of system:masters (docs/design.md, authz/rules.ts). */
+  breakGlass?: (requester: Requester) => boolean;
   /** Registration `auto`: creates a Pending User (AlreadyExists counts as done). */
   createPendingUser?: (username: string) => Promise<void>;
   indexGeneration?: () => number;
@@ -38,9 +40,9 @@ export interface GatehouseWebhook {
   registrar: AutoRegistrar | undefined;
 }
 
-export function defaultBreakGlass(config: GatehouseConfig): (user: AdmissionUserInfo) => boolean {
+export function defaultBreakGlass(config: GatehouseConfig): (requester: Requester) => boolean {
   const operator = config.operator.serviceAccountUsername;
-  return (user) => user.username === operator || user.groups.includes('system:masters');
+  return (r) => isBreakGlass(operator, r.user, r.groups);
 }
 
 export function createGatehouseWebhook(options: GatehouseWebhookOptions): GatehouseWebhook {
@@ -52,7 +54,6 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
   });
   const registrar = config.registration.auto && options.createPendingUser
     ? createAutoRegistrar({
-      enabled: true,
       perSecond: config.operator.autoRegistrationPerSecond,
       createPendingUser: options.createPendingUser,
       logger,

@@ -4,9 +4,6 @@
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import type { DecisionCode, Verdict } from '../authz/types.js';
 
-/** The webhooks whose latency is measured. */
-export type WebhookName = 'authorize' | 'validate' | 'mutate';
-
 /** How an admission review ended. */
 export type AdmissionResult = 'allowed' | 'denied' | 'error' | 'invalid';
 

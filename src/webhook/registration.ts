@@ -1,15 +1,16 @@
-// Registration `auto` (product.md, decision step 3): an authenticated user with no User object gets
+// Registration `auto` (docs/design.md, decision step 3): an authenticated user with no User object gets
 // a Pending User created for them on their first request. The authorization answer stays no
 // opinion; creation happens on the side, at most once per user (while remembered) and at a bounded
 // rate overall, so a flood of fresh identities cannot flood the API server with writes.
 import type { AccessRequest } from '../authz/types.js';
 import type { Logger } from '../log.js';
 import { errorMessage } from '../errors.js';
+import { leftAloneBecause, type IgnoreLists } from '../authz/rules.js';
+
+const NO_LISTS: IgnoreLists = { users: new Set(), groups: new Set() };
 import type { WebhookMetrics } from './metrics.js';
 
 export interface AutoRegistrationOptions {
-  /** config.registration.auto */
-  enabled: boolean;
   /** config.operator.autoRegistrationPerSecond: tokens added per second (the bucket holds as many, at least 1). */
   perSecond: number;
   /** Creates a Pending User for this username; resolves when done (an AlreadyExists counts as done). */
@@ -31,10 +32,6 @@ export interface AutoRegistrar {
   idle(): Promise<void>;
 }
 
-/** Identities that never get a User: the API server's own and service accounts (step 1 ignores them). */
-function isSystemIdentity(username: string): boolean {
-  return username === '' || username.startsWith('system:');
-}
 
 export function createAutoRegistrar(options: AutoRegistrationOptions): AutoRegistrar {
   const { logger, metrics, createPendingUser } = options;
@@ -67,9 +64,10 @@ export function createAutoRegistrar(options: AutoRegistrationOptions): AutoRegis
 
   return {
     onUnknownUser(req) {
-      if (!options.enabled) return;
       const username = req.user;
-      if (isSystemIdentity(username) || handled.has(username)) return;
+      // Identities step 1 leaves alone never get a User (decide() does not call this for them;
+      // the check keeps the registrar safe on its own). The configured ignore lists are decide()'s.
+      if (username === '' || leftAloneBecause(NO_LISTS, username, req.groups) !== null || handled.has(username)) return;
       // Not remembered when out of tokens: the user's next request tries again.
       if (!takeToken()) {
         logger.debug({ user: username }, 'auto registration deferred by rate limit');

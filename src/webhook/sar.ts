@@ -6,8 +6,8 @@
 import { ReviewError, errorMessage } from '../errors.js';
 import type { AccessRequest, Decision, ResourceAttributes } from '../authz/types.js';
 import type { Logger } from '../log.js';
-import { jsonReply, errorReply, clip, type Reply } from './http.js';
-import { isObject, optString, reqString, stringArray, MAX_GROUPS, MAX_STRING_LENGTH } from './fields.js';
+import { jsonReply, errorReply, type Reply } from './http.js';
+import { isObject, optString, readEnvelope, reqString, stringArray, MAX_GROUPS, MAX_STRING_LENGTH } from './fields.js';
 import type { WebhookMetrics } from './metrics.js';
 
 export { MAX_GROUPS, MAX_STRING_LENGTH };
@@ -20,20 +20,9 @@ export interface ParsedSar {
   request: AccessRequest;
 }
 
-function isSarApiVersion(v: unknown): v is SarApiVersion {
-  return v === SAR_API_VERSIONS[0] || v === SAR_API_VERSIONS[1];
-}
-
 /** Parses a SubjectAccessReview body; throws ReviewError (400) with a message for anything else. */
 export function parseSubjectAccessReview(body: unknown): ParsedSar {
-  if (!isObject(body)) throw new ReviewError('body must be a SubjectAccessReview object');
-  const apiVersion = body['apiVersion'];
-  if (!isSarApiVersion(apiVersion)) {
-    throw new ReviewError(`apiVersion must be one of ${SAR_API_VERSIONS.join(', ')}, got ${typeof apiVersion === 'string' ? JSON.stringify(clip(apiVersion, 100)) : typeof apiVersion}`);
-  }
-  if (body['kind'] !== 'SubjectAccessReview') throw new ReviewError('kind must be SubjectAccessReview');
-  const spec = body['spec'];
-  if (!isObject(spec)) throw new ReviewError('spec must be an object');
+  const { apiVersion, part: spec } = readEnvelope(body, 'SubjectAccessReview', SAR_API_VERSIONS, 'spec');
 
   const user = optString(spec, 'user', 'spec') ?? '';
   // v1beta1 named the field `group`; v1 renamed it `groups`.
@@ -100,7 +89,7 @@ export function decisionStatus(decision: Decision): SarStatus {
 }
 
 /** How a request reads in one log field: `group/resource/subresource` or the URL path. */
-export function describeTarget(req: AccessRequest): string {
+export function logTarget(req: AccessRequest): string {
   if (req.resource) {
     const r = req.resource;
     const base = r.group ? `${r.group}/${r.resource}` : r.resource;
@@ -160,7 +149,7 @@ export function createAuthorizeHandler(options: AuthorizeHandlerOptions): (body:
     }
     if (!isDecision(decision)) {
       metrics?.recordDecision('error', 'evaluationError', (now() - started) / 1000);
-      logger.error({ user: request.user, verb: request.resource?.verb ?? request.nonResource?.verb, resource: describeTarget(request),
+      logger.error({ user: request.user, verb: request.resource?.verb ?? request.nonResource?.verb, resource: logTarget(request),
         namespace: request.resource?.namespace, err: decision instanceof Error ? decision.message : 'authorize returned no decision' },
       'authorization evaluation failed');
       return jsonReply(200, sarResponseBody(apiVersion, { allowed: false, evaluationError: EVALUATION_ERROR }));
@@ -189,7 +178,7 @@ function logFields(request: AccessRequest, decision: Decision): Record<string, u
     user: request.user,
     uid: request.uid,
     verb: request.resource?.verb ?? request.nonResource?.verb,
-    resource: describeTarget(request),
+    resource: logTarget(request),
     name: request.resource?.name,
     namespace: request.resource?.namespace,
     decision: decision.verdict,

@@ -230,14 +230,16 @@ test('cluster-scoped resources (nodes, namespaces) need a cluster-scoped binding
 });
 
 test('an expired binding grants nothing', async () => {
-  const expiresAt = new Date(Date.now() + 6_000).toISOString().replace(/\.\d+Z$/, 'Z');
-  await stack.kubectlOk(['apply', '-f', '-'], {
-    input: rb('ivy-secrets-briefly', 'project-owner', [U('ivy')], { namespaces: ['team-b'] }, `, expiresAt: "${expiresAt}"`),
-  });
+  // First an hour away, so the positive half is asked well inside the window on any machine; then
+  // a few seconds away, so the grant ends by time alone, and not before its expiry.
+  const at = (ms: number) => new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
+  const binding = (expiresAt: string) => rb('ivy-secrets-briefly', 'project-owner', [U('ivy')], { namespaces: ['team-b'] }, `, expiresAt: "${expiresAt}"`);
+  await stack.kubectlOk(['apply', '-f', '-'], { input: binding(at(3600_000)) });
   await stack.settle();
-  const first = await canI(stack, 'get', 'configmaps', { as: 'ivy', namespace: 'team-b' });
-  // Only meaningful if asked before the expiry; a very slow machine could miss the window.
-  if (Date.now() < Date.parse(expiresAt)) assert.equal(first, 'yes');
+  assert.equal(await canI(stack, 'get', 'configmaps', { as: 'ivy', namespace: 'team-b' }), 'yes');
+  const expiresAt = at(4_000);
+  await stack.kubectlOk(['apply', '-f', '-'], { input: binding(expiresAt) });
+  await stack.settle();
   const after = await eventually('the binding to expire', async () => {
     const out = await canI(stack, 'get', 'configmaps', { as: 'ivy', namespace: 'team-b' });
     return out.startsWith('no') ? { out, answeredBy: Date.now() } : undefined;

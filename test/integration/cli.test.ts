@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import yaml from 'js-yaml';
-import { ControlPlane, type KubectlResult } from '../support/controlplane.js';
+import { ControlPlane, type KubectlResult } from '../../src/controlplane/controlplane.js';
 import { runCli, pluginDir, runKubectlPlugin } from '../support/cli.js';
 import { crdDir } from '../../src/api/crds.js';
 

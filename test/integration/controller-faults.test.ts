@@ -3,13 +3,14 @@
 // (caught by the watchdog), and an API server restart (same etcd).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ControlPlane } from '../support/controlplane.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
-import { eventually, installCrds, newIndex, startOperator, testConfig, verdict } from '../support/operator.js';
-import { reader, type Reader } from '../support/kube-read.js';
+import type { ControlPlane } from '../../src/controlplane/controlplane.js';
+import type { TcpProxy } from '../support/tcp-proxy.js';
+import { eventually, indexed, newIndex, startControllerBed, startOperator, testConfig, verdict, type ControllerBed } from '../support/operator.js';
+import type { Reader } from '../support/kube-read.js';
 import type { PermissionIndex } from '../../src/authz/index.js';
 import type { Controller } from '../../src/controller/controller.js';
 
+let bed: ControllerBed;
 let cp: ControlPlane;
 let proxy: TcpProxy;
 let rd: Reader;
@@ -18,10 +19,9 @@ let op: Controller;
 const figures: Record<string, number> = {};
 
 before(async () => {
-  cp = await ControlPlane.start();
-  await installCrds(cp);
-  rd = await reader(cp);
-  proxy = await TcpProxy.start(Number(new URL(cp.url).port));
+  bed = await startControllerBed({ proxy: true });
+  ({ cp, rd } = bed);
+  proxy = bed.proxy!;
   const config = testConfig({}, { watch: { silenceTimeoutSeconds: 3, backoffInitialMs: 100, backoffMaxMs: 1000 } });
   index = newIndex(config);
   op = await startOperator({ cp, index, serverUrl: proxy.url, config });
@@ -30,13 +30,12 @@ before(async () => {
 
 after(async () => {
   await op?.stop();
-  await proxy?.close();
-  await cp?.stop();
+  await bed?.stop();
   console.log(`# fault figures (ms unless a count): ${JSON.stringify(figures)}`);
 });
 
-const has = (kind: string, name: string): boolean => (kind === 'Role' ? index.getRole(name) : index.getBinding(name)) !== undefined;
-const spec = (kind: string, name: string): any => (kind === 'Role' ? index.getRole(name) : index.getBinding(name))?.spec;
+const has = (kind: string, name: string): boolean => indexed(index, kind, name) !== undefined;
+const spec = (kind: string, name: string): any => indexed(index, kind, name)?.spec;
 
 test('cut connection: a binding deleted and a role changed meanwhile are seen after the link returns', async () => {
   await cp.kubectlOk(['apply', '-f', '-'], {

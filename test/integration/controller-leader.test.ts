@@ -2,32 +2,31 @@
 // the leader hands over; a leader cut off from the API server stops writing by itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ControlPlane } from '../support/controlplane.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
-import { eventually, installCrds, newIndex, startOperator, testConfig } from '../support/operator.js';
-import { reader, type Reader } from '../support/kube-read.js';
+import type { ControlPlane } from '../../src/controlplane/controlplane.js';
+import type { TcpProxy } from '../support/tcp-proxy.js';
+import { eventually, indexed, newIndex, startControllerBed, startOperator, testConfig, type ControllerBed } from '../support/operator.js';
+import type { Reader } from '../support/kube-read.js';
 import type { PermissionIndex } from '../../src/authz/index.js';
 import type { Controller } from '../../src/controller/controller.js';
 
+let bed: ControllerBed;
 let cp: ControlPlane;
 let rd: Reader;
 let proxy: TcpProxy;
 const figures: Record<string, number> = {};
 
 before(async () => {
-  cp = await ControlPlane.start();
-  await installCrds(cp);
-  rd = await reader(cp);
-  proxy = await TcpProxy.start(Number(new URL(cp.url).port));
+  bed = await startControllerBed({ proxy: true });
+  ({ cp, rd } = bed);
+  proxy = bed.proxy!;
 });
 
 after(async () => {
-  await proxy?.close();
-  await cp?.stop();
+  await bed?.stop();
   console.log(`# leader figures (ms): ${JSON.stringify(figures)}`);
 });
 
-const has = (index: PermissionIndex, _kind: 'Role', name: string): boolean => index.getRole(name) !== undefined;
+const has = (index: PermissionIndex, kind: 'Role', name: string): boolean => indexed(index, kind, name) !== undefined;
 const role = (name: string): string => `apiVersion: iam.gatehouse.dev/v1alpha1\nkind: Role\nmetadata: {name: ${name}}\nspec: {permissions: ["jobs:read"]}\n`;
 
 test('two replicas: one leader writes status; stopping it hands over', async () => {

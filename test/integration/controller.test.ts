@@ -3,12 +3,13 @@
 // themselves; Events on transitions; seed admins kept; expiry flips a grant on time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ControlPlane } from '../support/controlplane.js';
-import { eventually, installCrds, newIndex, startOperator, testConfig, verdict } from '../support/operator.js';
-import { reader, type Reader } from '../support/kube-read.js';
+import type { ControlPlane } from '../../src/controlplane/controlplane.js';
+import { eventually, indexed, newIndex, startControllerBed, startOperator, testConfig, verdict, type ControllerBed } from '../support/operator.js';
+import type { Reader } from '../support/kube-read.js';
 import type { PermissionIndex } from '../../src/authz/index.js';
 import type { Controller } from '../../src/controller/controller.js';
 
+let bed: ControllerBed;
 let cp: ControlPlane;
 let rd: Reader;
 let index: PermissionIndex;
@@ -16,9 +17,8 @@ let op: Controller;
 const latencies: Record<string, number> = {};
 
 before(async () => {
-  cp = await ControlPlane.start();
-  await installCrds(cp);
-  rd = await reader(cp);
+  bed = await startControllerBed();
+  ({ cp, rd } = bed);
   const config = testConfig({ seedAdmins: [{ username: 'root', email: 'root@example.com' }] });
   index = newIndex(config);
   op = await startOperator({ cp, index, config });
@@ -28,22 +28,13 @@ before(async () => {
 
 after(async () => {
   await op?.stop();
-  await cp?.stop();
+  await bed?.stop();
   // Printed for the report: how long the index took to follow each change.
   console.log(`# index latency (ms): ${JSON.stringify(latencies)}`);
 });
 
-function getOf(kind: string, name: string): any {
-  switch (kind) {
-    case 'User': return index.getUser(name);
-    case 'Role': return index.getRole(name);
-    case 'Team': return index.getTeam(name);
-    case 'RoleBinding': return index.getBinding(name);
-    default: return index.getNamespace(name);
-  }
-}
-const has = (kind: string, name: string): boolean => getOf(kind, name) !== undefined;
-const specOf = (kind: string, name: string): any => getOf(kind, name)?.spec;
+const has = (kind: string, name: string): boolean => indexed(index, kind, name) !== undefined;
+const specOf = (kind: string, name: string): any => indexed(index, kind, name)?.spec;
 
 /** Runs `action` (a kubectl call) and polls until decide()/the index shows it; records the latency. */
 async function timed<T>(label: string, action: () => Promise<unknown>, what: string, check: () => T | undefined | false): Promise<T> {
@@ -172,18 +163,21 @@ spec: {role: late-role, subjects: [{kind: User, name: bob}], scope: {namespaces:
 
 test('user transitions record Events', async () => {
   await cp.kubectlOk(['apply', '-f', '-'], { input: 'apiVersion: iam.gatehouse.dev/v1alpha1\nkind: User\nmetadata: {name: carol}\nspec: {state: Pending}\n' });
+  // A Pending user is as intended (Ready: reconciled); its own condition Active says it waits.
   const pending = await eventually('Pending status', async () => {
-    const c = await rd.ready('User', 'carol');
+    const c = await rd.condition('User', 'carol', 'Active');
     return c?.reason === 'PendingApproval' ? c : undefined;
   });
   assert.equal(pending.status, 'False');
+  assert.equal((await rd.ready('User', 'carol'))?.status, 'True');
   await cp.kubectlOk(['patch', 'user.iam.gatehouse.dev/carol', '--type=merge', '-p', '{"spec":{"state":"Active"}}']);
   await readyTrue('User', 'carol');
   await eventually('UserActivated event', async () => (await rd.events('carol')).some((e) => e.reason === 'UserActivated' && e.involvedObject.kind === 'User'));
   await cp.kubectlOk(['patch', 'user.iam.gatehouse.dev/carol', '--type=merge', '-p', '{"spec":{"state":"Suspended"}}']);
   await eventually('decide denies the suspended user', () => verdict(index, 'carol', 'get', 'pods', 'x') === 'deny');
   await eventually('UserSuspended event', async () => (await rd.events('carol')).some((e) => e.reason === 'UserSuspended'));
-  assert.equal((await rd.ready('User', 'carol'))?.reason, 'Suspended');
+  await eventually('Active=False, Suspended', async () => (await rd.condition('User', 'carol', 'Active'))?.reason === 'Suspended');
+  assert.equal((await rd.ready('User', 'carol'))?.status, 'True');
 });
 
 test('seed admins appear from the configuration, are Ready, and are restored when changed', async () => {

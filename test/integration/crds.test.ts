@@ -2,7 +2,7 @@
 // apiserver itself rejects objects that break the schema.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ControlPlane } from '../support/controlplane.js';
+import { ControlPlane } from '../../src/controlplane/controlplane.js';
 import { crdDir } from '../../src/api/crds.js';
 
 let cp: ControlPlane;

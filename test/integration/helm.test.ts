@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import yaml from 'js-yaml';
-import { ControlPlane } from '../support/controlplane.js';
+import { ControlPlane } from '../../src/controlplane/controlplane.js';
 import { chartDir, helm, NAMESPACE, RELEASE } from '../support/helm.js';
 
 const FULLNAME = `${RELEASE}-gatehouse`;

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { harnessEnv, runCommand } from '../support/controlplane.js';
+import { runCommand } from '../../src/controlplane/controlplane.js';
+import { controlPlaneEnv } from '../../src/config.js';
 import { repoRoot } from '../support/helm.js';
 
 function alive(pid: number): boolean {
@@ -31,7 +32,7 @@ test('npm run local -- --detach, act as sample users, then --down stops everythi
     assert.equal(pids.length, 4, 'supervisor, etcd, kube-apiserver, operator');
     assert.ok(pids.every(alive));
 
-    const kubectl = (args: string[]) => runCommand(harnessEnv().kubectl, ['--kubeconfig', state.kubeconfig, ...args]);
+    const kubectl = (args: string[]) => runCommand(controlPlaneEnv().kubectl, ['--kubeconfig', state.kubeconfig, ...args]);
     const alice = await kubectl(['--as', 'alice', 'get', 'pods', '-n', 'vision-dev']);
     assert.equal(alice.code, 0, alice.stderr);
     const aliceElsewhere = await kubectl(['--as', 'alice', 'get', 'pods', '-n', 'nlp-dev']);

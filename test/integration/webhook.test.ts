@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { ControlPlane, makeServingCert } from '../support/controlplane.js';
+import { ControlPlane, makeServingCert } from '../../src/controlplane/controlplane.js';
 import { createWebhookServer, type WebhookServer } from '../../src/webhook/server.js';
 import { createWebhookRoutes } from '../../src/webhook/routes.js';
 import { createAuthorizeHandler } from '../../src/webhook/sar.js';

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdtemp, writeFile, chmod } from 'node:fs/promises';
 import os from 'node:os';
-import { runCommand, harnessEnv, type KubectlResult } from './controlplane.js';
+import { runCommand, type KubectlResult } from '../../src/controlplane/controlplane.js';
+import { controlPlaneEnv } from '../../src/config.js';
 
 /** dist/src/cli/main.js, found from this file's place in dist/test/support. */
 export const CLI_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -36,7 +37,7 @@ export async function pluginDir(): Promise<string> {
 
 /** `kubectl gatehouse ARGS` through kubectl's plugin mechanism. */
 export function runKubectlPlugin(args: string[], opts: CliRun & { pluginDir: string }): Promise<KubectlResult> {
-  return runCommand(harnessEnv().kubectl, ['gatehouse', ...args], {
+  return runCommand(controlPlaneEnv().kubectl, ['gatehouse', ...args], {
     input: opts.input,
     timeoutMs: 60_000,
     env: { ...process.env, KUBECONFIG: opts.kubeconfig, PATH: `${opts.pluginDir}${path.delimiter}${process.env['PATH'] ?? ''}` },

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { readFile } from 'node:fs/promises';
-import type { KubectlOptions, KubectlResult } from './controlplane.js';
+import type { KubectlOptions, KubectlResult } from '../../src/controlplane/controlplane.js';
 import type { Stack } from './stack.js';
 import { eventually } from './operator.js';
 import { API_VERSION, type UserSpec } from '../../src/api/types.js';

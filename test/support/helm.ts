@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
-import { harnessEnv, runCommand, type KubectlResult } from './controlplane.js';
+import { runCommand, type KubectlResult } from '../../src/controlplane/controlplane.js';
+import { controlPlaneEnv } from '../../src/config.js';
 
 /** helm/gatehouse, found from this module's location (test/support or dist/test/support). */
 export function chartDir(): string {
@@ -22,7 +23,7 @@ export function repoRoot(): string {
 }
 
 export function helm(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
-  return runCommand(harnessEnv().helm, args, { input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
+  return runCommand(controlPlaneEnv().helm, args, { input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 });
 }
 
 export interface K8sObject {

@@ -9,7 +9,9 @@ import { decide } from '../../src/authz/decide.js';
 import type { Verdict } from '../../src/authz/types.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { crdDir } from '../../src/api/crds.js';
-import type { ControlPlane } from './controlplane.js';
+import { ControlPlane } from '../../src/controlplane/controlplane.js';
+import { reader, type Reader } from './kube-read.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 /** Short timings for tests; `overrides` are merged into the raw configuration first. */
 export function testConfig(overrides: Record<string, unknown> = {}, operator: Record<string, unknown> = {}): GatehouseConfig {
@@ -88,4 +90,40 @@ export function newIndex(config: GatehouseConfig, now: () => number = Date.now):
 /** What decide() answers for `user` doing `verb` on `resource` (core group unless `group`), in `namespace`. */
 export function verdict(index: PermissionIndex, user: string, verb: string, resource: string, namespace?: string, group = ''): Verdict {
   return decide(index, { user, groups: [], resource: { verb, group, resource, ...(namespace ? { namespace } : {}) } }).verdict;
+}
+
+/** What every controller integration test starts with: a control plane with the CRDs, a reader, and optionally a proxy in front. */
+export interface ControllerBed {
+  cp: ControlPlane;
+  rd: Reader;
+  /** Present when asked for: a TCP proxy to the API server the test can cut, freeze or restore. */
+  proxy: TcpProxy | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startControllerBed(opts: { proxy?: boolean } = {}): Promise<ControllerBed> {
+  const cp = await ControlPlane.start();
+  await installCrds(cp);
+  const rd = await reader(cp);
+  const proxy = opts.proxy ? await TcpProxy.start(Number(new URL(cp.url).port)) : undefined;
+  return {
+    cp,
+    rd,
+    proxy,
+    async stop() {
+      await proxy?.close();
+      await cp.stop();
+    },
+  };
+}
+
+/** The object the index holds for a kind and name (Namespace for anything else). */
+export function indexed(index: PermissionIndex, kind: string, name: string): { metadata: { name: string }; spec?: any } | undefined {
+  switch (kind) {
+    case 'User': return index.getUser(name);
+    case 'Role': return index.getRole(name);
+    case 'Team': return index.getTeam(name);
+    case 'RoleBinding': return index.getBinding(name);
+    default: return index.getNamespace(name);
+  }
 }

@@ -4,7 +4,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ControlPlane, freePort, makeServingCert, type ControlPlaneOptions, type KubectlOptions, type KubectlResult } from './controlplane.js';
+import { ControlPlane, freePort, makeServingCert, type ControlPlaneOptions, type KubectlOptions, type KubectlResult } from '../../src/controlplane/controlplane.js';
 import { installCrds, kubeConfigFor, testLogger, eventually } from './operator.js';
 import { parseConfig, type GatehouseConfig } from '../../src/config.js';
 import { startOperator, type Operator } from '../../src/operator.js';

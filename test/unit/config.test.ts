@@ -16,7 +16,7 @@ test('an empty configuration gets every default and is frozen', () => {
   }, TypeError);
 });
 
-test('product.md example values parse', () => {
+test('docs/design.md example values parse', () => {
   const cfg = parseConfig({
     seedAdmins: [{ username: 'root', email: 'root@example.com' }],
     defaults: { role: 'viewer', team: 'everyone' },

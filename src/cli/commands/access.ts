@@ -3,7 +3,7 @@
 import { whoCan } from '../../authz/queries.js';
 import { decide } from '../../authz/decide.js';
 import type { AccessRequest, Requester } from '../../authz/types.js';
-import { usernameOf } from '../../api/types.js';
+import { usernameOf } from '../../authz/rules.js';
 import type { CommandSpec, OptionSpec } from '../args.js';
 import { type Context, arg, str, strs, flag, printStructured } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';

@@ -1,6 +1,6 @@
 // role create|list|show|delete, role assign, role assignment list|delete.
 import type { Role, RoleBinding, Scope, Subject, SubjectKind, Team, User } from '../../api/types.js';
-import { usernameOf } from '../../api/types.js';
+import { usernameOf } from '../../authz/rules.js';
 import type { CommandSpec } from '../args.js';
 import { type Context, arg, str, strs, printStructured, asList, findObject, tryList } from '../context.js';
 import { CliError, usageError } from '../errors.js';

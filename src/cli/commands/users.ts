@@ -1,5 +1,6 @@
 // user create|list|show|activate|reject|suspend|delete and superuser grant|revoke.
-import { USER_STATES, usernameOf, type User, type UserState, type Team, type RoleBinding } from '../../api/types.js';
+import { usernameOf } from '../../authz/rules.js';
+import { USER_STATES, type User, type UserState, type Team, type RoleBinding } from '../../api/types.js';
 import type { CommandSpec } from '../args.js';
 import { type Context, arg, str, flag, printStructured, asList, findObject, tryList, updateWithRetry } from '../context.js';
 import { usageError } from '../errors.js';
@@ -71,7 +72,10 @@ async function show(ctx: Context): Promise<number> {
   const [teams, bindings] = [await tryList(ctx, 'Team'), await tryList(ctx, 'RoleBinding')];
   const myTeams = teams ? teamsOfUser(user, teams) : undefined;
   const myBindings = bindings && myTeams ? bindingsOfUser(user, myTeams, bindings) : undefined;
-  const ready = user.status?.conditions?.find((c) => c.type === 'Ready');
+  const cond = (type: string): string | undefined => {
+    const c = user.status?.conditions?.find((x) => x.type === type);
+    return c ? `${c.status} (${c.reason}: ${c.message})` : undefined;
+  };
   ctx.out(details([
     ['Name', user.metadata.name],
     ['Username', usernameOf(user)],
@@ -80,7 +84,8 @@ async function show(ctx: Context): Promise<number> {
     ['State', user.spec.state],
     ['Superuser', user.spec.superuser ? 'yes' : 'no'],
     ['Seed admin', user.status?.seed ? 'yes (change it in the Helm values, not here)' : 'no'],
-    ['Ready', ready ? `${ready.status} (${ready.reason}: ${ready.message})` : '<not reported: is the operator running?>'],
+    ['Ready', cond('Ready') ?? '<not reported: is the operator running?>'],
+    ['Active', cond('Active') ?? '<not reported>'],
     ['Teams', myTeams ?? ['<you may not list teams>']],
     ['Role assignments', myBindings ? myBindings.map((b) => `${b.metadata.name}: role ${b.spec.role} for ${subjectsText(b.spec.subjects)} in ${scopeText(b.spec.scope)}${expiryText(b.spec.expiresAt, ctx.now())}`) : ['<you may not list role assignments>']],
     ['Age', age(user.metadata.creationTimestamp, ctx.now())],

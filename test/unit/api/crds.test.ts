@@ -26,7 +26,7 @@ test('plural names in types.ts match the CRDs', () => {
   }
 });
 
-test('short names are the ones product.md names', () => {
+test('short names are the ones docs/design.md names', () => {
   const shorts = Object.fromEntries(crds.map((c) => [c.spec.names.kind, c.spec.names.shortNames?.[0]]));
   assert.deepEqual(shorts, { User: 'ghuser', Role: 'ghrole', Team: 'ghteam', RoleBinding: 'ghrb' });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import { decide } from '../../../src/authz/decide.js';
 import { binding, ns, policy, req, role, team, user } from '../../support/authz.js';
+import { bindingDiagnostics, roleDiagnostics, teamDiagnostics, userDiagnostics } from '../../../src/controller/diagnostics.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const clock = () => NOW;
@@ -41,8 +42,8 @@ describe('PermissionIndex: single-object changes', () => {
     assert.equal(decide(index, req('a', 'get jobs', 'x')).verdict, 'allow');
     index.apply({ op: 'delete', kind: 'Role', name: 'base' });
     assert.equal(decide(index, req('a', 'get jobs', 'x')).verdict, 'noOpinion');
-    assert.deepEqual(index.roleDiagnostics('mid')?.missingIncludes, ['base']);
-    assert.deepEqual(index.roleDiagnostics('top')?.missingIncludes, []);
+    assert.deepEqual(roleDiagnostics(index, 'mid')?.missingIncludes, ['base']);
+    assert.deepEqual(roleDiagnostics(index, 'top')?.missingIncludes, []);
   });
 
   it('replaceAll: objects that vanished leave the index', () => {
@@ -77,22 +78,22 @@ describe('PermissionIndex: diagnostics for status', () => {
     clock,
   );
   it('reports include cycles instead of looping, and invalid permissions', () => {
-    const a = index.roleDiagnostics('a')!;
+    const a = roleDiagnostics(index, 'a')!;
     assert.deepEqual(a.cycle, ['a', 'b', 'c', 'a']);
     assert.deepEqual(a.invalidPermissions, ['bad']);
     assert.match(a.problems[0]!, /"bad".*missing ":action"/);
     assert.deepEqual(a.missingIncludes, ['ghost']);
     assert.equal(a.bindingCount, 1);
-    assert.deepEqual(index.roleDiagnostics('c')!.invalidPermissions.length, 1);
-    assert.deepEqual(index.roleDiagnostics('loner')!.cycle, ['loner', 'loner']);
+    assert.deepEqual(roleDiagnostics(index, 'c')!.invalidPermissions.length, 1);
+    assert.deepEqual(roleDiagnostics(index, 'loner')!.cycle, ['loner', 'loner']);
     // Every role on the cycle holds all of the cycle's permissions.
     assert.deepEqual(index.compiledRole('c')!.atoms.map((x) => x.text).sort(), ['jobs:get', 'pods:get']);
   });
   it('team: member count, resolved namespaces, missing members', () => {
-    assert.deepEqual(index.teamDiagnostics('t'), { memberCount: 2, namespaces: ['n1', 'n2'], missingMembers: ['nobody'], bindingCount: 1 });
+    assert.deepEqual(teamDiagnostics(index, 't'), { memberCount: 2, namespaces: ['n1', 'n2'], missingMembers: ['nobody'], bindingCount: 1 });
   });
   it('binding: role found, unresolved subjects, resolved namespaces, expired', () => {
-    assert.deepEqual(index.bindingDiagnostics('rb'), {
+    assert.deepEqual(bindingDiagnostics(index, 'rb'), {
       scope: 'teams: t',
       subjectCount: 5,
       roleFound: true,
@@ -101,10 +102,10 @@ describe('PermissionIndex: diagnostics for status', () => {
       expired: true,
       invalidExpiresAt: false,
     });
-    assert.equal(index.bindingDiagnostics('rb2')!.roleFound, false);
+    assert.equal(bindingDiagnostics(index, 'rb2')!.roleFound, false);
   });
   it('user: teams, live roles, duplicate usernames', () => {
-    assert.deepEqual(index.userDiagnostics('alice'), { phase: 'Active', teams: ['t'], roles: ['nope'], seed: false, duplicateUsernameOf: ['al2'], aliases: ['alice'] });
+    assert.deepEqual(userDiagnostics(index, 'alice'), { phase: 'Active', teams: ['t'], roles: ['nope'], seed: false, duplicateUsernameOf: ['al2'], aliases: ['alice'] });
     assert.deepEqual(index.bindingsForRole('a'), ['rb']);
   });
 });

@@ -11,6 +11,7 @@ import { LABELS } from '../../../src/api/types.js';
 import type { AccessRequest } from '../../../src/authz/types.js';
 import { binding, policy, req, team, user } from '../../support/authz.js';
 import { ENTITY_RESOURCES, RUNAI_ROLES, RUNAI_SEED } from '../../support/runai-seed.js';
+import { roleDiagnostics } from '../../../src/controller/diagnostics.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const ALL = { zenml: true, runai: true, adaptive: true };
@@ -39,7 +40,7 @@ describe('presets: data and labels', () => {
   });
   it('every preset permission parses', () => {
     const index = indexFor([]);
-    for (const preset of Object.values(PRESETS)) for (const name of Object.keys(preset)) assert.deepEqual(index.roleDiagnostics(name)?.invalidPermissions, [], name);
+    for (const preset of Object.values(PRESETS)) for (const name of Object.keys(preset)) assert.deepEqual(roleDiagnostics(index, name)?.invalidPermissions, [], name);
   });
 });
 
@@ -103,7 +104,7 @@ describe('preset runai (seeds/002), every cell of the table', () => {
       assert.equal(canAssign(idx, { user: 'u-runai-admin', groups: [] }, target, { cluster: true }).allowed, true, `admin assigns ${target}`);
       const dept = canAssign(idx, { user: 'u-runai-department-admin', groups: [] }, target, { teams: ['dept-x'] });
       // Through canAssign exactly Researcher and ML Engineer; a role whose permissions the Department
-      // Admin holds anyway (itself, Research Manager) is assignable by product.md's other rule.
+      // Admin holds anyway (itself, Research Manager) is assignable by docs/design.md's other no-escalation rule.
       const expected = { 'runai-researcher': 'canAssign', 'runai-ml-engineer': 'canAssign', 'runai-department-admin': 'holdsPermissions', 'runai-research-manager': 'holdsPermissions' }[target] ?? null;
       assert.equal(dept.via, expected, `dept admin assigns ${target}: ${dept.reason}`);
       for (const other of RUNAI_COLUMNS.slice(2)) {

@@ -1,13 +1,13 @@
 // Property tests on random small worlds (small name pools, so names collide, roles include each
 // other in cycles, subjects dangle, bindings expire):
-//  1. decide() agrees with a slow reference evaluator written here from product.md, which scans
+//  1. decide() agrees with a slow reference evaluator written here from docs/design.md, which scans
 //     every object and uses only the grammar's plain matchers (not the index or RoleMatcher);
 //  2. any sequence of single-object changes and relists ends in the state a rebuild gives.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Namespace, Role, RoleBinding, Team, User, PolicyRule } from '../../../src/api/types.js';
-import { usernameOf } from '../../../src/api/types.js';
+import { usernameOf } from '../../../src/authz/rules.js';
 import type { PolicyConfig } from '../../../src/config.js';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import type { Change, World } from '../../../src/authz/index.js';

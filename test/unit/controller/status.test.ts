@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import { parseConfig } from '../../../src/config.js';
 import type { Namespace, Role, RoleBinding, Team, User } from '../../../src/api/types.js';
-import { canonical, computeStatus, dependents, statusEqual, type World } from '../../../src/controller/status.js';
+import { canonical, computeStatus, dependents, statusEqual, type StatusWorld } from '../../../src/controller/status.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const user = (name: string, state: User['spec']['state'] = 'Active', extra: Partial<User['spec']> = {}, status?: User['status']): User => ({ metadata: { name, generation: 3 }, spec: { state, ...extra }, ...(status ? { status } : {}) });
@@ -18,7 +18,7 @@ const binding = (name: string, spec: Partial<RoleBinding['spec']>, status?: Role
 });
 const ns = (name: string, labels: Record<string, string> = {}): Namespace => ({ metadata: { name, labels } });
 
-function worldOf(objs: { users?: User[]; roles?: Role[]; teams?: Team[]; bindings?: RoleBinding[]; namespaces?: Namespace[] }, seedAdmins: Array<{ username: string }> = []): World {
+function worldOf(objs: { users?: User[]; roles?: Role[]; teams?: Team[]; bindings?: RoleBinding[]; namespaces?: Namespace[] }, seedAdmins: Array<{ username: string }> = []): StatusWorld {
   const config = parseConfig({ seedAdmins });
   const index = PermissionIndex.build(objs, config, () => NOW);
   const byName = <T extends { metadata: { name: string } }>(xs: T[] = []) => new Map(xs.map((x) => [x.metadata.name, x] as const));
@@ -26,6 +26,7 @@ function worldOf(objs: { users?: User[]; roles?: Role[]; teams?: Team[]; binding
 }
 
 const ready = (s: any) => s.conditions.find((c: any) => c.type === 'Ready');
+const activeCond = (s: any) => s.conditions.find((c: any) => c.type === 'Active');
 
 test('a binding whose role is missing is Ready=False RoleNotFound, and Bound once it exists', () => {
   const b = binding('rb', { role: 'researcher' });
@@ -117,8 +118,11 @@ test('user: phase, teams, roles as role@scope, seed, and Events only on real tra
   for (const [state, reason, ev] of [['Pending', 'PendingApproval', undefined], ['Rejected', 'Rejected', 'UserRejected'], ['Suspended', 'Suspended', 'UserSuspended']] as const) {
     const u = user('carol', state, {}, { phase: 'Active' });
     const res = computeStatus('User', u, worldOf({ users: [u] }), NOW);
-    assert.equal(ready(res.status).status, 'False', state);
-    assert.equal(ready(res.status).reason, reason);
+    // GitOps: a user kept in this state is as intended, so Ready (reconciled) is True; the
+    // state is its own condition.
+    assert.equal(ready(res.status).status, 'True', state);
+    assert.equal(activeCond(res.status).status, 'False', state);
+    assert.equal(activeCond(res.status).reason, reason);
     assert.deepEqual(res.events.map((e) => e.reason), ev ? [ev] : []);
   }
 
@@ -126,7 +130,8 @@ test('user: phase, teams, roles as role@scope, seed, and Events only on real tra
   const seed = computeStatus('User', root, worldOf({ users: [root] }, [{ username: 'root' }]), NOW).status as any;
   assert.equal(seed.seed, true);
   assert.equal(seed.phase, 'Seed');
-  assert.equal(ready(seed).reason, 'SeedAdmin');
+  assert.equal(ready(seed).status, 'True');
+  assert.equal(activeCond(seed).reason, 'SeedAdmin');
 });
 
 test('two Users with one username: the first name is in effect, the other is Ready=False', () => {

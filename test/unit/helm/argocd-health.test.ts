@@ -28,6 +28,34 @@ const cases: Array<{ why: string; obj: string; status: string; message?: RegExp 
     message: /^RoleNotFound: role x does not exist$/,
   },
   { why: 'Ready condition computed for an older generation', obj: '{metadata={generation=3},status={observedGeneration=3,conditions={{type="Ready",status="True",observedGeneration=2}}}}', status: 'Progressing' },
+  // A User's state is its own condition: as kept in Git, never Degraded.
+  {
+    why: 'a Pending User awaits approval',
+    obj: '{metadata={generation=1},status={observedGeneration=1,conditions={{type="Ready",status="True",reason="Reconciled"},{type="Active",status="False",reason="PendingApproval",message="Waiting for approval"}}}}',
+    status: 'Suspended',
+    message: /^Awaiting approval: Waiting for approval$/,
+  },
+  {
+    why: 'a Suspended User is as intended',
+    obj: '{metadata={generation=1},status={observedGeneration=1,conditions={{type="Ready",status="True",reason="Reconciled"},{type="Active",status="False",reason="Suspended",message="denied all access"}}}}',
+    status: 'Healthy',
+    message: /^Suspended as intended: denied all access$/,
+  },
+  {
+    why: 'a Rejected User is as intended',
+    obj: '{metadata={generation=1},status={observedGeneration=1,conditions={{type="Ready",status="True",reason="Reconciled"},{type="Active",status="False",reason="Rejected",message="rejected"}}}}',
+    status: 'Healthy',
+  },
+  {
+    why: 'an Active User is healthy',
+    obj: '{metadata={generation=1},status={observedGeneration=1,conditions={{type="Ready",status="True",message="In effect"},{type="Active",status="True",reason="Active"}}}}',
+    status: 'Healthy',
+  },
+  {
+    why: 'a duplicate username is a fault',
+    obj: '{metadata={generation=1},status={observedGeneration=1,conditions={{type="Ready",status="False",reason="DuplicateUsername",message="x"},{type="Active",status="True",reason="Active"}}}}',
+    status: 'Degraded',
+  },
 ];
 
 test('the Argo CD health check maps Ready + observedGeneration to Argo CD health', { skip: lua ? false : 'no lua interpreter installed' }, () => {

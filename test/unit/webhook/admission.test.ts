@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   createAdmissionHandler, parseAdmissionEnvelope, parseAdmissionRequest, MAX_WARNINGS, MAX_WARNING_LENGTH,
-  type Validator, type Mutator, type AdmissionReviewRequest,
+  type Validator, type Mutator,
 } from '../../../src/webhook/admission.js';
+import type { AdmissionReviewRequest } from '../../../src/admission/types.js';
 import { createWebhookMetrics } from '../../../src/webhook/metrics.js';
 import { silentLogger } from '../../../src/log.js';
 import { ReviewError } from '../../../src/errors.js';
@@ -17,7 +18,7 @@ interface Answer {
   response: { uid: string; allowed: boolean; status?: { code: number; message: string }; warnings?: string[]; patchType?: string; patch?: string };
 }
 
-function handlers(opts: { validate?: Validator; mutate?: Mutator; breakGlass?: (u: { username: string }) => boolean } = {}) {
+function handlers(opts: { validate?: Validator; mutate?: Mutator; breakGlass?: (u: { user: string }) => boolean } = {}) {
   const metrics = createWebhookMetrics();
   const h = createAdmissionHandler({
     validate: opts.validate ?? (() => ({ allowed: true })),
@@ -29,7 +30,7 @@ function handlers(opts: { validate?: Validator; mutate?: Mutator; breakGlass?: (
   return { ...h, metrics };
 }
 
-test('the validator sees a typed request, without userInfo.extra', async () => {
+test('the validator sees a typed request, without userInfo.extra (the requester)', async () => {
   let seen: AdmissionReviewRequest | undefined;
   const { validate } = handlers({ validate: (r) => { seen = r; return { allowed: true }; } });
   const reply = await validate(admissionReview({ operation: 'UPDATE', oldObject: { metadata: { name: 'researcher' } } }));
@@ -38,15 +39,15 @@ test('the validator sees a typed request, without userInfo.extra', async () => {
   assert.equal(seen.operation, 'UPDATE');
   assert.equal(seen.kind.kind, 'Role');
   assert.equal(seen.resource.resource, 'roles');
-  assert.equal(seen.userInfo.username, 'alice');
-  assert.deepEqual(seen.userInfo.groups, ['system:authenticated']);
-  assert.equal('extra' in seen.userInfo, false);
+  assert.equal(seen.requester.user, 'alice');
+  assert.deepEqual(seen.requester.groups, ['system:authenticated']);
+  assert.equal('extra' in seen.requester, false);
   assert.deepEqual(seen.oldObject, { metadata: { name: 'researcher' } });
   assert.equal(seen.dryRun, false);
 });
 
 test('allowed and denied answers echo uid and apiVersion (v1 and v1beta1)', async () => {
-  const { validate } = handlers({ validate: (r) => (r.userInfo.username === 'alice' ? { allowed: true, warnings: ['role viewer does not exist yet'] } : { allowed: false, message: 'bob lacks jobs:* cluster-wide' }) });
+  const { validate } = handlers({ validate: (r) => (r.requester.user === 'alice' ? { allowed: true, warnings: ['role viewer does not exist yet'] } : { allowed: false, message: 'bob lacks jobs:* cluster-wide' }) });
   for (const apiVersion of ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1']) {
     const ok = JSON.parse((await validate(admissionReview({ apiVersion, uid: 'u-1' }))).body) as Answer;
     assert.equal(ok.apiVersion, apiVersion);
@@ -77,7 +78,7 @@ test('a validator returning garbage denies too', async () => {
 });
 
 test('break-glass callers pass validation even when the validator would throw', async () => {
-  const { validate } = handlers({ validate: () => { throw new Error('bug'); }, breakGlass: (u) => u.username === 'admin' });
+  const { validate } = handlers({ validate: () => { throw new Error('bug'); }, breakGlass: (u) => u.user === 'admin' });
   const answer = JSON.parse((await validate(admissionReview({ username: 'admin' }))).body) as Answer;
   assert.equal(answer.response.allowed, true);
   const other = JSON.parse((await validate(admissionReview({ username: 'alice' }))).body) as Answer;

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { createWebhookServer } from '../../../src/webhook/server.js';
 import { createWebhookRoutes } from '../../../src/webhook/routes.js';
 import { createAuthorizeHandler } from '../../../src/webhook/sar.js';
-import { createAdmissionHandler, type AdmissionReviewRequest } from '../../../src/webhook/admission.js';
+import { createAdmissionHandler } from '../../../src/webhook/admission.js';
+import type { AdmissionReviewRequest } from '../../../src/admission/types.js';
 import { silentLogger } from '../../../src/log.js';
 import type { AccessRequest, Decision } from '../../../src/authz/types.js';
 import { serverConfig, sar, admissionReview, fakeAuthorize } from './helpers.js';
@@ -196,13 +197,13 @@ test(`${CASES} random and mutated AdmissionReviews: no crash, no 5xx, uid echoed
   const logger = silentLogger();
   const admission = createAdmissionHandler({
     validate: (r) => {
-      if (r.userInfo.username === 'boom') throw new Error('validator bug');
-      const allowed = get(r.object, 'metadata', 'name') === 'researcher' && r.userInfo.username === 'alice';
+      if (r.requester.user === 'boom') throw new Error('validator bug');
+      const allowed = get(r.object, 'metadata', 'name') === 'researcher' && r.requester.user === 'alice';
       seen.last = allowed ? r : undefined;
       return allowed ? { allowed, warnings: ['w'.repeat(1000), 'x\n'] } : { allowed, message: 'denied' };
     },
     mutate: (r) => {
-      if (r.userInfo.username === 'boom') throw new Error('mutator bug');
+      if (r.requester.user === 'boom') throw new Error('mutator bug');
       seen.last = r;
       return { patch: [{ op: 'add', path: '/metadata/labels', value: { a: 'b' } }] };
     },

@@ -24,7 +24,7 @@ function setup(raw: Record<string, unknown> = {}) {
     logger: silentLogger(),
     authorize: (req) => decide(index, req),
     isReady: () => index.synced,
-    validate: (r) => ({ allowed: r.userInfo.username === 'alice' }),
+    validate: (r) => ({ allowed: r.requester.user === 'alice' }),
     createPendingUser: async (u) => { created.push(u); },
     indexGeneration: () => index.generation,
   });
@@ -67,9 +67,9 @@ test('registration auto off: nobody is created', async () => {
 test('break-glass: the operator service account and system:masters are recognised from the config', async () => {
   const { webhook, config } = setup();
   const glass = defaultBreakGlass(config);
-  assert.equal(glass({ username: config.operator.serviceAccountUsername, groups: [] }), true);
-  assert.equal(glass({ username: 'root', groups: ['system:masters'] }), true);
-  assert.equal(glass({ username: 'bob', groups: ['system:authenticated'] }), false);
+  assert.equal(glass({ user: config.operator.serviceAccountUsername, groups: [] }), true);
+  assert.equal(glass({ user: 'root', groups: ['system:masters'] }), true);
+  assert.equal(glass({ user: 'bob', groups: ['system:authenticated'] }), false);
   // The validator's answer stands for break-glass callers too (the admission policy lets them
   // through itself, with warnings); the adapter only overrides a validator that fails.
   const res = await webhook.server.inject({ method: 'POST', url: '/validate', body: JSON.stringify(admissionReview({ username: 'alice', groups: ['system:masters'] })) });

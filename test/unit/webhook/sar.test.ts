@@ -1,5 +1,5 @@
 // SubjectAccessReview in and out, without a socket: the parser's strictness and the three-valued
-// answer (architecture.md principle 2), including internal failure as no opinion.
+// answer (docs/design.md, "Three answers"), including internal failure as no opinion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';

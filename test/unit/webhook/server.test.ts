@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, readFile, rm, copyFile, rename } from 'node:fs/promises';
-import { makeServingCert, type TlsFiles } from '../../support/controlplane.js';
+import { makeServingCert, type TlsFiles } from '../../../src/controlplane/controlplane.js';
 import { createWebhookServer, type WebhookServer } from '../../../src/webhook/server.js';
 import { createWebhookRoutes } from '../../../src/webhook/routes.js';
 import { createAuthorizeHandler } from '../../../src/webhook/sar.js';

@@ -1,7 +1,8 @@
-// A real kube-apiserver and etcd for tests and the local run, started on free loopback ports with
-// their own data dir, and stopped by pid. Binaries come from scripts/controlplane-install.sh's cache
-// unless GATEHOUSE_KUBE_APISERVER / GATEHOUSE_ETCD / GATEHOUSE_KUBECTL / GATEHOUSE_HELM name others
-// (envtest's, a newer Kubernetes).
+// The embedded control plane: a real kube-apiserver and etcd for `npm run local`, the integration
+// tests and the end-to-end benchmark, started on free loopback ports with their own data dir, and
+// stopped by pid. Binaries come from scripts/controlplane-install.sh's cache unless
+// GATEHOUSE_KUBE_APISERVER / GATEHOUSE_ETCD / GATEHOUSE_KUBECTL / GATEHOUSE_HELM name others
+// (envtest's, a newer Kubernetes); src/config.ts (controlPlaneEnv) reads those.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile, readFile, rm, open } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -10,29 +11,9 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { controlPlaneEnv } from '../config.js';
 
 const execFileP = promisify(execFile);
-
-/** Where the install script caches binaries; the only place the harness reads the environment. */
-export function harnessEnv(): {
-  cache: string;
-  apiserver: string;
-  etcd: string;
-  kubectl: string;
-  helm: string;
-  keepData: boolean;
-} {
-  const cache = process.env['GATEHOUSE_CACHE'] ?? path.join(os.homedir(), '.cache', 'gatehouse');
-  const bin = path.join(cache, 'bin');
-  return {
-    cache,
-    apiserver: process.env['GATEHOUSE_KUBE_APISERVER'] ?? path.join(bin, 'kube-apiserver'),
-    etcd: process.env['GATEHOUSE_ETCD'] ?? 'etcd',
-    kubectl: process.env['GATEHOUSE_KUBECTL'] ?? path.join(bin, 'kubectl'),
-    helm: process.env['GATEHOUSE_HELM'] ?? path.join(bin, 'helm'),
-    keepData: process.env['GATEHOUSE_KEEP_TEST_DATA'] === '1',
-  };
-}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -90,7 +71,7 @@ export interface ControlPlaneOptions {
   /**
    * Authorization webhook: the apiserver calls `url` with SubjectAccessReview v1. It goes before RBAC
    * by default (`Webhook,RBAC`), because only then can Gatehouse's deny for a Pending, Rejected or
-   * Suspended user stop a request that RBAC would allow (product.md, step 4); `after-rbac` gives
+   * Suspended user stop a request that RBAC would allow (docs/design.md, decision step 4); `after-rbac` gives
    * `RBAC,Webhook`, where Gatehouse can only add grants.
    */
   authorizationWebhook?: { url: string; caFile: string; order?: 'before-rbac' | 'after-rbac' };
@@ -123,23 +104,30 @@ function startProcess(bin: string, args: string[], logFile: string): Promise<Pro
       });
       child.on('error', () => resolve(-1));
     });
-    liveChildren.add(child);
+    killOnExit(child);
     void exited.then(() => liveChildren.delete(child));
     return { child, exited };
   });
 }
 
-// If the test process ends without stop() (a crash, an uncaught error), kill what it started.
+// If the process ends without stop() (a crash, an uncaught error), kill what it started. Registered
+// with the first child, so importing this module does nothing.
 const liveChildren = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of liveChildren) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      /* already gone */
+let exitHookSet = false;
+function killOnExit(child: ChildProcess): void {
+  liveChildren.add(child);
+  if (exitHookSet) return;
+  exitHookSet = true;
+  process.on('exit', () => {
+    for (const c of liveChildren) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
-  }
-});
+  });
+}
 
 async function stopProcess(proc: Proc | undefined, graceMs = 5000): Promise<void> {
   if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
@@ -194,7 +182,7 @@ export class ControlPlane {
   }
 
   static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
-    const env = harnessEnv();
+    const env = controlPlaneEnv();
     if (!existsSync(env.apiserver)) {
       throw new Error(`kube-apiserver not found at ${env.apiserver}: run 'npm run controlplane:install' (or set GATEHOUSE_KUBE_APISERVER)`);
     }
@@ -274,7 +262,7 @@ export class ControlPlane {
   }
 
   private async startApiserver(): Promise<void> {
-    const env = harnessEnv();
+    const env = controlPlaneEnv();
     this.apiserver = await startProcess(env.apiserver, this.apiserverArgs, path.join(this.dir, 'apiserver.log'));
     await this.waitReady(60_000);
   }
@@ -323,7 +311,7 @@ export class ControlPlane {
   }
 
   async kubectl(args: string[], opts: KubectlOptions = {}): Promise<KubectlResult> {
-    const env = harnessEnv();
+    const env = controlPlaneEnv();
     const full = ['--kubeconfig', this.kubeconfigPath, ...args];
     if (opts.token) full.push(`--token=${opts.token}`);
     if (opts.as) full.push(`--as=${opts.as}`);
@@ -341,13 +329,13 @@ export class ControlPlane {
   async stop(): Promise<void> {
     await stopProcess(this.apiserver);
     await stopProcess(this.etcd);
-    if (!harnessEnv().keepData) await rm(this.dir, { recursive: true, force: true });
+    if (!controlPlaneEnv().keepData) await rm(this.dir, { recursive: true, force: true });
   }
 }
 
 export function runCommand(bin: string, args: string[], opts: { input?: string | undefined; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<KubectlResult> {
   return new Promise((resolve) => {
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
