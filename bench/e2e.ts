@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { loadavg, cpus } from 'node:os';
 import { ControlPlane, type StaticUser } from '../src/controlplane/controlplane.js';
 import { startStack } from '../test/support/stack.js';
+import { stats, type Stats } from './stats.js';
 
 const REQUESTS = Number(process.argv[2] ?? 1000);
 const TRIALS = Number(process.argv[3] ?? 100);
@@ -77,17 +78,6 @@ async function ssarAllowed(a: Api, user: string): Promise<boolean> {
   return (JSON.parse(r.body) as { status?: { allowed?: boolean } }).status?.allowed === true;
 }
 
-interface Stats {
-  n: number;
-  p50: number;
-  p99: number;
-  mean: number;
-}
-function stats(ms: number[]): Stats {
-  const s = [...ms].sort((a, b) => a - b);
-  const at = (p: number): number => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-  return { n: s.length, p50: at(50), p99: at(99), mean: s.reduce((x, y) => x + y, 0) / s.length };
-}
 
 async function timed(n: number, f: () => Promise<void>): Promise<Stats> {
   for (let i = 0; i < WARMUP; i++) await f();

@@ -26,11 +26,24 @@ delete le.properties.leaseName;
 const schema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'Gatehouse chart values',
-  description: 'The keys logLevel, seedAdmins, defaults, projects, registration, authorization and presets have exactly the shape of the operator configuration file (src/config.ts CONFIG_SCHEMA); server and operator are the parts of it the chart does not set itself.',
+  description: 'The keys logLevel, seedAdmins, defaults, projects, registration, authorization, presets and credentials (less the proxy listener and CA file, which the chart sets) have exactly the shape of the operator configuration file (src/config.ts CONFIG_SCHEMA); server and operator are the parts of it the chart does not set itself.',
   type: 'object',
   additionalProperties: false,
   properties: {
     ...pick(P, ['logLevel', 'seedAdmins', 'defaults', 'projects', 'registration', 'authorization', 'presets']),
+    credentials: { ...P.credentials, properties: {
+      ...pick(P.credentials.properties, ['enabled', 'invitationTTLSeconds', 'rateLimits']),
+      proxy: { ...P.credentials.properties.proxy, properties: {
+        ...pick(P.credentials.properties.proxy.properties, ['enabled']),
+        externalURL: { type: 'string', pattern: '^(https://.*)?$', description: 'How users reach the proxy; printed in invitations. Empty: not known.' },
+      } },
+    } },
+    proxyService: obj("The credential proxy's Service.", {
+      type: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] },
+      port: { type: 'integer', minimum: 1, maximum: 65535 },
+      annotations: { type: 'object', additionalProperties: { type: 'string' } },
+      loadBalancerSourceRanges: { type: 'array', items: { type: 'string', minLength: 1 } },
+    }),
     server: { ...P.server, properties: pick(P.server.properties, ['maxBodyBytes', 'requestTimeoutMs']) },
     operator: { ...P.operator, properties: { leaderElection: le, ...pick(P.operator.properties, ['watch', 'autoRegistrationPerSecond']) } },
     starterObjects: obj('Roles viewer and project-owner and Team everyone, created once by a post-install hook.', { enabled: bool('Create the starter objects (install with --wait).') }),

@@ -15,6 +15,26 @@ export interface SeedAdmin {
   username: string;
   email?: string;
   displayName?: string;
+  /** `generate`: with credentials on, the operator gives this admin a token at install (a Secret). */
+  credentials?: 'generate' | 'none';
+}
+
+/** Gatehouse's own tokens for clusters without an identity provider (docs/credentials.md). */
+export interface CredentialsConfig {
+  enabled: boolean;
+  /** How long an invitation (activation token) may wait to be redeemed. */
+  invitationTTLSeconds: number;
+  proxy: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    /** How users reach the proxy (its Service, a load balancer); printed in the activate command. */
+    externalURL?: string;
+    /** A CA bundle (PEM file) users need to trust the proxy; printed in the activate command. */
+    caFile?: string;
+  };
+  /** Failed attempts per client address and per user, and logins (activate, rotate) per user. */
+  rateLimits: { perSourcePerMinute: number; perUserPerMinute: number };
 }
 
 /** The part of the configuration the permission index and decide() read. */
@@ -56,6 +76,7 @@ export interface OperatorConfig {
 
 export interface GatehouseConfig extends PolicyConfig {
   logLevel: string;
+  credentials: CredentialsConfig;
   server: ServerConfig;
   operator: OperatorConfig;
 }
@@ -79,6 +100,37 @@ export const CONFIG_SCHEMA = {
           username: { type: 'string', minLength: 1, maxLength: 253 },
           email: { type: 'string', maxLength: 254 },
           displayName: { type: 'string', maxLength: 256 },
+          credentials: { enum: ['generate', 'none'] },
+        },
+      },
+    },
+    credentials: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        invitationTTLSeconds: { type: 'integer', minimum: 1, maximum: 30 * 24 * 3600, default: 24 * 3600 },
+        proxy: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: 'boolean', default: true },
+            host: { type: 'string', default: '0.0.0.0' },
+            port: { type: 'integer', minimum: 0, maximum: 65535, default: 8444 },
+            externalURL: { type: 'string', pattern: '^(https://.*)?$' },
+            caFile: { type: 'string', minLength: 1 },
+          },
+        },
+        rateLimits: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            perSourcePerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 60 },
+            perUserPerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 20 },
+          },
         },
       },
     },

@@ -13,6 +13,7 @@ import { createKubeClient, isConflict, type KubeClient } from './controller/kube
 import { createAdmissionPolicy } from './admission/review.js';
 import { createPolicyView } from './admission/view.js';
 import { createGatehouseWebhook, type GatehouseWebhook } from './webhook/index.js';
+import { createCredentials, type Credentials } from './credentials/index.js';
 
 export interface OperatorOptions {
   config: GatehouseConfig;
@@ -29,6 +30,10 @@ export interface Operator {
   readonly webhook: GatehouseWebhook;
   /** The port the HTTPS server listens on (config.server.port, or the one picked for port 0). */
   readonly port: number;
+  /** Gatehouse's own tokens, when credentials.enabled. */
+  readonly credentials: Credentials | undefined;
+  /** The credential proxy's port, when it runs. */
+  readonly proxyPort: number | undefined;
   /** Stops serving, stops the controller (releasing the lease). Idempotent. */
   stop(): Promise<void>;
 }
@@ -77,10 +82,29 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     view: () => (index.synced ? createPolicyView(index, now) : undefined),
     now,
   });
+  // Built before the webhook (which serves its TokenReview route); counts into the webhook's metrics.
+  let webhookRef: GatehouseWebhook | undefined;
+  const credentials = config.credentials.enabled
+    ? createCredentials({
+      config,
+      kubeConfig,
+      client: kube,
+      index,
+      logger,
+      now,
+      record: (event, kind, reason) => webhookRef?.metrics.recordCredential(event, kind, reason),
+      onProxyResponse: (status) => webhookRef?.metrics.recordResponse('proxy', status),
+    })
+    : undefined;
   const webhook = createGatehouseWebhook({
     config,
     logger,
-    authorize: (req) => decide(index, req, { now: now() }),
+    authorize: (req) => {
+      if (req.credentialId !== undefined && credentials && !credentials.authenticator.stillLive(req.credentialId, req.user)) {
+        return { verdict: 'deny', code: 'credentialEnded', reason: `the Gatehouse token of ${req.user} was revoked or rotated` };
+      }
+      return decide(index, req, { now: now() });
+    },
     isReady: () => index.synced,
     validate: (review) => policy.validate(review),
     mutate: (review) => policy.mutate(review),
@@ -88,9 +112,12 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     indexGeneration: () => index.generation,
     watchRestarts: () => controller.metrics().watchRestarts,
     processMetrics: true,
+    ...(credentials ? { authenticate: (body: unknown) => credentials.tokenReview(body) } : {}),
   });
+  webhookRef = webhook;
   const { port } = await webhook.server.listen();
   controller.start();
+  const proxyPort = credentials ? (await credentials.start()).proxyPort : undefined;
   controller.synced.then(
     () => logger.info({ generation: index.generation }, 'index synced'),
     () => undefined,
@@ -101,10 +128,13 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     controller,
     webhook,
     port,
+    credentials,
+    proxyPort,
     stop() {
       // Stop taking work first (the controller releases its lease), then close the server, whose
       // in-flight reviews finish.
       stopping ??= (async () => {
+        await credentials?.stop();
         await controller.stop();
         await webhook.server.close();
       })();

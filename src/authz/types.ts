@@ -31,6 +31,12 @@ export interface Requester {
 export interface AccessRequest extends Requester {
   resource?: ResourceAttributes;
   nonResource?: NonResourceAttributes;
+  /**
+   * The Gatehouse token the request was authenticated with (TokenReview puts its id in the user's
+   * extra). The API server caches successful authentications for 10 s on its own; checking the id
+   * again at authorization (uncached) ends a revoked token at once. decide() does not read it.
+   */
+  credentialId?: string;
 }
 
 /** The SubjectAccessReview answer has three values (docs/design.md, "Three answers"). */
@@ -42,6 +48,7 @@ export type DecisionCode =
   | 'notSynced' // 2. the index has not synced yet
   | 'unknownUser' // 3. no User object
   | 'registration' // 3. an unknown user may create their own User (approval/open)
+  | 'credentialEnded' // 0. a Gatehouse token that was revoked or rotated since it was authenticated
   | 'inactive' // 4. Pending, Rejected or Suspended
   | 'superuser' // 5.
   | 'binding' // 6. a live RoleBinding

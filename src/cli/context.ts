@@ -6,6 +6,7 @@ import { CliError, EXIT, usageError } from './errors.js';
 import type { OutputFormat } from './format.js';
 import { nearestNames, render } from './format.js';
 import type { GatehouseClient, ObjectOf } from './kube.js';
+import type { PostToken } from './login.js';
 import { usernameOf } from '../authz/rules.js';
 
 export interface Context {
@@ -17,6 +18,13 @@ export interface Context {
   err(text: string): void;
   now(): number;
   readFile(file: string): string;
+  /** Writes a file only its owner may read (kubeconfigs with tokens). */
+  writeFile(file: string, text: string): void;
+  /** The kubeconfig file to edit when --kubeconfig is not given ($KUBECONFIG's first, ~/.kube/config). */
+  defaultKubeconfig(): string;
+  /** POSTs a Gatehouse token to the proxy (activate, rotate). */
+  postToken: PostToken;
+  sleep(ms: number): Promise<void>;
 }
 
 export function str(ctx: Context, name: string): string | undefined {

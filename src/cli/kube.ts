@@ -40,6 +40,20 @@ export interface GatehouseClient {
   subjectAccessReview(req: AccessRequest): Promise<ServerAnswer>;
   /** Who the kubeconfig identity is, when the cluster can say (SelfSubjectReview, 1.27+). */
   whoAmI(): Promise<Requester | undefined>;
+  /** A ConfigMap's data; undefined when it does not exist. */
+  readConfigMap(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /** Creates a Secret (credential requests); returns its generated name. */
+  createSecret(namespace: string, secret: SecretRequest): Promise<string>;
+  /** A Secret's annotations (the CLI reads only its own request back); undefined when gone. */
+  readSecretAnnotations(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  deleteSecret(namespace: string, name: string): Promise<void>;
+}
+
+/** A Secret the CLI creates: a name prefix, labels and string data. */
+export interface SecretRequest {
+  generateName: string;
+  labels: Record<string, string>;
+  stringData: Record<string, string>;
 }
 
 export interface ConnectionOptions {
@@ -149,6 +163,40 @@ export function createKubeClient(opts: ConnectionOptions): GatehouseClient {
           ...(st?.reason ? { reason: st.reason } : {}),
           ...(st?.evaluationError ? { evaluationError: st.evaluationError } : {}),
         };
+      }),
+    readConfigMap: (namespace, name) =>
+      wrap(`read configmap ${namespace}/${name}`, {}, async () => {
+        try {
+          return (await core.readNamespacedConfigMap({ namespace, name }, withOpts())).data ?? {};
+        } catch (err) {
+          if (asApiFailure(err)?.status === 404) return undefined;
+          throw err;
+        }
+      }),
+    createSecret: (namespace, secret) =>
+      wrap(`create a secret in ${namespace}`, {}, async () => {
+        const res = await core.createNamespacedSecret({
+          namespace,
+          body: { apiVersion: 'v1', kind: 'Secret', metadata: { generateName: secret.generateName, labels: secret.labels }, type: 'Opaque', stringData: secret.stringData },
+        }, withOpts());
+        return res.metadata?.name ?? '';
+      }),
+    readSecretAnnotations: (namespace, name) =>
+      wrap(`read secret ${namespace}/${name}`, {}, async () => {
+        try {
+          return (await core.readNamespacedSecret({ namespace, name }, withOpts())).metadata?.annotations ?? {};
+        } catch (err) {
+          if (asApiFailure(err)?.status === 404) return undefined;
+          throw err;
+        }
+      }),
+    deleteSecret: (namespace, name) =>
+      wrap(`delete secret ${namespace}/${name}`, {}, async () => {
+        try {
+          await core.deleteNamespacedSecret({ namespace, name }, withOpts());
+        } catch (err) {
+          if (asApiFailure(err)?.status !== 404) throw err;
+        }
       }),
     whoAmI: async () => {
       try {

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // kubectl-gatehouse: the kubectl plugin's entry (kubectl finds it on PATH as `kubectl gatehouse`).
 // The composition root of the CLI: the only place it touches the real process.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { postToken } from './login.js';
 import { run } from './run.js';
 import { createKubeClient } from './kube.js';
 
@@ -11,5 +14,11 @@ const code = await run(process.argv.slice(2), {
   now: () => Date.now(),
   readFile: (file) => readFileSync(file, 'utf8'),
   makeClient: createKubeClient,
+  writeFile: (file, text) => {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text, { mode: 0o600 });
+  },
+  defaultKubeconfig: () => (process.env['KUBECONFIG'] ?? '').split(path.delimiter).find(Boolean) ?? path.join(os.homedir(), '.kube', 'config'),
+  postToken,
 });
 process.exitCode = code;

@@ -6,6 +6,8 @@ import { CliError, EXIT, usageError } from './errors.js';
 import { errorMessage } from '../errors.js';
 import type { OutputFormat } from './format.js';
 import type { ConnectionOptions, GatehouseClient } from './kube.js';
+import type { PostToken } from './login.js';
+import { credentialCommands } from './commands/credentials.js';
 import { userCommands } from './commands/users.js';
 import { roleCommands } from './commands/roles.js';
 import { teamCommands } from './commands/teams.js';
@@ -18,6 +20,14 @@ export interface CliDeps {
   now(): number;
   readFile(file: string): string;
   makeClient(opts: ConnectionOptions): GatehouseClient;
+  /** For activate and token rotate; commands that need them fail with a usage error when absent. */
+  writeFile?(file: string, text: string): void;
+  defaultKubeconfig?(): string;
+  postToken?: PostToken;
+}
+
+function unavailable(what: string): never {
+  throw usageError(`${what} is not available here`);
 }
 
 export const EXIT_CODES_HELP = `Exit codes:
@@ -27,7 +37,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   3   the API server refused or failed (forbidden, not found, CRDs not installed, unreachable)
 `;
 
-export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands];
+export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands];
 
 /** Commands whose --as/--as-group name the user asked about, not an impersonation. */
 const SUBJECT_COMMANDS = new Set(['can-i', 'explain', 'who-can']);
@@ -61,6 +71,10 @@ export async function run(argv: readonly string[], deps: CliDeps): Promise<numbe
       err: deps.stderr,
       now: deps.now,
       readFile: deps.readFile,
+      writeFile: deps.writeFile ?? (() => unavailable('writing files')),
+      defaultKubeconfig: deps.defaultKubeconfig ?? (() => unavailable('a default kubeconfig')),
+      postToken: deps.postToken ?? (() => unavailable('the network')),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     };
     return await command.run(ctx);
   } catch (err) {

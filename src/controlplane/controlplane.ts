@@ -81,6 +81,11 @@ export interface ControlPlaneOptions {
    * server that checks client certificates (server.clientCAFile; docs/security.md).
    */
   webhookClientCert?: { cert: string; key: string };
+  /**
+   * Webhook token authentication: the apiserver sends TokenReview v1 to `url` for bearer tokens the
+   * static token file does not know (cache off, so a revocation shows at once).
+   */
+  tokenWebhook?: { url: string; caFile: string };
   /** More static-token identities besides the admin (who is in system:masters). */
   users?: StaticUser[];
   /** Extra kube-apiserver flags. */
@@ -244,6 +249,12 @@ export class ControlPlane {
       await writeFile(admissionKubeconfig, admissionWebhookKubeconfig(opts.webhookClientCert));
       await writeFile(admissionConfig, admissionConfiguration(admissionKubeconfig));
       args.push(`--admission-control-config-file=${admissionConfig}`);
+    }
+    if (opts.tokenWebhook) {
+      const authnKubeconfig = path.join(dir, 'authn-webhook.kubeconfig');
+      await writeFile(authnKubeconfig, webhookKubeconfig(opts.tokenWebhook.url, opts.tokenWebhook.caFile));
+      args.push(`--authentication-token-webhook-config-file=${authnKubeconfig}`, '--authentication-token-webhook-version=v1',
+        '--authentication-token-webhook-cache-ttl=0s');
     }
     args.push(...(opts.extraArgs ?? []));
 

@@ -10,6 +10,7 @@ import { createAuthorizeHandler } from './sar.js';
 import { createAdmissionHandler, type Mutator, type Validator } from './admission.js';
 import type { Requester } from '../authz/types.js';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
+import type { Reply } from './http.js';
 import { createAutoRegistrar, type AutoRegistrar } from './registration.js';
 
 export interface GatehouseWebhookOptions {
@@ -24,6 +25,8 @@ export interface GatehouseWebhookOptions {
   mutate?: Mutator;
   /** Default: the operator's own service account and members of system:masters (docs/design.md, authz/rules.ts). */
   breakGlass?: (requester: Requester) => boolean;
+  /** The TokenReview handler (src/credentials/), served at /authenticate when given. */
+  authenticate?: (body: unknown) => Reply;
   /** Registration `auto`: creates a Pending User (AlreadyExists counts as done). */
   createPendingUser?: (username: string) => Promise<void>;
   indexGeneration?: () => number;
@@ -80,7 +83,13 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
       breakGlass: options.breakGlass ?? defaultBreakGlass(config),
     })
     : undefined;
-  const routes = createWebhookRoutes({ authorize, ...(admission ? { admission } : {}), isReady, metrics });
+  const routes = createWebhookRoutes({
+    authorize,
+    ...(admission ? { admission } : {}),
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    isReady,
+    metrics,
+  });
   const server = createWebhookServer({
     server: config.server,
     logger,

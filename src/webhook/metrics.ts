@@ -26,6 +26,8 @@ export interface WebhookMetrics {
   recordResponse(route: string, status: number): void;
   /** Registration `auto` created a Pending User. */
   incRegistrations(): void;
+  /** A credential was issued, redeemed, rejected, revoked or rotated (src/credentials/). */
+  recordCredential(event: string, kind: string, reason: string): void;
   /** Late wiring: the index and the informers exist after the server does. */
   setIndexGeneration(getter: () => number): void;
   setWatchRestarts(getter: () => number): void;
@@ -70,6 +72,12 @@ export function createWebhookMetrics(options: WebhookMetricsOptions = {}): Webho
   const registrations = new Counter({
     name: 'gatehouse_registrations_total',
     help: 'Pending Users created by registration auto.',
+    registers: [registry],
+  });
+  const credentials = new Counter({
+    name: 'gatehouse_credential_events_total',
+    help: 'Gatehouse tokens by event (issued, redeemed, rejected, revoked, rotated), token kind (inv, usr, all) and reason.',
+    labelNames: ['event', 'kind', 'reason'] as const,
     registers: [registry],
   });
   new Gauge({
@@ -141,6 +149,10 @@ export function createWebhookMetrics(options: WebhookMetricsOptions = {}): Webho
     },
     incRegistrations() {
       registrations.inc();
+    },
+    recordCredential(event, kind, reason) {
+      // Callers pass values from fixed sets (src/credentials/); the label count stays bounded.
+      credentials.labels(event, kind, reason).inc();
     },
     setIndexGeneration(getter) {
       indexGeneration = getter;

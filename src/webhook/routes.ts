@@ -7,6 +7,8 @@ import type { AdmissionHandlers } from './admission.js';
 export interface WebhookRoutesOptions {
   /** From createAuthorizeHandler. */
   authorize?: (body: unknown) => Reply;
+  /** Webhook token authentication (TokenReview), when credentials are on. */
+  authenticate?: (body: unknown) => Reply;
   /** From createAdmissionHandler. */
   admission?: AdmissionHandlers;
   /** True once the permission index has synced. */
@@ -35,6 +37,10 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): Routes {
   }
   const { authorize, admission } = options;
   if (authorize) routes['/authorize'] = { name: 'authorize', method: 'POST', handler: (ctx) => authorize(ctx.body) };
+  if (options.authenticate) {
+    const authenticate = options.authenticate;
+    routes['/authenticate'] = { name: 'authenticate', method: 'POST', handler: (ctx) => authenticate(ctx.body) };
+  }
   if (admission) {
     routes['/validate'] = {
       name: 'validate', method: 'POST', handler: (ctx) => admission.validate(ctx.body),

@@ -39,6 +39,9 @@ export function parseSubjectAccessReview(body: unknown): ParsedSar {
     throw new ReviewError('exactly one of spec.resourceAttributes and spec.nonResourceAttributes must be set');
   }
   const request: AccessRequest = uid === undefined || uid === '' ? { user, groups } : { user, groups, uid };
+  // Of `extra`, only the one key Gatehouse's own TokenReview sets (a token id, not a credential).
+  const credentialId = credentialIdFrom(spec['extra']);
+  if (credentialId !== undefined) request.credentialId = credentialId;
   if (hasRa) {
     if (!isObject(ra)) throw new ReviewError('spec.resourceAttributes must be an object');
     const where = 'spec.resourceAttributes';
@@ -62,6 +65,16 @@ export function parseSubjectAccessReview(body: unknown): ParsedSar {
     request.nonResource = { path: reqString(nra, 'path', where), verb: reqString(nra, 'verb', where) };
   }
   return { apiVersion, request };
+}
+
+/** The extra key carrying a Gatehouse token id (src/credentials/tokenreview.ts sets it). */
+export const CREDENTIAL_EXTRA = 'iam.gatehouse.dev/token-id';
+
+function credentialIdFrom(extra: unknown): string | undefined {
+  if (!isObject(extra)) return undefined;
+  const v = extra[CREDENTIAL_EXTRA];
+  // Anything but exactly one short string is not Gatehouse's and is ignored.
+  return Array.isArray(v) && v.length === 1 && typeof v[0] === 'string' && v[0].length <= 64 ? v[0] : undefined;
 }
 
 export interface SarStatus {

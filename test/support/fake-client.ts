@@ -2,7 +2,7 @@
 import type { GatehouseKind, Namespace } from '../../src/api/types.js';
 import type { AccessRequest, Requester } from '../../src/authz/types.js';
 import { translateError } from '../../src/cli/errors.js';
-import type { GatehouseClient, ObjectOf, ServerAnswer } from '../../src/cli/kube.js';
+import type { GatehouseClient, ObjectOf, SecretRequest, ServerAnswer } from '../../src/cli/kube.js';
 
 function apiError(code: number, reason: string, message: string, name?: string): Error {
   return Object.assign(new Error('HTTP ' + code), { code, body: JSON.stringify({ kind: 'Status', code, reason, message, ...(name ? { details: { name } } : {}) }) });
@@ -83,6 +83,26 @@ export class FakeClient implements GatehouseClient {
   }
   async whoAmI(): Promise<Requester | undefined> {
     return this.opts.whoAmI;
+  }
+  /** ConfigMaps and Secrets by `namespace/name`, for the credential commands. */
+  readonly configMaps = new Map<string, Record<string, string>>();
+  readonly secrets = new Map<string, SecretRequest & { annotations: Record<string, string> }>();
+  async readConfigMap(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    this.calls.push(`get ConfigMap ${namespace}/${name}`);
+    return this.configMaps.get(`${namespace}/${name}`);
+  }
+  async createSecret(namespace: string, secret: SecretRequest): Promise<string> {
+    const name = `${secret.generateName}${this.rv++}`;
+    this.calls.push(`create Secret ${namespace}/${name}`);
+    this.secrets.set(`${namespace}/${name}`, { ...structuredClone(secret), annotations: {} });
+    return name;
+  }
+  async readSecretAnnotations(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    return this.secrets.get(`${namespace}/${name}`)?.annotations;
+  }
+  async deleteSecret(namespace: string, name: string): Promise<void> {
+    this.calls.push(`delete Secret ${namespace}/${name}`);
+    this.secrets.delete(`${namespace}/${name}`);
   }
 }
 

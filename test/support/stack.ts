@@ -15,6 +15,8 @@ export interface Stack {
   /** The webhook server's port on 127.0.0.1, and the CA that signed its certificate. */
   webhook: { port: number; caFile: string };
   operator: Operator;
+  /** The operator's serving CA (PEM file): trust for its webhooks and its credential proxy. */
+  caFile: string;
   config: GatehouseConfig;
   /** kubectl as the admin (system:masters), or as someone else with `{as, asGroups}`. */
   kubectl(args: string[], opts?: KubectlOptions): Promise<KubectlResult>;
@@ -36,6 +38,12 @@ export interface StackOptions {
    * (server.clientCAFile), and the API server presents one (docs/security.md).
    */
   clientCertificates?: boolean;
+  /** Also point the apiserver's webhook token authentication at the operator's /authenticate. */
+  tokenWebhook?: boolean;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -47,12 +55,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ...opts.controlPlane,
     ...(client ? { webhookClientCert: { cert: client.cert, key: client.key } } : {}),
     authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert, order: opts.webhookOrder ?? 'before-rbac' },
+    ...(opts.tokenWebhook ? { tokenWebhook: { url: `https://127.0.0.1:${port}/authenticate`, caFile: tls.caCert } } : {}),
   });
   let operator: Operator | undefined;
   try {
     await installCrds(cp);
     const config = parseConfig({
       ...opts.config,
+      // Credentials on: the proxy serves with the operator's certificate, so users trust its CA.
+      ...(isObject(opts.config?.['credentials'])
+        ? { credentials: { ...opts.config['credentials'], proxy: { host: '127.0.0.1', port: 0, caFile: tls.caCert, ...(opts.config['credentials']['proxy'] as object | undefined) } } }
+        : {}),
       server: { host: '127.0.0.1', port, certFile: tls.cert, keyFile: tls.key, ...(client ? { clientCAFile: tls.caCert } : {}) },
       operator: {
         namespace: 'gatehouse-system',
@@ -76,6 +89,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       cp,
       webhook: { port, caFile: tls.caCert },
       operator: op,
+      caFile: tls.caCert,
       config,
       kubectl: (args, o) => cp.kubectl(args, o),
       kubectlOk: (args, o) => cp.kubectlOk(args, o),

@@ -68,6 +68,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $svc := include "gatehouse.fullname" . -}}
 {{- $ns := .Release.Namespace -}}
 {{- $names := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- if and .Values.credentials.enabled .Values.credentials.proxy.enabled -}}
+{{- $p := printf "%s-proxy" $svc -}}
+{{- $names = concat $names (list $p (printf "%s.%s" $p $ns) (printf "%s.%s.svc" $p $ns) (printf "%s.%s.svc.cluster.local" $p $ns)) -}}
+{{- end -}}
 {{- concat $names .Values.certs.extraDnsNames | uniq | toJson -}}
 {{- end -}}
 
@@ -102,8 +106,17 @@ POD_NAME from the downward API sets operator.identity at start.
 {{- if $v.webhook.clientCertificates.enabled -}}
 {{- $_ := set $server "clientCAFile" "/etc/gatehouse/client-ca/ca.crt" -}}
 {{- end -}}
+{{- $proxy := dict "enabled" $v.credentials.proxy.enabled "host" "0.0.0.0" "port" 8444 -}}
+{{- with $v.credentials.proxy.externalURL }}{{- $_ := set $proxy "externalURL" . -}}{{- end }}
+{{- if ne $v.certs.mode "provided" }}{{- $_ := set $proxy "caFile" "/etc/gatehouse/tls/ca.crt" -}}{{- end }}
+{{- $credentials := dict
+  "enabled" $v.credentials.enabled
+  "invitationTTLSeconds" $v.credentials.invitationTTLSeconds
+  "proxy" $proxy
+  "rateLimits" $v.credentials.rateLimits -}}
 {{- $cfg := dict
   "logLevel" $v.logLevel
+  "credentials" $credentials
   "seedAdmins" $v.seedAdmins
   "defaults" $v.defaults
   "projects" $v.projects

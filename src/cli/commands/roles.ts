@@ -154,7 +154,7 @@ async function removeRole(ctx: Context): Promise<number> {
   return 0;
 }
 
-async function assign(ctx: Context): Promise<number> {
+export async function assign(ctx: Context): Promise<number> {
   const role = arg(ctx, 0);
   const subjects = subjectsFrom(strs(ctx, 'user'), strs(ctx, 'team'), strs(ctx, 'group'));
   if (subjects.length === 0) throw usageError('say to whom: --user NAME, --team NAME or --group NAME');

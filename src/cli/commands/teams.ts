@@ -85,7 +85,7 @@ async function show(ctx: Context): Promise<number> {
   return 0;
 }
 
-function membership(add: boolean) {
+export function membership(add: boolean) {
   return async (ctx: Context): Promise<number> => {
     const change = changeFrom(ctx, 1);
     const { before, after } = await updateWithRetry(ctx, 'Team', arg(ctx, 0), (t) => applyMembership(t.spec, change, add));

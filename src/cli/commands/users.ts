@@ -2,10 +2,12 @@
 import { usernameOf } from '../../authz/rules.js';
 import { USER_STATES, type User, type UserState, type Team, type RoleBinding } from '../../api/types.js';
 import type { CommandSpec } from '../args.js';
-import { type Context, arg, str, flag, printStructured, asList, findObject, tryList, updateWithRetry } from '../context.js';
+import { type Context, arg, str, strs, flag, printStructured, asList, findObject, tryList, updateWithRetry } from '../context.js';
 import { usageError } from '../errors.js';
 import { table, details, age, list, forDisplay } from '../format.js';
-import { scopeText, subjectsText, expiryText } from './roles.js';
+import { scopeText, subjectsText, expiryText, assign } from './roles.js';
+import { membership } from './teams.js';
+import { inviteUser, INVITE_OPTIONS } from './credentials.js';
 
 /** Teams the user belongs to by name (members); group membership needs the user's groups, which a list cannot show. */
 export function teamsOfUser(user: User, teams: readonly Team[]): string[] {
@@ -39,8 +41,15 @@ async function create(ctx: Context): Promise<number> {
       ...(flag(ctx, 'superuser') ? { superuser: true } : {}),
     },
   };
+  const role = str(ctx, 'role');
+  const scope = str(ctx, 'scope');
+  if ((role === undefined) !== (scope === undefined)) throw usageError('--role and --scope go together');
   const created = await ctx.client().create('User', user);
   if (!printStructured(ctx, forDisplay(created))) ctx.out(`user ${name} created (state ${created.spec.state}${created.spec.superuser ? ', superuser' : ''})\n`);
+  // The same handlers as `team add` and `role assign`, so the same checks and messages.
+  for (const team of strs(ctx, 'team')) await membership(true)({ ...ctx, args: [team, name], values: {} });
+  if (role !== undefined && scope !== undefined) await assign({ ...ctx, args: [role], values: { user: [name], scope: [scope] } });
+  if (!flag(ctx, 'no-invite')) await inviteUser(ctx, name, true);
   return 0;
 }
 
@@ -127,15 +136,23 @@ function superuser(grant: boolean) {
 export const userCommands: ReadonlyArray<CommandSpec<Context>> = [
   {
     path: ['user', 'create'], args: ['NAME'], summary: 'Create a User',
-    description: 'NAME is the object name; --username is the identity the API server reports (defaults to NAME).',
+    description: 'NAME is the object name; --username is the identity the API server reports (defaults to NAME). When Gatehouse credentials are on (docs/credentials.md), also makes a single-use invitation and prints the command that redeems it.',
     options: {
       username: { type: 'string', value: 'USERNAME', description: 'identity as the authenticator reports it (default: NAME)' },
       email: { type: 'string', value: 'EMAIL', description: 'e-mail address' },
       'display-name': { type: 'string', value: 'TEXT', description: 'a readable name' },
       state: { type: 'string', value: 'STATE', description: 'Pending | Active (default) | Rejected | Suspended' },
       superuser: { type: 'boolean', description: 'make the user a superuser (superusers only)' },
+      team: { type: 'string', multiple: true, value: 'TEAM', description: 'add the user to this team' },
+      role: { type: 'string', value: 'ROLE', description: 'assign this role (with --scope)' },
+      scope: { type: 'string', value: 'SCOPE', description: 'cluster | team:NAME | namespace:NAME, for --role' },
+      'no-invite': { type: 'boolean', description: 'no invitation, even when Gatehouse credentials are on' },
+      ...INVITE_OPTIONS,
     },
-    examples: ['kubectl gatehouse user create alice --username alice@example.com --email alice@example.com --display-name Alice'],
+    examples: [
+      'kubectl gatehouse user create alice --username alice@example.com --email alice@example.com --display-name Alice',
+      'kubectl gatehouse user create bob --team vision --role researcher --scope team:vision   # prints an invitation when credentials are on',
+    ],
     run: create,
   },
   {

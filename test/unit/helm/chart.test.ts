@@ -216,6 +216,28 @@ test('the ClusterRole is least privilege: reads, status, Users and Roles it keep
   assert.ok(leases.rules.every((x) => x.resources.every((res) => res === 'leases')));
 });
 
+test('credentials on: the proxy Service and port, Secrets only in the release namespace, impersonation of users and groups only, the CA for invitations', async () => {
+  const off = await renderChart();
+  assert.equal(off.all('Service').length, 1, 'no proxy Service while credentials are off');
+  const r = await renderChart(['--set', 'credentials.enabled=true', '--set', 'credentials.proxy.externalURL=https://gatehouse.example.com']);
+  const cfg = parseConfig(configOf(r));
+  assert.equal(cfg.credentials.enabled, true);
+  assert.deepEqual({ ...cfg.credentials.proxy }, { enabled: true, host: '0.0.0.0', port: 8444, externalURL: 'https://gatehouse.example.com', caFile: '/etc/gatehouse/tls/ca.crt' });
+  const proxySvc = r.get<Manifest>('Service', `${FULLNAME}-proxy`);
+  assert.deepEqual(proxySvc.spec.ports.map((p: { port: number; targetPort: string }) => [p.port, p.targetPort]), [[443, 'proxy']]);
+  const c = r.get<Manifest>('Deployment').spec.template.spec.containers[0];
+  assert.deepEqual(c.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]), [['https', 8443], ['proxy', 8444]]);
+  const tlsVolume = r.get<Manifest>('Deployment').spec.template.spec.volumes.find((v: { name: string }) => v.name === 'tls');
+  assert.deepEqual(tlsVolume.secret.items.map((i: { key: string }) => i.key), ['tls.crt', 'tls.key', 'ca.crt'], 'the CA certificate, never its key');
+  const impersonate = r.get<Manifest>('ClusterRole').rules.filter((x: { verbs: string[] }) => x.verbs.includes('impersonate'));
+  assert.deepEqual(impersonate, [{ apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] }]);
+  const role = r.get<Manifest>('Role', `${FULLNAME}-credentials`);
+  assert.equal(role.metadata.namespace, NAMESPACE);
+  assert.deepEqual(role.rules.flatMap((x: { resources: string[] }) => x.resources).sort(), ['configmaps', 'configmaps', 'secrets']);
+  const cert = new X509Certificate(Buffer.from(r.get<Manifest>('Secret').data['tls.crt'], 'base64'));
+  assert.match(cert.subjectAltName ?? '', new RegExp(`DNS:${FULLNAME}-proxy\\.${NAMESPACE}\\.svc`));
+});
+
 test('webhooks: Gatehouse kinds fail closed, namespaces mutate open and validate closed, release namespace excluded', async () => {
   const r = await renderChart();
   const validating = webhooks(r, 'ValidatingWebhookConfiguration');

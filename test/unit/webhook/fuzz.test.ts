@@ -12,24 +12,14 @@ import type { AdmissionReviewRequest } from '../../../src/admission/types.js';
 import { silentLogger } from '../../../src/log.js';
 import type { AccessRequest, Decision } from '../../../src/authz/types.js';
 import { serverConfig, sar, admissionReview, fakeAuthorize } from './helpers.js';
-import { prng } from '../../../bench/world.js';
+import { Rng } from '../../support/fuzz.js';
 
 const SEED = 0x6a7e_4005;
 const CASES = 10_000;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-class Fuzzer {
-  constructor(private readonly rand: () => number) {}
-  int(n: number): number {
-    return Math.floor(this.rand() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  chance(p: number): boolean {
-    return this.rand() < p;
-  }
+class Fuzzer extends Rng {
   string(): string {
     switch (this.int(8)) {
       case 0: return '';
@@ -140,7 +130,7 @@ function get(v: unknown, ...keys: string[]): unknown {
 }
 
 test(`${CASES} random and mutated SubjectAccessReviews: no crash, no 5xx, no allow that decide() did not give`, async () => {
-  const f = new Fuzzer(prng(SEED));
+  const f = new Fuzzer(SEED);
   let lastAllowed: AccessRequest | undefined;
   const authorize = (req: AccessRequest): Decision => {
     const d = fakeAuthorize(req);
@@ -192,7 +182,7 @@ test(`${CASES} random and mutated SubjectAccessReviews: no crash, no 5xx, no all
 });
 
 test(`${CASES} random and mutated AdmissionReviews: no crash, no 5xx, uid echoed, no unvalidated allow`, async () => {
-  const f = new Fuzzer(prng(SEED + 1));
+  const f = new Fuzzer(SEED + 1);
   const seen: { last?: AdmissionReviewRequest | undefined } = {};
   const logger = silentLogger();
   const admission = createAdmissionHandler({

@@ -1,0 +1,135 @@
+// Who a Gatehouse token belongs to, decided from the credential cache and the permission index
+// alone (no API call): the core both adapters (the proxy, the TokenReview endpoint) ask. Fails
+// closed: anything not positively matched is a refusal with a reason for logs and metrics.
+import type { User } from '../api/types.js';
+import { usernameOf } from '../authz/rules.js';
+import { parseToken, tokenMatches, type TokenKind } from './token.js';
+import { recordProblem, type CredentialRecord } from './records.js';
+import type { RateLimiter } from './ratelimit.js';
+
+/** One stored record and whose it is, as the cache has it. */
+export interface CachedRecord {
+  user: string;
+  uid: string;
+  record: CredentialRecord;
+}
+
+/** Who a request acts as. */
+export interface Identity {
+  username: string;
+  uid: string;
+  /** The User object's name. */
+  user: string;
+  /** The user's teams, as `gatehouse:team:<name>`. */
+  groups: string[];
+  /** The record the token matched. */
+  tokenId: string;
+}
+
+export type RejectReason =
+  | 'notSynced'
+  | 'rateLimited'
+  | 'missing'
+  | 'malformed'
+  | 'wrongKind'
+  | 'unknownToken'
+  | 'mismatch'
+  | 'expired'
+  | 'redeemed'
+  | 'userGone'
+  | 'userInactive'
+  | 'reservedName';
+
+export type AuthResult =
+  | { ok: true; identity: Identity }
+  | { ok: false; reason: RejectReason; status: 401 | 429 | 503; tokenId?: string; user?: string };
+
+export const TEAM_GROUP_PREFIX = 'gatehouse:team:';
+
+export interface AuthenticatorDeps {
+  ready(): boolean;
+  lookup(id: string): CachedRecord | undefined;
+  user(name: string): User | undefined;
+  /** Team names the user is a direct member of. */
+  teams(user: User): Iterable<string>;
+  now(): number;
+  /** Failed attempts per source address (the proxy; the TokenReview caller is the API server). */
+  perSource: RateLimiter;
+  /** Failed attempts against one user's tokens, and every login (redemption, rotation). */
+  perUser: RateLimiter;
+}
+
+export interface AttemptContext {
+  /** The client's address, when the channel knows it. */
+  source?: string;
+  /** Logins (redeem, rotate) count every attempt against the user, not only failures. */
+  login?: boolean;
+}
+
+/** Usernames a token may never act as: the API server's own identities. */
+export function reservedUsername(username: string): boolean {
+  return username.startsWith('system:') || username === '';
+}
+
+export function teamGroups(teams: Iterable<string>): string[] {
+  return [...teams].sort().map((t) => TEAM_GROUP_PREFIX + t);
+}
+
+export interface Authenticator {
+  /** Checks `token` is a live token of `kind` and whose it is. */
+  check(token: string | undefined, kind: TokenKind, ctx: AttemptContext): AuthResult;
+  /**
+   * Whether the user token `tokenId`, authenticated earlier for `username`, is still live (the
+   * authorization-time check): its record exists and the User is still the same one, not Rejected
+   * or Suspended.
+   */
+  stillLive(tokenId: string, username: string): boolean;
+}
+
+export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
+  function fail(reason: RejectReason, ctx: AttemptContext, extra: { tokenId?: string; user?: string } = {}): AuthResult {
+    const now = deps.now();
+    // Only failures spend the per-source budget: a client using a good token is never slowed.
+    if (ctx.source !== undefined && reason !== 'rateLimited' && reason !== 'notSynced') deps.perSource.take(ctx.source, now);
+    if (extra.user !== undefined && !ctx.login && reason === 'mismatch') deps.perUser.take(extra.user, now);
+    const status = reason === 'rateLimited' ? 429 : reason === 'notSynced' ? 503 : 401;
+    return { ok: false, reason, status, ...extra };
+  }
+
+  return {
+    stillLive(tokenId, username) {
+      const cached = deps.lookup(tokenId);
+      if (!cached || cached.record.kind !== 'usr' || recordProblem(cached.record, 'usr', deps.now())) return false;
+      const user = deps.user(cached.user);
+      return Boolean(user && user.metadata.uid === cached.uid && !user.metadata.deletionTimestamp
+        && user.spec.state !== 'Rejected' && user.spec.state !== 'Suspended' && usernameOf(user) === username);
+    },
+    check(token, kind, ctx) {
+      const now = deps.now();
+      if (ctx.source !== undefined && !deps.perSource.allows(ctx.source, now)) return fail('rateLimited', ctx);
+      if (!deps.ready()) return fail('notSynced', ctx);
+      if (token === undefined || token === '') return fail('missing', ctx);
+      const parsed = parseToken(token);
+      if (!parsed) return fail('malformed', ctx);
+      if (parsed.kind !== kind) return fail('wrongKind', ctx, { tokenId: parsed.id });
+      const cached = deps.lookup(parsed.id);
+      if (!cached) return fail('unknownToken', ctx, { tokenId: parsed.id });
+      const who = { tokenId: parsed.id, user: cached.user };
+      if (ctx.login ? !deps.perUser.take(cached.user, now) : !deps.perUser.allows(cached.user, now)) return fail('rateLimited', ctx, who);
+      if (!tokenMatches(token, cached.record.hash)) return fail('mismatch', ctx, who);
+      const problem = recordProblem(cached.record, kind, now);
+      if (problem) return fail(problem, ctx, who);
+      const user = deps.user(cached.user);
+      if (!user || user.metadata.uid !== cached.uid || user.metadata.deletionTimestamp) return fail('userGone', ctx, who);
+      // Pending users authenticate (Gatehouse's authorization then refuses them, with its reason);
+      // Rejected and Suspended users' tokens end outright.
+      if (user.spec.state === 'Rejected' || user.spec.state === 'Suspended') return fail('userInactive', ctx, who);
+      const username = usernameOf(user);
+      if (reservedUsername(username)) return fail('reservedName', ctx, who);
+      return {
+        ok: true,
+        identity: { username, uid: user.metadata.uid ?? '', user: cached.user, groups: teamGroups(deps.teams(user)), tokenId: parsed.id },
+      };
+    },
+  };
+}

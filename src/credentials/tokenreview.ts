@@ -1,0 +1,79 @@
+// Webhook token authentication: the API server (--authentication-token-webhook-config-file) sends
+// a TokenReview with the bearer token a client presented; the answer is the Gatehouse user and
+// their teams as groups, or authenticated: false. Any token that is not Gatehouse's (a service
+// account's, another authenticator's) is simply not authenticated here.
+import { ReviewError } from '../errors.js';
+import { jsonReply, errorReply, clip, type Reply } from '../webhook/http.js';
+import { isObject, MAX_STRING_LENGTH } from '../webhook/fields.js';
+import { CREDENTIAL_EXTRA } from '../webhook/sar.js';
+import type { Authenticator, AuthResult } from './authenticate.js';
+
+export const TOKEN_REVIEW_VERSIONS = ['authentication.k8s.io/v1', 'authentication.k8s.io/v1beta1'] as const;
+type TokenReviewVersion = (typeof TOKEN_REVIEW_VERSIONS)[number];
+
+export interface ParsedTokenReview {
+  apiVersion: TokenReviewVersion;
+  token: string;
+  audiences: string[];
+}
+
+const MAX_AUDIENCES = 32;
+
+export function parseTokenReview(body: unknown): ParsedTokenReview {
+  if (!isObject(body)) throw new ReviewError('body must be a TokenReview object');
+  const apiVersion = body['apiVersion'];
+  if (apiVersion !== TOKEN_REVIEW_VERSIONS[0] && apiVersion !== TOKEN_REVIEW_VERSIONS[1]) {
+    throw new ReviewError(`apiVersion must be one of ${TOKEN_REVIEW_VERSIONS.join(', ')}, got ${typeof apiVersion === 'string' ? JSON.stringify(clip(apiVersion, 100)) : typeof apiVersion}`);
+  }
+  if (body['kind'] !== 'TokenReview') throw new ReviewError('kind must be TokenReview');
+  const spec = body['spec'];
+  if (!isObject(spec)) throw new ReviewError('spec must be an object');
+  const token = spec['token'];
+  if (typeof token !== 'string' || token === '') throw new ReviewError('spec.token must be a non-empty string');
+  if (token.length > MAX_STRING_LENGTH) throw new ReviewError(`spec.token is longer than ${MAX_STRING_LENGTH} characters`);
+  const auds = spec['audiences'];
+  let audiences: string[] = [];
+  if (auds !== undefined && auds !== null) {
+    if (!Array.isArray(auds) || auds.length > MAX_AUDIENCES || !auds.every((a) => typeof a === 'string' && a.length <= 1024)) {
+      throw new ReviewError(`spec.audiences must be at most ${MAX_AUDIENCES} strings`);
+    }
+    audiences = auds as string[];
+  }
+  return { apiVersion, token, audiences };
+}
+
+export interface TokenReviewHandlerOptions {
+  authenticator: Authenticator;
+  onRejected(result: Extract<AuthResult, { ok: false }>): void;
+}
+
+export function createTokenReviewHandler(opts: TokenReviewHandlerOptions): (body: unknown) => Reply {
+  return (body) => {
+    let review: ParsedTokenReview;
+    try {
+      review = parseTokenReview(body);
+    } catch (err) {
+      if (err instanceof ReviewError) return errorReply(400, err.message);
+      throw err;
+    }
+    // The caller is the API server, so there is no client address to limit by; per-user limits apply.
+    const result = opts.authenticator.check(review.token, 'usr', {});
+    const head = { apiVersion: review.apiVersion, kind: 'TokenReview' };
+    if (!result.ok) {
+      // Tokens of other authenticators come here too; only Gatehouse-shaped ones are worth a log line.
+      if (result.reason !== 'malformed') opts.onRejected(result);
+      const error = result.reason === 'notSynced' ? 'Gatehouse credentials not synced yet' : 'not a valid Gatehouse token';
+      return jsonReply(200, JSON.stringify({ ...head, status: { authenticated: false, error } }));
+    }
+    const { identity } = result;
+    const status: Record<string, unknown> = {
+      authenticated: true,
+      // The token id comes back in every SubjectAccessReview, so authorization can end a revoked
+      // token at once despite the API server's own 10 s cache of successful authentications.
+      user: { username: identity.username, uid: identity.uid, groups: identity.groups, extra: { [CREDENTIAL_EXTRA]: [identity.tokenId] } },
+    };
+    // A Gatehouse token is meant for this cluster's API server, whatever audience it asks about.
+    if (review.audiences.length > 0) status['audiences'] = review.audiences;
+    return jsonReply(200, JSON.stringify({ ...head, status }));
+  };
+}
