@@ -87,6 +87,16 @@ const schema = {
         validationFailurePolicy: { enum: ['Fail', 'Ignore'] },
         exclude: { type: 'array', items: k8sName, description: 'Namespaces never sent to the webhooks (the release namespace always is excluded).' },
       }),
+      clientCertificates: obj('Answer webhook calls only from callers with a client certificate signed by caBundle (the API server).', {
+        enabled: bool('Require client certificates on /authorize, /validate and /mutate.'),
+        caBundle: { type: 'string', description: 'base64-encoded PEM of the CA that signed the API server webhook client certificate.' },
+        apiServerCertFile: { type: 'string', minLength: 1, description: 'Client certificate path for the authorization webhook kubeconfig (on the control-plane nodes).' },
+        apiServerKeyFile: { type: 'string', minLength: 1, description: 'Client key path for the authorization webhook kubeconfig.' },
+      }),
+    }),
+    networkPolicy: obj('A NetworkPolicy opening only the HTTPS port of the operator pods.', {
+      enabled: bool('Render the NetworkPolicy.'),
+      webhookFrom: { type: 'array', items: { type: 'object' }, description: 'NetworkPolicy peers allowed to reach the HTTPS port; empty: any.' },
     }),
     certs: obj('Serving certificate for the webhooks.', {
       mode: { enum: ['self-signed', 'cert-manager', 'provided'] },

@@ -112,6 +112,40 @@ export function requireDelegated(env: Env, resource: string, verb: string, scope
   return false;
 }
 
+/** The annotation `kubectl apply` keeps; self-service may change it along with displayName and email. */
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * The metadata of a Gatehouse object that a write changes, as paths (`metadata.labels[k]`,
+ * `metadata.annotations[k]`, `metadata.finalizers`, `metadata.ownerReferences`); on CREATE (`old`
+ * undefined) what is set. Fields the API server sets (resourceVersion, managedFields,
+ * deletionTimestamp, ...) do not count. A change here is a write like a spec change and goes
+ * through the same delegated scope check (issue 16, item 1). Finalizers and ownerReferences keep an
+ * object alive or tie its life to another's, so only superusers, the operator and RBAC-trusted
+ * identities may set or change them: anyone else is denied here (rule metadata-protected).
+ */
+export function metadataChanges(env: Env, old: ObjectMeta | undefined, nu: ObjectMeta): string[] {
+  const out: string[] = [];
+  for (const key of ['labels', 'annotations'] as const) {
+    const a = (old?.[key] ?? {}) as Record<string, unknown>;
+    const b = (nu[key] ?? {}) as Record<string, unknown>;
+    for (const k of changedKeys(a, b)) out.push(`metadata.${key}[${k}]`);
+  }
+  const raw = nu as unknown as Record<string, unknown>;
+  const rawOld = (old ?? {}) as unknown as Record<string, unknown>;
+  for (const key of ['finalizers', 'ownerReferences'] as const) {
+    const empty = (v: unknown) => v === undefined || v === null || (Array.isArray(v) && v.length === 0);
+    const same = empty(raw[key]) ? empty(rawOld[key]) : jsonEqual(raw[key], rawOld[key]);
+    if (same) continue;
+    out.push(`metadata.${key}`);
+    if (!privileged(env)) {
+      env.f.deny(`metadata.${key}`, 'metadata-protected',
+        `only superusers and the operator may set or change ${key} on Gatehouse objects (they keep an object, and what it grants, alive past its deletion)`);
+    }
+  }
+  return out;
+}
+
 // ---- structural checks of untrusted input (the API server's schema normally guarantees these) ----
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -3,7 +3,7 @@
 // extend the team's bindings beyond what the requester holds.
 import { LABELS, type Namespace } from '../api/types.js';
 import { privileged, readObject, type Env } from './common.js';
-import { OWNER_USERNAME_ANNOTATION, isNamespaceOwner, ownerLabelValue } from './names.js';
+import { OWNER_USERNAME_ANNOTATION, isNamespaceOwner, namespaceOwner, ownerLabelValue } from './names.js';
 import { checkTeamGrowth, mayUpdateTeam } from './team.js';
 
 const PROTECTED = [LABELS.owner, LABELS.team, LABELS.visibility] as const;
@@ -50,23 +50,35 @@ export function validateNamespace(env: Env): void {
   if ((changed.length === 0 && !annotationChanged) || privileged(env)) return;
   const firstPath = changed[0] ? labelPath(changed[0]) : `metadata.annotations[${OWNER_USERNAME_ANNOTATION}]`;
 
-  // Who speaks for the namespace: on create, the creator when the owner label names them (the
-  // mutation puts it there); on update, the current owner, or whoever may update the current team.
-  const owner = input.operation === 'CREATE'
-    ? isActiveRequester(env) && (ownerLabel === undefined || isNamespaceOwner(labels, who.requester.user))
-    : isActiveRequester(env) && isNamespaceOwner(oldLabels, who.requester.user);
-  const currentTeam = input.operation === 'CREATE' ? labels[LABELS.team] : oldLabels[LABELS.team];
-  const teamAdmin = currentTeam !== undefined && mayUpdateTeam(env, currentTeam);
-  if (!owner && !teamAdmin) {
-    const holder = input.operation === 'CREATE' ? 'the namespace\'s creator (labelled as its owner)' : 'its owner';
-    const current = oldLabels[LABELS.owner];
-    f.deny(firstPath, 'namespace-labels',
-      `only ${holder}${current ? ` (${current})` : ''}, someone allowed to update its Team${currentTeam ? ` (${currentTeam})` : ''}, or a superuser may change the owner, team or visibility labels of namespace ${name}`);
-    return;
-  }
-  if (input.operation === 'CREATE' && ownerLabel !== undefined && !isNamespaceOwner(labels, who.requester.user) && !teamAdmin) {
-    f.deny(labelPath(LABELS.owner), 'namespace-labels', `a new namespace is owned by its creator (${ownerLabelValue(who.requester.user)}); only a superuser may name another owner`);
-    return;
+  if (input.operation === 'CREATE') {
+    // A new namespace is owned by its creator (the mutation labels it so) or by no one.
+    const creator = isActiveRequester(env) && (ownerLabel === undefined || isNamespaceOwner(labels, who.requester.user))
+      && (exact === undefined || exact === who.requester.user);
+    if (!creator) {
+      f.deny(ownerLabel !== undefined ? labelPath(LABELS.owner) : firstPath, 'namespace-labels',
+        `a new namespace is owned by its creator (${ownerLabelValue(who.requester.user)}); only a superuser may name another owner`);
+      return;
+    }
+  } else {
+    // Who the namespace belongs to is the current owner's to give away, or a superuser's: not a
+    // team admin's (issue 16, item 4). The owner is read exactly (namespaceOwner: the annotation
+    // when it agrees with the label), so `a_at_b.c` is not taken for `a@b.c`.
+    const owner = namespaceOwner(old?.metadata ?? {});
+    const isOwner = owner !== undefined && env.view.ownsNamespace(who.requester, owner);
+    const ownership = labels[LABELS.owner] !== oldLabels[LABELS.owner] || annotationChanged;
+    const leavesTeam = oldLabels[LABELS.team] !== undefined && labels[LABELS.team] === undefined;
+    if ((ownership || leavesTeam) && !isOwner) {
+      f.deny(ownership ? (labels[LABELS.owner] !== oldLabels[LABELS.owner] ? labelPath(LABELS.owner) : `metadata.annotations[${OWNER_USERNAME_ANNOTATION}]`) : labelPath(LABELS.team), 'namespace-labels',
+        `only its current owner${owner ? ` (${owner})` : ''} or a superuser may ${ownership ? 'change the owner' : 'remove the team label'} of namespace ${name}`);
+      return;
+    }
+    const currentTeam = oldLabels[LABELS.team];
+    const teamAdmin = currentTeam !== undefined && mayUpdateTeam(env, currentTeam);
+    if (!isOwner && !teamAdmin) {
+      f.deny(firstPath, 'namespace-labels',
+        `only its owner${owner ? ` (${owner})` : ''}, someone allowed to update its Team${currentTeam ? ` (${currentTeam})` : ''}, or a superuser may change the owner, team or visibility labels of namespace ${name}`);
+      return;
+    }
   }
   const newTeam = labels[LABELS.team];
   if (newTeam !== undefined && newTeam !== oldLabels[LABELS.team]) {

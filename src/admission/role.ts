@@ -6,7 +6,7 @@ import {
   changedKeys,
   checkFields,
   isRecord,
-  jsonEqual,
+  metadataChanges,
   privileged,
   readObject,
   requireDelegated,
@@ -142,10 +142,10 @@ export function validateRole(env: Env): void {
   }
   if (!newRole) return;
   let grantsChanged = true;
+  const meta = metadataChanges(env, oldRole?.metadata, newRole.metadata);
   if (input.operation === 'UPDATE' && oldRole) {
     const changes = changedKeys(oldRole.spec as Record<string, unknown>, newRole.spec as Record<string, unknown>);
-    const labelsChanged = !jsonEqual(oldRole.metadata.labels ?? {}, newRole.metadata.labels ?? {});
-    if (changes.length === 0 && !labelsChanged) return; // finalizers, annotations, deletionTimestamp
+    if (changes.length === 0 && meta.length === 0) return;
     grantsChanged = changes.some((k) => k !== 'description');
   }
   checkSemantics(env, newRole);

@@ -6,7 +6,7 @@ import {
   checkFields,
   describeScope,
   isRecord,
-  jsonEqual,
+  metadataChanges,
   privileged,
   readObject,
   requireDelegated,
@@ -148,16 +148,22 @@ export function validateRoleBinding(env: Env): void {
     return;
   }
   if (!newRb) return;
+  const meta = metadataChanges(env, oldRb?.metadata, newRb.metadata);
+  let specChanged = true;
   if (input.operation === 'UPDATE' && oldRb) {
     const changes = changedKeys(oldRb.spec as unknown as Record<string, unknown>, newRb.spec as unknown as Record<string, unknown>);
-    if (changes.length === 0 && jsonEqual(oldRb.metadata.labels ?? {}, newRb.metadata.labels ?? {})) return;
+    if (changes.length === 0 && meta.length === 0) return;
+    specChanged = changes.length > 0;
   }
   checkSemantics(env, newRb);
   if (privileged(env) || !f.ok) return;
   if (input.operation === 'UPDATE' && oldRb) {
     // Moving a binding out of a scope is a write there too.
-    if (!requireDelegated(env, 'rolebindings', 'update', oldRb.spec.scope, 'spec.scope', `changing RoleBinding ${oldRb.metadata.name} (now in ${describeScope(oldRb.spec.scope)})`)) return;
+    const path = specChanged ? 'spec.scope' : meta[0]!;
+    if (!requireDelegated(env, 'rolebindings', 'update', oldRb.spec.scope, path, `changing RoleBinding ${oldRb.metadata.name} (now in ${describeScope(oldRb.spec.scope)})`)) return;
     if (!requireDelegated(env, 'rolebindings', 'update', newRb.spec.scope, 'spec.scope', `moving RoleBinding ${newRb.metadata.name} to ${describeScope(newRb.spec.scope)}`)) return;
+    // Metadata alone grants nothing new: the scope check above is the whole of it.
+    if (!specChanged) return;
   } else if (!requireDelegated(env, 'rolebindings', 'create', newRb.spec.scope, 'spec.scope', `creating RoleBinding ${newRb.metadata.name} in ${describeScope(newRb.spec.scope)}`)) {
     return;
   }

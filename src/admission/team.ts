@@ -5,7 +5,7 @@ import {
   changedKeys,
   checkFields,
   describeScope,
-  jsonEqual,
+  metadataChanges,
   privileged,
   readObject,
   requireDelegated,
@@ -121,9 +121,10 @@ export function validateTeam(env: Env): void {
     return;
   }
   if (!newTeam) return;
+  const meta = metadataChanges(env, oldTeam?.metadata, newTeam.metadata);
   if (input.operation === 'UPDATE' && oldTeam) {
     const changes = changedKeys(oldTeam.spec as Record<string, unknown>, newTeam.spec as Record<string, unknown>);
-    if (changes.length === 0 && jsonEqual(oldTeam.metadata.labels ?? {}, newTeam.metadata.labels ?? {})) return;
+    if (changes.length === 0 && meta.length === 0) return;
   }
   checkSemantics(env, newTeam);
   if (privileged(env)) return;

@@ -87,6 +87,7 @@ export type RuleId =
   | 'last-superuser'
   | 'seed-protected'
   | 'namespace-labels'
+  | 'metadata-protected'
   | 'delegated-scope'
   | 'not-synced';
 
@@ -162,6 +163,11 @@ export interface PolicyView {
   scopesHolding(requester: Requester, attrs: PermissionAttrs): HeldScopes;
   /** Whether the requester holds `me` (in any scope). */
   holdsMe(requester: Requester): boolean;
+  /**
+   * Whether `owner` (a namespace's owner, as namespaceOwner() reads it) is the requester, through
+   * the index's one resolution of names to Users, and the requester is Active.
+   */
+  ownsNamespace(requester: Requester, owner: string): boolean;
   /** Namespaces a team owns now (spec.namespaces and namespaces labelled with the team). */
   teamNamespaces(team: string): readonly string[];
 }

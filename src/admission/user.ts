@@ -7,7 +7,8 @@ import {
   checkFields,
   gatehousePermission,
   holdsClusterWide,
-  jsonEqual,
+  LAST_APPLIED_ANNOTATION,
+  metadataChanges,
   privileged,
   readObject,
   requireDelegated,
@@ -67,6 +68,19 @@ function checkSemantics(env: Env, user: User): void {
       `username ${JSON.stringify(username)} already belongs to User ${other.metadata.name}; one identity has one User`,
     );
   }
+  // Subjects, members and owner labels name a User by object name or username, resolved one way
+  // (the object name first): a username that is another User's name would take what names that
+  // User, and a new name equal to another User's username would take theirs.
+  const named = env.view.user(username);
+  if (named && named.metadata.name !== user.metadata.name) {
+    f.deny('spec.username', 'username-unique',
+      `username ${JSON.stringify(username)} is the name of User ${named.metadata.name}; a username may not be another User's name`);
+  }
+  const byName = username === user.metadata.name ? undefined : env.view.userByUsername(user.metadata.name);
+  if (byName && byName.metadata.name !== user.metadata.name) {
+    f.deny('metadata.name', 'username-unique',
+      `name ${JSON.stringify(user.metadata.name)} is the username of User ${byName.metadata.name}; a User's name may not be another User's username`);
+  }
 }
 
 const SEED_HINT = 'seed admins come from the operator configuration (Helm values seedAdmins); change them there';
@@ -78,6 +92,7 @@ export function validateUser(env: Env): void {
   if (!f.ok) return;
 
   if (input.operation === 'CREATE' && newUser) {
+    metadataChanges(env, undefined, newUser.metadata);
     checkSemantics(env, newUser);
     if (isSeedAdmin(ctx, newUser)) {
       f.deny(newUser.metadata.labels?.[LABELS.seed] === 'true' ? `metadata.labels[${LABELS.seed}]` : 'spec.username', 'seed-protected',
@@ -103,11 +118,12 @@ export function validateUser(env: Env): void {
 
   if (input.operation === 'UPDATE' && newUser && oldUser) {
     const specChanges = changedKeys(oldUser.spec as unknown as Record<string, unknown>, newUser.spec as unknown as Record<string, unknown>);
-    const labelsChanged = !jsonEqual(oldUser.metadata.labels ?? {}, newUser.metadata.labels ?? {});
-    // Finalizers, annotations, deletionTimestamp: nothing the rules below are about.
-    if (specChanges.length === 0 && !labelsChanged) return;
+    const meta = metadataChanges(env, oldUser.metadata, newUser.metadata);
+    const labelsChanged = meta.some((p) => p.startsWith('metadata.labels'));
+    if (specChanges.length === 0 && meta.length === 0) return;
     checkSemantics(env, newUser);
-    if (isSeedAdmin(ctx, oldUser) || isSeedAdmin(ctx, newUser)) {
+    // Annotations and finalizers do not change who a seed admin is; they pass to the rules below.
+    if ((specChanges.length > 0 || labelsChanged) && (isSeedAdmin(ctx, oldUser) || isSeedAdmin(ctx, newUser))) {
       f.deny(specChanges[0] ? `spec.${specChanges[0]}` : 'metadata.labels', 'seed-protected',
         `User ${usernameOf(oldUser)} is a seed admin and cannot be changed through the API; ${SEED_HINT}`);
       return;
@@ -120,7 +136,8 @@ export function validateUser(env: Env): void {
     if (privileged(env)) return;
 
     const own = usernameOf(oldUser) === who.requester.user && usernameOf(newUser) === who.requester.user;
-    if (own && !labelsChanged && specChanges.every((k) => SELF_EDITABLE.has(k))) {
+    const selfMeta = meta.every((p) => p === `metadata.annotations[${LAST_APPLIED_ANNOTATION}]`);
+    if (own && selfMeta && specChanges.every((k) => SELF_EDITABLE.has(k))) {
       if (view.holdsMe(who.requester)) return;
       if (holdsClusterWide(env, gatehousePermission('users', 'update'))) return;
       f.deny(`spec.${specChanges[0] ?? 'displayName'}`, 'self-service',
@@ -140,7 +157,10 @@ export function validateUser(env: Env): void {
         needsUpdate.push(`spec.${key}`);
       }
     }
-    if (labelsChanged) needsUpdate.push('metadata.labels');
+    // Labels and annotations are writes like spec changes; kubectl apply's own record of what was
+    // applied goes with the spec change it records.
+    const lastApplied = `metadata.annotations[${LAST_APPLIED_ANNOTATION}]`;
+    needsUpdate.push(...meta.filter((p) => p !== lastApplied || specChanges.length === 0));
     const first = needsUpdate[0];
     if (first !== undefined) {
       const what = own ? `changing ${needsUpdate.join(', ')} of your own User (self-service covers displayName and email only)` : `changing ${needsUpdate.join(', ')} of User ${oldUser.metadata.name}`;

@@ -34,5 +34,9 @@ export function createPolicyView(index: PermissionIndex, now: () => number = () 
     },
     holdsMe: (r) => missingPermissions(index, r, ['me'], { cluster: true }, now()).missing.length === 0,
     teamNamespaces: (team) => [...index.teamNamespaces(team)],
+    ownsNamespace(r, owner) {
+      const u = record(r);
+      return u !== undefined && u.state === 'Active' && u.aliases.includes(owner);
+    },
   };
 }

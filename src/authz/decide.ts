@@ -43,7 +43,7 @@ export function prepareTarget(req: Pick<AccessRequest, 'resource' | 'nonResource
       resource: r.resource,
       subresource: sub,
       name: r.name || undefined,
-      keys: resourceKeys(r.resource, sub),
+      keys: resourceKeys(r.group ?? '', r.resource, sub),
       path: undefined,
     };
   }
@@ -68,11 +68,9 @@ export function forEachCandidateBinding(index: PermissionIndex, user: UserRecord
   const eachTeam = (teams: ReadonlySet<string>) => {
     for (const t of teams) each(index.bindingsForSubject('Team', t));
   };
-  each(index.bindingsForSubject('User', user.username));
-  eachTeam(index.teamsByMemberName(user.username));
-  if (user.name !== null && user.name !== user.username) {
-    each(index.bindingsForSubject('User', user.name));
-    eachTeam(index.teamsByMemberName(user.name));
+  for (const a of user.aliases) {
+    each(index.bindingsForSubject('User', a));
+    eachTeam(index.teamsByMemberName(a));
   }
   for (const g of groups) {
     each(index.bindingsForSubject('Group', g));
@@ -82,8 +80,7 @@ export function forEachCandidateBinding(index: PermissionIndex, user: UserRecord
 
 /** Whether the user is in a team: a direct member, or through a group the request carries. */
 export function isTeamMember(index: PermissionIndex, user: UserRecord, groups: readonly string[], team: string): boolean {
-  if (index.teamsByMemberName(user.username).has(team)) return true;
-  if (user.name !== null && index.teamsByMemberName(user.name).has(team)) return true;
+  for (const a of user.aliases) if (index.teamsByMemberName(a).has(team)) return true;
   for (const g of groups) if (index.teamsByGroupName(g).has(team)) return true;
   return false;
 }
@@ -91,7 +88,7 @@ export function isTeamMember(index: PermissionIndex, user: UserRecord, groups: r
 /** The binding's first subject that names the user (bindings are found through one, so one exists). */
 export function matchingSubject(index: PermissionIndex, b: CompiledBinding, user: UserRecord, groups: readonly string[]): Subject | undefined {
   for (const s of b.subjects) {
-    if (s.kind === 'User' && (s.name === user.username || s.name === user.name)) return s;
+    if (s.kind === 'User' && user.aliases.includes(s.name)) return s;
     if (s.kind === 'Group' && groups.includes(s.name)) return s;
     if (s.kind === 'Team' && isTeamMember(index, user, groups, s.name)) return s;
   }
@@ -241,7 +238,7 @@ export function holdAnywhere(index: PermissionIndex, user: UserRecord, groups: r
   if (ownerRole) {
     const role = index.compiledRole(ownerRole);
     if (role && pred(role)) {
-      const owned = [...index.namespacesOwnedBy(user.username), ...(user.name !== null ? index.namespacesOwnedBy(user.name) : [])].sort()[0];
+      const owned = [...index.namespacesOwnedByUser(user)].sort()[0];
       if (owned !== undefined) return { role: ownerRole, source: 'projectOwner', scope: { kind: 'namespace', namespace: owned } };
     }
   }
@@ -312,7 +309,7 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
   }
   // 4. Inactive users.
   if (user.state !== 'Active') {
-    const why = `user ${req.user} is ${user.state}`;
+    const why = user.deleting ? `user ${req.user} is being deleted (its User has a deletionTimestamp)` : `user ${req.user} is ${user.state}`;
     // Without this, `kubectl auth can-i` (a SelfSubjectAccessReview) and kubectl's discovery fail
     // for a Pending user with an error instead of the answer "no - user ... is Pending".
     if (t !== null && isIntrospection(t)) return noOpinion('inactive', `${why}; self reviews and API discovery are left to RBAC`);
@@ -348,7 +345,7 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
       // 7. Projects.
       const { ownerRole, publicRole } = index.config.projects;
       const owner = f?.owner;
-      if (ownerRole && owner !== undefined && (owner === user.username || owner === user.name) && roleGrants(index.compiledRole(ownerRole), t)) {
+      if (ownerRole && owner !== undefined && user.aliases.includes(owner) && roleGrants(index.compiledRole(ownerRole), t)) {
         return allowWith(index, { role: ownerRole, source: 'projectOwner', scope: { kind: 'namespace', namespace: ns } }, t, opts, 'projectOwner');
       }
       if (publicRole && f?.isPublic === true && roleGrants(index.compiledRole(publicRole), t)) {

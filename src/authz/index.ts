@@ -30,7 +30,7 @@
 import type { Namespace, ObjectMeta, Role, RoleBinding, Subject, SubjectKind, Team, User, UserState } from '../api/types.js';
 import { namespaceOwner } from '../api/owner.js';
 import { LABELS } from '../api/types.js';
-import { ignoreListsOf, usernameOf, type IgnoreLists } from './rules.js';
+import { ignoreListsOf, isBeingDeleted, usernameOf, type IgnoreLists } from './rules.js';
 import type { PolicyConfig } from '../config.js';
 import { GrantBits } from './grantbits.js';
 import type { TargetShape } from './grantbits.js';
@@ -77,9 +77,17 @@ export interface UserRecord {
   /** Listed in the configuration's seedAdmins: always an Active superuser. */
   readonly seed: boolean;
   readonly object: User | null;
-  /** Internal subject ids of the username and object name as User subjects (decide()'s fast path). */
+  /** Its User object is being deleted (rules.ts isBeingDeleted): it counts as Suspended. */
+  readonly deleting: boolean;
+  /**
+   * The names that refer to this user in binding subjects, team members and the namespace owner
+   * label, through the one resolution (PermissionIndex.resolveUser): its User object's name, and
+   * its username unless that is another User's object name. Object name first.
+   */
+  readonly aliases: readonly string[];
+  /** Internal subject ids of the aliases as User subjects (decide()'s fast path). */
   readonly subjectIds: readonly number[];
-  /** Live sets of the team ids naming the username or the object name as a member. */
+  /** Live sets of the team ids naming each alias as a member. */
   readonly memberTeamIds: readonly ReadonlySet<number>[];
 }
 
@@ -129,6 +137,12 @@ export interface CompiledBinding {
 }
 
 const EMPTY: ReadonlySet<never> = new Set();
+
+/** Kinds that leave the index while being deleted; a User stays (see isBeingDeleted in rules.ts). */
+const LEAVE_WHEN_DELETING: ReadonlySet<IndexedKind> = new Set(['Role', 'Team', 'RoleBinding']);
+function leavesIndex(kind: IndexedKind, object: { metadata: ObjectMeta }): boolean {
+  return LEAVE_WHEN_DELETING.has(kind) && isBeingDeleted(object.metadata);
+}
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   let s = map.get(key);
@@ -289,6 +303,10 @@ export class PermissionIndex {
       this.remove(change.kind, change.name);
       return;
     }
+    if (leavesIndex(change.kind, change.object)) {
+      this.remove(change.kind, change.object.metadata.name);
+      return;
+    }
     switch (change.kind) {
       case 'User':
         return this.upsertUser(change.object);
@@ -304,8 +322,9 @@ export class PermissionIndex {
   }
 
   /** A relist: the index's objects of `kind` become exactly `objects`. */
-  replaceAll<K extends IndexedKind>(kind: K, objects: readonly ObjectOfKind[K][]): void {
+  replaceAll<K extends IndexedKind>(kind: K, all: readonly ObjectOfKind[K][]): void {
     this._generation++;
+    const objects = all.filter((o) => !leavesIndex(kind, o));
     const keep = new Set(objects.map((o) => o.metadata.name));
     for (const name of [...this.store(kind).keys()]) if (!keep.has(name)) this.remove(kind, name, kind !== 'Role');
     if (kind === 'Role') {
@@ -370,6 +389,8 @@ export class PermissionIndex {
     const username = usernameOf(user);
     addTo(this.userNamesByUsername, username, user.metadata.name);
     this.refreshRecord(username);
+    // A User object's name takes that name from a username (resolveUser): refresh its record too.
+    if (username !== user.metadata.name) this.refreshRecord(user.metadata.name);
   }
 
   private removeUser(name: string): void {
@@ -379,6 +400,16 @@ export class PermissionIndex {
     const username = usernameOf(old);
     removeFrom(this.userNamesByUsername, username, name);
     this.refreshRecord(username);
+    if (username !== name) this.refreshRecord(name);
+  }
+
+  /**
+   * The one resolution from a name in a binding subject, a team's members or a namespace owner
+   * label to a User: the User object of that name, else the User whose username it is. So a
+   * username never reaches what names another User's object (docs/security.md, item 3).
+   */
+  resolveUser(name: string): User | undefined {
+    return this.users.get(name) ?? this.primaryUser(name) ?? undefined;
   }
 
   private primaryUser(username: string): User | null {
@@ -397,21 +428,21 @@ export class PermissionIndex {
       return;
     }
     const name = user?.metadata.name ?? null;
-    const subjectIds = [this.subjectId('User', username)];
-    const memberTeamIds = [this.memberTeamIds(username)];
-    if (name !== null && name !== username) {
-      subjectIds.push(this.subjectId('User', name));
-      memberTeamIds.push(this.memberTeamIds(name));
-    }
+    const aliases: string[] = [];
+    if (name !== null) aliases.push(name);
+    if (username !== name && (user === null ? !this.users.has(username) : this.resolveUser(username) === user)) aliases.push(username);
+    const deleting = user !== null && isBeingDeleted(user.metadata);
     this.records.set(username, {
-      subjectIds,
-      memberTeamIds,
+      subjectIds: aliases.map((a) => this.subjectId('User', a)),
+      memberTeamIds: aliases.map((a) => this.memberTeamIds(a)),
+      aliases,
       name,
       username,
       // Seed admins are protected from change (docs/design.md, "What admission enforces"): the configuration wins over the object.
-      state: seed ? 'Active' : (user!.spec.state ?? 'Pending'),
+      state: seed ? 'Active' : deleting ? 'Suspended' : (user!.spec.state ?? 'Pending'),
       superuser: seed || user!.spec.superuser === true,
       seed,
+      deleting: !seed && deleting,
       object: user,
     });
   }
@@ -758,10 +789,16 @@ export class PermissionIndex {
     return [...this.namespaces.values()];
   }
 
-  /** Teams naming the user (by object name or username) as a member, without groups. */
+  /** Teams naming the user (by one of its aliases) as a member, without groups. */
   directTeams(user: UserRecord): Set<string> {
-    const out = new Set<string>(this.teamsByMember.get(user.username) ?? EMPTY);
-    if (user.name !== null) for (const t of this.teamsByMember.get(user.name) ?? EMPTY) out.add(t);
+    const out = new Set<string>();
+    for (const a of user.aliases) for (const t of this.teamsByMember.get(a) ?? EMPTY) out.add(t);
+    return out;
+  }
+  /** Namespaces whose owner label names the user (by one of its aliases). */
+  namespacesOwnedByUser(user: UserRecord): Set<string> {
+    const out = new Set<string>();
+    for (const a of user.aliases) for (const ns of this.namespacesByOwner.get(a) ?? EMPTY) out.add(ns);
     return out;
   }
   /** Teams the user is in for a request: direct members plus teams whose groups the request carries. */
@@ -923,7 +960,7 @@ export class PermissionIndex {
         object: r.object?.metadata.name ?? null,
         subjectIds: r.subjectIds.map((id) => this.subjectIdNames[id]),
         memberTeamIds: r.memberTeamIds.map((set) => [...set].map((id) => this.subjectIdNames[id]).sort()),
-        liveSets: r.memberTeamIds.every((set, i) => set === this.teamIdsByMember.get(i === 0 ? r.username : r.name!)),
+        liveSets: r.memberTeamIds.every((set, i) => set === this.teamIdsByMember.get(r.aliases[i]!)),
       })),
       userNamesByUsername: mapOfSets(this.userNamesByUsername, String),
       roles: mapSorted(new Map([...this.ownRoles.keys()].map((n) => [n, this.compiledRole(n)!])), (c) => ({

@@ -1,6 +1,7 @@
 // A role's atoms compiled into lookups, so decide() answers "does this role grant (verb, group,
 // resource[/sub], name)?" with a handful of Map/Set probes instead of a scan.
 import type { NonResourceAtom, PermissionAtom } from './permission.js';
+import { isExplicitOnly } from './permission.js';
 
 // Allocated lazily: a role update recompiles every role that includes it, so fewer objects per
 // entry means less garbage on the update path.
@@ -13,9 +14,12 @@ interface VerbEntry {
 
 /**
  * The resource keys a request is looked up under, most specific first: `pods` for pods,
- * `pods/log`, `pods/*`, `*`, `*\/log` for a subresource. Computed once per request.
+ * `pods/log`, `pods/*`, `*`, `*\/log` for a subresource. Computed once per request. A target a
+ * wildcard never reaches (isExplicitOnly: Secrets, pods/exec, nodes/proxy, ...) has only its own
+ * exact key, so neither the matcher nor GrantBits finds a wildcard grant for it.
  */
-export function resourceKeys(resource: string, subresource?: string): string[] {
+export function resourceKeys(group: string, resource: string, subresource?: string): string[] {
+  if (isExplicitOnly(group, resource, subresource)) return [subresource ? `${resource}/${subresource}` : resource];
   if (!subresource) return [resource, '*'];
   return [`${resource}/${subresource}`, `${resource}/*`, '*', `*/${subresource}`];
 }

@@ -20,6 +20,7 @@ export const DOTLESS_GROUPS: ReadonlySet<string> = new Set(['apps', 'batch', 'au
  * What one permission grants on resources. `group` null = any API group, '' = core.
  * `resource` '*' = every resource and every subresource. `subresource` null = the resource itself
  * only (`pods` does not match `pods/log`), '*' = every subresource (not the resource itself).
+ * Neither wildcard reaches the targets in EXPLICIT_ONLY (Secrets, exec, proxies, tokens).
  * `verbs` null = every verb. `names` null = every object name.
  */
 export interface ResourceAtom {
@@ -212,6 +213,47 @@ export function compileRule(rule: PolicyRule, index = 0): ParsedPermission[] {
   return out;
 }
 
+/**
+ * What a wildcard reaches (docs/security.md, "What `*` covers"). `*` as the resource (`*:read`,
+ * `*\/x`) or as the subresource (`pods/*`) covers every resource and subresource except these
+ * targets, each a known path from reading to full control: Secrets (service-account tokens and
+ * other credentials), running commands in or tunnelling into a container (pods/exec, attach,
+ * portforward), the proxy subresources (pods, services, and nodes/proxy, which is the whole kubelet
+ * API), and minting service-account tokens. A role reaches one only by naming it exactly
+ * (`secrets:read`, `pods/exec:create`). This table is the one rule: the matcher (resourceKeys), the
+ * slow reading (atomMatchesResource), the escalation checks (atomCovers) and the RBAC compiler all
+ * follow it. `subresource: null` is the resource itself.
+ */
+export const EXPLICIT_ONLY: readonly { readonly group: string; readonly resource: string; readonly subresource: string | null }[] = Object.freeze([
+  { group: '', resource: 'secrets', subresource: null },
+  { group: '', resource: 'pods', subresource: 'exec' },
+  { group: '', resource: 'pods', subresource: 'attach' },
+  { group: '', resource: 'pods', subresource: 'portforward' },
+  { group: '', resource: 'pods', subresource: 'proxy' },
+  { group: '', resource: 'services', subresource: 'proxy' },
+  { group: '', resource: 'nodes', subresource: 'proxy' },
+  { group: '', resource: 'serviceaccounts', subresource: 'token' },
+]);
+
+/** EXPLICIT_ONLY as permission strings with one action (`secrets:read`, `pods/exec:read`, ...), for roles meant to reach them. */
+export function explicitOnlyPermissions(action: string): string[] {
+  return EXPLICIT_ONLY.map((e) => `${e.resource}${e.subresource !== null ? `/${e.subresource}` : ''}:${action}`);
+}
+
+/**
+ * Whether a request target is one a wildcard never reaches (EXPLICIT_ONLY). `group` null (an atom
+ * without group) means any group, so it includes the core group.
+ */
+export function isExplicitOnly(group: string | null, resource: string, subresource: string | null | undefined): boolean {
+  const sub = subresource || null;
+  return EXPLICIT_ONLY.some((e) => (group === null || group === e.group) && e.resource === resource && e.subresource === sub);
+}
+
+/** Whether an atom names its resource and subresource without a wildcard (so it may reach an EXPLICIT_ONLY target). */
+function namesExactly(atom: ResourceAtom): boolean {
+  return atom.resource !== '*' && atom.subresource !== '*';
+}
+
 /** What a request asks for, normalised for matching. */
 export interface ResourceTarget {
   verb: string;
@@ -226,6 +268,7 @@ export function atomMatchesResource(atom: PermissionAtom, t: ResourceTarget): bo
   if (atom.kind !== 'resource') return false;
   if (atom.verbs && !atom.verbs.has(t.verb)) return false;
   if (atom.group !== null && atom.group !== t.group) return false;
+  if (!namesExactly(atom) && isExplicitOnly(t.group, t.resource, t.subresource)) return false;
   if (atom.resource !== '*') {
     if (atom.resource !== t.resource) return false;
     const sub = t.subresource || null;
@@ -275,6 +318,9 @@ export function atomCovers(held: PermissionAtom, wanted: PermissionAtom): boolea
     if (wanted.names === null) return false;
     for (const n of wanted.names) if (!held.names.has(n)) return false;
   }
+  // A wildcard does not reach what must be named (EXPLICIT_ONLY); what the wanted atom reaches
+  // with its own wildcard, a held wildcard reaches too, so only an exact wanted target matters.
+  if (!namesExactly(held) && namesExactly(wanted) && isExplicitOnly(wanted.group, wanted.resource, wanted.subresource)) return false;
   if (held.resource === '*') {
     if (held.subresource === null || held.subresource === '*') return true;
     return wanted.subresource === held.subresource;

@@ -4,14 +4,20 @@
 import type { Role, RoleSpec } from '../api/types.js';
 import { API_VERSION, LABELS } from '../api/types.js';
 import type { PolicyConfig } from '../config.js';
+import { explicitOnlyPermissions } from './permission.js';
 
 export type PresetName = keyof PolicyConfig['presets'];
 export const PRESET_NAMES: readonly PresetName[] = ['zenml', 'runai', 'adaptive'];
 
 // ZenML (seeds/001): "admin: all permissions globally (read, write, me)", "guest: own user data and
 // global read access (read, me)". ZenML's read/write apply to every resource.
+// `*` does not reach Secrets, exec or the proxies (EXPLICIT_ONLY), so the admin roles, meant to
+// hold everything, name them; the guest's `*:read` stays clear of them.
 const zenml: Record<string, RoleSpec> = {
-  'zenml-admin': { description: 'ZenML admin: read and write every resource, and edit own user (read, write, me)', permissions: ['*:read', '*:write', 'me'] },
+  'zenml-admin': {
+    description: 'ZenML admin: read and write every resource, and edit own user (read, write, me)',
+    permissions: ['*:read', '*:write', ...explicitOnlyPermissions('read'), ...explicitOnlyPermissions('write'), 'me'],
+  },
   'zenml-guest': { description: 'ZenML guest: read every resource, and edit own user (read, me)', permissions: ['*:read', 'me'] },
 };
 
@@ -80,7 +86,7 @@ function runaiRoles(): Record<string, RoleSpec> {
 // they hold, so they are left open and not shipped: write them as Roles if you need them.
 const adaptive: Record<string, RoleSpec> = {
   // `/*:*` too: "every permission" includes non-resource URLs (cluster-scoped bindings only).
-  'adaptive-admin': { description: 'Adaptive Engine Admin: every permission', permissions: ['*:*', '/*:*'] },
+  'adaptive-admin': { description: 'Adaptive Engine Admin: every permission', permissions: ['*:*', ...explicitOnlyPermissions('*'), '/*:*'] },
   'adaptive-platform-admin': {
     description: 'Adaptive Engine Platform Admin: manage roles, teams and users (admin:manage_roles, admin:manage_teams, admin:manage_users)',
     permissions: ['iam.gatehouse.dev/roles:*', 'iam.gatehouse.dev/teams:*', 'iam.gatehouse.dev/users:*', 'iam.gatehouse.dev/rolebindings:*'],

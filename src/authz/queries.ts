@@ -90,7 +90,7 @@ function holdings(index: PermissionIndex, user: UserRecord, groups: readonly str
   out.sort((a, b) => (a.binding!.name < b.binding!.name ? -1 : 1));
   const { ownerRole, publicRole } = index.config.projects;
   if (ownerRole) {
-    const owned = new Set([...index.namespacesOwnedBy(user.username), ...(user.name !== null ? index.namespacesOwnedBy(user.name) : [])]);
+    const owned = index.namespacesOwnedByUser(user);
     if (owned.size > 0) {
       out.push({
         role: index.compiledRole(ownerRole),

@@ -64,6 +64,16 @@ export function isLive(binding: { readonly expiresAt: number | null }, now: numb
   return binding.expiresAt === null || binding.expiresAt > now;
 }
 
+/**
+ * An object being deleted (deletionTimestamp set while finalizers hold it) grants nothing from that
+ * moment, so a finalizer cannot keep a revoked grant alive (docs/security.md): the index drops a
+ * Role, Team or RoleBinding being deleted, and counts a User being deleted as Suspended (its
+ * username stays taken).
+ */
+export function isBeingDeleted(metadata: { readonly deletionTimestamp?: string | undefined }): boolean {
+  return typeof metadata.deletionTimestamp === 'string' && metadata.deletionTimestamp !== '';
+}
+
 /** The name a User is known by to the API server: spec.username, else metadata.name (empty counts as unset). */
 export function usernameOf(user: User): string {
   return user.spec.username || user.metadata.name;

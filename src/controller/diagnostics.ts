@@ -5,7 +5,7 @@
 import type { UserState } from '../api/types.js';
 import type { CompiledBinding, PermissionIndex, UserRecord } from '../authz/index.js';
 import { renderScope } from '../authz/index.js';
-import { isLive, usernameOf } from '../authz/rules.js';
+import { isBeingDeleted, isLive, usernameOf } from '../authz/rules.js';
 
 const sorted = (it: Iterable<string>): string[] => [...it].sort();
 
@@ -42,6 +42,8 @@ export interface UserDiagnostics {
   seed: boolean;
   /** Other User objects with the same username; the lexicographically first name wins. */
   duplicateUsernameOf: string[];
+  /** The names subjects and members reach this User by (UserRecord.aliases). */
+  aliases: string[];
 }
 
 
@@ -101,14 +103,14 @@ export function userDiagnostics(index: PermissionIndex, name: string, now: numbe
   if (!user) return undefined;
   const username = usernameOf(user);
   const rec = index.userRecord(username);
-  const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, object: user, subjectIds: [], memberTeamIds: [] };
+  // A duplicate (not the primary User of its username) is reached by its object name only.
+  const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, deleting: isBeingDeleted(user.metadata), object: user, aliases: [name], subjectIds: [], memberTeamIds: [] };
   const teams = index.directTeams(asRecord);
   const roles = new Set<string>();
   const consider = (set: ReadonlySet<CompiledBinding>): void => {
     for (const b of set) if (isLive(b, now)) roles.add(b.role);
   };
-  consider(index.bindingsForSubject('User', name));
-  if (username !== name) consider(index.bindingsForSubject('User', username));
+  for (const a of asRecord.aliases) consider(index.bindingsForSubject('User', a));
   for (const t of teams) consider(index.bindingsForSubject('Team', t));
   const others = [...index.userNamesWithUsername(username)].filter((n) => n !== name).sort();
   return {
@@ -117,5 +119,6 @@ export function userDiagnostics(index: PermissionIndex, name: string, now: numbe
     roles: sorted(roles),
     seed: index.isSeedUsername(username),
     duplicateUsernameOf: others,
+    aliases: [...asRecord.aliases],
   };
 }

@@ -102,8 +102,7 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
   const consider = (set: ReadonlySet<CompiledBinding>): void => {
     for (const b of set) if (isLive(b, now)) for (const where of scopeEntries(b)) roles.push(`${b.role}@${where}`);
   };
-  consider(world.index.bindingsForSubject('User', name));
-  if (username !== name) consider(world.index.bindingsForSubject('User', username));
+  for (const a of diag?.aliases ?? [name]) consider(world.index.bindingsForSubject('User', a));
   for (const t of diag?.teams ?? []) consider(world.index.bindingsForSubject('Team', t));
   const seed = diag?.seed ?? false;
   const state = user.spec.state;

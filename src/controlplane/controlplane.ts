@@ -76,6 +76,12 @@ export interface ControlPlaneOptions {
    */
   authorizationWebhook?: { url: string; caFile: string; order?: 'before-rbac' | 'after-rbac' };
   /**
+   * A client certificate the API server presents to every webhook (the authorization webhook's
+   * kubeconfig and, through an AdmissionConfiguration, the admission webhooks), for a webhook
+   * server that checks client certificates (server.clientCAFile; docs/security.md).
+   */
+  webhookClientCert?: { cert: string; key: string };
+  /**
    * Webhook token authentication: the apiserver sends TokenReview v1 to `url` for bearer tokens the
    * static token file does not know (cache off, so a revocation shows at once).
    */
@@ -228,7 +234,7 @@ export class ControlPlane {
     if (await needsInsecurePortFlag(env.apiserver)) args.push('--insecure-port=0');
     if (opts.authorizationWebhook) {
       const whKubeconfig = path.join(dir, 'authz-webhook.kubeconfig');
-      await writeFile(whKubeconfig, webhookKubeconfig(opts.authorizationWebhook.url, opts.authorizationWebhook.caFile));
+      await writeFile(whKubeconfig, webhookKubeconfig(opts.authorizationWebhook.url, opts.authorizationWebhook.caFile, opts.webhookClientCert));
       const mode = opts.authorizationWebhook.order === 'after-rbac' ? 'RBAC,Webhook' : 'Webhook,RBAC';
       args.push(`--authorization-mode=${mode}`, `--authorization-webhook-config-file=${whKubeconfig}`,
         '--authorization-webhook-version=v1',
@@ -236,6 +242,13 @@ export class ControlPlane {
         '--authorization-webhook-cache-authorized-ttl=0s', '--authorization-webhook-cache-unauthorized-ttl=0s');
     } else {
       args.push('--authorization-mode=RBAC');
+    }
+    if (opts.webhookClientCert) {
+      const admissionKubeconfig = path.join(dir, 'admission-webhook.kubeconfig');
+      const admissionConfig = path.join(dir, 'admission-config.yaml');
+      await writeFile(admissionKubeconfig, admissionWebhookKubeconfig(opts.webhookClientCert));
+      await writeFile(admissionConfig, admissionConfiguration(admissionKubeconfig));
+      args.push(`--admission-control-config-file=${admissionConfig}`);
     }
     if (opts.tokenWebhook) {
       const authnKubeconfig = path.join(dir, 'authn-webhook.kubeconfig');
@@ -393,7 +406,8 @@ current-context: gatehouse-test
 }
 
 /** The kubeconfig the apiserver uses to call an authorization webhook (README shows the same shape). */
-export function webhookKubeconfig(url: string, caFile: string): string {
+export function webhookKubeconfig(url: string, caFile: string, clientCert?: { cert: string; key: string }): string {
+  const user = clientCert ? `{client-certificate: ${clientCert.cert}, client-key: ${clientCert.key}}` : '{}';
   return `apiVersion: v1
 kind: Config
 clusters:
@@ -403,10 +417,33 @@ clusters:
     certificate-authority: ${caFile}
 users:
 - name: kube-apiserver
-  user: {}
+  user: ${user}
 contexts:
 - name: webhook
   context: {cluster: gatehouse, user: kube-apiserver}
 current-context: webhook
 `;
+}
+
+/** Credentials the API server presents to admission webhooks: `*` matches every webhook host. */
+function admissionWebhookKubeconfig(clientCert: { cert: string; key: string }): string {
+  return `apiVersion: v1
+kind: Config
+users:
+- name: '*'
+  user: {client-certificate: ${clientCert.cert}, client-key: ${clientCert.key}}
+`;
+}
+
+function admissionConfiguration(kubeconfig: string): string {
+  const plugin = (name: string) => `- name: ${name}
+  configuration:
+    apiVersion: apiserver.config.k8s.io/v1
+    kind: WebhookAdmissionConfiguration
+    kubeConfigFile: ${kubeconfig}
+`;
+  return `apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+${plugin('ValidatingAdmissionWebhook')}${plugin('MutatingAdmissionWebhook')}`;
 }

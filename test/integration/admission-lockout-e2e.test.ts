@@ -156,7 +156,7 @@ test('namespaces: only the owner, a team updater or a superuser changes the owne
   // bob may patch namespaces (RBAC-like grant) but is not ml-a's owner.
   const steal = await stack.kubectl(['label', 'namespace', 'ml-a', `${OWNER}=bob`, '--overwrite'], { as: 'bob' });
   assertDenied(steal, 'namespace-labels', `metadata.labels[${OWNER}]`);
-  assert.match(steal.stderr, /only its owner \(alice\), someone allowed to update its Team, or a superuser may change the owner, team or visibility labels of namespace ml-a/);
+  assert.match(steal.stderr, /only its current owner \(alice\) or a superuser may change the owner of namespace ml-a/);
   assertDenied(await stack.kubectl(['label', 'namespace', 'ml-a', `${VISIBILITY}=public`], { as: 'bob' }), 'namespace-labels', `metadata.labels[${VISIBILITY}]`);
   // Other labels are not Gatehouse's business.
   assertOk(await stack.kubectl(['label', 'namespace', 'ml-a', 'cost-center=42'], { as: 'bob' }), 'bob sets an unrelated label');

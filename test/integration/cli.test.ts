@@ -87,7 +87,7 @@ test('superuser: user create, list, show', async () => {
 
   const list = await ok('admin', ['user', 'list']);
   assert.match(list, /^NAME\s+USERNAME\s+EMAIL\s+STATE\s+SUPERUSER\s+TEAMS\s+AGE\n/);
-  assert.match(list, /\nalice\s+alice@example\.com\s+alice@example\.com\s+Active\s+no\s+<none>\s+\d+s\n/);
+  assert.match(list, /\nalice\s+alice@example\.com\s+alice@example\.com\s+Active\s+no\s+<none>\s+\d+[sm]\n/);
   assert.match(list, /\ndave\s+dave\s+Pending\s+no/);
   const pending = await ok('admin', ['user', 'list', '--state', 'Pending']);
   assert.doesNotMatch(pending, /alice/);
@@ -134,7 +134,7 @@ test('superuser: role create (zenml-style aliases), list, show', async () => {
   await ok('admin', ['role', 'create', 'researcher', '-p', 'jobs:*', '-p', 'projects:read', '-p', 'me', '--can-assign', 'auditor']);
   const list = await ok('admin', ['role', 'list']);
   assert.match(list, /^NAME\s+PERMISSIONS\s+INCLUDES\s+ASSIGNMENTS\s+DESCRIPTION\s+AGE\n/);
-  assert.match(list, /\nauditor\s+\*:read,jobs:write\s+<none>\s+0\s+Reads everything\s+\d+s\n/);
+  assert.match(list, /\nauditor\s+\*:read,jobs:write\s+<none>\s+0\s+Reads everything\s+\d+[sm]\n/);
   const shown = await ok('admin', ['role', 'show', 'researcher']);
   assert.match(shown, /^Permissions:\n  jobs:\*\n  projects:read\n  me\n/m);
   assert.match(shown, /^Can assign:\n  auditor$/m);
@@ -149,8 +149,8 @@ test('superuser: team create, add, remove, list, show', async () => {
   assert.deepEqual((await getJson('ghteam/vision')).spec['members'], ['alice', 'dave']);
   assert.match(await ok('admin', ['team', 'remove', 'vision', 'erin']), /team vision unchanged \(user erin not there\)/);
   const list = await ok('admin', ['team', 'list']);
-  assert.match(list, /\nvision\s+alice,dave\s+oidc:vision\s+vision-dev\s+CV\s+\d+s\n/);
-  assert.match(await ok('admin', ['user', 'list']), /\nalice\s+.*\s+vision\s+\d+s\n/);
+  assert.match(list, /\nvision\s+alice,dave\s+oidc:vision\s+vision-dev\s+CV\s+\d+[sm]\n/);
+  assert.match(await ok('admin', ['user', 'list']), /\nalice\s+.*\s+vision\s+\d+[sm]\n/);
 });
 
 test('superuser: role assign creates a readable, time-bound RoleBinding; twice says it exists', async () => {

@@ -41,7 +41,7 @@ async function exists(args: string[]): Promise<boolean> {
 
 const NAMESPACED = [
   ['deployment', FULLNAME], ['service', FULLNAME], ['serviceaccount', FULLNAME], ['configmap', `${FULLNAME}-config`],
-  ['configmap', `${FULLNAME}-authz-webhook`], ['secret', `${FULLNAME}-tls`], ['poddisruptionbudget', FULLNAME],
+  ['configmap', `${FULLNAME}-authz-webhook`], ['secret', `${FULLNAME}-tls`], ['poddisruptionbudget', FULLNAME], ['networkpolicy', FULLNAME],
   ['role.rbac.authorization.k8s.io', `${FULLNAME}-leader-election`], ['rolebinding.rbac.authorization.k8s.io', `${FULLNAME}-leader-election`],
 ] as const;
 const CLUSTER = [

@@ -1,6 +1,8 @@
 // Small helpers for the end-to-end admission tests: kubectl as a person, and assertions on what
 // that person reads (the denial text naming the rule, kubectl's `Warning:` lines).
 import assert from 'node:assert/strict';
+import https from 'node:https';
+import { readFile } from 'node:fs/promises';
 import type { KubectlOptions, KubectlResult } from '../../src/controlplane/controlplane.js';
 import type { Stack } from './stack.js';
 import { eventually } from './operator.js';
@@ -87,4 +89,39 @@ export function usersYaml(users: Record<string, UserSpec>): string {
   return Object.entries(users)
     .map(([name, spec]) => `apiVersion: ${API_VERSION}\nkind: User\nmetadata: {name: ${name}}\nspec: ${JSON.stringify(spec)}\n`)
     .join('---\n');
+}
+
+/**
+ * A JSON merge patch sent straight to the API server as `as` (the admin's token impersonating
+ * them), without kubectl's read first: what an attacker with only write access sends.
+ */
+export async function rawMergePatch(stack: Stack, apiPath: string, patch: unknown, as: string): Promise<{ status: number; body: string }> {
+  const ca = await readFile(stack.cp.caFile);
+  const url = new URL(apiPath, stack.cp.url);
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, {
+      method: 'PATCH',
+      ca,
+      headers: {
+        authorization: `Bearer ${stack.cp.adminToken}`,
+        'impersonate-user': as,
+        'impersonate-group': 'system:authenticated',
+        'content-type': 'application/merge-patch+json',
+      },
+    }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(patch));
+  });
+}
+
+/** A raw request refused by Gatehouse's admission webhook with `rule` (and the field path). */
+export function assertRawDenied(res: { status: number; body: string }, rule: string, path?: string): void {
+  assert.equal(res.status, 403, res.body);
+  assert.match(res.body, /denied the request: Gatehouse denied: /, res.body);
+  assert.match(res.body, new RegExp(`\\(rule: ${rule}\\)`), res.body);
+  if (path !== undefined) assert.match(res.body, new RegExp(`Gatehouse denied: (.*; )?${escape(path)}: `), res.body);
 }

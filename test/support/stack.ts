@@ -12,6 +12,8 @@ import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '..
 
 export interface Stack {
   cp: ControlPlane;
+  /** The webhook server's port on 127.0.0.1, and the CA that signed its certificate. */
+  webhook: { port: number; caFile: string };
   operator: Operator;
   /** The operator's serving CA (PEM file): trust for its webhooks and its credential proxy. */
   caFile: string;
@@ -36,6 +38,11 @@ export interface StackOptions {
    * and AKS give), and the operator writes native RBAC objects. Default `webhook`.
    */
   authorizationMode?: 'webhook' | 'rbac' | 'both';
+  /**
+   * The webhook server accepts webhook calls only with a client certificate from the test CA
+   * (server.clientCAFile), and the API server presents one (docs/security.md).
+   */
+  clientCertificates?: boolean;
   /** Also point the apiserver's webhook token authentication at the operator's /authenticate. */
   tokenWebhook?: boolean;
 }
@@ -49,8 +56,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const tls = await makeServingCert(path.join(dir, 'pki'), 'gatehouse');
   const port = await freePort();
   const mode = opts.authorizationMode ?? 'webhook';
+  const client = opts.clientCertificates ? await makeServingCert(path.join(dir, 'pki'), 'apiserver-webhook-client') : undefined;
   const cp = await ControlPlane.start({
     ...opts.controlPlane,
+    ...(client ? { webhookClientCert: { cert: client.cert, key: client.key } } : {}),
     ...(mode === 'rbac' ? {} : { authorizationWebhook: { url: `https://127.0.0.1:${port}/authorize`, caFile: tls.caCert, order: opts.webhookOrder ?? 'before-rbac' } }),
     ...(opts.tokenWebhook ? { tokenWebhook: { url: `https://127.0.0.1:${port}/authenticate`, caFile: tls.caCert } } : {}),
   });
@@ -64,7 +73,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...(isObject(opts.config?.['credentials'])
         ? { credentials: { ...opts.config['credentials'], proxy: { host: '127.0.0.1', port: 0, caFile: tls.caCert, ...(opts.config['credentials']['proxy'] as object | undefined) } } }
         : {}),
-      server: { host: '127.0.0.1', port, certFile: tls.cert, keyFile: tls.key },
+      server: { host: '127.0.0.1', port, certFile: tls.cert, keyFile: tls.key, ...(client ? { clientCAFile: tls.caCert } : {}) },
       operator: {
         namespace: 'gatehouse-system',
         identity: 'e2e',
@@ -85,6 +94,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     let lastGeneration = -1;
     return {
       cp,
+      webhook: { port, caFile: tls.caCert },
       operator: op,
       caFile: tls.caCert,
       config,

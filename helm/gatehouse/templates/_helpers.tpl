@@ -103,6 +103,9 @@ POD_NAME from the downward API sets operator.identity at start.
   "port" 8443
   "certFile" "/etc/gatehouse/tls/tls.crt"
   "keyFile" "/etc/gatehouse/tls/tls.key") $v.server -}}
+{{- if $v.webhook.clientCertificates.enabled -}}
+{{- $_ := set $server "clientCAFile" "/etc/gatehouse/client-ca/ca.crt" -}}
+{{- end -}}
 {{- $proxy := dict "enabled" $v.credentials.proxy.enabled "host" "0.0.0.0" "port" 8444 -}}
 {{- with $v.credentials.proxy.externalURL }}{{- $_ := set $proxy "externalURL" . -}}{{- end }}
 {{- if ne $v.certs.mode "provided" }}{{- $_ := set $proxy "caFile" "/etc/gatehouse/tls/ca.crt" -}}{{- end }}
@@ -135,6 +138,9 @@ POD_NAME from the downward API sets operator.identity at start.
 {{- end -}}
 {{- if and (eq .Values.certs.mode "provided") (or (not .Values.certs.provided.secretName) (not .Values.certs.provided.caBundle)) -}}
 {{- fail "certs.mode provided needs certs.provided.secretName (a kubernetes.io/tls Secret in the release namespace) and certs.provided.caBundle (the base64 PEM of the CA that signed it)" -}}
+{{- end -}}
+{{- if and .Values.webhook.clientCertificates.enabled (not .Values.webhook.clientCertificates.caBundle) -}}
+{{- fail "webhook.clientCertificates.enabled needs webhook.clientCertificates.caBundle: the base64 PEM of the CA that signed the certificate the API server presents to webhooks (docs/security.md)" -}}
 {{- end -}}
 {{- if and (eq .Values.certs.mode "cert-manager") (not (.Capabilities.APIVersions.Has "cert-manager.io/v1")) -}}
 {{- fail "certs.mode cert-manager needs cert-manager installed (the API cert-manager.io/v1 is not served by this cluster); install cert-manager first or use certs.mode self-signed" -}}

@@ -67,7 +67,8 @@ export function filterBindings(
     if (filter.team && !b.spec.subjects.some((s) => s.kind === 'Team' && s.name === filter.team)) return false;
     if (filter.group && !b.spec.subjects.some((s) => s.kind === 'Group' && s.name === filter.group)) return false;
     if (filter.user) {
-      const names = new Set([filter.user, ...(filter.userAliases ?? [])]);
+      // The user's aliases when the User was found (one resolution), else the name as typed.
+      const names = new Set(filter.userAliases?.length ? filter.userAliases : [filter.user]);
       const teams = filter.userTeams ?? [];
       if (!b.spec.subjects.some((s) => (s.kind === 'User' && names.has(s.name)) || (s.kind === 'Team' && teams.includes(s.name)))) return false;
     }
@@ -196,10 +197,16 @@ async function listAssignments(ctx: Context): Promise<number> {
   let userTeams: string[] = [];
   if (user) {
     const users: User[] = (await tryList(ctx, 'User')) ?? [];
-    const found = users.find((u) => u.metadata.name === user || usernameOf(u) === user);
-    if (found) userAliases = [found.metadata.name, usernameOf(found)];
+    // The index's one resolution (docs/security.md): the User of that name, else of that username;
+    // its username names it only when no other User has that name.
+    const found = users.find((u) => u.metadata.name === user) ?? users.find((u) => usernameOf(u) === user);
+    if (found) {
+      const username = usernameOf(found);
+      const taken = users.some((u) => u !== found && u.metadata.name === username);
+      userAliases = taken ? [found.metadata.name] : [found.metadata.name, username];
+    }
     const teams: Team[] = (await tryList(ctx, 'Team')) ?? [];
-    const names = new Set([user, ...userAliases]);
+    const names = new Set(found ? userAliases : [user]);
     userTeams = teams.filter((t) => (t.spec.members ?? []).some((m) => names.has(m))).map((t) => t.metadata.name);
   }
   const filter = {

@@ -1,10 +1,12 @@
 // Properties: on random worlds, no non-superuser can create a RoleBinding that grants what they
-// lack (checked with decide() before and after adding the binding); and the policy answers any
-// input, however malformed, without throwing.
+// lack (checked with decide() before and after adding the binding); nor write metadata outside
+// what they administer, nor keep a grant alive through deletion with a finalizer; and the policy
+// answers any input, however malformed, without throwing.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { RoleBinding, Scope, Subject } from '../../../src/api/types.js';
+import type { ObjectMeta, Role, RoleBinding, Scope, Subject, Team, User } from '../../../src/api/types.js';
+import { missingPermissions } from '../../../src/authz/queries.js';
 import { PermissionIndex, type World } from '../../../src/authz/index.js';
 import { decide } from '../../../src/authz/decide.js';
 import type { AccessRequest } from '../../../src/authz/types.js';
@@ -16,7 +18,7 @@ import { parseAdmissionEnvelope, parseAdmissionRequest } from '../../../src/webh
 import { ReviewError } from '../../../src/errors.js';
 import { createPolicyView } from '../../../src/admission/view.js';
 import { binding, ns, role, team, user } from '../../support/authz.js';
-import { NOW, as, context, create } from '../../support/admission.js';
+import { NOW, as, context, create, update } from '../../support/admission.js';
 
 const GH = 'iam.gatehouse.dev';
 const POOL = ['pods:get', 'pods:*', 'jobs:read', 'jobs:write', 'secrets:get', '*:get', '*:*', 'pods:delete', `${GH}/rolebindings:create`, `${GH}/rolebindings:*`];
@@ -92,6 +94,82 @@ describe('no escalation through RoleBindings (property)', () => {
     // The property is not vacuous: some bindings were admitted and some of them granted something.
     assert.ok(admitted > 20, `admitted ${admitted}`);
     assert.ok(grantedSomething > 0, `granted ${grantedSomething}`);
+  });
+});
+
+// Issue 16: metadata is a write like spec, and a finalizer cannot keep a revoked grant alive.
+type GhObject = RoleBinding | Role | Team | User;
+const METADATA_EDITS: readonly ((m: ObjectMeta & { ownerReferences?: unknown[] }) => void)[] = [
+  (m) => (m.labels = { ...m.labels, 'example.com/x': 'y' }),
+  (m) => (m.annotations = { ...m.annotations, 'example.com/note': 'x' }),
+  (m) => (m.finalizers = [...(m.finalizers ?? []), 'example.com/keep']),
+  (m) => (m.ownerReferences = [{ apiVersion: 'v1', kind: 'Namespace', name: 'a', uid: 'u' }]),
+];
+function pickObject(world: World, i: number): GhObject {
+  const all: GhObject[] = [...(world.bindings ?? []), ...(world.roles ?? []), ...(world.teams ?? []), ...(world.users ?? [])];
+  return all[i % all.length]!;
+}
+/** Where a write to the object must be held (product.md, delegated administration). */
+function scopeOf(o: GhObject): Scope {
+  if (o.kind === 'RoleBinding') return o.spec.scope;
+  if (o.kind === 'Team') return { teams: [o.metadata.name] };
+  return { cluster: true };
+}
+const PLURAL = { RoleBinding: 'rolebindings', Role: 'roles', Team: 'teams', User: 'users' } as const;
+
+describe('no escalation through metadata, nor through deletion with finalizers (property)', () => {
+  it('an admitted metadata-only write by a non-superuser needs <kind>:update over the object, never sets finalizers or ownerReferences, and changes no decision', () => {
+    let admitted = 0;
+    fc.assert(
+      fc.property(worldArb, fc.nat(), fc.nat(METADATA_EDITS.length - 1), fc.constantFrom(...USERS), (world, pick, e, requester) => {
+        const index = PermissionIndex.build(world, config, () => NOW);
+        const ctx = { config, view: () => createPolicyView(index, () => NOW), now: () => NOW };
+        const old = pickObject(world, pick);
+        const nu = structuredClone(old);
+        METADATA_EDITS[e]!(nu.metadata);
+        const res = validateAdmission(update(old, nu, as(requester)), ctx);
+        if (!res.allowed) return;
+        admitted++;
+        assert.ok(e < 2, `${requester} set ${e === 2 ? 'finalizers' : 'ownerReferences'} on ${old.kind} ${old.metadata.name}`);
+        const lacking = missingPermissions(index, { user: requester, groups: [] }, [`${GH}/${PLURAL[old.kind!]}:update`], scopeOf(old), NOW);
+        assert.equal(lacking.missing.length, 0, `${requester} changed metadata of ${old.kind} ${old.metadata.name} without ${PLURAL[old.kind!]}:update over ${JSON.stringify(scopeOf(old))}`);
+        const replace = <T extends GhObject>(list: readonly T[] | undefined): T[] => (list ?? []).map((o) => (o === old ? (nu as T) : o));
+        const after = PermissionIndex.build({ ...world, bindings: replace(world.bindings), roles: replace(world.roles), teams: replace(world.teams), users: replace(world.users) }, config, () => NOW);
+        for (const u of USERS) for (const r of samples(u)) assert.equal(decide(after, r).verdict, decide(index, r).verdict, JSON.stringify(r));
+      }),
+      { numRuns: 300 },
+    );
+    assert.ok(admitted > 10, `admitted ${admitted}`);
+  });
+
+  it('a RoleBinding, Role or Team being deleted (finalizer pending) decides like it is gone; a User being deleted is allowed nothing', () => {
+    let changed = 0;
+    fc.assert(
+      fc.property(worldArb, fc.nat(), (world, pick) => {
+        const target = pickObject(world, pick);
+        const dying = structuredClone(target);
+        dying.metadata.finalizers = ['example.com/keep'];
+        dying.metadata.deletionTimestamp = '2026-05-31T00:00:00Z';
+        const swap = <T extends GhObject>(list: readonly T[] | undefined, to: T | null): T[] =>
+          (list ?? []).flatMap((o) => (o === target ? (to === null ? [] : [to]) : [o]));
+        const deleting = PermissionIndex.build({ ...world, bindings: swap(world.bindings, dying as RoleBinding), roles: swap(world.roles, dying as Role), teams: swap(world.teams, dying as Team), users: swap(world.users, dying as User) }, config, () => NOW);
+        const before = PermissionIndex.build(world, config, () => NOW);
+        if (target.kind === 'User') {
+          for (const r of samples(target.metadata.name)) assert.notEqual(decide(deleting, r).verdict, 'allow', JSON.stringify(r));
+          return;
+        }
+        const gone = PermissionIndex.build({ ...world, bindings: swap(world.bindings, null), roles: swap(world.roles, null), teams: swap(world.teams, null) }, config, () => NOW);
+        for (const u of USERS) {
+          for (const r of samples(u)) {
+            const v = decide(deleting, r).verdict;
+            assert.equal(v, decide(gone, r).verdict, `${target.kind} ${target.metadata.name} being deleted: ${JSON.stringify(r)}`);
+            if (v !== decide(before, r).verdict) changed++;
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+    assert.ok(changed > 0, 'some deletion revoked something');
   });
 });
 

@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LABELS } from '../../../src/api/types.js';
+import { OWNER_USERNAME_ANNOTATION } from '../../../src/api/owner.js';
 import type { User } from '../../../src/api/types.js';
 import { validateAdmission, toMessage } from '../../../src/admission/validate.js';
 import type { AdmissionInput, RuleId } from '../../../src/admission/types.js';
@@ -20,6 +21,7 @@ const WORLD: World = {
   users: [
     seedRoot, user('boss', { superuser: true }), alice, bob, pending, user('approver'), user('useradmin'), user('dept'),
     user('roleadmin'), user('teamadmin'), user('carl'),
+    user('ab', { username: 'a@b.c' }), user('ab2', { username: 'a_at_b.c' }), user('svc', { username: 'svc-bot' }),
   ],
   roles: [
     role('researcher', ['jobs:*', 'pods:read']),
@@ -113,6 +115,10 @@ table('semantic validation', [
   { name: 'a User with a bad email', input: create(user('dora', { email: 'dora' }), BOSS), expect: { rule: 'invalid-field', path: 'spec.email' } },
   { name: 'a User with an unknown state', input: create(user('dora', { state: 'Sleeping' as never }), BOSS), expect: { rule: 'invalid-field', path: 'spec.state' } },
   { name: 'a second User for the same identity', input: create(user('alice2', { username: 'alice' }), BOSS), expect: { rule: 'username-unique', path: 'spec.username' } },
+  // Issue 16, item 3: names and usernames are one namespace of identities.
+  { name: 'a username that is another User\'s name', input: create(user('impostor', { username: 'svc' }), BOSS), expect: { rule: 'username-unique', path: 'spec.username' } },
+  { name: 'self-registration as a username that is another User\'s name', input: create(user('impostor', { username: 'svc', state: 'Pending' }), as('svc')), expect: { rule: 'username-unique', path: 'spec.username' } },
+  { name: 'a User\'s name that is another User\'s username', input: create(user('svc-bot'), BOSS), expect: { rule: 'username-unique', path: 'metadata.name' } },
   { name: 'a User with a fresh identity', input: create(user('alice2', { username: 'alice@example.com' }), BOSS), expect: 'allow' },
   { name: 'a Team whose members list is not a list', input: create(edit(team('t'), (t) => ((t.spec as Record<string, unknown>)['members'] = 'alice')), BOSS), expect: { rule: 'malformed-object', path: 'spec.members' } },
   { name: 'an object with no metadata', input: { ...create(team('t'), BOSS), object: { spec: {} } }, expect: 'malformed-object' },
@@ -242,6 +248,7 @@ table('no escalation through Team membership (team admin of vision and gpu)', [
 ]);
 
 const mlA = ns('ml-a', { [LABELS.owner]: 'alice' });
+const abNs = edit(ns('ab-ns', { [LABELS.owner]: 'a_at_b.c' }), (n) => (n.metadata.annotations = { [OWNER_USERNAME_ANNOTATION]: 'a@b.c' }));
 const teamNs = ns('vision-dev', { [LABELS.team]: 'vision' });
 table('namespace labels', [
   { name: 'alice creates a namespace labelled as hers', input: create(ns('ml-b', { [LABELS.owner]: 'alice' }), as('alice')), expect: 'allow' },
@@ -256,6 +263,13 @@ table('namespace labels', [
   { name: 'a superuser relabels any namespace', input: update(mlA, edit(mlA, (n) => (n.metadata.labels![LABELS.owner] = 'bob')), BOSS), expect: 'allow' },
   { name: 'other labels are anyone\'s', input: update(mlA, edit(mlA, (n) => (n.metadata.labels!['tier'] = 'gold')), as('bob')), expect: 'allow' },
   { name: 'kube-system is left alone', input: update(ns('kube-system'), ns('kube-system', { [LABELS.owner]: 'bob' }), as('bob')), expect: 'allow' },
+  // Issue 16, item 4: who a namespace belongs to is its owner's (or a superuser's) to change.
+  { name: 'the team admin names themself owner of a team namespace', input: update(teamNs, edit(teamNs, (n) => (n.metadata.labels![LABELS.owner] = 'teamadmin')), as('teamadmin')), expect: { rule: 'namespace-labels', path: `metadata.labels[${LABELS.owner}]` } },
+  { name: 'the team admin takes a namespace out of the team', input: update(teamNs, edit(teamNs, (n) => delete n.metadata.labels![LABELS.team]), as('teamadmin')), expect: { rule: 'namespace-labels', path: `metadata.labels[${LABELS.team}]` } },
+  { name: 'the team admin creates a namespace owned by someone else', input: create(ns('ml-c', { [LABELS.owner]: 'alice', [LABELS.team]: 'vision' }), as('teamadmin')), expect: 'namespace-labels' },
+  { name: 'the owner takes the namespace out of a team', input: update(edit(mlA, (n) => (n.metadata.labels![LABELS.team] = 'vision')), mlA, as('alice')), expect: 'allow' },
+  { name: 'a superuser takes a namespace out of a team', input: update(teamNs, edit(teamNs, (n) => delete n.metadata.labels![LABELS.team]), BOSS), expect: 'allow' },
+  { name: 'a_at_b.c is not the owner of a@b.c\'s namespace (same label)', input: update(abNs, edit(abNs, (n) => (n.metadata.annotations = { [OWNER_USERNAME_ANNOTATION]: 'a_at_b.c' })), as('a_at_b.c')), expect: { rule: 'namespace-labels', path: `metadata.annotations[${OWNER_USERNAME_ANNOTATION}]` } },
   { name: 'an owner annotation that does not match the label', input: create(edit(ns('ml-c', { [LABELS.owner]: 'alice' }), (n) => (n.metadata.annotations = { 'iam.gatehouse.dev/owner-username': 'bob@x.io' })), as('alice')), expect: 'namespace-labels' },
 ]);
 
@@ -289,13 +303,27 @@ describe('break-glass, trusted identities, sync', () => {
 
 describe('operations: delete, dry run, metadata-only updates, status', () => {
   const inB2 = rb('in-b', 'researcher', ['bob'], { namespaces: ['b'] });
-  it('an update that only adds a finalizer is not judged by spec rules', () => {
-    check({ name: 'finalizer', input: update(inB2, edit(inB2, (b) => (b.metadata.finalizers = ['gatehouse'])), as('bob')), expect: 'allow' });
+  it('finalizers and ownerReferences: superusers, the operator and RBAC-trusted controllers only', () => {
+    const pinned = edit(inB2, (b) => (b.metadata.finalizers = ['gatehouse']));
+    check({ name: 'finalizer by bob', input: update(inB2, pinned, as('bob')), expect: { rule: 'metadata-protected', path: 'metadata.finalizers' } });
+    check({ name: 'finalizer by dept', input: update(inB2, pinned, as('dept')), expect: { rule: 'metadata-protected', path: 'metadata.finalizers' } });
+    for (const who of [BOSS, OPERATOR, as('system:serviceaccount:kube-system:generic-garbage-collector')]) {
+      check({ name: `finalizer by ${who.user}`, input: update(inB2, pinned, who), expect: 'allow' });
+    }
+    const owned = edit(inB2, (b) => ((b.metadata as unknown as Record<string, unknown>)['ownerReferences'] = [{ apiVersion: 'v1', kind: 'Namespace', name: 'b', uid: 'u' }]));
+    check({ name: 'ownerReferences by dept', input: update(inB2, owned, as('dept')), expect: { rule: 'metadata-protected', path: 'metadata.ownerReferences' } });
+    check({ name: 'a finalizer on a new object', input: create(pinned, as('dept')), expect: 'metadata-protected' });
   });
-  it('an update that sets deletionTimestamp and removes finalizers passes', () => {
+  it('labels and annotations go through the delegated scope check like spec changes', () => {
+    const noted = edit(inB2, (b) => (b.metadata.annotations = { 'example.com/n': 'x' }));
+    check({ name: 'outside the scope', input: update(inB2, noted, as('bob')), expect: { rule: 'delegated-scope', path: 'metadata.annotations[example.com/n]' } });
+    check({ name: 'by a superuser', input: update(inB2, noted, BOSS), expect: 'allow' });
+  });
+  it('an update that sets deletionTimestamp and removes finalizers passes for the identities allowed finalizers', () => {
     const dying = edit(inB2, (b) => { b.metadata.finalizers = ['gatehouse']; });
     const gone = edit(dying, (b) => { b.metadata.deletionTimestamp = '2026-06-01T00:00:00Z'; b.metadata.finalizers = []; });
-    check({ name: 'deletion', input: update(dying, gone, as('bob')), expect: 'allow' });
+    check({ name: 'deletion', input: update(dying, gone, OPERATOR), expect: 'allow' });
+    check({ name: 'deletion by bob', input: update(dying, gone, as('bob')), expect: 'metadata-protected' });
   });
   it('a dry run gets the same answer as a real request', () => {
     for (const input of [create(rb('x', 'admin', ['bob'], { namespaces: ['a'] }), as('dept')), create(rb('x', 'researcher', ['bob'], { namespaces: ['a'] }), as('dept'))]) {

@@ -105,7 +105,7 @@ describe('PermissionIndex: diagnostics for status', () => {
     assert.equal(bindingDiagnostics(index, 'rb2')!.roleFound, false);
   });
   it('user: teams, live roles, duplicate usernames', () => {
-    assert.deepEqual(userDiagnostics(index, 'alice'), { phase: 'Active', teams: ['t'], roles: ['nope'], seed: false, duplicateUsernameOf: ['al2'] });
+    assert.deepEqual(userDiagnostics(index, 'alice'), { phase: 'Active', teams: ['t'], roles: ['nope'], seed: false, duplicateUsernameOf: ['al2'], aliases: ['alice'] });
     assert.deepEqual(index.bindingsForRole('a'), ['rb']);
   });
 });
@@ -126,5 +126,54 @@ describe('PermissionIndex: nextExpiry', () => {
     index.apply({ op: 'delete', kind: 'RoleBinding', name: 'b' });
     assert.equal(index.nextExpiry(NOW), Date.parse(t2));
     assert.equal(index.nextExpiry(Date.parse(t2)), null);
+  });
+});
+
+describe('PermissionIndex: issue 16 (an object being deleted grants nothing; one resolution of names to Users)', () => {
+  const deleting = <T extends { metadata: { deletionTimestamp?: string } }>(o: T): T => ({ ...o, metadata: { ...o.metadata, deletionTimestamp: '2026-05-31T00:00:00Z' } });
+  const world = () => ({
+    users: [user('mia'), user('svc', { username: 'svc-bot' })],
+    roles: [role('r', ['pods:get'])],
+    teams: [team('t', { members: ['mia'], namespaces: ['n'] })],
+    bindings: [binding('direct', 'r', ['mia'], { namespaces: ['a'] }), binding('via-team', 'r', ['team:t'], { namespaces: ['b'] }), binding('svc', 'r', ['svc'], { namespaces: ['w'] })],
+  });
+  const verdict = (index: PermissionIndex, u: string, namespace: string) => decide(index, req(u, 'get pods', namespace)).verdict;
+
+  it('a RoleBinding, Team or Role being deleted grants nothing from that moment; a rebuild agrees', () => {
+    const index = PermissionIndex.build(world(), policy(), clock);
+    assert.equal(verdict(index, 'mia', 'a'), 'allow');
+    assert.equal(verdict(index, 'mia', 'b'), 'allow');
+    index.apply({ op: 'upsert', kind: 'RoleBinding', object: deleting(binding('direct', 'r', ['mia'], { namespaces: ['a'] })) });
+    assert.equal(verdict(index, 'mia', 'a'), 'noOpinion');
+    index.apply({ op: 'upsert', kind: 'Team', object: deleting(team('t', { members: ['mia'], namespaces: ['n'] })) });
+    assert.equal(verdict(index, 'mia', 'b'), 'noOpinion');
+    index.apply({ op: 'upsert', kind: 'Role', object: deleting(role('r', ['pods:get'])) });
+    assert.equal(verdict(index, 'svc-bot', 'w'), 'noOpinion');
+    const w = world();
+    const rebuilt = PermissionIndex.build({ ...w, roles: w.roles.map(deleting), teams: w.teams.map(deleting), bindings: [deleting(w.bindings[0]!), ...w.bindings.slice(1)] }, policy(), clock);
+    assert.deepEqual(index.snapshot(), rebuilt.snapshot());
+  });
+
+  it('a User being deleted counts as Suspended (denied), and keeps its username taken', () => {
+    const index = PermissionIndex.build(world(), policy(), clock);
+    index.apply({ op: 'upsert', kind: 'User', object: deleting(user('mia')) });
+    const d = decide(index, req('mia', 'get pods', 'a'));
+    assert.equal(d.verdict, 'deny');
+    assert.match(d.reason, /being deleted/);
+    assert.equal(index.userRecord('mia')?.state, 'Suspended');
+    assert.equal(index.getUserByUsername('mia')?.metadata.name, 'mia');
+  });
+
+  it('a username that is another User\'s name does not reach what names that User', () => {
+    const index = PermissionIndex.build({ ...world(), users: [...world().users, user('impostor', { username: 'svc' })] }, policy(), clock);
+    assert.equal(verdict(index, 'svc', 'w'), 'noOpinion');
+    assert.equal(verdict(index, 'svc-bot', 'w'), 'allow');
+    assert.deepEqual(index.userRecord('svc')?.aliases, ['impostor']);
+    // With no User named svc any more, the name resolves to the User whose username it is.
+    index.apply({ op: 'delete', kind: 'User', name: 'svc' });
+    assert.equal(verdict(index, 'svc', 'w'), 'allow');
+    assert.deepEqual(index.userRecord('svc')?.aliases, ['impostor', 'svc']);
+    const rebuilt = PermissionIndex.build({ ...world(), users: [user('mia'), user('impostor', { username: 'svc' })] }, policy(), clock);
+    assert.deepEqual(index.snapshot(), rebuilt.snapshot());
   });
 });

@@ -17,7 +17,20 @@ describe('parsePermission: what each form grants', () => {
     ['pods:get', 'get - pods/log', false], // pods does not match pods/log
     ['pods/log:get', 'get - pods/log', true],
     ['pods/log:get', 'get - pods', false],
-    ['pods/*:get', 'get - pods/exec', true],
+    ['pods/*:get', 'get - pods/status', true],
+    // What `*` does not reach (EXPLICIT_ONLY): a role names these to grant them.
+    ['pods/*:get', 'get - pods/exec', false],
+    ['*:read', 'get - pods/exec', false],
+    ['*:*', 'create - pods/attach', false],
+    ['*:*', 'get - nodes/proxy', false],
+    ['*/proxy:get', 'get - services/proxy', false],
+    ['*:*', 'create - serviceaccounts/token', false],
+    ['pods/exec:create', 'create - pods/exec', true],
+    ['nodes/proxy:get', 'get - nodes/proxy', true],
+    ['secrets:read', 'list - secrets', true],
+    ['core/secrets:get', 'get - secrets', true],
+    ['*:read', 'get example.com secrets', true], // only the core group's Secrets
+    ['*:*', 'get - secrets/x', true],
     ['pods/*:get', 'get - pods', false],
     ['pods:read', 'watch - pods', true],
     ['pods:read', 'create - pods', false],
@@ -32,7 +45,8 @@ describe('parsePermission: what each form grants', () => {
     ['kubeflow.org/notebooks:create', 'create kubeflow.org notebooks', true],
     ['kubeflow.org/notebooks:create', 'create - notebooks', false],
     ['iam.gatehouse.dev/users:approve', 'approve iam.gatehouse.dev users', true],
-    ['*:read', 'get - secrets', true],
+    ['*:read', 'get - secrets', false],
+    ['*:read', 'get - configmaps', true],
     ['*:read', 'get - pods/log', true], // * is every resource and subresource
     ['*:read', 'delete - secrets', false],
     ['*:*', 'escalate rbac.authorization.k8s.io roles', true],
@@ -147,6 +161,12 @@ describe('compileRule: Kubernetes-style PolicyRules', () => {
 describe('atomCovers: a wildcard covers a narrower permission, never the reverse', () => {
   const cases: [held: string, wanted: string, covers: boolean][] = [
     ['*:*', 'pods:get', true],
+    ['*:*', 'secrets:get', false],
+    ['*:*', 'pods/exec:create', false],
+    ['pods/*:*', 'pods/exec:create', false],
+    ['secrets:*', 'secrets:get', true],
+    ['*:*', '*:read', true],
+    ['*:*', 'pods/*:get', true],
     ['*:read', 'pods:get', true],
     ['pods:get', 'pods:read', false],
     ['pods:read', 'pods:get', true],

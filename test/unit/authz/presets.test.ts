@@ -54,7 +54,10 @@ describe('preset zenml (seeds/001: admin = read, write, me; guest = read, me)', 
     it(`${r}: read ${read}, write ${write}, me ${me}`, () => {
       const u = `u-${r}`;
       for (const verb of ['get', 'list', 'watch']) assert.equal(allowed(index, req(u, `${verb} stacks`, 'ns1')), read, verb);
-      assert.equal(allowed(index, req(u, 'get secrets', 'ns1')), read, 'every resource');
+      assert.equal(allowed(index, req(u, 'get configmaps', 'ns1')), read, 'every resource');
+      // `*` does not reach Secrets or exec (EXPLICIT_ONLY): the admin names them, the guest does not.
+      assert.equal(allowed(index, req(u, 'get secrets', 'ns1')), write, 'Secrets: admin only');
+      assert.equal(allowed(index, req(u, 'create pods/exec', 'ns1')), write, 'exec: admin only');
       for (const verb of ['create', 'update', 'patch', 'delete', 'deletecollection']) assert.equal(allowed(index, req(u, `${verb} pipelines`, 'ns1')), write, verb);
       assert.equal(decide(index, req(u, 'patch iam.gatehouse.dev/users', undefined, { name: u })).verdict, me ? 'allow' : 'noOpinion', 'me');
       assert.equal(allowed(index, req(u, 'escalate stacks', 'ns1')), false, 'read and write are not every verb');

@@ -318,7 +318,7 @@ describe('property: role matching (bitsets, includes, resourceNames, paths) agre
         const cfg = policy();
         const w: Required<World> = { users: [{ kind: 'User', metadata: { name: 'u9' }, spec: { state: 'Active' } }], roles, teams: [], bindings: [{ kind: 'RoleBinding', metadata: { name: 'b' }, spec: { role: 'r0', subjects: [{ kind: 'User', name: 'u9' }], scope: { cluster: true } } }], namespaces: [] };
         const index = PermissionIndex.build(w, cfg, () => NOW);
-        for (const r of targets) index.roleBitsFor({ verb: r.verb, group: r.group, resource: r.resource, subresource: r.subresource, keys: resourceKeys(r.resource, r.subresource) }); // warm the cache, so changes must invalidate it
+        for (const r of targets) index.roleBitsFor({ verb: r.verb, group: r.group, resource: r.resource, subresource: r.subresource, keys: resourceKeys(r.group, r.resource, r.subresource) }); // warm the cache, so changes must invalidate it
         const byName = new Map(roles.map((r) => [r.metadata.name, r]));
         for (const c of changes) {
           index.apply({ op: 'upsert', kind: 'Role', object: c });

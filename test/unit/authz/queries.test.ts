@@ -45,7 +45,7 @@ describe('queries', () => {
   it('whoCan lists superusers and binding subjects, not inactive users', () => {
     const w = whoCan(index, { verb: 'create', group: '', resource: 'jobs', namespace: 'x1' });
     assert.deepEqual(w.map((e) => `${e.subject.kind}:${e.subject.name}`), ['User:boss', 'Team:dept-x']);
-    assert.deepEqual(whoCan(index, { verb: 'delete', group: '', resource: 'secrets', namespace: 'mine' }).map((e) => e.subject.name), ['boss', 'owner1']);
+    assert.deepEqual(whoCan(index, { verb: 'delete', group: '', resource: 'services', namespace: 'mine' }).map((e) => e.subject.name), ['boss', 'owner1']);
   });
   it('scopesHolding: a team counts when held in the team scope', () => {
     const s = scopesHolding(index, who('dept'), { verb: 'create', group: 'iam.gatehouse.dev', resource: 'rolebindings' });

@@ -24,7 +24,9 @@ const rb = (name: string, role: string, subjects: RoleBinding['spec']['subjects'
 
 test('filterBindings: --user matches directly, by username and through the user\'s teams', () => {
   const all = [rb('direct', 'r1', [{ kind: 'User', name: 'alice' }]), rb('byname', 'r2', [{ kind: 'User', name: 'alice@x' }]), rb('team', 'r1', [{ kind: 'Team', name: 'vision' }]), rb('other', 'r1', [{ kind: 'User', name: 'bob' }])];
-  assert.deepEqual(filterBindings(all, { user: 'alice', userAliases: ['alice@x'], userTeams: ['vision'] }).map((b) => b.metadata.name), ['direct', 'byname', 'team']);
+  assert.deepEqual(filterBindings(all, { user: 'alice', userAliases: ['alice', 'alice@x'], userTeams: ['vision'] }).map((b) => b.metadata.name), ['direct', 'byname', 'team']);
+  // A name that resolved to another User (its aliases) is not matched as typed (one resolution).
+  assert.deepEqual(filterBindings(all, { user: 'alice@x', userAliases: ['carol'] }).map((b) => b.metadata.name), []);
   assert.deepEqual(filterBindings(all, { user: 'alice', role: 'r1' }).map((b) => b.metadata.name), ['direct']);
   assert.deepEqual(filterBindings(all, { team: 'vision' }).map((b) => b.metadata.name), ['team']);
 });

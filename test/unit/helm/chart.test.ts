@@ -115,6 +115,7 @@ test('helm template renders every object the chart promises', async () => {
     'CustomResourceDefinition/users.iam.gatehouse.dev',
     `Deployment/${FULLNAME}`,
     `MutatingWebhookConfiguration/${FULLNAME}`,
+    `NetworkPolicy/${FULLNAME}`,
     `PodDisruptionBudget/${FULLNAME}`,
     `Role/${FULLNAME}-leader-election`,
     `RoleBinding/${FULLNAME}-leader-election`,
@@ -357,6 +358,7 @@ test('bad values are refused with a message that names the field', async () => {
       values: 'operator: {leaderElection: {leaseDurationSeconds: 10, renewDeadlineSeconds: 10}}\n',
       messages: [/renewDeadlineSeconds \(10\) must be less than leaseDurationSeconds \(10\)/],
     },
+    { why: 'template: client certificates without a CA', values: 'webhook: {clientCertificates: {enabled: true}}\n', messages: [/webhook.clientCertificates.enabled needs webhook.clientCertificates.caBundle/] },
     { why: 'template: provided mode without a Secret', values: 'certs: {mode: provided}\n', messages: [/certs.mode provided needs certs.provided.secretName/] },
     { why: 'template: cert-manager not installed', values: 'certs: {mode: cert-manager}\n', messages: [/cert-manager.io\/v1 is not served by this cluster/] },
   ];
@@ -401,4 +403,40 @@ test('starter objects: off by default; when on, post-install hooks for the names
   for (const ref of [values['defaults'], values['projects']] as Array<Record<string, string>>) {
     for (const name of Object.values(ref)) assert.ok(names.has(name), `values.yaml refers to ${name}, which the starter objects create`);
   }
+});
+
+test('security (issue 16): a NetworkPolicy opens only the HTTPS port, to webhookFrom when set', async () => {
+  const open = (await renderChart()).get<Manifest>('NetworkPolicy', FULLNAME);
+  assert.deepEqual(open.spec.policyTypes, ['Ingress']);
+  assert.deepEqual(open.spec.podSelector.matchLabels, { 'app.kubernetes.io/name': 'gatehouse', 'app.kubernetes.io/instance': RELEASE });
+  assert.deepEqual(open.spec.ingress, [{ ports: [{ port: 'https', protocol: 'TCP' }] }]);
+  const file = tmpValues('networkPolicy: {webhookFrom: [{ipBlock: {cidr: 10.0.0.0/24}}]}\n');
+  const limited = (await renderChart(['-f', file])).get<Manifest>('NetworkPolicy', FULLNAME);
+  assert.deepEqual(limited.spec.ingress[0].from, [{ ipBlock: { cidr: '10.0.0.0/24' } }]);
+  const off = await renderChart(['--set', 'networkPolicy.enabled=false']);
+  assert.equal(off.all('NetworkPolicy').length, 0);
+});
+
+test('security (issue 16): webhook.clientCertificates makes the operator check client certificates and the API server present one', async () => {
+  const plain = await renderChart();
+  assert.equal((configOf(plain)['server'] as Record<string, unknown>)['clientCAFile'], undefined, 'off by default');
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const r = await renderChart(['--set', 'webhook.clientCertificates.enabled=true', '--set', `webhook.clientCertificates.caBundle=${Buffer.from(pem).toString('base64')}`]);
+  const server = configOf(r)['server'] as Record<string, unknown>;
+  assert.equal(server['clientCAFile'], '/etc/gatehouse/client-ca/ca.crt');
+  assert.equal(parseConfig(configOf(r)).server.clientCAFile, '/etc/gatehouse/client-ca/ca.crt');
+  assert.equal(r.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-client-ca`).data['ca.crt'], pem);
+  const pod = r.get<Manifest>('Deployment').spec.template.spec;
+  assert.equal(pod.volumes.find((v: { name: string }) => v.name === 'client-ca').configMap.name, `${FULLNAME}-client-ca`);
+  assert.equal(pod.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'client-ca').mountPath, '/etc/gatehouse/client-ca');
+  const kubeconfig = yaml.load(r.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-authz-webhook`).data['kubeconfig.yaml']!) as Manifest;
+  assert.deepEqual(kubeconfig.users[0].user, { 'client-certificate': '/etc/kubernetes/pki/gatehouse-webhook-client.crt', 'client-key': '/etc/kubernetes/pki/gatehouse-webhook-client.key' });
+});
+
+test('security (issue 16): the starter roles are least privilege: viewer names what it reads, project-owner names Secrets and exec for its own namespace', async () => {
+  const r = await renderChart(['--set', 'starterObjects.enabled=true']);
+  const viewer = r.objects.find((o) => o.kind === 'Role' && o.metadata.name === 'viewer') as Manifest;
+  assert.ok(!viewer.spec.permissions.some((p: string) => p.startsWith('*') || p.startsWith('secrets')), JSON.stringify(viewer.spec.permissions));
+  const owner = r.objects.find((o) => o.kind === 'Role' && o.metadata.name === 'project-owner') as Manifest;
+  assert.ok(owner.spec.permissions.includes('secrets:*') && owner.spec.permissions.includes('pods/exec:*'));
 });
