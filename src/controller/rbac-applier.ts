@@ -20,6 +20,8 @@ import { isConflict, isNotFound, type KubeClient } from './kube.js';
 import { createWorkQueue } from './queue.js';
 
 export const FIELD_MANAGER = 'gatehouse';
+/** How often discovery is read for new API groups (CRDs installed while nothing else changed). */
+const DISCOVERY_INTERVAL_MS = 60_000;
 const API = `/apis/${RBAC_GROUP}/v1`;
 
 export interface RbacApplierOptions {
@@ -58,6 +60,8 @@ export interface RbacApplier {
   stop(): Promise<void>;
   /** Resolves once nothing is scheduled, queued or being written. */
   idle(): Promise<void>;
+  /** Reads the API groups the cluster serves now (discovery); compiles again when they changed. */
+  refreshApiGroups(): Promise<void>;
   metrics(): RbacApplierMetrics;
   /** How many managed binding objects name this username, per the last compile (undefined before one). */
   subjectCount(username: string): number | undefined;
@@ -148,6 +152,9 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
   let scheduled: (() => void) | null = null;
   let fullCheck = false;
   let cancelExpiry = (): void => {};
+  let cancelDiscovery = (): void => {};
+  /** The groups the cluster serves, from discovery; group-less wildcards are written over them. */
+  let apiGroups: readonly string[] = [];
   const idleWaiters: Array<() => void> = [];
   const take = tokenBucket(settings.writesPerSecond, clock);
 
@@ -207,7 +214,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     scheduled = null;
     if (stopped || !index.synced) return;
     const t0 = performance.now();
-    const next = compileRbac(source, { now: index.now(), maxSubjects: settings.maxSubjectsPerObject });
+    const next = compileRbac(source, { now: index.now(), maxSubjects: settings.maxSubjectsPerObject, apiGroups });
     const nextText = new Map<string, string>();
     for (const [k, o] of next.objects) nextText.set(k, content(o.kind, o));
     const previous = desiredText;
@@ -311,6 +318,32 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     }
   }
 
+  /**
+   * Discovery, so a group-less wildcard covers a CRD group installed later. Read at start and every
+   * DISCOVERY_INTERVAL_MS (one GET; a compile only when the list changed); a failure keeps the last
+   * list, which can only grant less (built-in groups and the groups Roles name are always covered).
+   */
+  async function refreshApiGroups(): Promise<void> {
+    try {
+      const list = await client.request<{ groups?: Array<{ name?: string }> }>({ method: 'GET', path: '/apis', timeoutMs: 10_000 });
+      const next = [...new Set((list.groups ?? []).map((g) => g.name ?? '').filter((n) => n !== ''))].sort();
+      if (next.join(',') === apiGroups.join(',')) return;
+      apiGroups = next;
+      changed();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'rbac api discovery failed, keeping the last group list');
+    }
+  }
+
+  function discoveryLoop(): void {
+    cancelDiscovery = clock.setTimer(() => {
+      if (stopped) return;
+      void refreshApiGroups().finally(() => {
+        if (!stopped) discoveryLoop();
+      });
+    }, DISCOVERY_INTERVAL_MS);
+  }
+
   function settleIdle(): void {
     if (scheduled !== null) return;
     void queue.idle().then(() => {
@@ -331,6 +364,8 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
       queue.start(write);
       fullCheck = true;
       scheduled = clock.setTimer(compile, 0);
+      void refreshApiGroups();
+      discoveryLoop();
       const { mode, denyInactiveUsers } = config.authorization;
       if (mode === 'rbac' && denyInactiveUsers) {
         logger.warn({ mode }, 'denyInactiveUsers is not enforced in rbac mode: RBAC only adds grants, so an inactive user keeps grants made outside Gatehouse');
@@ -341,9 +376,11 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
       scheduled?.();
       scheduled = null;
       cancelExpiry();
+      cancelDiscovery();
       await queue.stop();
       await Promise.all(Object.values(caches).map((i) => i.stop()));
     },
+    refreshApiGroups,
     idle() {
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);

@@ -21,7 +21,7 @@ import type { PolicyRule, Subject } from '../api/types.js';
 import { GROUP } from '../api/types.js';
 import { isLive } from '../authz/rules.js';
 import type { RbacSource, RbacUser } from './source.js';
-import { delegatedRules, roleRules, SUPERUSER_RULES } from './rules.js';
+import { BUILTIN_GROUPS, delegatedRules, roleRules, SUPERUSER_RULES } from './rules.js';
 
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -80,6 +80,8 @@ export interface DesiredRbac {
 export interface CompileOptions {
   now: number;
   maxSubjects?: number;
+  /** The API groups the cluster serves (discovery); a group-less wildcard is written over them (rules.ts atomRules). */
+  apiGroups?: readonly string[];
 }
 
 /** `Kind/namespace/name` (namespace empty for cluster-scoped kinds): the applier's key. */
@@ -156,8 +158,12 @@ export function compileRbac(src: RbacSource, opts: CompileOptions): DesiredRbac 
   const roleName = (role: string): string => rbacName('role', role);
   const delegateRoles = new Map<string, string>();
   const delegateRole = (role: string): string | null => delegateRoles.get(role) ?? null;
+  // The groups a group-less wildcard is written over: built-in, served, and every group a Role names.
+  const groups = new Set<string>([...BUILTIN_GROUPS, ...(opts.apiGroups ?? [])]);
+  for (const r of src.roles()) for (const a of r.atoms) if (a.kind === 'resource' && a.group !== null) groups.add(a.group);
+  const otherGroups = [...groups].filter((g) => g !== '').sort();
   for (const r of src.roles()) {
-    clusterRole(roleName(r.name), 'role', `Role/${r.name}`, roleRules(r.atoms));
+    clusterRole(roleName(r.name), 'role', `Role/${r.name}`, roleRules(r.atoms, otherGroups));
     const rules = delegatedRules(r.atoms);
     if (rules.length > 0) delegateRoles.set(r.name, clusterRole(rbacName('delegate', r.name), 'delegate', `Role/${r.name}`, rules));
   }

@@ -30,7 +30,7 @@ before(async () => {
     return out.trim().split('\n').filter(Boolean).length === ROLES.length;
   });
   const plurals = [...new Set(Object.values(ENTITY_RESOURCES).map((r) => r.split('/')[0]!))];
-  await stack.kubectlOk(['apply', '-f', '-'], { input: plurals.map(runaiCrd).join('\n---\n') });
+  await stack.kubectlOk(['apply', '-f', '-'], { input: plurals.map((p) => runaiCrd(p)).join('\n---\n') });
   await stack.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', ...plurals.map((p) => `crd/${p}.run.ai`)]);
   const docs = [`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}}`];
   for (const role of ROLES) {

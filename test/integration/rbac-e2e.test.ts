@@ -11,7 +11,7 @@ import { startStack, type Stack } from '../support/stack.js';
 import { eventually, kubeConfigFor } from '../support/operator.js';
 import { canI, mapLimit } from '../support/authz-e2e.js';
 import { runaiCells, runaiCrd, CELL_VERBS, RUNAI_VERBS, RUNAI_ROLES } from '../support/runai-seed.js';
-import { compareWithDecide, randomRbacWorld, RBAC_WORLD_CONFIG, type RbacWorld } from '../support/rbac-world.js';
+import { compareWithDecide, randomRbacWorld, RBAC_WORLD_API_GROUPS, RBAC_WORLD_CONFIG, type RbacWorld } from '../support/rbac-world.js';
 import { createKubeClient, type KubeClient } from '../../src/controller/kube.js';
 import type { AccessRequest } from '../../src/authz/types.js';
 import { MANAGED_SELECTOR, SOURCE_ANNOTATION } from '../../src/rbac/compile.js';
@@ -66,6 +66,12 @@ async function managed(kind: 'clusterroles' | 'clusterrolebindings' | 'rolebindi
 test('differential: the RBAC-only API server answers >= 2,000 SubjectAccessReviews as decide() does', async () => {
   const seed = Number(process.env['GATEHOUSE_RBAC_SEED'] ?? Date.now() % 100_000);
   const world: RbacWorld = randomRbacWorld(seed, { users: 40, teams: 10, roles: 20, bindings: 60, namespaces: 16 });
+  // The world's CRD groups, served, so discovery lists them and group-less wildcards cover them.
+  const crds = [['notebooks', 'kubeflow.org'], ['usecases', 'example.com'], ['jobs', 'run.ai']] as const;
+  assert.deepEqual(crds.map(([, g]) => g).sort(), [...RBAC_WORLD_API_GROUPS].sort());
+  await stack.kubectlOk(['apply', '-f', '-'], { input: crds.map(([p, g]) => runaiCrd(p, g)).join('\n---\n') });
+  await stack.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', ...crds.map(([p, g]) => `crd/${p}.${g}`)]);
+  await rbac.refreshApiGroups();
   await stack.kubectlOk(['apply', '-f', '-'], { input: yaml([...world.namespaces, ...world.roles, ...world.users, ...world.teams, ...world.bindings].map((o) => ({ apiVersion: o.kind === 'Namespace' ? 'v1' : 'iam.gatehouse.dev/v1alpha1', ...o }))) });
   await converged();
   const requests = world.requests(2400);
@@ -86,7 +92,7 @@ test('differential: the RBAC-only API server answers >= 2,000 SubjectAccessRevie
 test('Run:ai presets in rbac mode: every cell of the seed table through kubectl auth can-i', async () => {
   const cells = runaiCells();
   const plurals = [...new Set(cells.filter((c) => c.resource.endsWith('.run.ai')).map((c) => c.resource.split('.')[0]!))];
-  await stack.kubectlOk(['apply', '-f', '-'], { input: plurals.map(runaiCrd).join('\n---\n') });
+  await stack.kubectlOk(['apply', '-f', '-'], { input: plurals.map((p) => runaiCrd(p)).join('\n---\n') });
   await stack.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', ...plurals.map((p) => `crd/${p}.run.ai`)]);
   const docs: object[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'runai-p1' } }];
   for (const role of RUNAI_ROLES) {

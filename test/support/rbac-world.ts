@@ -49,6 +49,9 @@ export interface RbacWorldSize {
   bindings: number;
   namespaces: number;
 }
+/** The CRD groups the worlds' requests name (a cluster serving them lists them in discovery). */
+export const RBAC_WORLD_API_GROUPS: readonly string[] = ['example.com', 'kubeflow.org', 'run.ai'];
+
 export const SMALL_WORLD: RbacWorldSize = { users: 10, teams: 4, roles: 8, bindings: 14, namespaces: 6 };
 
 export function randomRbacWorld(seed: number, size: RbacWorldSize = SMALL_WORLD, now = Date.now()): RbacWorld {

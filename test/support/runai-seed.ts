@@ -104,14 +104,14 @@ export function runaiCells(): RunaiCell[] {
   return out;
 }
 
-/** A namespaced CRD `<plural>.run.ai`, standing in for Run:ai's own API. */
-export function runaiCrd(plural: string): string {
+/** A namespaced CRD `<plural>.<group>` (run.ai by default), standing in for Run:ai's or another platform's API. */
+export function runaiCrd(plural: string, group = 'run.ai'): string {
   const kind = plural.replace(/ies$/, 'y').replace(/s$/, '').replace(/^./, (c) => c.toUpperCase());
   return `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: {name: ${plural}.run.ai}
+metadata: {name: ${plural}.${group}}
 spec:
-  group: run.ai
+  group: ${group}
   scope: Namespaced
   names: {plural: ${plural}, singular: ${kind.toLowerCase()}, kind: ${kind}, listKind: ${kind}List}
   versions:

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import { compileRbac, keyOf, MANAGED_BY_LABEL, rbacName, type RbacBindingObject, type RbacObject } from '../../../src/rbac/compile.js';
 import { indexSource } from '../../../src/rbac/source.js';
-import { atomToRule, roleRules } from '../../../src/rbac/rules.js';
+import { atomRules, atomToRule, BUILTIN_GROUPS, roleRules } from '../../../src/rbac/rules.js';
 import { parsePermission } from '../../../src/authz/permission.js';
 import { binding, ns, policy, role, team, user } from '../../support/authz.js';
 import { rbacAllows } from '../../support/rbac-eval.js';
-import { compareWithDecide, randomRbacWorld, RBAC_WORLD_CONFIG } from '../../support/rbac-world.js';
+import { compareWithDecide, randomRbacWorld, RBAC_WORLD_API_GROUPS, RBAC_WORLD_CONFIG } from '../../support/rbac-world.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 
@@ -19,7 +19,7 @@ function build(world: Parameters<typeof PermissionIndex.build>[0], raw: Record<s
   index.markSynced();
   return index;
 }
-const compile = (index: PermissionIndex, maxSubjects?: number) => compileRbac(indexSource(index), { now: NOW, ...(maxSubjects ? { maxSubjects } : {}) });
+const compile = (index: PermissionIndex, maxSubjects?: number) => compileRbac(indexSource(index), { now: NOW, apiGroups: RBAC_WORLD_API_GROUPS, ...(maxSubjects ? { maxSubjects } : {}) });
 const bindingsOf = (objs: Map<string, RbacObject>) => [...objs.values()].filter((o): o is RbacBindingObject => o.kind !== 'ClusterRole');
 const userNames = (o: RbacBindingObject) => o.subjects.filter((s) => s.kind === 'User').map((s) => s.name);
 
@@ -38,11 +38,27 @@ describe('atomToRule: the grammar as PolicyRules', () => {
   for (const [text, want] of cases) it(text, () => assert.deepEqual(atomToRule(parsePermission(text).atom), want));
   it('r/* lists every subresource the server can serve for r (RBAC has no "every subresource of r")', () => {
     const rule = atomToRule(parsePermission('pods/*:get').atom)!;
-    assert.ok(rule.resources!.includes('pods/log') && rule.resources!.includes('pods/exec') && rule.resources!.includes('pods/status'));
+    assert.ok(rule.resources!.includes('pods/log') && rule.resources!.includes('pods/status'));
+    assert.ok(!rule.resources!.includes('pods/exec') && !rule.resources!.includes('pods/portforward'), 'a wildcard never reaches exec (EXPLICIT_ONLY)');
     assert.ok(!rule.resources!.includes('pods'));
     assert.deepEqual(atomToRule(parsePermission('kubeflow.org/notebooks/*:get').atom)!.resources, ['notebooks/scale', 'notebooks/status']);
   });
   it('me is not a rule', () => assert.equal(atomToRule(parsePermission('me').atom), null));
+  it('a wildcard over the core group is the core resources less EXPLICIT_ONLY, other groups by name', () => {
+    const rules = atomRules(parsePermission('*:read').atom, ['kubeflow.org', ...BUILTIN_GROUPS]);
+    const core = rules.find((r) => r.apiGroups?.[0] === '')!;
+    assert.ok(core.resources!.includes('configmaps') && core.resources!.includes('pods/log'));
+    for (const never of ['secrets', 'pods/exec', 'pods/attach', 'pods/portforward', 'pods/proxy', 'services/proxy', 'nodes/proxy', 'serviceaccounts/token', '*']) {
+      assert.ok(!core.resources!.includes(never), never);
+    }
+    const other = rules.find((r) => r.apiGroups?.[0] !== '')!;
+    assert.deepEqual(other.resources, ['*']);
+    assert.ok(other.apiGroups!.includes('kubeflow.org') && other.apiGroups!.includes('apps') && !other.apiGroups!.includes('') && !other.apiGroups!.includes('*'));
+    assert.deepEqual(atomRules(parsePermission('core/*:get').atom, ['apps']).map((r) => r.apiGroups), [['']]);
+    assert.deepEqual(atomRules(parsePermission('*/exec:create').atom, []), [], 'no core resource is left, and no other group is known');
+    assert.deepEqual(atomRules(parsePermission('secrets:get').atom, []), [{ apiGroups: ['*'], resources: ['secrets'], verbs: ['get'] }], 'named exactly, it is granted');
+    assert.deepEqual(atomRules(parsePermission('*/scale:update').atom, []), [{ apiGroups: ['*'], resources: ['*/scale'], verbs: ['update'] }]);
+  });
   it('rules of the same shape merge, in a fixed order', () => {
     const atoms = ['services:get', 'pods:get', 'pods:get', 'core/configmaps:get'].map((t) => parsePermission(t).atom);
     assert.deepEqual(roleRules(atoms), [
