@@ -240,13 +240,23 @@ export function explicitOnlyPermissions(action: string): string[] {
   return EXPLICIT_ONLY.map((e) => `${e.resource}${e.subresource !== null ? `/${e.subresource}` : ''}:${action}`);
 }
 
+/** EXPLICIT_ONLY by resource, for isExplicitOnly(). */
+const EXPLICIT_BY_RESOURCE: ReadonlyMap<string, ReadonlyArray<(typeof EXPLICIT_ONLY)[number]>> = (() => {
+  const m = new Map<string, Array<(typeof EXPLICIT_ONLY)[number]>>();
+  for (const e of EXPLICIT_ONLY) m.set(e.resource, [...(m.get(e.resource) ?? []), e]);
+  return m;
+})();
+
 /**
  * Whether a request target is one a wildcard never reaches (EXPLICIT_ONLY). `group` null (an atom
  * without group) means any group, so it includes the core group.
  */
 export function isExplicitOnly(group: string | null, resource: string, subresource: string | null | undefined): boolean {
+  // decide() asks this for every request; one map lookup answers the common case (a resource not in the table).
+  const entries = EXPLICIT_BY_RESOURCE.get(resource);
+  if (entries === undefined) return false;
   const sub = subresource || null;
-  return EXPLICIT_ONLY.some((e) => (group === null || group === e.group) && e.resource === resource && e.subresource === sub);
+  return entries.some((e) => (group === null || group === e.group) && e.subresource === sub);
 }
 
 /** Whether an atom names its resource and subresource without a wildcard (so it may reach an EXPLICIT_ONLY target). */
