@@ -89,10 +89,11 @@ describe('no escalation through RoleBindings (property)', () => {
           }
         }
       }),
-      { numRuns: 400 },
+      // About one candidate in ten is admitted: 800 runs admit ~85, so the guard below has room.
+      { numRuns: 800 },
     );
     // The property is not vacuous: some bindings were admitted and some of them granted something.
-    assert.ok(admitted > 20, `admitted ${admitted}`);
+    assert.ok(admitted > 30, `admitted ${admitted}`);
     assert.ok(grantedSomething > 0, `granted ${grantedSomething}`);
   });
 });
@@ -137,9 +138,11 @@ describe('no escalation through metadata, nor through deletion with finalizers (
         const after = PermissionIndex.build({ ...world, bindings: replace(world.bindings), roles: replace(world.roles), teams: replace(world.teams), users: replace(world.users) }, config, () => NOW);
         for (const u of USERS) for (const r of samples(u)) assert.equal(decide(after, r).verdict, decide(index, r).verdict, JSON.stringify(r));
       }),
-      { numRuns: 300 },
+      // About one write in twenty is admitted (most requesters hold no update on Gatehouse's
+      // kinds), so 1,500 runs admit ~70 (12 runs: 66-93); fewer than 20 means the generator broke.
+      { numRuns: 1500 },
     );
-    assert.ok(admitted > 10, `admitted ${admitted}`);
+    assert.ok(admitted > 20, `admitted ${admitted}`);
   });
 
   it('a RoleBinding, Role or Team being deleted (finalizer pending) decides like it is gone; a User being deleted is allowed nothing', () => {
