@@ -195,6 +195,8 @@ export class PermissionIndex {
   private readonly clock: () => number;
   private _synced = false;
   private _generation = 0;
+  /** Per kind: bumped by every change to an object of that kind (the RBAC compiler skips kinds that did not move). */
+  private readonly kindGenerations: Record<IndexedKind, number> = { User: 0, Role: 0, Team: 0, RoleBinding: 0, Namespace: 0 };
 
   // Stored objects.
   private readonly users = new Map<string, User>();
@@ -290,6 +292,9 @@ export class PermissionIndex {
   get generation(): number {
     return this._generation;
   }
+  generationOf(kind: IndexedKind): number {
+    return this.kindGenerations[kind];
+  }
   markSynced(): void {
     if (!this._synced) this._generation++;
     this._synced = true;
@@ -299,6 +304,7 @@ export class PermissionIndex {
 
   apply(change: Change): void {
     this._generation++;
+    this.kindGenerations[change.kind]++;
     if (change.op === 'delete') {
       this.remove(change.kind, change.name);
       return;
@@ -324,6 +330,7 @@ export class PermissionIndex {
   /** A relist: the index's objects of `kind` become exactly `objects`. */
   replaceAll<K extends IndexedKind>(kind: K, all: readonly ObjectOfKind[K][]): void {
     this._generation++;
+    this.kindGenerations[kind]++;
     const objects = all.filter((o) => !leavesIndex(kind, o));
     const keep = new Set(objects.map((o) => o.metadata.name));
     for (const name of [...this.store(kind).keys()]) if (!keep.has(name)) this.remove(kind, name, kind !== 'Role');

@@ -1,9 +1,10 @@
 // Keeps the cluster's Gatehouse-managed RBAC objects equal to what compileRbac() wants (modes
 // `rbac` and `both`). It watches only objects labelled app.kubernetes.io/managed-by=gatehouse
 // and so never updates or deletes anything else. Level-based, like the controller:
-// - any index change (Namespaces included) schedules one compile; the compile's result is compared
-//   with the previous one and only keys whose desired content changed are checked against the
-//   cache; a full resync (leadership gained, or resync()) checks every key;
+// - any index change (Namespaces included) schedules one compile, which is incremental
+//   (src/rbac/compile.ts: only the units whose inputs changed are recompiled); only keys whose
+//   desired content changed are checked against the cache; a full resync (leadership gained, or
+//   resync()) checks every key;
 // - a watch event on a managed object checks that key (a hand edit or delete is undone);
 // - a key whose desired and cached content differ is queued; the leader's workers write it with
 //   server-side apply (field manager `gatehouse`), create a missing one, or delete one no longer
@@ -12,7 +13,8 @@
 import type { Logger } from '../log.js';
 import type { GatehouseConfig } from '../config.js';
 import type { PermissionIndex } from '../authz/index.js';
-import { compileRbac, keyOf, MANAGED_BY, MANAGED_BY_LABEL, MANAGED_SELECTOR, objectKey, RBAC_GROUP, SOURCE_ANNOTATION, SOURCE_LABEL, type DesiredRbac, type RbacKind, type RbacObject } from '../rbac/compile.js';
+import { RbacCompiler } from '../rbac/compile.js';
+import { keyOf, MANAGED_BY, MANAGED_BY_LABEL, MANAGED_SELECTOR, objectKey, RBAC_GROUP, SOURCE_ANNOTATION, SOURCE_LABEL, type RbacKind, type RbacObject } from '../rbac/objects.js';
 import { indexSource } from '../rbac/source.js';
 import type { Clock } from './clock.js';
 import { createInformer, type Informer, type KubeObject } from './informer.js';
@@ -142,9 +144,11 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
   const settings = config.authorization.rbac;
   const source = indexSource(index);
   const counters = { compiles: 0, lastCompileMs: 0, writes: 0, creates: 0, applies: 0, deletes: 0, nameConflicts: 0 };
-  let desired: DesiredRbac | null = null;
+  const compiler = new RbacCompiler(settings.maxSubjectsPerObject);
+  /** Set by the first compile. */
+  let compiled = false;
   /** Desired content per key as of the last compile. */
-  let desiredText = new Map<string, string>();
+  const desiredText = new Map<string, string>();
   /** What was last written per key, until the watch brings the next event for it back. */
   const written = new Map<string, string>();
   let started = false;
@@ -200,7 +204,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
 
   /** Whether a key needs a write now; queues it when it does. */
   function check(key: string): void {
-    if (!started || stopped || desired === null || opts.term() === undefined) return;
+    if (!started || stopped || !compiled || opts.term() === undefined) return;
     const want = desiredText.get(key);
     const have = cached(key);
     const kind = key.slice(0, key.indexOf('/')) as RbacKind;
@@ -214,31 +218,27 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     scheduled = null;
     if (stopped || !index.synced) return;
     const t0 = performance.now();
-    const next = compileRbac(source, { now: index.now(), maxSubjects: settings.maxSubjectsPerObject, apiGroups });
-    const nextText = new Map<string, string>();
-    for (const [k, o] of next.objects) nextText.set(k, content(o.kind, o));
-    const previous = desiredText;
-    const oldCounts = desired?.subjectCounts ?? new Map<string, number>();
-    desired = next;
-    desiredText = nextText;
+    const next = compiler.update(source, { now: index.now(), apiGroups });
+    let moved = 0;
+    for (const k of next.changed) {
+      const o = next.objects.get(k);
+      const text = o === undefined ? undefined : content(o.kind, o);
+      if (text === desiredText.get(k)) continue;
+      if (text === undefined) desiredText.delete(k);
+      else desiredText.set(k, text);
+      moved++;
+      if (!fullCheck) check(k);
+    }
+    compiled = true;
     counters.compiles++;
     counters.lastCompileMs = performance.now() - t0;
-    const all = fullCheck;
-    fullCheck = false;
-    if (all) {
-      for (const k of nextText.keys()) check(k);
+    if (fullCheck) {
+      fullCheck = false;
+      for (const k of desiredText.keys()) check(k);
       for (const inf of Object.values(caches)) for (const o of inf.store.values()) check(keyOf({ kind: inf.kind as RbacKind, metadata: o.metadata } as RbacObject));
-    } else {
-      for (const [k, text] of nextText) if (previous.get(k) !== text) check(k);
-      for (const k of previous.keys()) if (!nextText.has(k)) check(k);
     }
-    logger.debug({ objects: nextText.size, ms: Math.round(counters.lastCompileMs) }, 'rbac compiled');
-    if (opts.onCountsChanged) {
-      const moved: string[] = [];
-      for (const [u, n] of next.subjectCounts) if (oldCounts.get(u) !== n) moved.push(u);
-      for (const u of oldCounts.keys()) if (!next.subjectCounts.has(u)) moved.push(u);
-      if (moved.length > 0) opts.onCountsChanged(moved);
-    }
+    logger.debug({ objects: desiredText.size, units: next.recompiled, moved, ms: Math.round(counters.lastCompileMs) }, 'rbac compiled');
+    if (opts.onCountsChanged && next.countsChanged.length > 0) opts.onCountsChanged([...next.countsChanged]);
     cancelExpiry();
     if (next.nextExpiry !== null) cancelExpiry = clock.setTimer(() => changed(), next.nextExpiry - index.now() + 1);
     settleIdle();
@@ -252,8 +252,8 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
 
   async function write(key: string): Promise<void> {
     const term = opts.term();
-    if (!term || term.aborted || stopped || desired === null) return;
-    const want = desired.objects.get(key);
+    if (!term || term.aborted || stopped || !compiled) return;
+    const want = compiler.objects.get(key);
     const have = cached(key);
     const kind = key.slice(0, key.indexOf('/')) as RbacKind;
     const wantText = desiredText.get(key);
@@ -392,9 +392,9 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
       desiredObjects: desiredText.size,
       managedObjects: Object.values(caches).reduce((n, i) => n + i.store.size, 0),
     }),
-    subjectCount: (username) => (desired === null ? undefined : (desired.subjectCounts.get(username) ?? 0)),
+    subjectCount: (username) => (compiled ? (compiler.subjectCounts.get(username) ?? 0) : undefined),
     converged() {
-      if (desired === null) return false;
+      if (!compiled) return false;
       for (const [k, text] of desiredText) {
         const have = cached(k);
         if (!have || content(k.slice(0, k.indexOf('/')) as RbacKind, have) !== text) return false;

@@ -3,7 +3,7 @@
 // Pure; names come from the compiler's own naming, so they match what the operator writes.
 import type { AuthorizationMode } from '../config.js';
 import type { Decision } from '../authz/types.js';
-import { PART_RESERVE, rbacName } from './compile.js';
+import { PART_RESERVE, rbacName } from './objects.js';
 
 /** The object (or the reason there is none) that makes the API server's RBAC allow what `d` allows. */
 export function rbacCarrier(d: Decision, namespace: string | undefined): string {

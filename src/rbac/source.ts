@@ -4,7 +4,7 @@
 import type { Subject } from '../api/types.js';
 import { usernameOf } from '../authz/rules.js';
 import type { PolicyConfig } from '../config.js';
-import type { CompiledScope, PermissionIndex } from '../authz/index.js';
+import type { CompiledScope, IndexedKind, PermissionIndex } from '../authz/index.js';
 import type { PermissionAtom } from '../authz/permission.js';
 
 export interface RbacRole {
@@ -40,6 +40,8 @@ export interface RbacNamespace {
 
 export interface RbacSource {
   readonly config: Pick<PolicyConfig, 'defaults' | 'projects' | 'authorization'>;
+  /** Changes whenever any object of `kind` changed: the compiler re-asks only questions about kinds that moved. */
+  version(kind: IndexedKind): number;
   roles(): Iterable<RbacRole>;
   role(name: string): RbacRole | undefined;
   bindings(): Iterable<RbacBinding>;
@@ -68,6 +70,7 @@ export function indexSource(index: PermissionIndex): RbacSource {
   };
   return {
     config: index.config,
+    version: (kind) => index.generationOf(kind),
     *roles() {
       for (const r of index.listRoles()) {
         const role = index.compiledRole(r.metadata.name);
@@ -81,6 +84,7 @@ export function indexSource(index: PermissionIndex): RbacSource {
     *bindings() {
       for (const b of index.listCompiledBindings()) yield { name: b.name, role: b.role, subjects: b.subjects, scope: b.scope, expiresAt: b.expiresAt };
     },
+
     *users() {
       for (const r of index.listUserRecords()) yield { username: r.username, active: r.state === 'Active', superuser: r.superuser };
     },

@@ -14,7 +14,7 @@ import { runaiCells, runaiCrd, CELL_VERBS, RUNAI_VERBS, RUNAI_ROLES } from '../s
 import { compareWithDecide, randomRbacWorld, RBAC_WORLD_API_GROUPS, RBAC_WORLD_CONFIG, type RbacWorld } from '../support/rbac-world.js';
 import { createKubeClient, type KubeClient } from '../../src/controller/kube.js';
 import type { AccessRequest } from '../../src/authz/types.js';
-import { MANAGED_SELECTOR, SOURCE_ANNOTATION } from '../../src/rbac/compile.js';
+import { MANAGED_SELECTOR, SOURCE_ANNOTATION } from '../../src/rbac/objects.js';
 import type { RbacApplier } from '../../src/controller/rbac-applier.js';
 import { PermissionIndex } from '../../src/authz/index.js';
 import { decide } from '../../src/authz/decide.js';

@@ -3,7 +3,7 @@
 // NonResourceURLMatches) over the objects the compiler produced, for the unit property test. The
 // integration test asks the real API server instead; this one lets thousands of worlds run fast.
 import type { PolicyRule } from '../../src/api/types.js';
-import type { RbacObject } from '../../src/rbac/compile.js';
+import type { RbacObject } from '../../src/rbac/objects.js';
 import type { AccessRequest } from '../../src/authz/types.js';
 
 function resourceMatches(rule: PolicyRule, combined: string, sub: string): boolean {

@@ -4,7 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PermissionIndex } from '../../../src/authz/index.js';
-import { compileRbac, keyOf, MANAGED_BY_LABEL, rbacName, type RbacBindingObject, type RbacObject } from '../../../src/rbac/compile.js';
+import { compileRbac } from '../../../src/rbac/compile.js';
+import { keyOf, MANAGED_BY_LABEL, rbacName, type RbacBindingObject, type RbacObject } from '../../../src/rbac/objects.js';
 import { indexSource } from '../../../src/rbac/source.js';
 import { atomRules, atomToRule, BUILTIN_GROUPS, roleRules } from '../../../src/rbac/rules.js';
 import { parsePermission } from '../../../src/authz/permission.js';
@@ -20,7 +21,7 @@ function build(world: Parameters<typeof PermissionIndex.build>[0], raw: Record<s
   return index;
 }
 const compile = (index: PermissionIndex, maxSubjects?: number) => compileRbac(indexSource(index), { now: NOW, apiGroups: RBAC_WORLD_API_GROUPS, ...(maxSubjects ? { maxSubjects } : {}) });
-const bindingsOf = (objs: Map<string, RbacObject>) => [...objs.values()].filter((o): o is RbacBindingObject => o.kind !== 'ClusterRole');
+const bindingsOf = (objs: ReadonlyMap<string, RbacObject>) => [...objs.values()].filter((o): o is RbacBindingObject => o.kind !== 'ClusterRole');
 const userNames = (o: RbacBindingObject) => o.subjects.filter((s) => s.kind === 'User').map((s) => s.name);
 
 describe('atomToRule: the grammar as PolicyRules', () => {

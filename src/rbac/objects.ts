@@ -1,0 +1,76 @@
+// The native RBAC objects Gatehouse writes: their kinds, the labels that mark them as Gatehouse's,
+// and their names. Shared by the compiler (units.ts, compile.ts), the applier and the explainer.
+import { createHash } from 'node:crypto';
+import type { PolicyRule } from '../api/types.js';
+import { GROUP } from '../api/types.js';
+
+export const RBAC_GROUP = 'rbac.authorization.k8s.io';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'gatehouse';
+/** Label: what kind of grant an object carries (role, delegate, binding, superuser, project-owner, public, default). */
+export const SOURCE_LABEL = `${GROUP}/rbac-source`;
+/** Annotation: the exact source, e.g. `RoleBinding/vision-researchers` or `projects.ownerRole`. */
+export const SOURCE_ANNOTATION = `${GROUP}/source`;
+/** The label selector the applier watches and the only objects it ever updates or deletes. */
+export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+/** Longest name written; longer ones keep a prefix and end in `~` and a hash (`~` is in no Kubernetes object name). */
+export const MAX_NAME = 253;
+/** Subjects per binding object: at most ~330 bytes each, so ~660 KB, well inside etcd's 1.5 MiB. */
+export const DEFAULT_MAX_SUBJECTS = 2000;
+
+export type SourceKind = 'role' | 'delegate' | 'binding' | 'superuser' | 'project-owner' | 'public' | 'default';
+
+export interface RbacSubject {
+  kind: 'User' | 'Group';
+  apiGroup: typeof RBAC_GROUP;
+  name: string;
+}
+
+export interface RbacMeta {
+  name: string;
+  namespace?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface RbacClusterRole {
+  kind: 'ClusterRole';
+  metadata: RbacMeta;
+  rules: PolicyRule[];
+}
+
+export interface RbacBindingObject {
+  kind: 'ClusterRoleBinding' | 'RoleBinding';
+  metadata: RbacMeta;
+  roleRef: { apiGroup: typeof RBAC_GROUP; kind: 'ClusterRole'; name: string };
+  subjects: RbacSubject[];
+}
+
+export type RbacObject = RbacClusterRole | RbacBindingObject;
+export type RbacKind = RbacObject['kind'];
+
+/** `Kind/namespace/name` (namespace empty for cluster-scoped kinds): the applier's key. */
+export function objectKey(kind: RbacKind, namespace: string | undefined, name: string): string {
+  return `${kind}/${namespace ?? ''}/${name}`;
+}
+export const keyOf = (o: RbacObject): string => objectKey(o.kind, o.metadata.namespace, o.metadata.name);
+
+/** A deterministic name no other source can produce: `gatehouse:<what>:<name>`, hashed when too long. */
+export function rbacName(what: string, name: string, reserve = 0): string {
+  const full = `gatehouse:${what}:${name}`;
+  const limit = MAX_NAME - reserve;
+  if (full.length <= limit) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 16);
+  return `${full.slice(0, limit - hash.length - 1)}~${hash}`;
+}
+
+/** Room kept at the end of a base name for a part number (`:2` ... `:99999`). */
+export const PART_RESERVE = 6;
+export const partName = (base: string, part: number): string => (part === 0 ? base : `${base}:${part + 1}`);
+
+export const meta = (name: string, namespace: string | undefined, source: SourceKind, annotation: string): RbacMeta => ({
+  name,
+  ...(namespace !== undefined ? { namespace } : {}),
+  labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [SOURCE_LABEL]: source },
+  annotations: { [SOURCE_ANNOTATION]: annotation },
+});

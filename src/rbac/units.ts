@@ -1,0 +1,191 @@
+// What each source of a grant compiles to, one unit at a time: a Role, a RoleBinding, a namespace
+// (its owner and public bindings), the superusers, the default role, and the delegated-writes
+// bindings of the project and default roles. A unit reads the world only through UnitReads, so
+// the compiler (compile.ts) knows what each unit read and recompiles a unit only when one of those
+// answers changed. Pure: no I/O, no clock.
+import type { PolicyRule, Subject } from '../api/types.js';
+import { rbacName, partName, meta, keyOf, PART_RESERVE, RBAC_GROUP, type RbacBindingObject, type RbacObject, type RbacSubject, type SourceKind } from './objects.js';
+import type { RbacRole, RbacSource } from './source.js';
+import { delegatedRules, roleRules, SUPERUSER_RULES } from './rules.js';
+
+/** Whether a Role exists and whether it grants writes on Gatehouse's kinds (a delegate ClusterRole). */
+export type RoleKind = 'absent' | 'plain' | 'delegate';
+
+export const roleKindOf = (role: RbacRole | undefined): RoleKind => (role === undefined ? 'absent' : delegatedRules(role.atoms).length > 0 ? 'delegate' : 'plain');
+
+/** A binding as a unit sees it: `live` is isLive() at the compile's clock. */
+export interface UnitBinding {
+  readonly name: string;
+  readonly role: string;
+  readonly subjects: readonly Subject[];
+  readonly scope: { readonly kind: 'cluster' } | { readonly kind: 'namespaces'; readonly namespaces: readonly string[] } | { readonly kind: 'teams'; readonly teams: readonly string[] };
+  readonly live: boolean;
+}
+
+/** Everything a unit may read. Each answer is one query the compiler remembers and re-checks. */
+export interface UnitReads {
+  readonly config: RbacSource['config'];
+  role(name: string): RbacRole | undefined;
+  roleKind(name: string): RoleKind;
+  /** The API groups a group-less wildcard is written over (built-in, served, and named by Roles). */
+  otherGroups(): readonly string[];
+  binding(name: string): UnitBinding | undefined;
+  /** The usernames of the eligible users decide() matches for a subject or member named `name`. */
+  usersNamed(name: string): readonly string[];
+  team(name: string): { readonly members: readonly string[]; readonly groups: readonly string[] } | undefined;
+  namespaceExists(name: string): boolean;
+  /** Owner (username) and visibility of an existing namespace. */
+  project(name: string): { readonly owner: string | undefined; readonly isPublic: boolean } | undefined;
+  teamNamespaces(team: string): readonly string[];
+  /** Every eligible user, as one sorted subject list. */
+  everyone(): readonly RbacSubject[];
+  superusers(): readonly string[];
+  /** Every eligible user who owns some namespace (when the owner role exists). */
+  owners(): readonly string[];
+  anyPublic(): boolean;
+}
+
+/** Users decide() never grants to (its step 1 leaves them to RBAC; step 4: inactive). */
+export function eligibility(config: RbacSource['config']): { user: (username: string, active: boolean) => boolean; group: (g: string) => boolean } {
+  const ignoreUsers = new Set(config.authorization.ignoreUsers);
+  const ignoreGroups = new Set(config.authorization.ignoreGroups);
+  return {
+    user: (username, active) => active && !ignoreUsers.has(username) && !username.startsWith('system:'),
+    group: (g) => g !== '' && !g.startsWith('system:') && !ignoreGroups.has(g),
+  };
+}
+
+/** Groups first, then users, each sorted and once: the order every subject list is written in. */
+export function subjectList(users: Iterable<string>, groups: Iterable<string>): RbacSubject[] {
+  return [
+    ...[...new Set(groups)].sort().map((name): RbacSubject => ({ kind: 'Group', apiGroup: RBAC_GROUP, name })),
+    ...[...new Set(users)].sort().map((name): RbacSubject => ({ kind: 'User', apiGroup: RBAC_GROUP, name })),
+  ];
+}
+
+/** The objects one unit writes. */
+export class UnitOutput {
+  readonly objects: RbacObject[] = [];
+  constructor(private readonly maxSubjects: number) {}
+
+  clusterRole(name: string, source: SourceKind, annotation: string, rules: PolicyRule[]): string {
+    this.objects.push({ kind: 'ClusterRole', metadata: meta(name, undefined, source, annotation), rules });
+    return name;
+  }
+
+  /** One binding object per `maxSubjects` subjects (none when there are no subjects). */
+  bind(kind: RbacBindingObject['kind'], base: string, namespace: string | undefined, roleName: string, subjects: readonly RbacSubject[], source: SourceKind, annotation: string): void {
+    for (let part = 0; part * this.maxSubjects < subjects.length; part++) {
+      const chunk = subjects.slice(part * this.maxSubjects, (part + 1) * this.maxSubjects);
+      this.objects.push({ kind, metadata: meta(partName(base, part), namespace, source, annotation), roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: roleName }, subjects: chunk });
+    }
+  }
+
+  keys(): string[] {
+    return this.objects.map(keyOf);
+  }
+}
+
+const roleName = (role: string): string => rbacName('role', role);
+const delegateName = (role: string): string => rbacName('delegate', role);
+
+/** Role R -> ClusterRole gatehouse:role:R, and gatehouse:delegate:R when it grants writes on Gatehouse's kinds. */
+export function roleUnit(r: UnitReads, out: UnitOutput, name: string): void {
+  const role = r.role(name);
+  if (role === undefined) return;
+  out.clusterRole(roleName(name), 'role', `Role/${name}`, roleRules(role.atoms, r.otherGroups()));
+  const rules = delegatedRules(role.atoms);
+  if (rules.length > 0) out.clusterRole(delegateName(name), 'delegate', `Role/${name}`, rules);
+}
+
+/** A live RoleBinding -> its ClusterRoleBinding, or a RoleBinding in each namespace its scope covers. */
+export function bindingUnit(r: UnitReads, out: UnitOutput, name: string): void {
+  const b = r.binding(name);
+  if (b === undefined || !b.live) return;
+  const kind = r.roleKind(b.role);
+  if (kind === 'absent') return; // RoleNotFound grants nothing
+  const { users, groups } = resolveSubjects(r, b.subjects);
+  if (users.length === 0 && groups.length === 0) return;
+  const list = subjectList(users, groups);
+  const base = rbacName('binding', b.name, PART_RESERVE);
+  const annotation = `RoleBinding/${b.name}`;
+  // Written for cluster bindings too: approval (update/patch through `users:approve`) is in no role's rules.
+  if (kind === 'delegate') out.bind('ClusterRoleBinding', rbacName('delegate', b.name, PART_RESERVE), undefined, delegateName(b.role), list, 'delegate', annotation);
+  if (b.scope.kind === 'cluster') {
+    out.bind('ClusterRoleBinding', base, undefined, roleName(b.role), list, 'binding', annotation);
+    return;
+  }
+  const namespaces = new Set<string>();
+  if (b.scope.kind === 'namespaces') {
+    for (const ns of b.scope.namespaces) if (r.namespaceExists(ns)) namespaces.add(ns);
+  } else {
+    for (const t of b.scope.teams) for (const ns of r.teamNamespaces(t)) namespaces.add(ns);
+  }
+  for (const ns of [...namespaces].sort()) out.bind('RoleBinding', base, ns, roleName(b.role), list, 'binding', annotation);
+}
+
+/** A binding's subjects as RBAC sees them: Users by username, Teams as their members and groups. */
+function resolveSubjects(r: UnitReads, subjects: readonly Subject[]): { users: string[]; groups: string[] } {
+  const groupOk = eligibility(r.config).group;
+  const users: string[] = [];
+  const groups: string[] = [];
+  for (const s of subjects) {
+    if (s.kind === 'User') users.push(...r.usersNamed(s.name));
+    else if (s.kind === 'Group') {
+      if (groupOk(s.name)) groups.push(s.name);
+    } else {
+      const team = r.team(s.name);
+      if (!team) continue;
+      for (const m of team.members) users.push(...r.usersNamed(m));
+      for (const g of team.groups) if (groupOk(g)) groups.push(g);
+    }
+  }
+  return { users, groups };
+}
+
+/** Superusers -> ClusterRoleBinding gatehouse:superusers to ClusterRole gatehouse:superuser. */
+export function superusersUnit(r: UnitReads, out: UnitOutput): void {
+  const superusers = r.superusers();
+  if (superusers.length === 0) return;
+  const cr = out.clusterRole('gatehouse:superuser', 'superuser', 'User.spec.superuser', SUPERUSER_RULES.map((rule) => ({ ...rule })));
+  out.bind('ClusterRoleBinding', 'gatehouse:superusers', undefined, cr, subjectList(superusers, []), 'superuser', 'User.spec.superuser');
+}
+
+const existing = (r: UnitReads, role: string | undefined): string | undefined => (role && r.roleKind(role) !== 'absent' ? role : undefined);
+
+/** Namespace N (decide() step 7) -> gatehouse:project-owner for its owner, gatehouse:public when public. */
+export function namespaceUnit(r: UnitReads, out: UnitOutput, name: string): void {
+  const ns = r.project(name);
+  if (ns === undefined) return;
+  const ownerRole = existing(r, r.config.projects.ownerRole);
+  if (ownerRole && ns.owner !== undefined) {
+    const who = r.usersNamed(ns.owner);
+    if (who.length > 0) out.bind('RoleBinding', 'gatehouse:project-owner', name, roleName(ownerRole), subjectList(who, []), 'project-owner', 'projects.ownerRole');
+  }
+  if (!ns.isPublic) return;
+  const publicRole = existing(r, r.config.projects.publicRole);
+  if (publicRole) out.bind('RoleBinding', 'gatehouse:public', name, roleName(publicRole), r.everyone(), 'public', 'projects.publicRole');
+}
+
+/** defaults {role, team} (decide() step 8) -> gatehouse:default in each of the team's namespaces. */
+export function defaultUnit(r: UnitReads, out: UnitOutput): void {
+  const { team } = r.config.defaults;
+  const role = team ? existing(r, r.config.defaults.role) : undefined;
+  if (!role || !team) return;
+  for (const ns of r.teamNamespaces(team)) out.bind('RoleBinding', 'gatehouse:default', ns, roleName(role), r.everyone(), 'default', 'defaults');
+}
+
+/** Delegated administration through the project and default roles (decide()'s holdAnywhere). */
+export function delegatesUnit(r: UnitReads, out: UnitOutput): void {
+  const { projects, defaults } = r.config;
+  const delegating = (role: string | undefined): string | undefined => (role && r.roleKind(role) === 'delegate' ? role : undefined);
+  const ownerRole = delegating(projects.ownerRole);
+  if (ownerRole) {
+    const owners = r.owners();
+    if (owners.length > 0) out.bind('ClusterRoleBinding', 'gatehouse:project-owners:delegate', undefined, delegateName(ownerRole), subjectList(owners, []), 'delegate', 'projects.ownerRole');
+  }
+  const publicRole = delegating(projects.publicRole);
+  if (publicRole && r.anyPublic()) out.bind('ClusterRoleBinding', 'gatehouse:public:delegate', undefined, delegateName(publicRole), r.everyone(), 'delegate', 'projects.publicRole');
+  const defRole = defaults.team ? delegating(defaults.role) : undefined;
+  if (defRole) out.bind('ClusterRoleBinding', 'gatehouse:default:delegate', undefined, delegateName(defRole), r.everyone(), 'delegate', 'defaults');
+}
