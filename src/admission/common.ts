@@ -3,7 +3,8 @@
 import { GROUP, type ObjectMeta, type Scope, type User } from '../api/types.js';
 import { ignoreListsOf, isBreakGlass as breakGlass, leftAloneBecause } from '../authz/rules.js';
 import type { Requester } from '../authz/types.js';
-import type { AdmissionContext, AdmissionInput, FieldError, HeldScopes, PolicyView, RuleId } from './types.js';
+import type { AdmissionContext, AdmissionInput, FieldError, PolicyView, RuleId } from './types.js';
+import { scopeParts, scopeText, type GrantScope, type HeldScopes } from '../authz/scope.js';
 
 export class Findings {
   readonly errors: FieldError[] = [];
@@ -71,24 +72,12 @@ export function holdsClusterWide(env: Env, permission: string): boolean {
   return env.view.missingPermissions(env.who.requester, [permission], CLUSTER).length === 0;
 }
 
-export function describeScope(scope: Scope): string {
-  if (scope.cluster) return 'the whole cluster';
-  if (scope.teams) return `team${scope.teams.length === 1 ? '' : 's'} ${scope.teams.join(', ')}`;
-  if (scope.namespaces) return `namespace${scope.namespaces.length === 1 ? '' : 's'} ${scope.namespaces.join(', ')}`;
-  return 'an empty scope';
-}
-
 /** The parts of `scope` that `held` does not cover (empty: covered). */
-export function uncovered(view: PolicyView, held: HeldScopes, scope: Scope): string[] {
+export function uncovered(view: PolicyView, held: HeldScopes, scope: Scope): GrantScope[] {
   if (held.cluster) return [];
-  if (scope.cluster) return ['the whole cluster'];
-  const out: string[] = [];
-  for (const team of scope.teams ?? []) if (!held.teams.includes(team)) out.push(`team ${team}`);
   const viaTeams = new Set(held.teams.flatMap((t) => view.teamNamespaces(t)));
-  for (const ns of scope.namespaces ?? []) {
-    if (!held.namespaces.includes(ns) && !viaTeams.has(ns)) out.push(`namespace ${ns}`);
-  }
-  return out;
+  return scopeParts(scope).filter((p) =>
+    p.kind === 'cluster' ? true : p.kind === 'team' ? !held.teams.includes(p.team) : !held.namespaces.includes(p.namespace) && !viaTeams.has(p.namespace));
 }
 
 /**
@@ -103,11 +92,11 @@ export function requireDelegated(env: Env, resource: string, verb: string, scope
   // "holds it nowhere", not "holds it in nowhere": the message is read by a person.
   const where = held.cluster || held.namespaces.length + held.teams.length === 0
     ? 'nowhere'
-    : `in ${[...held.teams.map((t) => `team ${t}`), ...held.namespaces.map((n) => `namespace ${n}`)].join(', ')}`;
+    : `in ${[...held.teams.map((team) => scopeText({ kind: 'team', team }, 'noun')), ...held.namespaces.map((namespace) => scopeText({ kind: 'namespace', namespace }, 'noun'))].join(', ')}`;
   env.f.deny(
     path,
     'delegated-scope',
-    `${what} requires ${gatehousePermission(resource, verb)} in ${missing.join(', ')}; ${env.who.label} holds it ${where}`,
+    `${what} requires ${gatehousePermission(resource, verb)} in ${missing.map((p) => scopeText(p, 'noun')).join(', ')}; ${env.who.label} holds it ${where}`,
   );
   return false;
 }

@@ -4,7 +4,6 @@ import { SUBJECT_KINDS, type RoleBinding, type Scope } from '../api/types.js';
 import {
   changedKeys,
   checkFields,
-  describeScope,
   isRecord,
   metadataChanges,
   privileged,
@@ -14,6 +13,7 @@ import {
   type Env,
   type Findings,
 } from './common.js';
+import { scopeText } from '../authz/scope.js';
 import { dns1123LabelProblem, dns1123SubdomainProblem } from './names.js';
 
 const RB_FIELDS = { role: 'string', subjects: 'object[]', scope: 'object', expiresAt: 'string' } as const;
@@ -126,14 +126,14 @@ function checkEscalation(env: Env, rb: RoleBinding): void {
   if (view.canAssign(who.requester, role, scope)) return;
   if (!view.role(role)) {
     f.deny('spec.role', 'no-escalation',
-      `Role ${role} does not exist yet, so what it grants cannot be checked; only a superuser, or someone whose role lists ${role} in canAssign for ${describeScope(scope)}, may bind it before it exists`);
+      `Role ${role} does not exist yet, so what it grants cannot be checked; only a superuser, or someone whose role lists ${role} in canAssign for ${scopeText(scope, 'noun')}, may bind it before it exists`);
     return;
   }
   const missing = view.missingRolePermissions(who.requester, role, scope);
   if (missing.length > 0) {
     const shown = missing.slice(0, 8).join(', ') + (missing.length > 8 ? ` and ${missing.length - 8} more` : '');
     f.deny('spec.role', 'no-escalation',
-      `binding Role ${role} in ${describeScope(scope)} would grant ${shown}, which ${who.label} does not hold, and no role of theirs lists ${role} in canAssign for that scope`);
+      `binding Role ${role} in ${scopeText(scope, 'noun')} would grant ${shown}, which ${who.label} does not hold, and no role of theirs lists ${role} in canAssign for that scope`);
   }
 }
 
@@ -160,11 +160,11 @@ export function validateRoleBinding(env: Env): void {
   if (input.operation === 'UPDATE' && oldRb) {
     // Moving a binding out of a scope is a write there too.
     const path = specChanged ? 'spec.scope' : meta[0]!;
-    if (!requireDelegated(env, 'rolebindings', 'update', oldRb.spec.scope, path, `changing RoleBinding ${oldRb.metadata.name} (now in ${describeScope(oldRb.spec.scope)})`)) return;
-    if (!requireDelegated(env, 'rolebindings', 'update', newRb.spec.scope, 'spec.scope', `moving RoleBinding ${newRb.metadata.name} to ${describeScope(newRb.spec.scope)}`)) return;
+    if (!requireDelegated(env, 'rolebindings', 'update', oldRb.spec.scope, path, `changing RoleBinding ${oldRb.metadata.name} (now in ${scopeText(oldRb.spec.scope, 'noun')})`)) return;
+    if (!requireDelegated(env, 'rolebindings', 'update', newRb.spec.scope, 'spec.scope', `moving RoleBinding ${newRb.metadata.name} to ${scopeText(newRb.spec.scope, 'noun')}`)) return;
     // Metadata alone grants nothing new: the scope check above is the whole of it.
     if (!specChanged) return;
-  } else if (!requireDelegated(env, 'rolebindings', 'create', newRb.spec.scope, 'spec.scope', `creating RoleBinding ${newRb.metadata.name} in ${describeScope(newRb.spec.scope)}`)) {
+  } else if (!requireDelegated(env, 'rolebindings', 'create', newRb.spec.scope, 'spec.scope', `creating RoleBinding ${newRb.metadata.name} in ${scopeText(newRb.spec.scope, 'noun')}`)) {
     return;
   }
   checkEscalation(env, newRb);

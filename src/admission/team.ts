@@ -4,7 +4,6 @@ import type { RoleBinding, Scope, Team } from '../api/types.js';
 import {
   changedKeys,
   checkFields,
-  describeScope,
   metadataChanges,
   privileged,
   readObject,
@@ -13,6 +12,7 @@ import {
   type Env,
   type Findings,
 } from './common.js';
+import { scopeText } from '../authz/scope.js';
 import { dns1123LabelProblem, dns1123SubdomainProblem } from './names.js';
 
 const TEAM_FIELDS = { description: 'string', members: 'string[]', groups: 'string[]', namespaces: 'string[]' } as const;
@@ -67,7 +67,7 @@ export function mayExtend(env: Env, binding: RoleBinding, scope: Scope): string 
   if (!view.role(binding.spec.role)) return undefined;
   const missing = view.missingRolePermissions(who.requester, binding.spec.role, scope);
   if (missing.length === 0 || view.canAssign(who.requester, binding.spec.role, scope)) return undefined;
-  return `role ${binding.spec.role} (binding ${binding.metadata.name}) in ${describeScope(scope)}, and ${who.label} lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`;
+  return `role ${binding.spec.role} (binding ${binding.metadata.name}) in ${scopeText(scope, 'noun')}, and ${who.label} lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`;
 }
 
 /**

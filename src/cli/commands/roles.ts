@@ -1,18 +1,12 @@
 // role create|list|show|delete, role assign, role assignment list|delete.
 import type { Role, RoleBinding, Scope, Subject, SubjectKind, Team, User } from '../../api/types.js';
 import { usernameOf } from '../../authz/rules.js';
+import { scopeText } from '../../authz/scope.js';
 import type { CommandSpec } from '../args.js';
 import { type Context, arg, str, strs, printStructured, asList, findObject, tryList } from '../context.js';
 import { CliError, usageError } from '../errors.js';
 import { table, details, age, list, forDisplay, parseExpiry, bindingName } from '../format.js';
 import { normalizePermission } from '../permissions.js';
-
-export function scopeText(scope: Scope): string {
-  if (scope.cluster) return 'cluster';
-  if (scope.teams?.length) return `teams: ${scope.teams.join(',')}`;
-  if (scope.namespaces?.length) return `namespaces: ${scope.namespaces.join(',')}`;
-  return '<none>';
-}
 
 export function subjectsText(subjects: readonly Subject[]): string {
   return subjects.map((s) => `${s.kind} ${s.name}`).join(', ');

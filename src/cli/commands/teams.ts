@@ -4,7 +4,8 @@ import type { CommandSpec } from '../args.js';
 import { type Context, arg, str, strs, printStructured, asList, findObject, tryList, updateWithRetry } from '../context.js';
 import { usageError } from '../errors.js';
 import { table, details, age, list, forDisplay } from '../format.js';
-import { scopeText, subjectsText, expiryText } from './roles.js';
+import { subjectsText, expiryText } from './roles.js';
+import { scopeText } from '../../authz/scope.js';
 
 interface MembershipChange {
   members: string[];

@@ -5,7 +5,8 @@ import type { CommandSpec } from '../args.js';
 import { type Context, arg, str, strs, flag, printStructured, asList, findObject, tryList, updateWithRetry } from '../context.js';
 import { usageError } from '../errors.js';
 import { table, details, age, list, forDisplay } from '../format.js';
-import { scopeText, subjectsText, expiryText, assign } from './roles.js';
+import { subjectsText, expiryText, assign } from './roles.js';
+import { scopeText } from '../../authz/scope.js';
 import { membership } from './teams.js';
 import { inviteUser, INVITE_OPTIONS } from './credentials.js';
 
