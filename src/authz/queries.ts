@@ -82,31 +82,20 @@ function holdings(index: PermissionIndex, user: UserRecord, groups: readonly str
     });
   });
   out.sort((a, b) => (a.binding!.name < b.binding!.name ? -1 : 1));
+  // A project role holds in a set of namespaces: those the user owns, and the public ones.
+  const inNamespaces = (roleName: string, source: 'projectOwner' | 'publicProject', namespaces: ReadonlySet<string>): void => {
+    if (namespaces.size === 0) return;
+    out.push({
+      role: index.compiledRole(roleName),
+      roleName,
+      source,
+      covers: (part) => part.kind === 'namespace' && namespaces.has(part.namespace),
+      scope: () => ({ cluster: false, namespaces: [...namespaces].sort(), teams: [] }),
+    });
+  };
   const { ownerRole, publicRole } = index.config.projects;
-  if (ownerRole) {
-    const owned = index.namespacesOwnedByUser(user);
-    if (owned.size > 0) {
-      out.push({
-        role: index.compiledRole(ownerRole),
-        roleName: ownerRole,
-        source: 'projectOwner',
-        covers: (part) => part.kind === 'namespace' && owned.has(part.namespace),
-        scope: () => ({ cluster: false, namespaces: [...owned].sort(), teams: [] }),
-      });
-    }
-  }
-  if (publicRole) {
-    const pub = index.listPublicNamespaces();
-    if (pub.length > 0) {
-      out.push({
-        role: index.compiledRole(publicRole),
-        roleName: publicRole,
-        source: 'publicProject',
-        covers: (part) => part.kind === 'namespace' && index.isPublicNamespace(part.namespace),
-        scope: () => ({ cluster: false, namespaces: pub, teams: [] }),
-      });
-    }
-  }
+  if (ownerRole) inNamespaces(ownerRole, 'projectOwner', index.namespacesOwnedByUser(user));
+  if (publicRole) inNamespaces(publicRole, 'publicProject', new Set(index.listPublicNamespaces()));
   const { role: defRole, team: defTeam } = index.config.defaults;
   if (defRole && defTeam) {
     out.push({
