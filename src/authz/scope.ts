@@ -50,7 +50,7 @@ export type ScopeStyle = 'label' | 'noun' | 'where' | 'flag';
 
 export function scopeText(scope: Scope | CompiledScope | GrantScope, style: ScopeStyle = 'label'): string {
   // decide() renders a GrantScope in every allow's reason: that case allocates nothing but the text.
-  if ('kind' in scope) {
+  if (!isApiScope(scope)) {
     switch (scope.kind) {
       case 'cluster':
         return render('cluster', '', style, undefined);
@@ -88,13 +88,23 @@ function render(kind: 'cluster' | 'team' | 'namespace', names: string | readonly
   }
 }
 
+/**
+ * A RoleBinding's scope as written, told from the two `kind` forms by its own fields, so that a
+ * stray `kind` key in an object under admission cannot make it read as another scope.
+ */
+function isApiScope(scope: Scope | CompiledScope | GrantScope): scope is Scope {
+  if (!('kind' in scope)) return true;
+  const s = scope as Scope;
+  return s.cluster !== undefined || Array.isArray(s.teams) || Array.isArray(s.namespaces);
+}
+
 function joined(names: string | readonly string[], sep: string): string {
   return typeof names === 'string' ? names : names.join(sep);
 }
 
 /** One part per team or namespace a scope names (the cluster is one part). */
 export function scopeParts(scope: Scope | CompiledScope): GrantScope[] {
-  if ('kind' in scope) {
+  if (!isApiScope(scope)) {
     if (scope.kind === 'cluster') return [{ kind: 'cluster' }];
     if (scope.kind === 'teams') return [...scope.teams].map((team) => ({ kind: 'team', team }));
     return [...scope.namespaces].map((namespace) => ({ kind: 'namespace', namespace }));

@@ -27,3 +27,11 @@ describe('scope vocabulary', () => {
     assert.deepEqual(scopeParts({ cluster: true }), [{ kind: 'cluster' }]);
   });
 });
+
+describe('scope vocabulary: an API scope with a stray kind key', () => {
+  it('reads as what its own fields say', () => {
+    const stray = { kind: 'namespaces', teams: ['x'] } as unknown as Parameters<typeof scopeParts>[0];
+    assert.deepEqual(scopeParts(stray), [{ kind: 'team', team: 'x' }]);
+    assert.equal(scopeText(stray), 'teams: x');
+  });
+});
