@@ -103,6 +103,11 @@ export interface GatehouseConfig extends PolicyConfig {
   console: ConsoleConfig;
 }
 
+/** A section of the file: an object with only the listed keys, each defaulted when absent. */
+function section<const P extends Record<string, unknown>>(properties: P) {
+  return { type: 'object', additionalProperties: false, default: {}, properties } as const;
+}
+
 const nameList = { type: 'array', items: { type: 'string', minLength: 1 }, default: [] } as const;
 
 // The file's schema; ajv fills defaults, so the rest of the code never sees a missing field.
@@ -126,146 +131,76 @@ export const CONFIG_SCHEMA = {
         },
       },
     },
-    credentials: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        enabled: { type: 'boolean', default: false },
-        invitationTTLSeconds: { type: 'integer', minimum: 1, maximum: 30 * 24 * 3600, default: 24 * 3600 },
-        proxy: {
-          type: 'object',
-          additionalProperties: false,
-          default: {},
-          properties: {
-            enabled: { type: 'boolean', default: true },
-            host: { type: 'string', default: '0.0.0.0' },
-            port: { type: 'integer', minimum: 0, maximum: 65535, default: 8444 },
-            externalURL: { type: 'string', pattern: '^(https://.*)?$' },
-            caFile: { type: 'string', minLength: 1 },
-          },
-        },
-        rateLimits: {
-          type: 'object',
-          additionalProperties: false,
-          default: {},
-          properties: {
-            perSourcePerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 60 },
-            perUserPerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 20 },
-          },
-        },
-      },
-    },
-    defaults: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: { role: { type: 'string', minLength: 1 }, team: { type: 'string', minLength: 1 } },
-    },
-    projects: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: { ownerRole: { type: 'string', minLength: 1 }, publicRole: { type: 'string', minLength: 1 } },
-    },
-    registration: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        mode: { enum: ['approval', 'open', 'closed'], default: 'approval' },
-        auto: { type: 'boolean', default: false },
-      },
-    },
-    authorization: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        mode: { enum: ['webhook', 'rbac', 'both'], default: 'webhook' },
-        denyInactiveUsers: { type: 'boolean', default: true },
-        ignoreGroups: nameList,
-        ignoreUsers: nameList,
-        rbac: {
-          type: 'object',
-          additionalProperties: false,
-          default: {},
-          properties: {
-            writesPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 10_000, default: 100 },
-            maxSubjectsPerObject: { type: 'integer', minimum: 1, maximum: 3000, default: 2000 },
-          },
-        },
-      },
-    },
-    presets: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        zenml: { type: 'boolean', default: false },
-        runai: { type: 'boolean', default: false },
-        adaptive: { type: 'boolean', default: false },
-      },
-    },
-    server: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
+    credentials: section({
+      enabled: { type: 'boolean', default: false },
+      invitationTTLSeconds: { type: 'integer', minimum: 1, maximum: 30 * 24 * 3600, default: 24 * 3600 },
+      proxy: section({
+        enabled: { type: 'boolean', default: true },
         host: { type: 'string', default: '0.0.0.0' },
-        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8443 },
-        certFile: { type: 'string', default: '/etc/gatehouse/tls/tls.crt' },
-        keyFile: { type: 'string', default: '/etc/gatehouse/tls/tls.key' },
-        clientCAFile: { type: 'string' },
-        maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 3 * 1024 * 1024, default: 3 * 1024 * 1024 },
-        requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 10_000 },
-      },
-    },
-    console: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        enabled: { type: 'boolean', default: false },
-        host: { type: 'string', default: '0.0.0.0' },
-        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
-        allowedHosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 }, default: [] },
-      },
-    },
-    operator: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        namespace: { type: 'string', minLength: 1, default: 'gatehouse-system' },
-        serviceAccountUsername: { type: 'string', minLength: 1, default: 'system:serviceaccount:gatehouse-system:gatehouse' },
-        identity: { type: 'string', minLength: 1, default: 'gatehouse' },
-        kubeconfig: { type: 'string' },
-        leaderElection: {
-          type: 'object',
-          additionalProperties: false,
-          default: {},
-          properties: {
-            enabled: { type: 'boolean', default: true },
-            leaseName: { type: 'string', minLength: 1, default: 'gatehouse-leader' },
-            leaseDurationSeconds: { type: 'integer', minimum: 2, maximum: 600, default: 15 },
-            renewDeadlineSeconds: { type: 'integer', minimum: 1, maximum: 600, default: 10 },
-            retryPeriodSeconds: { type: 'integer', minimum: 1, maximum: 60, default: 2 },
-          },
-        },
-        watch: {
-          type: 'object',
-          additionalProperties: false,
-          default: {},
-          properties: {
-            silenceTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 300 },
-            backoffInitialMs: { type: 'integer', minimum: 1, maximum: 60_000, default: 500 },
-            backoffMaxMs: { type: 'integer', minimum: 1, maximum: 600_000, default: 30_000 },
-          },
-        },
-        autoRegistrationPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 10_000, default: 10 },
-      },
-    },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8444 },
+        externalURL: { type: 'string', pattern: '^(https://.*)?$' },
+        caFile: { type: 'string', minLength: 1 },
+      }),
+      rateLimits: section({
+        perSourcePerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 60 },
+        perUserPerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 20 },
+      }),
+    }),
+    defaults: section({ role: { type: 'string', minLength: 1 }, team: { type: 'string', minLength: 1 } }),
+    projects: section({ ownerRole: { type: 'string', minLength: 1 }, publicRole: { type: 'string', minLength: 1 } }),
+    registration: section({
+      mode: { enum: ['approval', 'open', 'closed'], default: 'approval' },
+      auto: { type: 'boolean', default: false },
+    }),
+    authorization: section({
+      mode: { enum: ['webhook', 'rbac', 'both'], default: 'webhook' },
+      denyInactiveUsers: { type: 'boolean', default: true },
+      ignoreGroups: nameList,
+      ignoreUsers: nameList,
+      rbac: section({
+        writesPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 10_000, default: 100 },
+        maxSubjectsPerObject: { type: 'integer', minimum: 1, maximum: 3000, default: 2000 },
+      }),
+    }),
+    presets: section({
+      zenml: { type: 'boolean', default: false },
+      runai: { type: 'boolean', default: false },
+      adaptive: { type: 'boolean', default: false },
+    }),
+    server: section({
+      host: { type: 'string', default: '0.0.0.0' },
+      port: { type: 'integer', minimum: 0, maximum: 65535, default: 8443 },
+      certFile: { type: 'string', default: '/etc/gatehouse/tls/tls.crt' },
+      keyFile: { type: 'string', default: '/etc/gatehouse/tls/tls.key' },
+      clientCAFile: { type: 'string' },
+      maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 3 * 1024 * 1024, default: 3 * 1024 * 1024 },
+      requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 10_000 },
+    }),
+    console: section({
+      enabled: { type: 'boolean', default: false },
+      host: { type: 'string', default: '0.0.0.0' },
+      port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+      allowedHosts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 }, default: [] },
+    }),
+    operator: section({
+      namespace: { type: 'string', minLength: 1, default: 'gatehouse-system' },
+      serviceAccountUsername: { type: 'string', minLength: 1, default: 'system:serviceaccount:gatehouse-system:gatehouse' },
+      identity: { type: 'string', minLength: 1, default: 'gatehouse' },
+      kubeconfig: { type: 'string' },
+      leaderElection: section({
+        enabled: { type: 'boolean', default: true },
+        leaseName: { type: 'string', minLength: 1, default: 'gatehouse-leader' },
+        leaseDurationSeconds: { type: 'integer', minimum: 2, maximum: 600, default: 15 },
+        renewDeadlineSeconds: { type: 'integer', minimum: 1, maximum: 600, default: 10 },
+        retryPeriodSeconds: { type: 'integer', minimum: 1, maximum: 60, default: 2 },
+      }),
+      watch: section({
+        silenceTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 300 },
+        backoffInitialMs: { type: 'integer', minimum: 1, maximum: 60_000, default: 500 },
+        backoffMaxMs: { type: 'integer', minimum: 1, maximum: 600_000, default: 30_000 },
+      }),
+      autoRegistrationPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 10_000, default: 10 },
+    }),
   },
 } as const;
 

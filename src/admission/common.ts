@@ -3,7 +3,9 @@
 import { GROUP, type ObjectMeta, type Scope, type User } from '../api/types.js';
 import { ignoreListsOf, isBreakGlass as breakGlass, leftAloneBecause } from '../authz/rules.js';
 import type { Requester } from '../authz/types.js';
-import type { AdmissionContext, AdmissionInput, FieldError, HeldScopes, PolicyView, RuleId } from './types.js';
+import type { AdmissionContext, AdmissionInput, FieldError, PolicyView, RuleId } from './types.js';
+import { scopeParts, scopeText, type GrantScope, type HeldScopes } from '../authz/scope.js';
+import { dns1123SubdomainProblem } from './names.js';
 
 export class Findings {
   readonly errors: FieldError[] = [];
@@ -71,24 +73,12 @@ export function holdsClusterWide(env: Env, permission: string): boolean {
   return env.view.missingPermissions(env.who.requester, [permission], CLUSTER).length === 0;
 }
 
-export function describeScope(scope: Scope): string {
-  if (scope.cluster) return 'the whole cluster';
-  if (scope.teams) return `team${scope.teams.length === 1 ? '' : 's'} ${scope.teams.join(', ')}`;
-  if (scope.namespaces) return `namespace${scope.namespaces.length === 1 ? '' : 's'} ${scope.namespaces.join(', ')}`;
-  return 'an empty scope';
-}
-
 /** The parts of `scope` that `held` does not cover (empty: covered). */
-export function uncovered(view: PolicyView, held: HeldScopes, scope: Scope): string[] {
+export function uncovered(view: PolicyView, held: HeldScopes, scope: Scope): GrantScope[] {
   if (held.cluster) return [];
-  if (scope.cluster) return ['the whole cluster'];
-  const out: string[] = [];
-  for (const team of scope.teams ?? []) if (!held.teams.includes(team)) out.push(`team ${team}`);
   const viaTeams = new Set(held.teams.flatMap((t) => view.teamNamespaces(t)));
-  for (const ns of scope.namespaces ?? []) {
-    if (!held.namespaces.includes(ns) && !viaTeams.has(ns)) out.push(`namespace ${ns}`);
-  }
-  return out;
+  return scopeParts(scope).filter((p) =>
+    p.kind === 'cluster' ? true : p.kind === 'team' ? !held.teams.includes(p.team) : !held.namespaces.includes(p.namespace) && !viaTeams.has(p.namespace));
 }
 
 /**
@@ -103,13 +93,64 @@ export function requireDelegated(env: Env, resource: string, verb: string, scope
   // "holds it nowhere", not "holds it in nowhere": the message is read by a person.
   const where = held.cluster || held.namespaces.length + held.teams.length === 0
     ? 'nowhere'
-    : `in ${[...held.teams.map((t) => `team ${t}`), ...held.namespaces.map((n) => `namespace ${n}`)].join(', ')}`;
+    : `in ${[...held.teams.map((team) => scopeText({ kind: 'team', team }, 'noun')), ...held.namespaces.map((namespace) => scopeText({ kind: 'namespace', namespace }, 'noun'))].join(', ')}`;
   env.f.deny(
     path,
     'delegated-scope',
-    `${what} requires ${gatehousePermission(resource, verb)} in ${missing.join(', ')}; ${env.who.label} holds it ${where}`,
+    `${what} requires ${gatehousePermission(resource, verb)} in ${missing.map((p) => scopeText(p, 'noun')).join(', ')}; ${env.who.label} holds it ${where}`,
   );
   return false;
+}
+
+/** How a kind's validator reads its objects and where a write to one lies (delegated administration). */
+export interface KindWrites<T extends { metadata: ObjectMeta; spec: object }> {
+  kind: 'Role' | 'Team' | 'RoleBinding';
+  /** The plural in `iam.gatehouse.dev/<resource>:<verb>`. */
+  resource: string;
+  read(f: Findings, obj: unknown, which: 'object' | 'oldObject'): T | undefined;
+  /** The scope a write to the object lies in, and the field path a denial of it names. */
+  scope(object: T): Scope;
+  path: string;
+}
+
+/** A create or update that is left to check after beginWrite(). */
+export interface Write<T> {
+  object: T;
+  old: T | undefined;
+  /** The metadata the write changes (metadataChanges). */
+  meta: string[];
+  /** The spec keys an UPDATE changes; undefined on CREATE. */
+  specChanges: string[] | undefined;
+}
+
+/**
+ * The steps each kind's validator starts with: read the object and the old object, check a DELETE
+ * against the delegated scope, and pass an UPDATE that changes neither spec nor metadata.
+ * Undefined: nothing is left to check.
+ */
+export function beginWrite<T extends { metadata: ObjectMeta; spec: object }>(env: Env, k: KindWrites<T>): Write<T> | undefined {
+  const { input, f } = env;
+  const object = input.operation === 'DELETE' ? undefined : k.read(f, input.object, 'object');
+  const old = input.operation === 'CREATE' ? undefined : k.read(f, input.oldObject, 'oldObject');
+  if (!f.ok) return undefined;
+  if (input.operation === 'DELETE') {
+    if (old) requireDelegated(env, k.resource, 'delete', k.scope(old), k.path, `deleting ${k.kind} ${old.metadata.name}`);
+    return undefined;
+  }
+  if (!object) return undefined;
+  const meta = metadataChanges(env, old?.metadata, object.metadata);
+  let specChanges: string[] | undefined;
+  if (input.operation === 'UPDATE' && old) {
+    specChanges = changedKeys(old.spec as Record<string, unknown>, object.spec as Record<string, unknown>);
+    if (specChanges.length === 0 && meta.length === 0) return undefined;
+  }
+  return { object, old, meta, specChanges };
+}
+
+/** A create or update lies inside the scope where the requester holds that write. */
+export function requireWriteScope<T extends { metadata: ObjectMeta; spec: object }>(env: Env, k: KindWrites<T>, object: T): boolean {
+  const verb = env.input.operation === 'CREATE' ? 'create' : 'update';
+  return requireDelegated(env, k.resource, verb, k.scope(object), k.path, `${verb === 'create' ? 'creating' : 'changing'} ${k.kind} ${object.metadata.name}`);
 }
 
 /** The annotation `kubectl apply` keeps; self-service may change it along with displayName and email. */
@@ -222,6 +263,13 @@ export function readObject(f: Findings, obj: unknown, which: 'object' | 'oldObje
   return { metadata: metadata as unknown as ObjectMeta, spec };
 }
 
+/** readObject(), then the spec's field types (checkFields); undefined (with findings) when either fails. */
+export function readSpec(f: Findings, obj: unknown, which: 'object' | 'oldObject', needSpec: boolean, fields: Record<string, FieldType>): { metadata: ObjectMeta; spec: Record<string, unknown> } | undefined {
+  const read = readObject(f, obj, which, needSpec);
+  if (!read || !checkFields(f, read.spec, 'spec', fields)) return undefined;
+  return read;
+}
+
 /** Deep equality for JSON values (key order does not matter). */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -242,6 +290,16 @@ export function changedKeys(a: Record<string, unknown>, b: Record<string, unknow
 
 export function label(metadata: ObjectMeta, key: string): string | undefined {
   return metadata.labels?.[key];
+}
+
+/**
+ * Denies `value` at `path` (rule invalid-name) when `problemOf` (an object name's rule unless told)
+ * finds a problem; `note` ends the message. True when the name is valid.
+ */
+export function validName(f: Findings, path: string, value: string, problemOf: (v: string) => string | undefined = dns1123SubdomainProblem, note = ''): boolean {
+  const problem = problemOf(value);
+  if (problem !== undefined) f.deny(path, 'invalid-name', `${JSON.stringify(value)} ${problem}${note}`);
+  return problem === undefined;
 }
 
 /** Reports duplicate strings in a list as warnings (they are harmless but usually a typo). */

@@ -1,29 +1,15 @@
 // Role: permission grammar, rules, includes (no cycles), and no escalation: a Role is written only
 // by someone who holds all it grants cluster-wide (and may assign what its canAssign lists).
 import { LABELS, type PolicyRule, type Role } from '../api/types.js';
-import {
-  CLUSTER,
-  changedKeys,
-  checkFields,
-  isRecord,
-  metadataChanges,
-  privileged,
-  readObject,
-  requireDelegated,
-  warnDuplicates,
-  type Env,
-  type Findings,
-} from './common.js';
-import { dns1123SubdomainProblem } from './names.js';
+import { CLUSTER, beginWrite, checkFields, isRecord, privileged, readSpec, requireWriteScope, warnDuplicates, type Env, type Findings, type KindWrites, validName } from './common.js';
 import { permissionProblem, rulePermissions, ruleProblem } from './grammar.js';
 
 const ROLE_FIELDS = { description: 'string', permissions: 'string[]', rules: 'object[]', includes: 'string[]', canAssign: 'string[]' } as const;
 const RULE_FIELDS = { apiGroups: 'string[]', resources: 'string[]', verbs: 'string[]', resourceNames: 'string[]', nonResourceURLs: 'string[]' } as const;
 
 function readRole(f: Findings, obj: unknown, which: 'object' | 'oldObject'): Role | undefined {
-  const read = readObject(f, obj, which, false);
+  const read = readSpec(f, obj, which, false, ROLE_FIELDS);
   if (!read) return undefined;
-  if (!checkFields(f, read.spec, 'spec', ROLE_FIELDS)) return undefined;
   const rules = read.spec['rules'];
   if (Array.isArray(rules)) {
     let ok = true;
@@ -59,8 +45,7 @@ function reaches(env: Env, from: string, target: string): boolean {
 function checkSemantics(env: Env, role: Role): void {
   const { f, view } = env;
   const name = role.metadata.name;
-  const nameProblem = dns1123SubdomainProblem(name);
-  if (nameProblem) f.deny('metadata.name', 'invalid-name', `${JSON.stringify(name)} ${nameProblem}`);
+  validName(f, 'metadata.name', name);
   for (const [i, p] of (role.spec.permissions ?? []).entries()) {
     const problem = permissionProblem(p);
     if (problem) f.deny(`spec.permissions[${i}]`, 'permission-syntax', problem);
@@ -71,11 +56,7 @@ function checkSemantics(env: Env, role: Role): void {
     const list = role.spec[field] ?? [];
     warnDuplicates(f, list, `spec.${field}`);
     for (const [i, ref] of list.entries()) {
-      const problem = dns1123SubdomainProblem(ref);
-      if (problem) {
-        f.deny(`spec.${field}[${i}]`, 'invalid-name', `${JSON.stringify(ref)} ${problem}`);
-        continue;
-      }
+      if (!validName(f, `spec.${field}[${i}]`, ref)) continue;
       if (field === 'includes' && (ref === name || reaches(env, ref, name))) {
         f.deny(`spec.includes[${i}]`, 'role-include-cycle', `including ${ref} makes a cycle back to ${name}`);
         continue;
@@ -130,30 +111,19 @@ function checkEscalation(env: Env, role: Role): void {
   }
 }
 
-export function validateRole(env: Env): void {
-  const { input, f } = env;
-  const newRole = input.operation === 'DELETE' ? undefined : readRole(f, input.object, 'object');
-  const oldRole = input.operation === 'CREATE' ? undefined : readRole(f, input.oldObject, 'oldObject');
-  if (!f.ok) return;
+/** Roles are cluster-scoped: a write to one is held cluster-wide. */
+const ROLES: KindWrites<Role> = { kind: 'Role', resource: 'roles', read: readRole, scope: () => CLUSTER, path: 'metadata.name' };
 
-  if (input.operation === 'DELETE' && oldRole) {
-    requireDelegated(env, 'roles', 'delete', CLUSTER, 'metadata.name', `deleting Role ${oldRole.metadata.name}`);
-    return;
-  }
-  if (!newRole) return;
-  let grantsChanged = true;
-  const meta = metadataChanges(env, oldRole?.metadata, newRole.metadata);
-  if (input.operation === 'UPDATE' && oldRole) {
-    const changes = changedKeys(oldRole.spec as Record<string, unknown>, newRole.spec as Record<string, unknown>);
-    if (changes.length === 0 && meta.length === 0) return;
-    grantsChanged = changes.some((k) => k !== 'description');
-  }
+export function validateRole(env: Env): void {
+  const write = beginWrite(env, ROLES);
+  if (!write) return;
+  const newRole = write.object;
+  const grantsChanged = write.specChanges === undefined || write.specChanges.some((k) => k !== 'description');
   checkSemantics(env, newRole);
   if (newRole.metadata.labels?.[LABELS.preset] !== undefined && !privileged(env)) {
-    f.warn(`Role ${newRole.metadata.name} is kept by the operator from a preset; the operator may overwrite this change`);
+    env.f.warn(`Role ${newRole.metadata.name} is kept by the operator from a preset; the operator may overwrite this change`);
   }
   if (privileged(env)) return;
-  const verb = input.operation === 'CREATE' ? 'create' : 'update';
-  requireDelegated(env, 'roles', verb, CLUSTER, 'metadata.name', `${verb === 'create' ? 'creating' : 'changing'} Role ${newRole.metadata.name}`);
-  if (grantsChanged && f.ok) checkEscalation(env, newRole);
+  requireWriteScope(env, ROLES, newRole);
+  if (grantsChanged && env.f.ok) checkEscalation(env, newRole);
 }

@@ -1,20 +1,9 @@
 // RoleBinding: one scope kind, subjects, expiresAt, dangling references as warnings, delegated
 // scope, and no escalation (hold the role's permissions in the whole scope, or canAssign it there).
 import { SUBJECT_KINDS, type RoleBinding, type Scope } from '../api/types.js';
-import {
-  changedKeys,
-  checkFields,
-  describeScope,
-  isRecord,
-  metadataChanges,
-  privileged,
-  readObject,
-  requireDelegated,
-  warnDuplicates,
-  type Env,
-  type Findings,
-} from './common.js';
-import { dns1123LabelProblem, dns1123SubdomainProblem } from './names.js';
+import { beginWrite, checkFields, isRecord, privileged, readSpec, requireDelegated, warnDuplicates, type Env, type Findings, type KindWrites, validName } from './common.js';
+import { scopeText } from '../authz/scope.js';
+import { dns1123LabelProblem } from './names.js';
 
 const RB_FIELDS = { role: 'string', subjects: 'object[]', scope: 'object', expiresAt: 'string' } as const;
 const SCOPE_FIELDS = { cluster: 'boolean', teams: 'string[]', namespaces: 'string[]' } as const;
@@ -23,10 +12,9 @@ const SUBJECT_FIELDS = { kind: 'string', name: 'string' } as const;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 function readBinding(f: Findings, obj: unknown, which: 'object' | 'oldObject'): RoleBinding | undefined {
-  const read = readObject(f, obj, which, true);
+  const read = readSpec(f, obj, which, true, RB_FIELDS);
   if (!read) return undefined;
   const spec = read.spec;
-  if (!checkFields(f, spec, 'spec', RB_FIELDS)) return undefined;
   let ok = true;
   if (typeof spec['role'] !== 'string') {
     f.deny('spec.role', 'malformed-object', 'is required');
@@ -65,29 +53,21 @@ function checkScope(env: Env, scope: Scope): void {
   if (scope.teams) {
     if (scope.teams.length === 0) f.deny('spec.scope.teams', 'one-scope', 'must name at least one team');
     for (const [i, t] of scope.teams.entries()) {
-      const problem = dns1123SubdomainProblem(t);
-      if (problem) f.deny(`spec.scope.teams[${i}]`, 'invalid-name', `${JSON.stringify(t)} ${problem}`);
-      else if (!view.team(t)) f.warn(`spec.scope.teams[${i}]: Team ${t} does not exist yet`);
+      if (validName(f, `spec.scope.teams[${i}]`, t) && !view.team(t)) f.warn(`spec.scope.teams[${i}]: Team ${t} does not exist yet`);
     }
     warnDuplicates(f, scope.teams, 'spec.scope.teams');
   }
   if (scope.namespaces) {
     if (scope.namespaces.length === 0) f.deny('spec.scope.namespaces', 'one-scope', 'must name at least one namespace');
-    for (const [i, ns] of scope.namespaces.entries()) {
-      const problem = dns1123LabelProblem(ns);
-      if (problem) f.deny(`spec.scope.namespaces[${i}]`, 'invalid-name', `${JSON.stringify(ns)} ${problem}`);
-    }
+    for (const [i, ns] of scope.namespaces.entries()) validName(f, `spec.scope.namespaces[${i}]`, ns, dns1123LabelProblem);
     warnDuplicates(f, scope.namespaces, 'spec.scope.namespaces');
   }
 }
 
 function checkSemantics(env: Env, rb: RoleBinding): void {
   const { f, view, ctx } = env;
-  const nameProblem = dns1123SubdomainProblem(rb.metadata.name);
-  if (nameProblem) f.deny('metadata.name', 'invalid-name', `${JSON.stringify(rb.metadata.name)} ${nameProblem}`);
-  const roleProblem = dns1123SubdomainProblem(rb.spec.role);
-  if (roleProblem) f.deny('spec.role', 'invalid-name', `${JSON.stringify(rb.spec.role)} ${roleProblem}`);
-  else if (!view.role(rb.spec.role)) f.warn(`spec.role: Role ${rb.spec.role} does not exist yet; the binding grants nothing until it does`);
+  validName(f, 'metadata.name', rb.metadata.name);
+  if (validName(f, 'spec.role', rb.spec.role) && !view.role(rb.spec.role)) f.warn(`spec.role: Role ${rb.spec.role} does not exist yet; the binding grants nothing until it does`);
   if (rb.spec.subjects.length === 0) f.deny('spec.subjects', 'invalid-field', 'must name at least one subject');
   const seen = new Map<string, number>();
   for (const [i, s] of rb.spec.subjects.entries()) {
@@ -104,9 +84,8 @@ function checkSemantics(env: Env, rb: RoleBinding): void {
       if (s.name.trim() === '') f.deny(`${path}.name`, 'invalid-field', 'must not be blank');
       continue;
     }
-    const problem = dns1123SubdomainProblem(s.name);
-    if (problem) f.deny(`${path}.name`, 'invalid-name', `${JSON.stringify(s.name)} ${problem} (a ${s.kind} subject names a ${s.kind} object)`);
-    else if (s.kind === 'User' && !view.user(s.name)) f.warn(`${path}: User ${s.name} does not exist yet`);
+    if (!validName(f, `${path}.name`, s.name, undefined, ` (a ${s.kind} subject names a ${s.kind} object)`)) continue;
+    if (s.kind === 'User' && !view.user(s.name)) f.warn(`${path}: User ${s.name} does not exist yet`);
     else if (s.kind === 'Team' && !view.team(s.name)) f.warn(`${path}: Team ${s.name} does not exist yet`);
   }
   checkScope(env, rb.spec.scope);
@@ -126,45 +105,35 @@ function checkEscalation(env: Env, rb: RoleBinding): void {
   if (view.canAssign(who.requester, role, scope)) return;
   if (!view.role(role)) {
     f.deny('spec.role', 'no-escalation',
-      `Role ${role} does not exist yet, so what it grants cannot be checked; only a superuser, or someone whose role lists ${role} in canAssign for ${describeScope(scope)}, may bind it before it exists`);
+      `Role ${role} does not exist yet, so what it grants cannot be checked; only a superuser, or someone whose role lists ${role} in canAssign for ${scopeText(scope, 'noun')}, may bind it before it exists`);
     return;
   }
   const missing = view.missingRolePermissions(who.requester, role, scope);
   if (missing.length > 0) {
     const shown = missing.slice(0, 8).join(', ') + (missing.length > 8 ? ` and ${missing.length - 8} more` : '');
     f.deny('spec.role', 'no-escalation',
-      `binding Role ${role} in ${describeScope(scope)} would grant ${shown}, which ${who.label} does not hold, and no role of theirs lists ${role} in canAssign for that scope`);
+      `binding Role ${role} in ${scopeText(scope, 'noun')} would grant ${shown}, which ${who.label} does not hold, and no role of theirs lists ${role} in canAssign for that scope`);
   }
 }
 
-export function validateRoleBinding(env: Env): void {
-  const { input, f } = env;
-  const newRb = input.operation === 'DELETE' ? undefined : readBinding(f, input.object, 'object');
-  const oldRb = input.operation === 'CREATE' ? undefined : readBinding(f, input.oldObject, 'oldObject');
-  if (!f.ok) return;
+/** A write to a RoleBinding lies in the binding's own scope. */
+const BINDINGS: KindWrites<RoleBinding> = { kind: 'RoleBinding', resource: 'rolebindings', read: readBinding, scope: (b) => b.spec.scope, path: 'spec.scope' };
 
-  if (input.operation === 'DELETE' && oldRb) {
-    requireDelegated(env, 'rolebindings', 'delete', oldRb.spec.scope, 'spec.scope', `deleting RoleBinding ${oldRb.metadata.name}`);
-    return;
-  }
-  if (!newRb) return;
-  const meta = metadataChanges(env, oldRb?.metadata, newRb.metadata);
-  let specChanged = true;
-  if (input.operation === 'UPDATE' && oldRb) {
-    const changes = changedKeys(oldRb.spec as unknown as Record<string, unknown>, newRb.spec as unknown as Record<string, unknown>);
-    if (changes.length === 0 && meta.length === 0) return;
-    specChanged = changes.length > 0;
-  }
+export function validateRoleBinding(env: Env): void {
+  const write = beginWrite(env, BINDINGS);
+  if (!write) return;
+  const { object: newRb, old: oldRb, meta } = write;
+  const specChanged = write.specChanges === undefined || write.specChanges.length > 0;
   checkSemantics(env, newRb);
-  if (privileged(env) || !f.ok) return;
-  if (input.operation === 'UPDATE' && oldRb) {
+  if (privileged(env) || !env.f.ok) return;
+  if (env.input.operation === 'UPDATE' && oldRb) {
     // Moving a binding out of a scope is a write there too.
     const path = specChanged ? 'spec.scope' : meta[0]!;
-    if (!requireDelegated(env, 'rolebindings', 'update', oldRb.spec.scope, path, `changing RoleBinding ${oldRb.metadata.name} (now in ${describeScope(oldRb.spec.scope)})`)) return;
-    if (!requireDelegated(env, 'rolebindings', 'update', newRb.spec.scope, 'spec.scope', `moving RoleBinding ${newRb.metadata.name} to ${describeScope(newRb.spec.scope)}`)) return;
+    if (!requireDelegated(env, 'rolebindings', 'update', oldRb.spec.scope, path, `changing RoleBinding ${oldRb.metadata.name} (now in ${scopeText(oldRb.spec.scope, 'noun')})`)) return;
+    if (!requireDelegated(env, 'rolebindings', 'update', newRb.spec.scope, 'spec.scope', `moving RoleBinding ${newRb.metadata.name} to ${scopeText(newRb.spec.scope, 'noun')}`)) return;
     // Metadata alone grants nothing new: the scope check above is the whole of it.
     if (!specChanged) return;
-  } else if (!requireDelegated(env, 'rolebindings', 'create', newRb.spec.scope, 'spec.scope', `creating RoleBinding ${newRb.metadata.name} in ${describeScope(newRb.spec.scope)}`)) {
+  } else if (!requireDelegated(env, 'rolebindings', 'create', newRb.spec.scope, 'spec.scope', `creating RoleBinding ${newRb.metadata.name} in ${scopeText(newRb.spec.scope, 'noun')}`)) {
     return;
   }
   checkEscalation(env, newRb);

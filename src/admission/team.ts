@@ -1,26 +1,15 @@
 // Team: names, dangling members, and no escalation through membership: whoever adds members,
 // groups or namespaces must hold what the team's bindings grant there (or may assign those roles).
 import type { RoleBinding, Scope, Team } from '../api/types.js';
-import {
-  changedKeys,
-  checkFields,
-  describeScope,
-  metadataChanges,
-  privileged,
-  readObject,
-  requireDelegated,
-  warnDuplicates,
-  type Env,
-  type Findings,
-} from './common.js';
-import { dns1123LabelProblem, dns1123SubdomainProblem } from './names.js';
+import { beginWrite, privileged, readSpec, requireWriteScope, warnDuplicates, type Env, type Findings, type KindWrites, validName } from './common.js';
+import { scopeText } from '../authz/scope.js';
+import { dns1123LabelProblem } from './names.js';
 
 const TEAM_FIELDS = { description: 'string', members: 'string[]', groups: 'string[]', namespaces: 'string[]' } as const;
 
 function readTeam(f: Findings, obj: unknown, which: 'object' | 'oldObject'): Team | undefined {
-  const read = readObject(f, obj, which, false);
+  const read = readSpec(f, obj, which, false, TEAM_FIELDS);
   if (!read) return undefined;
-  if (!checkFields(f, read.spec, 'spec', TEAM_FIELDS)) return undefined;
   return { metadata: read.metadata, spec: read.spec as Team['spec'] };
 }
 
@@ -33,20 +22,14 @@ export function isLive(binding: RoleBinding, now: number): boolean {
 function checkSemantics(env: Env, team: Team): void {
   const { f, view } = env;
   const name = team.metadata.name;
-  const nameProblem = dns1123SubdomainProblem(name);
-  if (nameProblem) f.deny('metadata.name', 'invalid-name', `${JSON.stringify(name)} ${nameProblem}`);
+  validName(f, 'metadata.name', name);
   for (const [i, member] of (team.spec.members ?? []).entries()) {
-    const problem = dns1123SubdomainProblem(member);
-    if (problem) f.deny(`spec.members[${i}]`, 'invalid-name', `${JSON.stringify(member)} ${problem} (members are User names)`);
-    else if (!view.user(member)) f.warn(`spec.members[${i}]: User ${member} does not exist yet`);
+    if (validName(f, `spec.members[${i}]`, member, undefined, ' (members are User names)') && !view.user(member)) f.warn(`spec.members[${i}]: User ${member} does not exist yet`);
   }
   for (const [i, group] of (team.spec.groups ?? []).entries()) {
     if (group.trim() === '') f.deny(`spec.groups[${i}]`, 'invalid-field', 'must not be blank');
   }
-  for (const [i, ns] of (team.spec.namespaces ?? []).entries()) {
-    const problem = dns1123LabelProblem(ns);
-    if (problem) f.deny(`spec.namespaces[${i}]`, 'invalid-name', `${JSON.stringify(ns)} ${problem}`);
-  }
+  for (const [i, ns] of (team.spec.namespaces ?? []).entries()) validName(f, `spec.namespaces[${i}]`, ns, dns1123LabelProblem);
   warnDuplicates(f, team.spec.members ?? [], 'spec.members');
   warnDuplicates(f, team.spec.groups ?? [], 'spec.groups');
   warnDuplicates(f, team.spec.namespaces ?? [], 'spec.namespaces');
@@ -67,7 +50,7 @@ export function mayExtend(env: Env, binding: RoleBinding, scope: Scope): string 
   if (!view.role(binding.spec.role)) return undefined;
   const missing = view.missingRolePermissions(who.requester, binding.spec.role, scope);
   if (missing.length === 0 || view.canAssign(who.requester, binding.spec.role, scope)) return undefined;
-  return `role ${binding.spec.role} (binding ${binding.metadata.name}) in ${describeScope(scope)}, and ${who.label} lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`;
+  return `role ${binding.spec.role} (binding ${binding.metadata.name}) in ${scopeText(scope, 'noun')}, and ${who.label} lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`;
 }
 
 /**
@@ -110,27 +93,17 @@ export function mayUpdateTeam(env: Env, teamName: string): boolean {
   return held.cluster || held.teams.includes(teamName);
 }
 
-export function validateTeam(env: Env): void {
-  const { input, f } = env;
-  const newTeam = input.operation === 'DELETE' ? undefined : readTeam(f, input.object, 'object');
-  const oldTeam = input.operation === 'CREATE' ? undefined : readTeam(f, input.oldObject, 'oldObject');
-  if (!f.ok) return;
+/** A write to a Team lies in the team's own scope. */
+const TEAMS: KindWrites<Team> = { kind: 'Team', resource: 'teams', read: readTeam, scope: (t) => ({ teams: [t.metadata.name] }), path: 'metadata.name' };
 
-  if (input.operation === 'DELETE' && oldTeam) {
-    requireDelegated(env, 'teams', 'delete', { teams: [oldTeam.metadata.name] }, 'metadata.name', `deleting Team ${oldTeam.metadata.name}`);
-    return;
-  }
-  if (!newTeam) return;
-  const meta = metadataChanges(env, oldTeam?.metadata, newTeam.metadata);
-  if (input.operation === 'UPDATE' && oldTeam) {
-    const changes = changedKeys(oldTeam.spec as Record<string, unknown>, newTeam.spec as Record<string, unknown>);
-    if (changes.length === 0 && meta.length === 0) return;
-  }
+export function validateTeam(env: Env): void {
+  const write = beginWrite(env, TEAMS);
+  if (!write) return;
+  const { object: newTeam, old: oldTeam } = write;
   checkSemantics(env, newTeam);
   if (privileged(env)) return;
   const name = newTeam.metadata.name;
-  const verb = input.operation === 'CREATE' ? 'create' : 'update';
-  if (!requireDelegated(env, 'teams', verb, { teams: [name] }, 'metadata.name', `${verb === 'create' ? 'creating' : 'changing'} Team ${name}`)) return;
+  if (!requireWriteScope(env, TEAMS, newTeam)) return;
   const members: Array<[number, string, string]> = [
     ...added(oldTeam?.spec.members, newTeam.spec.members).map(([i, m]) => [i, `User ${m}`, `spec.members[${i}]`] as [number, string, string]),
     ...added(oldTeam?.spec.groups, newTeam.spec.groups).map(([i, g]) => [i, `group ${g}`, `spec.groups[${i}]`] as [number, string, string]),

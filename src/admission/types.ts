@@ -5,6 +5,7 @@
 import type { GatehouseConfig } from '../config.js';
 import type { Role, RoleBinding, Scope, Team, User } from '../api/types.js';
 import type { Requester } from '../authz/types.js';
+import type { HeldScopes } from '../authz/scope.js';
 
 export const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -123,15 +124,6 @@ export interface PermissionAttrs {
   group: string;
   resource: string;
   verb: string;
-}
-
-/** Where a requester holds a permission. `cluster` covers everything. */
-export interface HeldScopes {
-  cluster: boolean;
-  /** Namespaces where the permission is held (directly or through a team's namespaces). */
-  namespaces: readonly string[];
-  /** Teams in whose scope the permission is held. */
-  teams: readonly string[];
 }
 
 /**

@@ -1,22 +1,8 @@
 // User: semantic checks, superuser-only, approve-only, self-registration, `me`, no lockout, seed
 // admins protected, delegated administration (cluster-wide unless self-service).
 import { LABELS, USER_STATES, type User } from '../api/types.js';
-import {
-  CLUSTER,
-  changedKeys,
-  checkFields,
-  gatehousePermission,
-  holdsClusterWide,
-  LAST_APPLIED_ANNOTATION,
-  metadataChanges,
-  privileged,
-  readObject,
-  requireDelegated,
-  type Env,
-  type Findings,
-} from './common.js';
+import { CLUSTER, changedKeys, gatehousePermission, holdsClusterWide, LAST_APPLIED_ANNOTATION, metadataChanges, privileged, readSpec, requireDelegated, type Env, type Findings, validName } from './common.js';
 import { usernameOf } from '../authz/rules.js';
-import { dns1123SubdomainProblem } from './names.js';
 import type { AdmissionContext, PolicyView } from './types.js';
 
 const USER_FIELDS = { username: 'string', email: 'string', displayName: 'string', state: 'string', superuser: 'boolean' } as const;
@@ -24,9 +10,8 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const SELF_EDITABLE = new Set(['displayName', 'email']);
 
 function readUser(f: Findings, obj: unknown, which: 'object' | 'oldObject'): User | undefined {
-  const read = readObject(f, obj, which, true);
+  const read = readSpec(f, obj, which, true, USER_FIELDS);
   if (!read) return undefined;
-  if (!checkFields(f, read.spec, 'spec', USER_FIELDS)) return undefined;
   return { metadata: read.metadata, spec: read.spec as unknown as User['spec'] };
 }
 
@@ -48,8 +33,7 @@ function otherActiveSuperusers(view: PolicyView, user: User): number {
 
 function checkSemantics(env: Env, user: User): void {
   const { f } = env;
-  const nameProblem = dns1123SubdomainProblem(user.metadata.name);
-  if (nameProblem) f.deny('metadata.name', 'invalid-name', `${JSON.stringify(user.metadata.name)} ${nameProblem}`);
+  validName(f, 'metadata.name', user.metadata.name);
   if (user.spec.username !== undefined && user.spec.username.trim() === '') {
     f.deny('spec.username', 'invalid-field', 'must not be empty (leave it out to use metadata.name)');
   }

@@ -1,13 +1,14 @@
 // The core's PermissionIndex as the admission policy's PolicyView (src/admission/types.ts).
 import type { Scope } from '../api/types.js';
 import type { PermissionIndex } from '../authz/index.js';
-import { canAssign, describePart, missingPermissions, scopesHolding, type MissingResult } from '../authz/queries.js';
+import { canAssign, missingPermissions, scopesHolding, type MissingResult } from '../authz/queries.js';
+import { scopeText } from '../authz/scope.js';
 import type { Requester } from '../authz/types.js';
 import type { PolicyView } from './types.js';
 
 function pieces(res: MissingResult): string[] {
   const out = new Set<string>();
-  for (const m of res.missing) out.add(`${m.piece} ${describePart(m.where)}`);
+  for (const m of res.missing) out.add(`${m.piece} ${scopeText(m.where, 'where')}`);
   return [...out];
 }
 
@@ -28,10 +29,7 @@ export function createPolicyView(index: PermissionIndex, now: () => number = () 
     missingPermissions: (r, permissions, scope: Scope) => pieces(missingPermissions(index, r, permissions, scope, now())),
     missingRolePermissions: (r, name, scope: Scope) => pieces(missingPermissions(index, r, { role: name }, scope, now())),
     canAssign: (r, role, scope) => canAssign(index, r, role, scope, now()).allowed,
-    scopesHolding(r, attrs) {
-      const held = scopesHolding(index, r, { verb: attrs.verb, group: attrs.group, resource: attrs.resource }, now());
-      return { cluster: held.cluster, namespaces: [...held.namespaces], teams: [...held.teams] };
-    },
+    scopesHolding: (r, attrs) => scopesHolding(index, r, { verb: attrs.verb, group: attrs.group, resource: attrs.resource }, now()),
     holdsMe: (r) => missingPermissions(index, r, ['me'], { cluster: true }, now()).missing.length === 0,
     teamNamespaces: (team) => [...index.teamNamespaces(team)],
     ownsNamespace(r, owner) {

@@ -57,72 +57,62 @@ function excludeSystem(opts: WebhookConfigOptions): Record<string, unknown> {
   };
 }
 
-function common(opts: WebhookConfigOptions): Record<string, unknown> {
+/** One webhook: what every one of Gatehouse's has (its endpoint, no side effects, the review versions
+ * it reads, the timeout), with the fields that make it this one. */
+function webhook(opts: WebhookConfigOptions, path: '/validate' | '/mutate', fields: Record<string, unknown>): Record<string, unknown> {
   return {
+    clientConfig: clientConfig(opts, path),
+    matchPolicy: 'Equivalent',
     sideEffects: 'None',
     admissionReviewVersions: ['v1', 'v1beta1'],
     timeoutSeconds: opts.timeoutSeconds ?? 5,
+    ...fields,
+  };
+}
+
+function configuration(kind: string, opts: WebhookConfigOptions, webhooks: Record<string, unknown>[]): Record<string, unknown> {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind,
+    metadata: { name: opts.name ?? DEFAULT_WEBHOOK_NAME, labels: { 'app.kubernetes.io/name': 'gatehouse', 'app.kubernetes.io/part-of': 'gatehouse' } },
+    webhooks,
   };
 }
 
 export function validatingWebhookConfiguration(opts: WebhookConfigOptions): Record<string, unknown> {
-  const name = opts.name ?? DEFAULT_WEBHOOK_NAME;
-  return {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
-    metadata: { name, labels: { 'app.kubernetes.io/name': 'gatehouse', 'app.kubernetes.io/part-of': 'gatehouse' } },
-    webhooks: [
-      {
-        name: `validate.${GROUP}`,
-        clientConfig: clientConfig(opts, '/validate'),
-        // Status is a subresource (`users/status`); listing only the main resources keeps it out.
-        rules: [gatehouseRule(['CREATE', 'UPDATE', 'DELETE'])],
-        failurePolicy: 'Fail',
-        matchPolicy: 'Equivalent',
-        ...common(opts),
-      },
-      {
-        name: `namespaces.validate.${GROUP}`,
-        clientConfig: clientConfig(opts, '/validate'),
-        rules: [namespaceRule(['CREATE', 'UPDATE'])],
-        failurePolicy: 'Fail',
-        matchPolicy: 'Equivalent',
-        namespaceSelector: excludeSystem(opts),
-        ...common(opts),
-      },
-    ],
-  };
+  return configuration('ValidatingWebhookConfiguration', opts, [
+    webhook(opts, '/validate', {
+      name: `validate.${GROUP}`,
+      // Status is a subresource (`users/status`); listing only the main resources keeps it out.
+      rules: [gatehouseRule(['CREATE', 'UPDATE', 'DELETE'])],
+      failurePolicy: 'Fail',
+    }),
+    webhook(opts, '/validate', {
+      name: `namespaces.validate.${GROUP}`,
+      rules: [namespaceRule(['CREATE', 'UPDATE'])],
+      failurePolicy: 'Fail',
+      namespaceSelector: excludeSystem(opts),
+    }),
+  ]);
 }
 
 export function mutatingWebhookConfiguration(opts: WebhookConfigOptions): Record<string, unknown> {
-  const name = opts.name ?? DEFAULT_WEBHOOK_NAME;
-  return {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name, labels: { 'app.kubernetes.io/name': 'gatehouse', 'app.kubernetes.io/part-of': 'gatehouse' } },
-    webhooks: [
-      {
-        // Same name and rules as the chart's; only a User's self-registration is changed today.
-        name: `mutate.${GROUP}`,
-        clientConfig: clientConfig(opts, '/mutate'),
-        rules: [gatehouseRule(['CREATE', 'UPDATE'])],
-        // Self-registration must be stored Pending: if the mutation cannot run, refuse the create.
-        failurePolicy: 'Fail',
-        matchPolicy: 'Equivalent',
-        reinvocationPolicy: 'Never',
-        ...common(opts),
-      },
-      {
-        name: `namespaces.mutate.${GROUP}`,
-        clientConfig: clientConfig(opts, '/mutate'),
-        rules: [namespaceRule(['CREATE'])],
-        // An unlabelled namespace is merely unowned; namespace creation must not depend on Gatehouse.
-        failurePolicy: 'Ignore',
-        matchPolicy: 'Equivalent',
-        reinvocationPolicy: 'Never',
-        namespaceSelector: excludeSystem(opts),
-        ...common(opts),
-      },
-    ],
-  };
+  return configuration('MutatingWebhookConfiguration', opts, [
+    webhook(opts, '/mutate', {
+      // Same name and rules as the chart's; only a User's self-registration is changed today.
+      name: `mutate.${GROUP}`,
+      rules: [gatehouseRule(['CREATE', 'UPDATE'])],
+      // Self-registration must be stored Pending: if the mutation cannot run, refuse the create.
+      failurePolicy: 'Fail',
+      reinvocationPolicy: 'Never',
+    }),
+    webhook(opts, '/mutate', {
+      name: `namespaces.mutate.${GROUP}`,
+      rules: [namespaceRule(['CREATE'])],
+      // An unlabelled namespace is merely unowned; namespace creation must not depend on Gatehouse.
+      failurePolicy: 'Ignore',
+      reinvocationPolicy: 'Never',
+      namespaceSelector: excludeSystem(opts),
+    }),
+  ]);
 }

@@ -3,12 +3,13 @@
 // admission webhook and `kubectl gatehouse can-i/explain` all call it.
 import type { Subject } from '../api/types.js';
 import { GROUP, PLURALS } from '../api/types.js';
-import type { CompiledBinding, CompiledRole, CompiledScope, NamespaceFast, PermissionIndex, RoleCell, UserRecord } from './index.js';
+import type { CompiledBinding, CompiledRole, NamespaceFast, PermissionIndex, RoleCell, UserRecord } from './index.js';
 import { GrantBits } from './grantbits.js';
 import { resourceKeys } from './matcher.js';
 import { atomMatchesPath, atomMatchesResource } from './permission.js';
 import { DELEGATED_WRITE_VERBS, effectiveGroups, isLive, leftAloneBecause } from './rules.js';
-import type { AccessRequest, Decision, Grant, GrantScope } from './types.js';
+import type { AccessRequest, Decision, Grant } from './types.js';
+import { scopeText, type CompiledScope, type GrantScope } from './scope.js';
 
 export interface DecideOptions {
   /** Evaluate expiry at this time instead of the index's clock. */
@@ -95,8 +96,8 @@ export function matchingSubject(index: PermissionIndex, b: CompiledBinding, user
   return undefined;
 }
 
-/** Where a scope covers a namespaced request, as a GrantScope. */
-function grantScopeFor(index: PermissionIndex, scope: CompiledScope, namespace: string | undefined): GrantScope {
+/** Where a scope covers a namespaced request, as a GrantScope (the binding is known to cover it). */
+export function grantScopeFor(index: PermissionIndex, scope: CompiledScope, namespace: string | undefined): GrantScope {
   if (scope.kind === 'cluster' || namespace === undefined) return { kind: 'cluster' };
   if (scope.kind === 'teams') {
     const label = index.namespaceLabelTeam(namespace);
@@ -117,15 +118,9 @@ function anyScopeOf(scope: CompiledScope): GrantScope {
   return ns !== undefined ? { kind: 'namespace', namespace: ns } : { kind: 'cluster' };
 }
 
-export function describeGrantScope(scope: GrantScope): string {
-  if (scope.kind === 'cluster') return 'cluster-wide';
-  if (scope.kind === 'team') return `in team ${scope.team}'s scope`;
-  return scope.via ? `in namespace ${scope.namespace} (scope team ${scope.via.team})` : `in namespace ${scope.namespace}`;
-}
-
 /** "role researcher via binding vision-researchers (Team vision) in namespace vision-dev". */
 export function describeGrant(g: Grant): string {
-  const where = describeGrantScope(g.scope);
+  const where = scopeText(g.scope, 'where');
   switch (g.source) {
     case 'binding':
       return `role ${g.role} via binding ${g.binding}${g.subject ? ` (${g.subject.kind} ${g.subject.name})` : ''} ${where}`;

@@ -36,6 +36,7 @@ import { GrantBits } from './grantbits.js';
 import type { TargetShape } from './grantbits.js';
 import { formatAtom } from './permission.js';
 import { compileOwn, flattenRole, needsMatcher, walkIncludes, type CompiledRole, type OwnRole } from './roles.js';
+import { compileScope, scopeText, type CompiledScope } from './scope.js';
 export type { CompiledRole, OwnRole, RoleAtom } from './roles.js';
 
 export type IndexedKind = 'User' | 'Role' | 'Team' | 'RoleBinding' | 'Namespace';
@@ -117,11 +118,6 @@ export interface NamespaceFast {
   isPublic: boolean;
 }
 
-export type CompiledScope =
-  | { readonly kind: 'cluster' }
-  | { readonly kind: 'namespaces'; readonly namespaces: ReadonlySet<string> }
-  | { readonly kind: 'teams'; readonly teams: ReadonlySet<string> };
-
 export interface CompiledBinding {
   readonly name: string;
   readonly role: string;
@@ -169,20 +165,6 @@ function removeAt<V>(arr: (Set<V> | undefined)[], i: number, value: V): void {
   if (!s) return;
   s.delete(value);
   if (s.size === 0) arr[i] = undefined;
-}
-
-export function renderScope(scope: CompiledScope): string {
-  if (scope.kind === 'cluster') return 'cluster';
-  if (scope.kind === 'teams') return `teams: ${[...scope.teams].join(',')}`;
-  return `namespaces: ${[...scope.namespaces].join(',')}`;
-}
-
-function compileScope(b: RoleBinding): CompiledScope {
-  const s = b.spec.scope ?? {};
-  if (s.cluster) return { kind: 'cluster' };
-  if (s.teams) return { kind: 'teams', teams: new Set(s.teams) };
-  // No scope kind (the schema forbids it) grants nowhere rather than everywhere.
-  return { kind: 'namespaces', namespaces: new Set(s.namespaces ?? []) };
 }
 
 function parseExpiry(text: string | undefined): number | null {
@@ -720,7 +702,7 @@ export class PermissionIndex {
       name: b.metadata.name,
       role: b.spec.role,
       subjects: b.spec.subjects ?? [],
-      scope: compileScope(b),
+      scope: compileScope(b.spec.scope),
       expiresAt: parseExpiry(b.spec.expiresAt),
       object: b,
       roleCell: this.roleCell(b.spec.role),
@@ -987,7 +969,7 @@ export class PermissionIndex {
       ownerByNamespace: mapSorted(this.ownerByNamespace, String),
       namespacesByOwner: mapOfSets(this.namespacesByOwner, String),
       publicNamespaces: sorted(this.publicNamespaces),
-      bindings: mapSorted(this.bindings, (b) => ({ role: b.role, subjects: b.subjects, ids: b.subjectIds.map((id) => this.subjectIdNames[id]), scope: renderScope(b.scope), expiresAt: b.expiresAt })),
+      bindings: mapSorted(this.bindings, (b) => ({ role: b.role, subjects: b.subjects, ids: b.subjectIds.map((id) => this.subjectIdNames[id]), scope: scopeText(b.scope), expiresAt: b.expiresAt })),
       bindingsByUser: mapOfSets(this.bindingsByUser, (b) => b.name),
       bindingsByTeam: mapOfSets(this.bindingsByTeam, (b) => b.name),
       bindingsByGroup: mapOfSets(this.bindingsByGroup, (b) => b.name),

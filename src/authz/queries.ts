@@ -6,23 +6,15 @@
 // atomCovers): a wildcard covers a narrower permission, never the reverse; a permission is split
 // into one piece per verb and resource name, and each piece must be covered by one held permission
 // in every part of the scope.
-import { GROUP, type Scope, type Subject } from '../api/types.js';
+import { GROUP, type Subject } from '../api/types.js';
 import type { CompiledBinding, CompiledRole, PermissionIndex, UserRecord } from './index.js';
 import type { PermissionAtom } from './permission.js';
 import { atomCovers, formatAtom, parsePermission, splitAtom } from './permission.js';
 import type { PreparedTarget } from './decide.js';
-import { decide, describeGrant, forEachCandidateBinding, matchingSubject, prepareTarget, roleGrants } from './decide.js';
+import { decide, describeGrant, forEachCandidateBinding, grantScopeFor, matchingSubject, prepareTarget, roleGrants } from './decide.js';
+import { scopeParts, scopeText, type GrantScope, type HeldScopes, type Scope } from './scope.js';
 import { DELEGATED_WRITE_VERBS, effectiveGroups, isLive, usernameOf } from './rules.js';
 import type { Grant, NonResourceAttributes, Requester, ResourceAttributes } from './types.js';
-
-/** One part of a scope: the whole cluster, one namespace, or one team's scope. */
-export type ScopePart = { kind: 'cluster' } | { kind: 'namespace'; namespace: string } | { kind: 'team'; team: string };
-
-/** Where a held grant applies, resolved. */
-export type HeldScope =
-  | { kind: 'cluster' }
-  | { kind: 'namespaces'; namespaces: string[] }
-  | { kind: 'teams'; teams: string[]; namespaces: string[] };
 
 export interface HeldGrant {
   role: string;
@@ -31,7 +23,8 @@ export interface HeldGrant {
   source: Grant['source'];
   binding?: string;
   subject?: Subject;
-  scope: HeldScope;
+  /** Where the grant holds, teams resolved to their namespaces. */
+  scope: HeldScopes;
   expiresAt?: string;
 }
 
@@ -51,8 +44,9 @@ interface Holding {
   roleName: string;
   source: Grant['source'];
   binding?: CompiledBinding;
-  covers(part: ScopePart): boolean;
-  scope(): HeldScope;
+  /** Whether it holds in one part of a scope (a GrantScope's `via` does not matter). */
+  covers(part: GrantScope): boolean;
+  scope(): HeldScopes;
 }
 
 function requesterUser(index: PermissionIndex, r: Requester): UserRecord | null {
@@ -79,40 +73,29 @@ function holdings(index: PermissionIndex, user: UserRecord, groups: readonly str
         return index.scopeCovers(scope, part.namespace);
       },
       scope() {
-        if (scope.kind === 'cluster') return { kind: 'cluster' };
-        if (scope.kind === 'namespaces') return { kind: 'namespaces', namespaces: [...scope.namespaces].sort() };
+        if (scope.kind === 'cluster') return { cluster: true, namespaces: [], teams: [] };
+        if (scope.kind === 'namespaces') return { cluster: false, namespaces: [...scope.namespaces].sort(), teams: [] };
         const ns = new Set<string>();
         for (const t of scope.teams) for (const n of index.teamNamespaces(t)) ns.add(n);
-        return { kind: 'teams', teams: [...scope.teams].sort(), namespaces: [...ns].sort() };
+        return { cluster: false, namespaces: [...ns].sort(), teams: [...scope.teams].sort() };
       },
     });
   });
   out.sort((a, b) => (a.binding!.name < b.binding!.name ? -1 : 1));
+  // A project role holds in a set of namespaces: those the user owns, and the public ones.
+  const inNamespaces = (roleName: string, source: 'projectOwner' | 'publicProject', namespaces: ReadonlySet<string>): void => {
+    if (namespaces.size === 0) return;
+    out.push({
+      role: index.compiledRole(roleName),
+      roleName,
+      source,
+      covers: (part) => part.kind === 'namespace' && namespaces.has(part.namespace),
+      scope: () => ({ cluster: false, namespaces: [...namespaces].sort(), teams: [] }),
+    });
+  };
   const { ownerRole, publicRole } = index.config.projects;
-  if (ownerRole) {
-    const owned = index.namespacesOwnedByUser(user);
-    if (owned.size > 0) {
-      out.push({
-        role: index.compiledRole(ownerRole),
-        roleName: ownerRole,
-        source: 'projectOwner',
-        covers: (part) => part.kind === 'namespace' && owned.has(part.namespace),
-        scope: () => ({ kind: 'namespaces', namespaces: [...owned].sort() }),
-      });
-    }
-  }
-  if (publicRole) {
-    const pub = index.listPublicNamespaces();
-    if (pub.length > 0) {
-      out.push({
-        role: index.compiledRole(publicRole),
-        roleName: publicRole,
-        source: 'publicProject',
-        covers: (part) => part.kind === 'namespace' && index.isPublicNamespace(part.namespace),
-        scope: () => ({ kind: 'namespaces', namespaces: pub }),
-      });
-    }
-  }
+  if (ownerRole) inNamespaces(ownerRole, 'projectOwner', index.namespacesOwnedByUser(user));
+  if (publicRole) inNamespaces(publicRole, 'publicProject', new Set(index.listPublicNamespaces()));
   const { role: defRole, team: defTeam } = index.config.defaults;
   if (defRole && defTeam) {
     out.push({
@@ -120,7 +103,7 @@ function holdings(index: PermissionIndex, user: UserRecord, groups: readonly str
       roleName: defRole,
       source: 'default',
       covers: (part) => (part.kind === 'team' ? part.team === defTeam : part.kind === 'namespace' && index.teamOwnsNamespace(defTeam, part.namespace)),
-      scope: () => ({ kind: 'teams', teams: [defTeam], namespaces: [...index.teamNamespaces(defTeam)].sort() }),
+      scope: () => ({ cluster: false, namespaces: [...index.teamNamespaces(defTeam)].sort(), teams: [defTeam] }),
     });
   }
   return out;
@@ -199,15 +182,11 @@ export function whoCan(index: PermissionIndex, attrs: ResourceAttributes | { non
     if (!isLive(b, now)) continue;
     const role = index.compiledRole(b.role);
     if (!roleGrants(role, t)) continue;
-    let scope: Grant['scope'] | null = null;
+    let scope: GrantScope | null = null;
     if (t.path !== undefined || t.namespace === undefined) {
       if (b.scope.kind === 'cluster') scope = { kind: 'cluster' };
     } else if (index.scopeCovers(b.scope, t.namespace)) {
-      scope = b.scope.kind === 'cluster' ? { kind: 'cluster' } : { kind: 'namespace', namespace: t.namespace };
-      if (b.scope.kind === 'teams') {
-        const via = [...index.namespaceTeams(t.namespace)].find((x) => b.scope.kind === 'teams' && b.scope.teams.has(x));
-        if (via) scope = { kind: 'namespace', namespace: t.namespace, via: { team: via } };
-      }
+      scope = grantScopeFor(index, b.scope, t.namespace);
     }
     const delegated = scope === null && isGatehouseWrite(t);
     if (scope === null && !delegated) continue;
@@ -216,7 +195,7 @@ export function whoCan(index: PermissionIndex, attrs: ResourceAttributes | { non
       const grant: Grant = { role: b.role, source: 'binding', binding: b.name, subject: s, scope: scope ?? { kind: 'cluster' } };
       out.push(
         delegated
-          ? { subject: s, reason: `delegated administration: role ${b.role} via binding ${b.name} (${s.kind} ${s.name}) in ${b.scope.kind === 'teams' ? 'teams' : 'namespaces'} ${[...(b.scope.kind === 'teams' ? b.scope.teams : b.scope.kind === 'namespaces' ? b.scope.namespaces : [])].join(',')}`, grant: { ...grant, scope: { kind: 'cluster' } }, delegated: true }
+          ? { subject: s, reason: `delegated administration: role ${b.role} via binding ${b.name} (${s.kind} ${s.name}) in ${scopeText(b.scope, 'noun')}`, grant: { ...grant, scope: { kind: 'cluster' } }, delegated: true }
           : { subject: s, reason: describeGrant(grant), grant },
       );
     }
@@ -246,12 +225,6 @@ function isGatehouseWrite(t: PreparedTarget): boolean {
   return t.path === undefined && t.namespace === undefined && t.group === GROUP && DELEGATED_WRITE_VERBS.has(t.verb);
 }
 
-export interface ScopesHolding {
-  cluster: boolean;
-  namespaces: Set<string>;
-  teams: Set<string>;
-}
-
 /**
  * Where the requester holds a permission (resource attributes without a namespace): the cluster,
  * namespaces, and teams (held via a binding scoped to that team, or the defaults' team). A team's
@@ -262,25 +235,23 @@ export function scopesHolding(
   requester: Requester,
   attrs: Omit<ResourceAttributes, 'namespace'> | { nonResource: NonResourceAttributes },
   now: number = index.now(),
-): ScopesHolding {
-  const out: ScopesHolding = { cluster: false, namespaces: new Set(), teams: new Set() };
+): HeldScopes {
+  const nowhere: HeldScopes = { cluster: false, namespaces: [], teams: [] };
   const t = prepareTarget('nonResource' in attrs ? { nonResource: attrs.nonResource } : { resource: { ...attrs } });
-  if (!t) return out;
+  if (!t) return nowhere;
   const { list, superuser } = activeHoldings(index, requester, now);
-  if (superuser) {
-    out.cluster = true;
-    return out;
-  }
+  if (superuser) return { ...nowhere, cluster: true };
+  let cluster = false;
+  const namespaces = new Set<string>();
+  const teams = new Set<string>();
   for (const h of list) {
     if (!roleGrants(h.role, t)) continue;
     const s = h.scope();
-    if (s.kind === 'cluster') out.cluster = true;
-    else {
-      for (const n of s.namespaces) out.namespaces.add(n);
-      if (s.kind === 'teams') for (const tm of s.teams) out.teams.add(tm);
-    }
+    cluster ||= s.cluster;
+    for (const n of s.namespaces) namespaces.add(n);
+    for (const tm of s.teams) teams.add(tm);
   }
-  return out;
+  return { cluster, namespaces: [...namespaces], teams: [...teams] };
 }
 
 export interface MissingPermission {
@@ -288,7 +259,7 @@ export interface MissingPermission {
   permission: string;
   /** The narrowest piece not covered, e.g. `pods:delete`. */
   piece: string;
-  where: ScopePart;
+  where: GrantScope;
 }
 
 export interface MissingResult {
@@ -297,16 +268,6 @@ export interface MissingResult {
   invalid: string[];
   /** Set when `permissions` named a role that does not exist. */
   unknownRole?: string;
-}
-
-export function scopeParts(scope: Scope): ScopePart[] {
-  if (scope.cluster) return [{ kind: 'cluster' }];
-  if (scope.teams) return scope.teams.map((team) => ({ kind: 'team', team }));
-  return (scope.namespaces ?? []).map((namespace) => ({ kind: 'namespace', namespace }));
-}
-
-export function describePart(p: ScopePart): string {
-  return p.kind === 'cluster' ? 'cluster-wide' : p.kind === 'team' ? `in team ${p.team}` : `in namespace ${p.namespace}`;
 }
 
 /**
@@ -349,7 +310,7 @@ export function missingPermissions(
         continue;
       }
       // A non-resource URL is granted only cluster-wide, so only a cluster-wide holder covers it.
-      const need: ScopePart[] = piece.kind === 'nonResource' ? [{ kind: 'cluster' }] : parts;
+      const need: GrantScope[] = piece.kind === 'nonResource' ? [{ kind: 'cluster' }] : parts;
       for (const part of need) {
         const ok = list.some((h) => h.covers(part) && h.role !== undefined && h.role.atoms.some((a) => atomCovers(a.atom, piece)));
         if (!ok) result.missing.push({ permission: w.text, piece: formatAtom(piece), where: part });
@@ -396,7 +357,7 @@ export function canAssign(index: PermissionIndex, requester: Requester, role: st
   return {
     allowed: false,
     via: null,
-    reason: `user ${requester.user} lacks ${first.piece} ${describePart(first.where)}${res.missing.length > 1 ? ` (and ${res.missing.length - 1} more)` : ''} of role ${role}, and holds no role whose canAssign lists ${role} in the whole scope`,
+    reason: `user ${requester.user} lacks ${first.piece} ${scopeText(first.where, 'where')}${res.missing.length > 1 ? ` (and ${res.missing.length - 1} more)` : ''} of role ${role}, and holds no role whose canAssign lists ${role} in the whole scope`,
     missing: res.missing,
   };
 }

@@ -2,6 +2,7 @@
 // the CLI pass to decide() and get back. Pure data; no Kubernetes client, no I/O.
 import type { Subject } from '../api/types.js';
 import type { GrantSource } from './rules.js';
+import type { GrantScope } from './scope.js';
 
 /** SubjectAccessReview's resourceAttributes, normalised (core group is ''). */
 export interface ResourceAttributes {
@@ -58,13 +59,6 @@ export type DecisionCode =
   | 'self' // `me`: a user reading or editing their own User
   | 'delegated' // writes to Gatehouse's kinds allowed for a holder in some scope; admission checks the scope
   | 'noMatch'; // 9.
-
-/** Where a grant applies. */
-export type GrantScope =
-  | { kind: 'cluster' }
-  | { kind: 'namespace'; namespace: string; via?: { team: string } }
-  /** Delegated administration: the permission is held in a team's scope (not a namespace request). */
-  | { kind: 'team'; team: string };
 
 /** The rule that made an allow: the role, and how the user came to hold it where. */
 export interface Grant {

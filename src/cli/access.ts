@@ -6,6 +6,7 @@ import { PermissionIndex, type CompiledBinding, type World } from '../authz/inde
 import { decide, prepareTarget, roleGrants, forEachCandidateBinding, matchingSubject } from '../authz/decide.js';
 import { effectiveGroups, isLive, leftAloneBecause } from '../authz/rules.js';
 import type { AccessRequest, Decision, Requester } from '../authz/types.js';
+import { scopeText } from '../authz/scope.js';
 import { loadConfig, parseConfig, type PolicyConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { CliError, usageError } from './errors.js';
@@ -138,12 +139,6 @@ export interface Chain {
   hints: string[];
 }
 
-function scopeOf(b: CompiledBinding): string {
-  if (b.scope.kind === 'cluster') return 'cluster';
-  if (b.scope.kind === 'teams') return `teams: ${[...b.scope.teams].sort().join(',')}`;
-  return `namespaces: ${[...b.scope.namespaces].sort().join(',')}`;
-}
-
 /** The permission string that would grant exactly this request, for `role create -p`. */
 export function permissionFor(req: AccessRequest): string {
   if (req.nonResource) return `${req.nonResource.path}:${req.nonResource.verb}`;
@@ -154,7 +149,8 @@ export function permissionFor(req: AccessRequest): string {
 }
 
 function scopeFlag(req: AccessRequest): string {
-  return req.resource?.namespace ? `namespace:${req.resource.namespace}` : 'cluster';
+  const namespace = req.resource?.namespace;
+  return scopeText(namespace ? { kind: 'namespace', namespace } : { kind: 'cluster' }, 'flag');
 }
 
 /** Everything that led to the decision, and what to change. Pure over the index. */
@@ -203,7 +199,7 @@ export function explainChain(index: PermissionIndex, req: AccessRequest, now: nu
         role: b.role,
         roleFound: index.compiledRole(b.role) !== undefined,
         subject: s ? `${s.kind} ${s.name}` : '?',
-        scope: scopeOf(b),
+        scope: scopeText(b.scope),
         ...(b.object.spec.expiresAt ? { expiresAt: b.object.spec.expiresAt } : {}),
         live,
         coversRequest,

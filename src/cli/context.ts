@@ -4,7 +4,7 @@ import type { GatehouseKind } from '../api/types.js';
 import type { OptionValues } from './args.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import type { OutputFormat } from './format.js';
-import { nearestNames, render } from './format.js';
+import { forDisplay, nearestNames, render } from './format.js';
 import type { GatehouseClient, ObjectOf } from './kube.js';
 import type { PostToken } from './login.js';
 import { usernameOf } from '../authz/rules.js';
@@ -99,13 +99,48 @@ export async function tryList<K extends GatehouseKind>(ctx: Context, kind: K): P
   }
 }
 
+/**
+ * What every list command does first: sort by name, print the whole list in the -o format, or say
+ * `No <what> found.` when it is empty. Returns the objects left for the table (undefined: done).
+ */
+export function forTable<T extends { metadata: { name: string } }>(ctx: Context, objects: T[], what: string): T[] | undefined {
+  const sorted = objects.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  if (printStructured(ctx, asList(sorted.map(forDisplay)))) return undefined;
+  if (sorted.length === 0) {
+    ctx.err(`No ${what} found.\n`);
+    return undefined;
+  }
+  return sorted;
+}
+
+/** Deletes an object found by name and says so (`<noun> NAME deleted`, then `detail`). */
+export async function removeObject<K extends GatehouseKind>(ctx: Context, kind: K, name: string, detail: (o: ObjectOf<K>) => string = () => ''): Promise<ObjectOf<K>> {
+  const o = await findObject(ctx, kind, name);
+  await ctx.client().delete(kind, o.metadata.name);
+  ctx.out(`${NOUN[kind]} ${o.metadata.name} deleted${detail(o)}\n`);
+  return o;
+}
+
+/** The spec fields to merge into the current object; undefined: nothing to change. */
+export type SpecChange<K extends GatehouseKind> = (current: ObjectOf<K>) => Record<string, unknown> | undefined;
+/** The object before an update, and after it (undefined: nothing changed). */
+export interface Update<K extends GatehouseKind> {
+  before: ObjectOf<K>;
+  after: ObjectOf<K> | undefined;
+}
+
+/**
+ * updateWithRetry, then the result in the -o format, or the line `say` writes (`after` undefined:
+ * nothing changed). Returns the update for what a command adds.
+ */
+export async function updateAndSay<K extends GatehouseKind>(ctx: Context, kind: K, name: string, change: SpecChange<K>, say: (before: ObjectOf<K>, after: ObjectOf<K> | undefined) => string): Promise<Update<K>> {
+  const result = await updateWithRetry(ctx, kind, name, change);
+  if (!printStructured(ctx, forDisplay(result.after ?? result.before))) ctx.out(say(result.before, result.after));
+  return result;
+}
+
 /** A merge patch guarded by resourceVersion, re-read and retried when someone else wrote meanwhile. */
-export async function updateWithRetry<K extends GatehouseKind>(
-  ctx: Context,
-  kind: K,
-  name: string,
-  change: (current: ObjectOf<K>) => Record<string, unknown> | undefined,
-): Promise<{ before: ObjectOf<K>; after: ObjectOf<K> | undefined }> {
+export async function updateWithRetry<K extends GatehouseKind>(ctx: Context, kind: K, name: string, change: SpecChange<K>): Promise<Update<K>> {
   for (let attempt = 0; ; attempt++) {
     const current = await findObject(ctx, kind, name);
     const spec = change(current);

@@ -15,7 +15,8 @@ import type { GatehouseClient } from '../cli/kube.js';
 import { normalizePermission } from '../cli/permissions.js';
 import { parseTarget, describeRequest } from '../cli/target.js';
 import { applyMembership } from '../cli/commands/teams.js';
-import { parseScopes, subjectsFrom, scopeText, subjectsText } from '../cli/commands/roles.js';
+import { parseScopes, subjectsFrom, subjectsText } from '../cli/commands/roles.js';
+import { scopeText } from '../authz/scope.js';
 import { paged, userPage, userText, pendingRows, teamRows, teamText, roleMatrix, roleText } from './views.js';
 
 export interface Caller {

@@ -6,7 +6,8 @@ import { usernameOf } from '../authz/rules.js';
 import type { World, PermissionIndex } from '../authz/index.js';
 import type { PermissionAtom } from '../authz/permission.js';
 import { teamsOfUser, bindingsOfUser } from '../cli/commands/users.js';
-import { scopeText, subjectsText } from '../cli/commands/roles.js';
+import { subjectsText } from '../cli/commands/roles.js';
+import { scopeText } from '../authz/scope.js';
 
 export interface Page<T> {
   items: T[];

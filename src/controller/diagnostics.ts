@@ -4,7 +4,7 @@
 // conflicts. Read through the index's public lookups, so status says exactly what decide() sees.
 import type { UserState } from '../api/types.js';
 import type { CompiledBinding, PermissionIndex, UserRecord } from '../authz/index.js';
-import { renderScope } from '../authz/index.js';
+import { scopeText } from '../authz/scope.js';
 import { isBeingDeleted, isLive, usernameOf } from '../authz/rules.js';
 
 const sorted = (it: Iterable<string>): string[] => [...it].sort();
@@ -88,7 +88,7 @@ export function bindingDiagnostics(index: PermissionIndex, name: string, now: nu
     resolved = sorted(all);
   }
   return {
-    scope: renderScope(b.scope),
+    scope: scopeText(b.scope),
     subjectCount: b.subjects.length,
     roleFound: index.hasRole(b.role),
     unresolvedSubjects: unresolved,

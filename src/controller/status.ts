@@ -17,6 +17,7 @@ import type {
 import { LABELS } from '../api/types.js';
 import type { CompiledBinding, PermissionIndex } from '../authz/index.js';
 import { isLive, usernameOf } from '../authz/rules.js';
+import { scopeParts, scopeText } from '../authz/scope.js';
 import type { AuthorizationMode } from '../config.js';
 import { bindingDiagnostics, roleDiagnostics, teamDiagnostics, userDiagnostics } from './diagnostics.js';
 
@@ -86,12 +87,6 @@ function readyCondition(ready: Ready, generation: number | undefined, previous: 
 const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 const list = (xs: string[], max = 5): string => (xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`);
 
-function scopeEntries(b: CompiledBinding): string[] {
-  if (b.scope.kind === 'cluster') return ['cluster'];
-  if (b.scope.kind === 'teams') return [...b.scope.teams].map((t) => `team:${t}`);
-  return [...b.scope.namespaces].map((n) => `namespace:${n}`);
-}
-
 function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
   const name = user.metadata.name;
   const diag = userDiagnostics(world.index, name, now);
@@ -100,7 +95,7 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
   // core's diagnostics count.
   const roles: string[] = [];
   const consider = (set: ReadonlySet<CompiledBinding>): void => {
-    for (const b of set) if (isLive(b, now)) for (const where of scopeEntries(b)) roles.push(`${b.role}@${where}`);
+    for (const b of set) if (isLive(b, now)) for (const part of scopeParts(b.scope)) roles.push(`${b.role}@${scopeText(part, 'flag')}`);
   };
   for (const a of diag?.aliases ?? [name]) consider(world.index.bindingsForSubject('User', a));
   for (const t of diag?.teams ?? []) consider(world.index.bindingsForSubject('Team', t));

@@ -4,10 +4,10 @@
 // replicas racing to redeem one invitation cannot both succeed. Secrets are told apart by the label
 // iam.gatehouse.dev/credentials: `user` (a user's hashes) or `request` (an invitation or
 // revocation the CLI asks for); nothing else in the namespace is read.
-import { GROUP } from '../api/types.js';
+import { GROUP, type ObjectMeta } from '../api/types.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../controller/clock.js';
-import { createInformer, type Informer, type WatchSettings } from '../controller/informer.js';
+import { createInformer, type Informer, type KubeObject, type WatchSettings } from '../controller/informer.js';
 import { isConflict, isNotFound, type KubeClient } from '../controller/kube.js';
 import type { CachedRecord } from './authenticate.js';
 import { credentialSecretName, decodeCredentials, encodeCredentials, type UserCredentials } from './records.js';
@@ -16,18 +16,9 @@ export const CREDENTIALS_LABEL = `${GROUP}/credentials`;
 export const USER_ANNOTATION = `${GROUP}/user`;
 export const SECRET_TYPE = `${GROUP}/credentials`;
 
-export interface SecretObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
+/** A Secret as the informer keeps it: the API's object metadata, in a namespace. */
+export interface SecretObject extends KubeObject {
+  metadata: ObjectMeta & { namespace?: string };
   type?: string;
   data?: Record<string, string>;
 }

@@ -4,7 +4,8 @@
 import type { Subject } from '../api/types.js';
 import { usernameOf } from '../authz/rules.js';
 import type { PolicyConfig } from '../config.js';
-import type { CompiledScope, IndexedKind, PermissionIndex } from '../authz/index.js';
+import type { IndexedKind, PermissionIndex } from '../authz/index.js';
+import type { CompiledScope } from '../authz/scope.js';
 import type { PermissionAtom } from '../authz/permission.js';
 
 export interface RbacRole {

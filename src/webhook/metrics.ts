@@ -39,17 +39,32 @@ const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 
 const ADMISSION_OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
 
+/**
+ * The cached label child for `key` (the label values joined by `|`, which no value contains: they
+ * come from fixed sets); the label values are split out of the key only on a miss.
+ */
+function childFor(cache: Map<string, Counter.Internal>, counter: Counter, key: string): Counter.Internal {
+  let child = cache.get(key);
+  if (!child) {
+    child = counter.labels(...key.split('|'));
+    cache.set(key, child);
+  }
+  return child;
+}
+
 export function createWebhookMetrics(options: WebhookMetricsOptions = {}): WebhookMetrics {
   const registry = new Registry();
   let indexGeneration = options.indexGeneration;
   let watchRestarts = options.watchRestarts;
 
-  const decisions = new Counter({
-    name: 'gatehouse_authorization_decisions_total',
-    help: 'SubjectAccessReview answers by verdict (allow, deny, noOpinion, error) and the decision step (code) that produced them.',
-    labelNames: ['verdict', 'code'] as const,
-    registers: [registry],
-  });
+  const counter = (name: string, help: string, labelNames: readonly string[] = []): Counter =>
+    new Counter({ name, help, labelNames, registers: [registry] });
+
+  const decisions = counter(
+    'gatehouse_authorization_decisions_total',
+    'SubjectAccessReview answers by verdict (allow, deny, noOpinion, error) and the decision step (code) that produced them.',
+    ['verdict', 'code'],
+  );
   const latency = new Histogram({
     name: 'gatehouse_webhook_duration_seconds',
     help: 'Time from a parsed review to its answer, by webhook.',
@@ -57,29 +72,18 @@ export function createWebhookMetrics(options: WebhookMetricsOptions = {}): Webho
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
-  const admission = new Counter({
-    name: 'gatehouse_admission_reviews_total',
-    help: 'AdmissionReview answers by webhook, operation and result (allowed, denied, error: failed closed, invalid: malformed review).',
-    labelNames: ['webhook', 'operation', 'result'] as const,
-    registers: [registry],
-  });
-  const responses = new Counter({
-    name: 'gatehouse_http_responses_total',
-    help: 'HTTP answers by route and status code.',
-    labelNames: ['route', 'status'] as const,
-    registers: [registry],
-  });
-  const registrations = new Counter({
-    name: 'gatehouse_registrations_total',
-    help: 'Pending Users created by registration auto.',
-    registers: [registry],
-  });
-  const credentials = new Counter({
-    name: 'gatehouse_credential_events_total',
-    help: 'Gatehouse tokens by event (issued, redeemed, rejected, revoked, rotated), token kind (inv, usr, all) and reason.',
-    labelNames: ['event', 'kind', 'reason'] as const,
-    registers: [registry],
-  });
+  const admission = counter(
+    'gatehouse_admission_reviews_total',
+    'AdmissionReview answers by webhook, operation and result (allowed, denied, error: failed closed, invalid: malformed review).',
+    ['webhook', 'operation', 'result'],
+  );
+  const responses = counter('gatehouse_http_responses_total', 'HTTP answers by route and status code.', ['route', 'status']);
+  const registrations = counter('gatehouse_registrations_total', 'Pending Users created by registration auto.');
+  const credentials = counter(
+    'gatehouse_credential_events_total',
+    'Gatehouse tokens by event (issued, redeemed, rejected, revoked, rotated), token kind (inv, usr, all) and reason.',
+    ['event', 'kind', 'reason'],
+  );
   new Gauge({
     name: 'gatehouse_index_generation',
     help: 'Generation of the permission index the webhooks answer from (0 before the first sync).',
@@ -117,35 +121,17 @@ export function createWebhookMetrics(options: WebhookMetricsOptions = {}): Webho
     registry,
     contentType: registry.contentType,
     recordDecision(verdict, code, seconds) {
-      const key = `${verdict}|${code}`;
-      let child = decisionChildren.get(key);
-      if (!child) {
-        child = decisions.labels(verdict, code);
-        decisionChildren.set(key, child);
-      }
-      child.inc();
+      childFor(decisionChildren, decisions, `${verdict}|${code}`).inc();
       latencyChildren.authorize.observe(seconds);
     },
     recordAdmission(webhook, operation, result, seconds) {
       // Operation comes from the caller; keep label values to a known set.
       const op = ADMISSION_OPERATIONS.has(operation) ? operation : 'unknown';
-      const key = `${webhook}|${op}|${result}`;
-      let child = admissionChildren.get(key);
-      if (!child) {
-        child = admission.labels(webhook, op, result);
-        admissionChildren.set(key, child);
-      }
-      child.inc();
+      childFor(admissionChildren, admission, `${webhook}|${op}|${result}`).inc();
       latencyChildren[webhook].observe(seconds);
     },
     recordResponse(route, status) {
-      const key = `${route}|${status}`;
-      let child = responseChildren.get(key);
-      if (!child) {
-        child = responses.labels(route, String(status));
-        responseChildren.set(key, child);
-      }
-      child.inc();
+      childFor(responseChildren, responses, `${route}|${status}`).inc();
     },
     incRegistrations() {
       registrations.inc();

@@ -1,18 +1,12 @@
 // role create|list|show|delete, role assign, role assignment list|delete.
 import type { Role, RoleBinding, Scope, Subject, SubjectKind, Team, User } from '../../api/types.js';
 import { usernameOf } from '../../authz/rules.js';
+import { scopeText } from '../../authz/scope.js';
 import type { CommandSpec } from '../args.js';
-import { type Context, arg, str, strs, printStructured, asList, findObject, tryList } from '../context.js';
+import { type Context, arg, str, strs, printStructured, findObject, forTable, removeObject, tryList } from '../context.js';
 import { CliError, usageError } from '../errors.js';
 import { table, details, age, list, forDisplay, parseExpiry, bindingName } from '../format.js';
 import { normalizePermission } from '../permissions.js';
-
-export function scopeText(scope: Scope): string {
-  if (scope.cluster) return 'cluster';
-  if (scope.teams?.length) return `teams: ${scope.teams.join(',')}`;
-  if (scope.namespaces?.length) return `namespaces: ${scope.namespaces.join(',')}`;
-  return '<none>';
-}
 
 export function subjectsText(subjects: readonly Subject[]): string {
   return subjects.map((s) => `${s.kind} ${s.name}`).join(', ');
@@ -103,12 +97,8 @@ async function create(ctx: Context): Promise<number> {
 }
 
 async function listRoles(ctx: Context): Promise<number> {
-  const roles = (await ctx.client().list('Role')).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  if (printStructured(ctx, asList(roles.map(forDisplay)))) return 0;
-  if (roles.length === 0) {
-    ctx.err('No roles found.\n');
-    return 0;
-  }
+  const roles = forTable(ctx, await ctx.client().list('Role'), 'roles');
+  if (!roles) return 0;
   const bindings = await tryList(ctx, 'RoleBinding');
   ctx.out(table(
     ['NAME', 'PERMISSIONS', 'INCLUDES', 'ASSIGNMENTS', 'DESCRIPTION', 'AGE'],
@@ -146,9 +136,7 @@ async function show(ctx: Context): Promise<number> {
 }
 
 async function removeRole(ctx: Context): Promise<number> {
-  const role = await findObject(ctx, 'Role', arg(ctx, 0));
-  await ctx.client().delete('Role', role.metadata.name);
-  ctx.out(`role ${role.metadata.name} deleted\n`);
+  const role = await removeObject(ctx, 'Role', arg(ctx, 0));
   const left = (await tryList(ctx, 'RoleBinding'))?.filter((b) => b.spec.role === role.metadata.name);
   if (left?.length) ctx.err(`note: ${left.length} role assignment(s) still name it and now grant nothing: ${left.map((b) => b.metadata.name).join(', ')}\n`);
   return 0;
@@ -216,12 +204,8 @@ async function listAssignments(ctx: Context): Promise<number> {
     ...(str(ctx, 'role') ? { role: str(ctx, 'role') } : {}),
   };
   const all = await ctx.client().list('RoleBinding');
-  const shown = filterBindings(all, filter).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  if (printStructured(ctx, asList(shown.map(forDisplay)))) return 0;
-  if (shown.length === 0) {
-    ctx.err('No role assignments found.\n');
-    return 0;
-  }
+  const shown = forTable(ctx, filterBindings(all, filter), 'role assignments');
+  if (!shown) return 0;
   const now = ctx.now();
   ctx.out(table(
     ['NAME', 'ROLE', 'SUBJECTS', 'SCOPE', 'EXPIRES', 'AGE'],
@@ -238,9 +222,7 @@ async function listAssignments(ctx: Context): Promise<number> {
 }
 
 async function removeAssignment(ctx: Context): Promise<number> {
-  const b = await findObject(ctx, 'RoleBinding', arg(ctx, 0));
-  await ctx.client().delete('RoleBinding', b.metadata.name);
-  ctx.out(`role assignment ${b.metadata.name} deleted (role ${b.spec.role} for ${subjectsText(b.spec.subjects)} in ${scopeText(b.spec.scope)})\n`);
+  await removeObject(ctx, 'RoleBinding', arg(ctx, 0), (b) => ` (role ${b.spec.role} for ${subjectsText(b.spec.subjects)} in ${scopeText(b.spec.scope)})`);
   return 0;
 }
 

@@ -1,10 +1,11 @@
 // team create|list|show|add|remove|delete.
 import type { Team } from '../../api/types.js';
 import type { CommandSpec } from '../args.js';
-import { type Context, arg, str, strs, printStructured, asList, findObject, tryList, updateWithRetry } from '../context.js';
+import { type Context, arg, str, strs, printStructured, findObject, forTable, removeObject, tryList, updateAndSay } from '../context.js';
 import { usageError } from '../errors.js';
 import { table, details, age, list, forDisplay } from '../format.js';
-import { scopeText, subjectsText, expiryText } from './roles.js';
+import { subjectsText, expiryText } from './roles.js';
+import { scopeText } from '../../authz/scope.js';
 
 interface MembershipChange {
   members: string[];
@@ -49,12 +50,8 @@ async function create(ctx: Context): Promise<number> {
 }
 
 async function listTeams(ctx: Context): Promise<number> {
-  const teams = (await ctx.client().list('Team')).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  if (printStructured(ctx, asList(teams.map(forDisplay)))) return 0;
-  if (teams.length === 0) {
-    ctx.err('No teams found.\n');
-    return 0;
-  }
+  const teams = forTable(ctx, await ctx.client().list('Team'), 'teams');
+  if (!teams) return 0;
   ctx.out(table(
     ['NAME', 'MEMBERS', 'GROUPS', 'NAMESPACES', 'DESCRIPTION', 'AGE'],
     teams.map((t) => [t.metadata.name, list(t.spec.members), list(t.spec.groups), list(t.status?.namespaces ?? t.spec.namespaces), t.spec.description ?? '', age(t.metadata.creationTimestamp, ctx.now())]),
@@ -88,20 +85,15 @@ async function show(ctx: Context): Promise<number> {
 export function membership(add: boolean) {
   return async (ctx: Context): Promise<number> => {
     const change = changeFrom(ctx, 1);
-    const { before, after } = await updateWithRetry(ctx, 'Team', arg(ctx, 0), (t) => applyMembership(t.spec, change, add));
-    const result = after ?? before;
-    if (printStructured(ctx, forDisplay(result))) return 0;
     const what = [...change.members.map((m) => `user ${m}`), ...change.groups.map((g) => `group ${g}`), ...change.namespaces.map((n) => `namespace ${n}`)].join(', ');
-    if (!after) ctx.out(`team ${before.metadata.name} unchanged (${what} ${add ? 'already there' : 'not there'})\n`);
-    else ctx.out(`team ${before.metadata.name}: ${add ? 'added' : 'removed'} ${what} (members now ${list(after.spec.members)})\n`);
+    await updateAndSay(ctx, 'Team', arg(ctx, 0), (t) => applyMembership(t.spec, change, add), (before, after) =>
+      after ? `team ${before.metadata.name}: ${add ? 'added' : 'removed'} ${what} (members now ${list(after.spec.members)})\n` : `team ${before.metadata.name} unchanged (${what} ${add ? 'already there' : 'not there'})\n`);
     return 0;
   };
 }
 
 async function remove(ctx: Context): Promise<number> {
-  const team = await findObject(ctx, 'Team', arg(ctx, 0));
-  await ctx.client().delete('Team', team.metadata.name);
-  ctx.out(`team ${team.metadata.name} deleted\n`);
+  await removeObject(ctx, 'Team', arg(ctx, 0));
   return 0;
 }
 

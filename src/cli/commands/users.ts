@@ -2,10 +2,11 @@
 import { usernameOf } from '../../authz/rules.js';
 import { USER_STATES, type User, type UserState, type Team, type RoleBinding } from '../../api/types.js';
 import type { CommandSpec } from '../args.js';
-import { type Context, arg, str, strs, flag, printStructured, asList, findObject, tryList, updateWithRetry } from '../context.js';
+import { type Context, arg, str, strs, flag, printStructured, findObject, forTable, removeObject, tryList, updateAndSay } from '../context.js';
 import { usageError } from '../errors.js';
 import { table, details, age, list, forDisplay } from '../format.js';
-import { scopeText, subjectsText, expiryText, assign } from './roles.js';
+import { subjectsText, expiryText, assign } from './roles.js';
+import { scopeText } from '../../authz/scope.js';
 import { membership } from './teams.js';
 import { inviteUser, INVITE_OPTIONS } from './credentials.js';
 
@@ -55,12 +56,8 @@ async function create(ctx: Context): Promise<number> {
 
 async function listUsers(ctx: Context): Promise<number> {
   const wanted = stateOf(str(ctx, 'state'), USER_STATES);
-  const users = (await ctx.client().list('User')).filter((u) => !wanted || u.spec.state === wanted).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  if (printStructured(ctx, asList(users.map(forDisplay)))) return 0;
-  if (users.length === 0) {
-    ctx.err(wanted ? `No ${wanted} users found.\n` : 'No users found.\n');
-    return 0;
-  }
+  const users = forTable(ctx, (await ctx.client().list('User')).filter((u) => !wanted || u.spec.state === wanted), wanted ? `${wanted} users` : 'users');
+  if (!users) return 0;
   const teams = await tryList(ctx, 'Team');
   const rows = users.map((u) => [
     u.metadata.name,
@@ -104,31 +101,25 @@ async function show(ctx: Context): Promise<number> {
 
 function setState(state: UserState, verb: string) {
   return async (ctx: Context): Promise<number> => {
-    const { before, after } = await updateWithRetry(ctx, 'User', arg(ctx, 0), (u) => (u.spec.state === state ? undefined : { state }));
-    const result = after ?? before;
-    if (printStructured(ctx, forDisplay(result))) return 0;
-    if (!after) ctx.out(`user ${before.metadata.name} is already ${state} (unchanged)\n`);
-    else ctx.out(`user ${before.metadata.name} ${verb}: state ${before.spec.state} -> ${after.spec.state}\n`);
+    await updateAndSay(ctx, 'User', arg(ctx, 0), (u) => (u.spec.state === state ? undefined : { state }), (before, after) =>
+      after ? `user ${before.metadata.name} ${verb}: state ${before.spec.state} -> ${after.spec.state}\n` : `user ${before.metadata.name} is already ${state} (unchanged)\n`);
     return 0;
   };
 }
 
 async function remove(ctx: Context): Promise<number> {
-  const user = await findObject(ctx, 'User', arg(ctx, 0));
-  await ctx.client().delete('User', user.metadata.name);
-  ctx.out(`user ${user.metadata.name} deleted\n`);
+  await removeObject(ctx, 'User', arg(ctx, 0));
   return 0;
 }
 
 function superuser(grant: boolean) {
   return async (ctx: Context): Promise<number> => {
-    const { before, after } = await updateWithRetry(ctx, 'User', arg(ctx, 0), (u) => (Boolean(u.spec.superuser) === grant ? undefined : { superuser: grant }));
-    const result = after ?? before;
-    if (printStructured(ctx, forDisplay(result))) return 0;
-    const name = before.metadata.name;
-    if (!after) ctx.out(`user ${name} ${grant ? 'is already' : 'is not'} a superuser (unchanged)\n`);
-    else ctx.out(grant ? `user ${name} is now a superuser\n` : `user ${name} is no longer a superuser\n`);
-    if (after && grant && after.spec.state !== 'Active') ctx.err(`note: ${name} is ${after.spec.state}; a superuser who is not Active is still denied (kubectl gatehouse user activate ${name})\n`);
+    await updateAndSay(ctx, 'User', arg(ctx, 0), (u) => (Boolean(u.spec.superuser) === grant ? undefined : { superuser: grant }), (before, after) => {
+      const name = before.metadata.name;
+      if (!after) return `user ${name} ${grant ? 'is already' : 'is not'} a superuser (unchanged)\n`;
+      if (grant && after.spec.state !== 'Active') ctx.err(`note: ${name} is ${after.spec.state}; a superuser who is not Active is still denied (kubectl gatehouse user activate ${name})\n`);
+      return grant ? `user ${name} is now a superuser\n` : `user ${name} is no longer a superuser\n`;
+    });
     return 0;
   };
 }

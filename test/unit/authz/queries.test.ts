@@ -37,10 +37,10 @@ describe('queries', () => {
     assert.equal(e.active, true);
     assert.deepEqual(e.teams, ['dept-x']);
     assert.deepEqual(e.grants, [
-      { role: 'researcher', permissions: ['jobs:*', 'pods:read'], source: 'binding', binding: 'alice-research', subject: { kind: 'Team', name: 'dept-x' }, scope: { kind: 'teams', teams: ['dept-x'], namespaces: ['x1', 'x2'] } },
+      { role: 'researcher', permissions: ['jobs:*', 'pods:read'], source: 'binding', binding: 'alice-research', subject: { kind: 'Team', name: 'dept-x' }, scope: { cluster: false, teams: ['dept-x'], namespaces: ['x1', 'x2'] } },
     ]);
     const o = effectivePermissions(index, who('owner1'));
-    assert.deepEqual(o.grants.map((g) => [g.source, g.role, g.scope]), [['projectOwner', 'power', { kind: 'namespaces', namespaces: ['mine'] }]]);
+    assert.deepEqual(o.grants.map((g) => [g.source, g.role, g.scope]), [['projectOwner', 'power', { cluster: false, namespaces: ['mine'], teams: [] }]]);
   });
   it('whoCan lists superusers and binding subjects, not inactive users', () => {
     const w = whoCan(index, { verb: 'create', group: '', resource: 'jobs', namespace: 'x1' });
