@@ -5,7 +5,7 @@
 // Why one file over 500 lines: it is one idea, the incremental index. Each apply() changes a stored
 // object and every lookup derived from it in one step (records, role cells and bits, memberships by
 // name and by id, binding placement by subject and scope), and those lookups share private state
-// whose invariants (snapshot() equals a rebuild) hold only together. What is separable is outside:
+// whose invariants (answers equal a rebuild's) hold only together. What is separable is outside:
 // role compilation in roles.ts, the grant bitsets in grantbits.ts, the shared rules in rules.ts,
 // and the status diagnostics next to status (src/controller/diagnostics.ts).
 //
@@ -26,7 +26,7 @@
 //
 // Everything derived is a function of the stored objects only, so any sequence of changes ends in
 // the state a rebuild from the same objects gives (test/unit/authz/property.test.ts checks it with
-// snapshot()). Expiry is evaluated when asked, with the injected clock, never at apply time.
+// test/support/index-equivalence.ts, which compares every public answer). Expiry is evaluated when asked, with the injected clock, never at apply time.
 import type { Namespace, ObjectMeta, Role, RoleBinding, Subject, SubjectKind, Team, User, UserState } from '../api/types.js';
 import { namespaceOwner } from '../api/owner.js';
 import { LABELS } from '../api/types.js';
@@ -34,7 +34,6 @@ import { ignoreListsOf, isBeingDeleted, usernameOf, type IgnoreLists } from './r
 import type { PolicyConfig } from '../config.js';
 import { GrantBits } from './grantbits.js';
 import type { TargetShape } from './grantbits.js';
-import { formatAtom } from './permission.js';
 import { compileOwn, flattenRole, needsMatcher, walkIncludes, type CompiledRole, type OwnRole } from './roles.js';
 export type { CompiledRole, OwnRole, RoleAtom } from './roles.js';
 
@@ -934,83 +933,5 @@ export class PermissionIndex {
   /** The names of every User object with this username (more than one is a conflict). */
   userNamesWithUsername(username: string): ReadonlySet<string> {
     return this.userNamesByUsername.get(username) ?? EMPTY;
-  }
-
-  /**
-   * A canonical, order-independent rendering of everything derived, for tests: an index reached by
-   * any sequence of changes must snapshot equal to one rebuilt from the same objects.
-   */
-  snapshot(): unknown {
-    const mapOfSets = <V>(m: Map<string, Set<V>>, f: (v: V) => string) =>
-      [...m.entries()].map(([k, s]) => [k, [...s].map(f).sort()] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const mapSorted = <V>(m: Map<string, V>, f: (v: V) => unknown) => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => [k, f(v)]);
-    const byName = <V>(arr: (V | undefined)[]) => {
-      const m = new Map<string, V>();
-      arr.forEach((v, id) => {
-        if (v !== undefined) m.set(this.subjectIdNames[id]!, v);
-      });
-      return m;
-    };
-    const nested = (m: Map<string, Map<number, Set<CompiledBinding>>>) =>
-      [...m.entries()].map(([k, inner]) => [k, mapOfSets(new Map([...inner].map(([id, v]) => [this.subjectIdNames[id]!, v])), (b) => b.name)] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    return {
-      users: sorted(this.users.keys()),
-      records: mapSorted(this.records, (r) => ({
-        ...r,
-        object: r.object?.metadata.name ?? null,
-        subjectIds: r.subjectIds.map((id) => this.subjectIdNames[id]),
-        memberTeamIds: r.memberTeamIds.map((set) => [...set].map((id) => this.subjectIdNames[id]).sort()),
-        liveSets: r.memberTeamIds.every((set, i) => set === this.teamIdsByMember.get(r.aliases[i]!)),
-      })),
-      userNamesByUsername: mapOfSets(this.userNamesByUsername, String),
-      roles: mapSorted(new Map([...this.ownRoles.keys()].map((n) => [n, this.compiledRole(n)!])), (c) => ({
-        atoms: c.atoms.map((a) => `${a.role}:${formatAtom(a.atom)}`),
-        includes: c.includes,
-        missing: c.missingIncludes,
-        cycle: c.cycle,
-        invalid: c.invalid,
-        canAssign: sorted(c.canAssign),
-      })),
-      includedBy: mapOfSets(this.includedBy, String),
-      teamsByMember: mapOfSets(this.teamsByMember, String),
-      teamsByGroup: mapOfSets(this.teamsByGroup, String),
-      specTeamsByNamespace: mapOfSets(this.specTeamsByNamespace, String),
-      labelTeamByNamespace: mapSorted(this.labelTeamByNamespace, String),
-      labelNamespacesByTeam: mapOfSets(this.labelNamespacesByTeam, String),
-      ownerByNamespace: mapSorted(this.ownerByNamespace, String),
-      namespacesByOwner: mapOfSets(this.namespacesByOwner, String),
-      publicNamespaces: sorted(this.publicNamespaces),
-      bindings: mapSorted(this.bindings, (b) => ({ role: b.role, subjects: b.subjects, ids: b.subjectIds.map((id) => this.subjectIdNames[id]), scope: renderScope(b.scope), expiresAt: b.expiresAt })),
-      bindingsByUser: mapOfSets(this.bindingsByUser, (b) => b.name),
-      bindingsByTeam: mapOfSets(this.bindingsByTeam, (b) => b.name),
-      bindingsByGroup: mapOfSets(this.bindingsByGroup, (b) => b.name),
-      bindingsByRole: mapOfSets(this.bindingsByRole, String),
-      clusterBySubject: mapOfSets(byName(this.clusterById), (b) => b.name),
-      teamIdsByMember: mapOfSets(new Map([...this.teamIdsByMember].filter(([, v]) => v.size > 0)), (id) => this.subjectIdNames[id]!),
-      teamIdsOfGroup: mapOfSets(byName(this.teamIdsOfGroupId), (id) => this.subjectIdNames[id]!),
-      teamScope: nested(byName(this.teamScopeById)),
-      nsFast: mapSorted(this.nsFast, (f) => ({
-        bySubject: f.bySubject ? mapOfSets(new Map([...f.bySubject].map(([id, v]) => [this.subjectIdNames[id]!, v])), (b) => b.name) : null,
-        label: f.labelTeamId === undefined ? null : this.subjectIdNames[f.labelTeamId],
-        spec: f.specTeamIds ? [...f.specTeamIds].map((id) => this.subjectIdNames[id]!).sort() : null,
-        owner: f.owner ?? null,
-        isPublic: f.isPublic,
-      })),
-      // Cells are a cache that outlives bindings; what matters is that each mirrors the compiled role.
-      // Cells outlive roles and bindings (ids are never reused); what must hold is that each one's
-      // closure is what walking the includes now gives.
-      roleClosures: [...this.roleCells]
-        .map(([n, c]) => [n, c.closure.map((id) => this.roleIdNames[id]!), c.needsMatcher] as const)
-        .filter(([, cl]) => cl.length > 0)
-        .sort((a, b) => (a[0] < b[0] ? -1 : 1)),
-      roleClosuresFresh: [...this.roleCells].every(([n, c]) => sameList(c.closure.map((id) => this.roleIdNames[id]!), this.walkIncludes(n))),
-      grantBits: this.grantBits
-        .entries()
-        .map(([k, ids]) => [k, ids.map((id) => this.roleIdNames[id]!).sort()] as const)
-        .sort((a, b) => (a[0] < b[0] ? -1 : 1)),
-
-      expiring: mapSorted(this.expiring, Number),
-      namespaces: sorted(this.namespaces.keys()),
-    };
   }
 }
