@@ -15,6 +15,7 @@ import type {
   UserStatus,
 } from '../api/types.js';
 import { LABELS } from '../api/types.js';
+import { canonical } from '../api/canonical.js';
 import type { CompiledBinding, PermissionIndex } from '../authz/index.js';
 import { isLive, usernameOf } from '../authz/rules.js';
 import type { AuthorizationMode } from '../config.js';
@@ -250,14 +251,8 @@ export function computeStatus(kind: GatehouseKind, obj: User | Role | Team | Rol
   }
 }
 
-/** JSON with sorted keys, so two statuses compare equal whatever order their fields came in. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
-}
+/** Statuses compare as canonical JSON (src/api/canonical.ts), whatever order their fields came in. */
+export { canonical };
 
 export function statusEqual(a: unknown, b: unknown): boolean {
   return canonical(a ?? {}) === canonical(b ?? {});
