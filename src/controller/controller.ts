@@ -3,7 +3,6 @@
 // seed admins and presets. Level-based: changes enqueue keys (`Kind/name`), the reconciler reads
 // the informers' caches and recomputes, so a missed or repeated event does no harm.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { OWNER_USERNAME_ANNOTATION } from '../api/owner.js';
 import { GROUP, LABELS, PLURALS, VERSION, type GatehouseKind, type Namespace, type Role, type RoleBinding, type Team, type User } from '../api/types.js';
 import type { GatehouseConfig } from '../config.js';
 import type { Change, IndexedKind, PermissionIndex } from '../authz/index.js';
@@ -71,14 +70,6 @@ type Kind = GatehouseKind | 'Namespace';
 
 const crPath = (kind: GatehouseKind): string => `/apis/${GROUP}/${VERSION}/${PLURALS[kind]}`;
 
-// The part of an object the index reads; a status-only change (our own writes) is not a change.
-function fingerprint(kind: Kind, obj: KubeObject): string {
-  const o = obj as KubeObject & { spec?: unknown };
-  // The owner annotation carries the exact username behind an encoded owner label (src/api/owner.ts).
-  if (kind === 'Namespace') return canonical({ labels: o.metadata.labels ?? {}, owner: o.metadata.annotations?.[OWNER_USERNAME_ANNOTATION] });
-  return canonical({ spec: o.spec, labels: o.metadata.labels ?? {}, deleting: Boolean(o.metadata.deletionTimestamp) });
-}
-
 export function createController(opts: ControllerOptions): Controller {
   const { config, index } = opts;
   const clock = opts.clock ?? systemClock;
@@ -103,14 +94,7 @@ export function createController(opts: ControllerOptions): Controller {
 
   const queue = createWorkQueue({ clock, logger, backoffInitialMs: watch.backoffInitialMs, backoffMaxMs: watch.backoffMaxMs, concurrency: 2 });
 
-  const world: StatusWorld = {
-    users: new Map(),
-    roles: new Map(),
-    teams: new Map(),
-    bindings: new Map(),
-    namespaces: new Map(),
-    index,
-  };
+  const world: StatusWorld = { index };
 
   function enqueue(keys: Iterable<string>): void {
     if (!synced || stopped || !leader.isLeader()) return;
@@ -130,34 +114,29 @@ export function createController(opts: ControllerOptions): Controller {
     const indexKind = kind as IndexedKind;
     return {
       onReplace(objects, previous) {
-        index.replaceAll(indexKind, objects as never);
-        rbac?.changed();
+        // The index says which objects changed in what it reads; a status-only difference is none.
+        const changed = index.replaceAll(indexKind, objects as never);
+        if (changed.size > 0) rbac?.changed();
         const touched: Array<KubeObject | undefined> = [];
-        const now = new Set<string>();
-        for (const o of objects) {
-          now.add(o.metadata.name);
-          const old = previous.get(o.metadata.name);
-          if (!old || fingerprint(kind, old) !== fingerprint(kind, o)) touched.push(old, o);
-          else if (kind !== 'Namespace') enqueue([`${kind}/${o.metadata.name}`]);
-        }
-        for (const [name, old] of previous) if (!now.has(name)) touched.push(old);
+        const current = changed.size > 0 ? new Map(objects.map((o) => [o.metadata.name, o] as const)) : undefined;
+        for (const name of changed) touched.push(previous.get(name), current!.get(name));
+        if (kind !== 'Namespace') for (const o of objects) if (!changed.has(o.metadata.name)) enqueue([`${kind}/${o.metadata.name}`]);
         if (touched.length > 0) enqueue(dependents(kind, touched as never, world));
         if (kind === 'RoleBinding') scheduleExpiry();
       },
       onUpsert(object, old) {
-        if (!old || fingerprint(kind, old) !== fingerprint(kind, object)) {
-          index.apply({ op: 'upsert', kind: indexKind, object } as Change);
+        if (index.apply({ op: 'upsert', kind: indexKind, object } as Change)) {
           rbac?.changed();
           enqueue(dependents(kind, [old, object] as never, world));
           if (kind === 'RoleBinding') scheduleExpiry();
         } else if (kind !== 'Namespace') {
-          // Only the status changed: check it is still what it should be (someone may have edited it).
+          // Nothing the index reads changed (our own status write, say): check the status is still
+          // what it should be (someone may have edited it).
           enqueue([`${kind}/${object.metadata.name}`]);
         }
       },
       onDelete(object) {
-        index.apply({ op: 'delete', kind: indexKind, name: object.metadata.name });
-        rbac?.changed();
+        if (index.apply({ op: 'delete', kind: indexKind, name: object.metadata.name })) rbac?.changed();
         written.delete(`${kind}/${object.metadata.name}`);
         enqueue(dependents(kind, [object] as never, world));
         if (kind === 'RoleBinding') scheduleExpiry();
@@ -189,7 +168,6 @@ export function createController(opts: ControllerOptions): Controller {
   world.mode = config.authorization.mode;
   if (rbac) world.rbacCount = (u) => rbac.subjectCount(u);
   const informers: Array<Informer<KubeObject>> = [...crInformers, namespaces as never, ...(rbac?.informers ?? [])];
-  Object.assign(world, { users: users.store, roles: roles.store, teams: teams.store, bindings: bindings.store, namespaces: namespaces.store });
 
   const leader: LeaderElector = createLeaderElector({
     client,

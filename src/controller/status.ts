@@ -22,15 +22,10 @@ import type { AuthorizationMode } from '../config.js';
 import { bindingDiagnostics, roleDiagnostics, teamDiagnostics, userDiagnostics } from './diagnostics.js';
 
 /**
- * What status needs: the informers' caches (for dependents) and the permission index (the core's
- * diagnostics, so status says exactly what decide() does).
+ * What status needs: the permission index (the core's diagnostics, so status says exactly what
+ * decide() does, and its reverse lookups for dependents).
  */
 export interface StatusWorld {
-  users: ReadonlyMap<string, User>;
-  roles: ReadonlyMap<string, Role>;
-  teams: ReadonlyMap<string, Team>;
-  bindings: ReadonlyMap<string, RoleBinding>;
-  namespaces: ReadonlyMap<string, Namespace>;
   index: PermissionIndex;
   /** How grants reach the API server (authorization.mode); undefined reads as webhook. */
   mode?: AuthorizationMode;
@@ -259,77 +254,66 @@ export function statusEqual(a: unknown, b: unknown): boolean {
 }
 
 /**
- * The keys whose status may change when `obj` (of `kind`) changes, from the object before and
- * after: the object itself and what refers to it or is referred to by it.
+ * The keys whose status may change when an object (of `kind`) changes, from the object before and
+ * after: the object itself and what refers to it or is referred to by it. What the objects say
+ * comes from the objects (the old one is no longer in the index); what refers to them comes from
+ * the index's reverse lookups, which hold the state after the change.
  */
 export function dependents(kind: GatehouseKind | 'Namespace', objs: ReadonlyArray<User | Role | Team | RoleBinding | Namespace | undefined>, world: StatusWorld): Set<string> {
+  const index = world.index;
   const out = new Set<string>();
   // A User subject or a team member names a User by object name or by username (the core's rule).
   const addUser = (nameOrUsername: string): void => {
     out.add(`User/${nameOrUsername}`);
-    const byUsername = world.index.getUserByUsername(nameOrUsername);
+    const byUsername = index.getUserByUsername(nameOrUsername);
     if (byUsername) out.add(`User/${byUsername.metadata.name}`);
   };
-  const addBindingUsers = (b: RoleBinding): void => {
-    for (const s of b.spec.subjects ?? []) {
-      if (s.kind === 'User') addUser(s.name);
-      if (s.kind === 'Team') for (const m of world.teams.get(s.name)?.spec.members ?? []) addUser(m);
-    }
+  const addBindings = (names: Iterable<string>): void => {
+    for (const b of names) out.add(`RoleBinding/${b}`);
   };
+  const bindingNames = (set: Iterable<{ name: string }>): string[] => [...set].map((b) => b.name);
   for (const obj of objs) {
     if (!obj) continue;
     const name = obj.metadata.name;
     if (kind !== 'Namespace') out.add(`${kind}/${name}`);
     switch (kind) {
       case 'User': {
-        const u = obj as User;
-        const ids = new Set([name, usernameOf(u)]);
-        for (const other of world.users.values()) if (usernameOf(other) === usernameOf(u)) out.add(`User/${other.metadata.name}`);
-        for (const t of world.teams.values()) if (t.spec.members?.some((m) => ids.has(m))) out.add(`Team/${t.metadata.name}`);
-        for (const b of world.bindings.values()) if (b.spec.subjects?.some((s) => s.kind === 'User' && ids.has(s.name))) out.add(`RoleBinding/${b.metadata.name}`);
+        const username = usernameOf(obj as User);
+        for (const other of index.userNamesWithUsername(username)) out.add(`User/${other}`);
+        for (const id of new Set([name, username])) {
+          for (const t of index.teamsWithMember(id)) out.add(`Team/${t}`);
+          addBindings(bindingNames(index.bindingsForSubject('User', id)));
+        }
         break;
       }
       case 'Role': {
-        for (const b of world.bindings.values()) if (b.spec.role === name) out.add(`RoleBinding/${b.metadata.name}`);
+        addBindings(index.bindingsForRole(name));
         // Roles that include this one, directly or not (permission counts, missing includes, cycles).
-        const frontier = [name];
-        const seen = new Set<string>();
-        while (frontier.length > 0) {
-          const cur = frontier.pop()!;
-          if (seen.has(cur)) continue;
-          seen.add(cur);
-          for (const r of world.roles.values()) {
-            if (r.spec.includes?.includes(cur)) {
-              out.add(`Role/${r.metadata.name}`);
-              frontier.push(r.metadata.name);
-            }
-          }
-        }
+        for (const r of index.rolesIncluding(name)) out.add(`Role/${r}`);
         break;
       }
       case 'Team': {
-        const t = obj as Team;
-        for (const m of t.spec.members ?? []) addUser(m);
-        for (const b of world.bindings.values()) {
-          const bySubject = b.spec.subjects?.some((s) => s.kind === 'Team' && s.name === name);
-          if (bySubject || b.spec.scope?.teams?.includes(name)) out.add(`RoleBinding/${b.metadata.name}`);
-        }
+        for (const m of (obj as Team).spec.members ?? []) addUser(m);
+        addBindings(bindingNames(index.bindingsForSubject('Team', name)));
+        addBindings(index.bindingsScopedToTeam(name));
         break;
       }
       case 'RoleBinding': {
         const b = obj as RoleBinding;
         out.add(`Role/${b.spec.role}`);
-        addBindingUsers(b);
+        for (const s of b.spec.subjects ?? []) {
+          if (s.kind === 'User') addUser(s.name);
+          if (s.kind === 'Team') for (const m of index.getTeam(s.name)?.spec.members ?? []) addUser(m);
+        }
         break;
       }
       case 'Namespace': {
-        const teamName = obj.metadata.labels?.[LABELS.team];
-        const teams = new Set<string>();
-        if (teamName) teams.add(teamName);
-        for (const t of world.teams.values()) if (t.spec.namespaces?.includes(name)) teams.add(t.metadata.name);
+        const teams = new Set<string>(index.namespaceSpecTeams(name) ?? []);
+        const label = obj.metadata.labels?.[LABELS.team];
+        if (label) teams.add(label);
         for (const t of teams) {
           out.add(`Team/${t}`);
-          for (const b of world.bindings.values()) if (b.spec.scope?.teams?.includes(t)) out.add(`RoleBinding/${b.metadata.name}`);
+          addBindings(index.bindingsScopedToTeam(t));
         }
         break;
       }

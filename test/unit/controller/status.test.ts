@@ -21,8 +21,7 @@ const ns = (name: string, labels: Record<string, string> = {}): Namespace => ({ 
 function worldOf(objs: { users?: User[]; roles?: Role[]; teams?: Team[]; bindings?: RoleBinding[]; namespaces?: Namespace[] }, seedAdmins: Array<{ username: string }> = []): StatusWorld {
   const config = parseConfig({ seedAdmins });
   const index = PermissionIndex.build(objs, config, () => NOW);
-  const byName = <T extends { metadata: { name: string } }>(xs: T[] = []) => new Map(xs.map((x) => [x.metadata.name, x] as const));
-  return { users: byName(objs.users), roles: byName(objs.roles), teams: byName(objs.teams), bindings: byName(objs.bindings), namespaces: byName(objs.namespaces), index };
+  return { index };
 }
 
 const ready = (s: any) => s.conditions.find((c: any) => c.type === 'Ready');
@@ -157,14 +156,21 @@ test('dependents: a role change reaches its bindings and the roles that include 
     users: [user('alice', 'Active', { username: 'alice@x' })],
     roles: [role('base'), role('mid', { includes: ['base'] }), role('top', { includes: ['mid'] })],
     teams: [team('vision', { members: ['alice@x'] })],
-    bindings: [binding('b1', { role: 'base' }), binding('b2', { role: 'top', subjects: [{ kind: 'Team', name: 'vision' }], scope: { teams: ['vision'] } })],
+    bindings: [
+      binding('b1', { role: 'base' }),
+      binding('b2', { role: 'top', subjects: [{ kind: 'Team', name: 'vision' }], scope: { teams: ['vision'] } }),
+      binding('b3', { role: 'base', subjects: [], scope: { teams: ['vision'] } }),
+    ],
     namespaces: [ns('v-prod', { 'iam.gatehouse.dev/team': 'vision' })],
   });
-  assert.deepEqual([...dependents('Role', [role('base')], w)].sort(), ['Role/base', 'Role/mid', 'Role/top', 'RoleBinding/b1']);
+  assert.deepEqual([...dependents('Role', [role('base')], w)].sort(), ['Role/base', 'Role/mid', 'Role/top', 'RoleBinding/b1', 'RoleBinding/b3']);
   const teamDeps = dependents('Team', [team('vision', { members: ['alice@x'] })], w);
   assert.ok(teamDeps.has('User/alice'), 'a member named by username reaches the User object');
   assert.ok(teamDeps.has('RoleBinding/b2'));
   assert.ok(dependents('Namespace', [ns('v-prod', { 'iam.gatehouse.dev/team': 'vision' })], w).has('RoleBinding/b2'));
+  // A binding scoped to the team without subjects still resolves the team's namespaces in its status.
+  assert.ok(teamDeps.has('RoleBinding/b3'));
+  assert.ok(dependents('Namespace', [ns('v-prod', { 'iam.gatehouse.dev/team': 'vision' })], w).has('RoleBinding/b3'));
   const bindingDeps = dependents('RoleBinding', [binding('b2', { role: 'top', subjects: [{ kind: 'Team', name: 'vision' }] })], w);
   assert.ok(bindingDeps.has('Role/top') && bindingDeps.has('User/alice'));
   const userDeps = dependents('User', [user('alice', 'Active', { username: 'alice@x' })], w);
