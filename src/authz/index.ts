@@ -123,6 +123,7 @@ export class PermissionIndex {
   constructor(config: PolicyConfig, clock: NowSource = Date.now) {
     this.config = config;
     this.clock = typeof clock === 'function' ? clock : () => clock.now();
+    this.expiriesSeenUpTo = this.clock();
     this.users = new UserRecords(new Set(config.seedAdmins.map((s) => s.username)), this.ids, this.memberships);
     this.ignoreLists = ignoreListsOf(config.authorization);
     this.defaultTeamId = config.defaults.team !== undefined ? this.ids.id('Team', config.defaults.team) : undefined;
@@ -152,9 +153,19 @@ export class PermissionIndex {
   get synced(): boolean {
     return this._synced;
   }
+  /**
+   * Moves with every change to what the index reads, and once more when bindings have expired
+   * since it was last read (their grants ended with nothing re-applied), so anything comparing
+   * generations sees the answers changed.
+   */
   get generation(): number {
+    const now = this.now();
+    const next = this.nextExpiry(this.expiriesSeenUpTo);
+    if (next !== null && next <= now) this._generation++;
+    this.expiriesSeenUpTo = now;
     return this._generation;
   }
+  private expiriesSeenUpTo: number;
   markSynced(): void {
     if (!this._synced) this._generation++;
     this._synced = true;
@@ -202,31 +213,21 @@ export class PermissionIndex {
 
   private stored(kind: IndexedKind, name: string): { metadata: ObjectMeta; spec?: unknown } | undefined {
     switch (kind) {
-      case 'User':
-        return this.users.get(name);
-      case 'Role':
-        return this.roles.get(name);
-      case 'Team':
-        return this.memberships.getTeam(name);
-      case 'RoleBinding':
-        return this.placement.get(name)?.object;
-      case 'Namespace':
-        return this.memberships.getNamespace(name);
+      case 'User': return this.users.get(name);
+      case 'Role': return this.roles.get(name);
+      case 'Team': return this.memberships.getTeam(name);
+      case 'RoleBinding': return this.placement.get(name)?.object;
+      case 'Namespace': return this.memberships.getNamespace(name);
     }
   }
 
   private names(kind: IndexedKind): Iterable<string> {
     switch (kind) {
-      case 'User':
-        return this.users.names();
-      case 'Role':
-        return this.roles.names();
-      case 'Team':
-        return this.memberships.teamNames();
-      case 'RoleBinding':
-        return this.placement.names();
-      case 'Namespace':
-        return this.memberships.namespaceNames();
+      case 'User': return this.users.names();
+      case 'Role': return this.roles.names();
+      case 'Team': return this.memberships.teamNames();
+      case 'RoleBinding': return this.placement.names();
+      case 'Namespace': return this.memberships.namespaceNames();
     }
   }
 

@@ -52,6 +52,18 @@ export interface StatusResult {
   status: AnyStatus;
   /** Transitions a person cares about, found by comparing with the status the object had. */
   events: StatusEvent[];
+  /**
+   * When this status changes by time alone (ms since the epoch): the earliest expiresAt after now
+   * of the bindings it was computed from; null when nothing it reads expires. The reconciler looks
+   * again then (RequeueAfter), so nothing polls and no unchanged object is re-applied.
+   */
+  recheckAt: number | null;
+}
+
+/** The earlier of `at` and the binding's expiresAt, when that is still ahead of `now`. */
+function earlierExpiry(at: number | null, b: CompiledBinding, now: number): number | null {
+  const t = b.expiresAt;
+  return t !== null && t > now && (at === null || t < at) ? t : at;
 }
 
 interface Ready {
@@ -95,8 +107,12 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
   // Roles as role@scope (the CRD's printer-friendly form), from the same live bindings the
   // core's diagnostics count.
   const roles: string[] = [];
+  let recheckAt: number | null = null;
   const consider = (set: ReadonlySet<CompiledBinding>): void => {
-    for (const b of set) if (isLive(b, now)) for (const where of scopeEntries(b)) roles.push(`${b.role}@${where}`);
+    for (const b of set) {
+      recheckAt = earlierExpiry(recheckAt, b, now);
+      if (isLive(b, now)) for (const where of scopeEntries(b)) roles.push(`${b.role}@${where}`);
+    }
   };
   for (const a of diag?.aliases ?? [name]) consider(world.index.bindingsForSubject('User', a));
   for (const t of diag?.teams ?? []) consider(world.index.bindingsForSubject('Team', t));
@@ -145,7 +161,7 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
     else if (phase === 'Rejected') events.push({ type: 'Normal', reason: 'UserRejected', message: `User ${username} was rejected (was ${oldPhase})` });
     else if (phase === 'Suspended') events.push({ type: 'Normal', reason: 'UserSuspended', message: `User ${username} was suspended (was ${oldPhase})` });
   }
-  return { status, events };
+  return { status, events, recheckAt };
 }
 
 function roleStatus(role: Role, world: StatusWorld, now: number): StatusResult {
@@ -175,7 +191,7 @@ function roleStatus(role: Role, world: StatusWorld, now: number): StatusResult {
   const events: StatusEvent[] = [];
   const oldReason = role.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
   if (cycle && oldReason !== 'IncludeCycle') events.push({ type: 'Warning', reason: 'RoleIncludesItself', message: ready.message });
-  return { status, events };
+  return { status, events, recheckAt: null };
 }
 
 function teamStatus(team: Team, world: StatusWorld, now: number): StatusResult {
@@ -192,7 +208,7 @@ function teamStatus(team: Team, world: StatusWorld, now: number): StatusResult {
     observedGeneration: team.metadata.generation,
     conditions: [readyCondition(ready, team.metadata.generation, team.status?.conditions, now)],
   };
-  return { status, events: [] };
+  return { status, events: [], recheckAt: null };
 }
 
 function bindingStatus(binding: RoleBinding, world: StatusWorld, now: number): StatusResult {
@@ -229,7 +245,8 @@ function bindingStatus(binding: RoleBinding, world: StatusWorld, now: number): S
   if (expired && binding.status?.expired !== true) {
     events.push({ type: 'Normal', reason: 'BindingExpired', message: `Binding ${binding.metadata.name} expired at ${spec.expiresAt}; role ${spec.role} is no longer granted through it` });
   }
-  return { status, events };
+  const compiled = world.index.compiledBinding(binding.metadata.name);
+  return { status, events, recheckAt: compiled ? earlierExpiry(null, compiled, now) : null };
 }
 
 

@@ -128,6 +128,24 @@ describe('PermissionIndex: nextExpiry', () => {
     assert.equal(index.nextExpiry(NOW), Date.parse(t2));
     assert.equal(index.nextExpiry(Date.parse(t2)), null);
   });
+
+  it('the generation moves once when bindings expire, with nothing re-applied; an unchanged update moves nothing', () => {
+    let now = NOW;
+    const t1 = '2026-07-01T00:00:00Z';
+    const b = binding('b', 'r', ['u'], { cluster: true }, t1);
+    const index = PermissionIndex.build({ roles: [role('r', ['pods:get'])], users: [user('u')], bindings: [b] }, policy(), () => now);
+    const g = index.generation;
+    assert.equal(index.apply({ op: 'upsert', kind: 'RoleBinding', object: { ...b, status: { expired: false } } as never }), false, 'a status-only update is no change');
+    assert.equal(index.generation, g);
+    now = Date.parse(t1) - 1;
+    assert.equal(index.generation, g, 'not before the expiry');
+    now = Date.parse(t1);
+    assert.equal(index.generation, g + 1);
+    now += 60_000;
+    assert.equal(index.generation, g + 1, 'once');
+    assert.equal(index.apply({ op: 'upsert', kind: 'RoleBinding', object: binding('b', 'r', ['u'], { cluster: true }) }), true);
+    assert.equal(index.generation, g + 2);
+  });
 });
 
 describe('PermissionIndex: issue 16 (an object being deleted grants nothing; one resolution of names to Users)', () => {

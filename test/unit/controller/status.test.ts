@@ -60,6 +60,27 @@ test('binding: unresolved subjects, missing scope teams, resolved namespaces, ex
   // Once the status says expired, no second Event.
   const again = computeStatus('RoleBinding', { ...old, status: r.status as any }, worldOf({ users: [user('alice')], roles: [role('r')], bindings: [old] }), NOW);
   assert.deepEqual(again.events, []);
+  assert.equal(r.recheckAt, null, 'an expired binding changes no more by time');
+});
+
+test('a status that changes by time alone says when to look again: the earliest expiry ahead that it reads', () => {
+  const soon = '2026-06-02T00:00:00Z';
+  const later = '2026-07-01T00:00:00Z';
+  const bindings = [
+    binding('later', { expiresAt: later }),
+    binding('soon', { subjects: [{ kind: 'Team', name: 'vision' }], expiresAt: soon }),
+    binding('past', { expiresAt: '2026-05-01T00:00:00Z' }),
+    binding('forever', {}),
+    binding('others', { subjects: [{ kind: 'User', name: 'carol' }], expiresAt: '2026-06-01T12:00:00Z' }),
+  ];
+  const alice = user('alice');
+  const w = worldOf({ users: [alice, user('carol')], roles: [role('r')], teams: [team('vision', { members: ['alice'] })], bindings });
+  assert.equal(computeStatus('User', alice, w, NOW).recheckAt, Date.parse(soon), 'through a team, not another user\'s binding');
+  assert.equal(computeStatus('User', alice, w, Date.parse(soon)).recheckAt, Date.parse(later), 'an expiry at now is behind');
+  assert.equal(computeStatus('RoleBinding', bindings[0]!, w, NOW).recheckAt, Date.parse(later));
+  assert.equal(computeStatus('RoleBinding', bindings[3]!, w, NOW).recheckAt, null);
+  assert.equal(computeStatus('Role', role('r'), w, NOW).recheckAt, null);
+  assert.equal(computeStatus('Team', team('vision', { members: ['alice'] }), w, NOW).recheckAt, null);
 });
 
 test('role: invalid permissions, missing includes, a cycle with its Event, binding count', () => {
