@@ -23,7 +23,7 @@ export interface ControllerOptions {
   /** The permission index this replica keeps true; decide() reads it. */
   index: PermissionIndex;
   logger: Logger;
-  /** Timers for backoff, the watchdog, the lease and expiry; the index has its own clock. */
+  /** Timers for backoff, the watchdog, the lease and requeues at expiry; the index has its own clock. */
   clock?: Clock;
   /** Overrides the transport built from kubeConfig (tests). */
   client?: KubeClient;

@@ -1,6 +1,7 @@
-// What each object's status should be, computed from everything the informers hold: pure, so the
-// rules are unit-tested without an API server. The reconciler compares the result with the status
-// the object has and writes only a difference.
+// What each object's status should be, computed from the object and the permission index: pure, so
+// the rules are unit-tested without an API server. The reconciler compares the result with the
+// status the object has and writes only a difference, and looks again at recheckAt (an expiry).
+// dependents() says which statuses a change may move, through the index's reverse lookups.
 import type {
   Condition,
   GatehouseKind,
