@@ -213,21 +213,21 @@ export class PermissionIndex {
 
   private stored(kind: IndexedKind, name: string): { metadata: ObjectMeta; spec?: unknown } | undefined {
     switch (kind) {
-      case 'User': return this.users.get(name);
-      case 'Role': return this.roles.get(name);
-      case 'Team': return this.memberships.getTeam(name);
-      case 'RoleBinding': return this.placement.get(name)?.object;
-      case 'Namespace': return this.memberships.getNamespace(name);
+      case 'User': return this.users.objects.get(name);
+      case 'Role': return this.roles.objects.get(name);
+      case 'Team': return this.memberships.teams.get(name);
+      case 'RoleBinding': return this.placement.byName.get(name)?.object;
+      case 'Namespace': return this.memberships.namespaces.get(name);
     }
   }
 
   private names(kind: IndexedKind): Iterable<string> {
     switch (kind) {
-      case 'User': return this.users.names();
-      case 'Role': return this.roles.names();
-      case 'Team': return this.memberships.teamNames();
-      case 'RoleBinding': return this.placement.names();
-      case 'Namespace': return this.memberships.namespaceNames();
+      case 'User': return this.users.objects.keys();
+      case 'Role': return this.roles.objects.keys();
+      case 'Team': return this.memberships.teams.keys();
+      case 'RoleBinding': return this.placement.byName.keys();
+      case 'Namespace': return this.memberships.namespaces.keys();
     }
   }
 
@@ -278,7 +278,7 @@ export class PermissionIndex {
   // ---------------------------------------------------------------- objects
 
   getUser(name: string): User | undefined {
-    return this.users.get(name);
+    return this.users.objects.get(name);
   }
   getUserByUsername(username: string): User | undefined {
     return this.users.primary(username) ?? undefined;
@@ -288,7 +288,7 @@ export class PermissionIndex {
     return this.users.record(username);
   }
   listUsers(): User[] {
-    return this.users.list();
+    return [...this.users.objects.values()];
   }
   /** Every known username: User objects and seed admins. */
   listUserRecords(): UserRecord[] {
@@ -299,35 +299,35 @@ export class PermissionIndex {
     return this.users.resolve(name);
   }
   getRole(name: string): Role | undefined {
-    return this.roles.get(name);
+    return this.roles.objects.get(name);
   }
   listRoles(): Role[] {
-    return this.roles.list();
+    return [...this.roles.objects.values()];
   }
   /** The role with its includes flattened (built on first use, cached until a role in it changes). */
   compiledRole(name: string): CompiledRole | undefined {
     return this.roles.compiled(name);
   }
   getTeam(name: string): Team | undefined {
-    return this.memberships.getTeam(name);
+    return this.memberships.teams.get(name);
   }
   listTeams(): Team[] {
-    return this.memberships.listTeams();
+    return [...this.memberships.teams.values()];
   }
   getBinding(name: string): RoleBinding | undefined {
-    return this.placement.get(name)?.object;
+    return this.placement.byName.get(name)?.object;
   }
   listBindings(): RoleBinding[] {
-    return this.placement.list().map((b) => b.object);
+    return [...this.placement.byName.values()].map((b) => b.object);
   }
   listCompiledBindings(): CompiledBinding[] {
-    return this.placement.list();
+    return [...this.placement.byName.values()];
   }
   getNamespace(name: string): Namespace | undefined {
-    return this.memberships.getNamespace(name);
+    return this.memberships.namespaces.get(name);
   }
   listNamespaces(): Namespace[] {
-    return this.memberships.listNamespaces();
+    return [...this.memberships.namespaces.values()];
   }
 
   // ---------------------------------------------------------------- memberships, by name
@@ -409,8 +409,7 @@ export class PermissionIndex {
     if (scope.kind === 'cluster') return true;
     if (namespace === undefined) return false;
     if (scope.kind === 'namespaces') return scope.namespaces.has(namespace);
-    for (const t of this.memberships.namespaceTeams(namespace)) if (scope.teams.has(t)) return true;
-    return false;
+    return this.memberships.namespaceInTeams(namespace, scope.teams);
   }
 
   /** The earliest expiresAt after `now`, or null. */
@@ -478,7 +477,7 @@ export class PermissionIndex {
 
   /** A binding as compiled (scope, expiry, subjects), by name. */
   compiledBinding(name: string): CompiledBinding | undefined {
-    return this.placement.get(name);
+    return this.placement.byName.get(name);
   }
   /** Whether a Role object of this name exists (included or bound roles may not). */
   hasRole(name: string): boolean {

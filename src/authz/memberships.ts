@@ -12,8 +12,11 @@ import { addAt, addTo, EMPTY, removeAt, removeFrom } from './multimap.js';
 import type { SubjectIds } from './subject-ids.js';
 
 export class Memberships {
-  private readonly teams = new Map<string, Team>();
-  private readonly namespaces = new Map<string, Namespace>();
+  private readonly teamMap = new Map<string, Team>();
+  private readonly namespaceMap = new Map<string, Namespace>();
+  /** The stored objects, by name (read-only outside). */
+  readonly teams: ReadonlyMap<string, Team> = this.teamMap;
+  readonly namespaces: ReadonlyMap<string, Namespace> = this.namespaceMap;
   /** member name -> team ids. Sets are never removed, so user records can hold them (no lookup per request). */
   private readonly teamIdsByMember = new Map<string, Set<number>>();
   /** group id -> team ids. */
@@ -29,31 +32,12 @@ export class Memberships {
     this.teamIdsOfGroupId = ids.array();
   }
 
-  // ---------------------------------------------------------------- objects
-
-  getTeam(name: string): Team | undefined {
-    return this.teams.get(name);
-  }
-  listTeams(): Team[] {
-    return [...this.teams.values()];
-  }
-  teamNames(): IterableIterator<string> {
-    return this.teams.keys();
-  }
-  getNamespace(name: string): Namespace | undefined {
-    return this.namespaces.get(name);
-  }
-  listNamespaces(): Namespace[] {
-    return [...this.namespaces.values()];
-  }
-  namespaceNames(): IterableIterator<string> {
-    return this.namespaces.keys();
-  }
+  // ---------------------------------------------------------------- changes
 
   upsertTeam(team: Team): void {
     this.removeTeam(team.metadata.name);
     const name = team.metadata.name;
-    this.teams.set(name, team);
+    this.teamMap.set(name, team);
     const id = this.ids.id('Team', name);
     for (const m of team.spec.members ?? []) this.memberTeamIds(m).add(id);
     for (const g of team.spec.groups ?? []) addAt(this.teamIdsOfGroupId, this.ids.id('Group', g), id);
@@ -63,7 +47,7 @@ export class Memberships {
   removeTeam(name: string): void {
     const old = this.teams.get(name);
     if (!old) return;
-    this.teams.delete(name);
+    this.teamMap.delete(name);
     const id = this.ids.id('Team', name);
     for (const m of old.spec.members ?? []) this.teamIdsByMember.get(m)?.delete(id);
     for (const g of old.spec.groups ?? []) removeAt(this.teamIdsOfGroupId, this.ids.id('Group', g), id);
@@ -80,7 +64,7 @@ export class Memberships {
   upsertNamespace(ns: Namespace): void {
     this.removeNamespace(ns.metadata.name);
     const name = ns.metadata.name;
-    this.namespaces.set(name, ns);
+    this.namespaceMap.set(name, ns);
     const labels = ns.metadata.labels ?? {};
     const team = labels[LABELS.team];
     if (team) {
@@ -100,7 +84,7 @@ export class Memberships {
   }
 
   removeNamespace(name: string): void {
-    if (!this.namespaces.delete(name)) return;
+    if (!this.namespaceMap.delete(name)) return;
     const f = this.nsFast.get(name);
     if (!f) return;
     if (f.labelTeamId !== undefined) removeFrom(this.labelNamespacesByTeam, this.ids.name(f.labelTeamId), name);
@@ -180,6 +164,14 @@ export class Memberships {
     const out = this.teamNamesOf(f?.specTeamIds);
     if (f?.labelTeamId !== undefined) out.add(this.ids.name(f.labelTeamId));
     return out;
+  }
+  /** Whether the namespace belongs to one of `teams` (either way), without building a set. */
+  namespaceInTeams(namespace: string, teams: ReadonlySet<string>): boolean {
+    const f = this.nsFast.get(namespace);
+    if (f === undefined) return false;
+    if (f.labelTeamId !== undefined && teams.has(this.ids.name(f.labelTeamId))) return true;
+    if (f.specTeamIds !== undefined) for (const id of f.specTeamIds) if (teams.has(this.ids.name(id))) return true;
+    return false;
   }
   namespaceOwner(namespace: string): string | undefined {
     return this.nsFast.get(namespace)?.owner;

@@ -11,6 +11,8 @@ import { NO_SUBJECT, type SubjectIds } from './subject-ids.js';
 
 export class BindingPlacement {
   private readonly bindings = new Map<string, CompiledBinding>();
+  /** The compiled bindings, by name (read-only outside). */
+  readonly byName: ReadonlyMap<string, CompiledBinding> = this.bindings;
   /** subject id -> bindings naming it, whatever their scope. */
   private readonly bySubjectId: (Set<CompiledBinding> | undefined)[];
   /** subject id -> cluster-scoped bindings naming it. */
@@ -78,15 +80,6 @@ export class BindingPlacement {
     }
   }
 
-  get(name: string): CompiledBinding | undefined {
-    return this.bindings.get(name);
-  }
-  list(): CompiledBinding[] {
-    return [...this.bindings.values()];
-  }
-  names(): IterableIterator<string> {
-    return this.bindings.keys();
-  }
   /** Bindings naming the subject (by id), whatever their scope. */
   forSubjectId(id: number | undefined): ReadonlySet<CompiledBinding> {
     return (id === undefined ? undefined : this.bySubjectId[id]) ?? EMPTY;

@@ -19,7 +19,9 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 export class RoleTable {
-  private readonly objects = new Map<string, Role>();
+  private readonly roleMap = new Map<string, Role>();
+  /** The Role objects, by name (read-only outside). */
+  readonly objects: ReadonlyMap<string, Role> = this.roleMap;
   private readonly own = new Map<string, OwnRole>();
   /** Flattened roles (own + includes), built on first use and dropped when a role in them changes. */
   private readonly flattened = new Map<string, CompiledRole>();
@@ -29,15 +31,6 @@ export class RoleTable {
   private readonly ownById: (OwnRole | undefined)[] = [];
   private readonly grantBits = new GrantBits();
 
-  get(name: string): Role | undefined {
-    return this.objects.get(name);
-  }
-  list(): Role[] {
-    return [...this.objects.values()];
-  }
-  names(): IterableIterator<string> {
-    return this.objects.keys();
-  }
   /** Whether a Role object of this name exists (included or bound roles may not). */
   has(name: string): boolean {
     return this.own.has(name);
@@ -58,7 +51,7 @@ export class RoleTable {
       for (const inc of old.includes) removeFrom(this.includedBy, inc, name);
       this.grantBits.setRole(cell.id, old.parsed.map((p) => p.atom), false);
     }
-    this.objects.set(name, role);
+    this.roleMap.set(name, role);
     this.own.set(name, own);
     this.ownById[cell.id] = own;
     for (const inc of own.includes) addTo(this.includedBy, inc, name);
@@ -72,7 +65,7 @@ export class RoleTable {
     const cell = this.mutableCell(name);
     for (const inc of old.includes) removeFrom(this.includedBy, inc, name);
     this.grantBits.setRole(cell.id, old.parsed.map((p) => p.atom), false);
-    this.objects.delete(name);
+    this.roleMap.delete(name);
     this.own.delete(name);
     this.ownById[cell.id] = undefined;
     if (!bulk) this.changed(name, true);

@@ -10,6 +10,8 @@ import type { SubjectIds } from './subject-ids.js';
 
 export class UserRecords {
   private readonly users = new Map<string, User>();
+  /** The User objects, by name (read-only outside). */
+  readonly objects: ReadonlyMap<string, User> = this.users;
   private readonly namesByUsername = new Map<string, Set<string>>();
   private readonly records = new Map<string, UserRecord>();
 
@@ -21,15 +23,6 @@ export class UserRecords {
     for (const u of seedUsernames) this.refresh(u);
   }
 
-  get(name: string): User | undefined {
-    return this.users.get(name);
-  }
-  list(): User[] {
-    return [...this.users.values()];
-  }
-  names(): IterableIterator<string> {
-    return this.users.keys();
-  }
   record(username: string): UserRecord | undefined {
     return this.records.get(username);
   }
