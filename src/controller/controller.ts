@@ -124,7 +124,7 @@ export function createController(opts: ControllerOptions): Controller {
         if (index.apply({ op: 'upsert', kind: indexKind, object } as Change)) {
           rbac?.changed();
           enqueue(dependents(kind, [old, object] as never, world));
-          } else if (kind !== 'Namespace') {
+        } else if (kind !== 'Namespace') {
           // Nothing the index reads changed (our own status write, say): check the status is still
           // what it should be (someone may have edited it).
           enqueue([`${kind}/${object.metadata.name}`]);
