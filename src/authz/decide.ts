@@ -63,26 +63,15 @@ export function roleGrants(role: CompiledRole | undefined, t: PreparedTarget): b
 
 /** Calls `visit` for every binding whose subjects may name the user (some more than once). */
 export function forEachCandidateBinding(index: PermissionIndex, user: UserRecord, groups: readonly string[], visit: (b: CompiledBinding) => void): void {
-  const each = (set: ReadonlySet<CompiledBinding>) => {
-    for (const b of set) visit(b);
-  };
-  const eachTeam = (teams: ReadonlySet<string>) => {
-    for (const t of teams) each(index.bindingsForSubject('Team', t));
-  };
-  for (const a of user.aliases) {
-    each(index.bindingsForSubject('User', a));
-    eachTeam(index.teamsByMemberName(a));
-  }
-  for (const g of groups) {
-    each(index.bindingsForSubject('Group', g));
-    eachTeam(index.teamsByGroupName(g));
-  }
+  for (const id of index.requestSubjectIds(user, groups)) for (const b of index.bindingsForSubjectId(id)) visit(b);
 }
 
 /** Whether the user is in a team: a direct member, or through a group the request carries. */
 export function isTeamMember(index: PermissionIndex, user: UserRecord, groups: readonly string[], team: string): boolean {
-  for (const a of user.aliases) if (index.teamsByMemberName(a).has(team)) return true;
-  for (const g of groups) if (index.teamsByGroupName(g).has(team)) return true;
+  const id = index.teamId(team);
+  if (id === undefined) return false;
+  for (const set of user.memberTeamIds) if (set.has(id)) return true;
+  for (const g of groups) if (index.groupTeamIds(g)?.has(id) === true) return true;
   return false;
 }
 

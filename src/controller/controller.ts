@@ -3,7 +3,6 @@
 // seed admins and presets. Level-based: changes enqueue keys (`Kind/name`), the reconciler reads
 // the informers' caches and recomputes, so a missed or repeated event does no harm.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { OWNER_USERNAME_ANNOTATION } from '../api/owner.js';
 import { GROUP, LABELS, PLURALS, VERSION, type GatehouseKind, type Namespace, type Role, type RoleBinding, type Team, type User } from '../api/types.js';
 import type { GatehouseConfig } from '../config.js';
 import type { Change, IndexedKind, PermissionIndex } from '../authz/index.js';
@@ -13,7 +12,7 @@ import { systemClock, type Clock } from './clock.js';
 import { createInformer, type Informer, type InformerHandler, type KubeObject } from './informer.js';
 import { createKubeClient, isConflict, isNotFound, type KubeClient } from './kube.js';
 import { createLeaderElector, type LeaderElector } from './leader.js';
-import { createWorkQueue } from './queue.js';
+import { createWorkQueue, type ProcessResult } from './queue.js';
 import { createRbacApplier, type RbacApplier, type RbacApplierMetrics } from './rbac-applier.js';
 import { desiredSeedUser, keepPatch, seedObjectName } from './seeds.js';
 import { canonical, computeStatus, dependents, statusEqual, type StatusEvent, type StatusWorld } from './status.js';
@@ -24,7 +23,7 @@ export interface ControllerOptions {
   /** The permission index this replica keeps true; decide() reads it. */
   index: PermissionIndex;
   logger: Logger;
-  /** Timers for backoff, the watchdog, the lease and expiry; the index has its own clock. */
+  /** Timers for backoff, the watchdog, the lease and requeues at expiry; the index has its own clock. */
   clock?: Clock;
   /** Overrides the transport built from kubeConfig (tests). */
   client?: KubeClient;
@@ -71,14 +70,6 @@ type Kind = GatehouseKind | 'Namespace';
 
 const crPath = (kind: GatehouseKind): string => `/apis/${GROUP}/${VERSION}/${PLURALS[kind]}`;
 
-// The part of an object the index reads; a status-only change (our own writes) is not a change.
-function fingerprint(kind: Kind, obj: KubeObject): string {
-  const o = obj as KubeObject & { spec?: unknown };
-  // The owner annotation carries the exact username behind an encoded owner label (src/api/owner.ts).
-  if (kind === 'Namespace') return canonical({ labels: o.metadata.labels ?? {}, owner: o.metadata.annotations?.[OWNER_USERNAME_ANNOTATION] });
-  return canonical({ spec: o.spec, labels: o.metadata.labels ?? {}, deleting: Boolean(o.metadata.deletionTimestamp) });
-}
-
 export function createController(opts: ControllerOptions): Controller {
   const { config, index } = opts;
   const clock = opts.clock ?? systemClock;
@@ -97,20 +88,10 @@ export function createController(opts: ControllerOptions): Controller {
 
   let synced = false;
   let stopped = false;
-  let cancelExpiry = (): void => {};
-  // Bindings that expired at or before this time have been handled by the expiry timer.
-  let lastExpiryCheck = 0;
 
   const queue = createWorkQueue({ clock, logger, backoffInitialMs: watch.backoffInitialMs, backoffMaxMs: watch.backoffMaxMs, concurrency: 2 });
 
-  const world: StatusWorld = {
-    users: new Map(),
-    roles: new Map(),
-    teams: new Map(),
-    bindings: new Map(),
-    namespaces: new Map(),
-    index,
-  };
+  const world: StatusWorld = { index };
 
   function enqueue(keys: Iterable<string>): void {
     if (!synced || stopped || !leader.isLeader()) return;
@@ -130,37 +111,29 @@ export function createController(opts: ControllerOptions): Controller {
     const indexKind = kind as IndexedKind;
     return {
       onReplace(objects, previous) {
-        index.replaceAll(indexKind, objects as never);
-        rbac?.changed();
+        // The index says which objects changed in what it reads; a status-only difference is none.
+        const changed = index.replaceAll(indexKind, objects as never);
+        if (changed.size > 0) rbac?.changed();
         const touched: Array<KubeObject | undefined> = [];
-        const now = new Set<string>();
-        for (const o of objects) {
-          now.add(o.metadata.name);
-          const old = previous.get(o.metadata.name);
-          if (!old || fingerprint(kind, old) !== fingerprint(kind, o)) touched.push(old, o);
-          else if (kind !== 'Namespace') enqueue([`${kind}/${o.metadata.name}`]);
-        }
-        for (const [name, old] of previous) if (!now.has(name)) touched.push(old);
+        const current = changed.size > 0 ? new Map(objects.map((o) => [o.metadata.name, o] as const)) : undefined;
+        for (const name of changed) touched.push(previous.get(name), current!.get(name));
+        if (kind !== 'Namespace') for (const o of objects) if (!changed.has(o.metadata.name)) enqueue([`${kind}/${o.metadata.name}`]);
         if (touched.length > 0) enqueue(dependents(kind, touched as never, world));
-        if (kind === 'RoleBinding') scheduleExpiry();
       },
       onUpsert(object, old) {
-        if (!old || fingerprint(kind, old) !== fingerprint(kind, object)) {
-          index.apply({ op: 'upsert', kind: indexKind, object } as Change);
+        if (index.apply({ op: 'upsert', kind: indexKind, object } as Change)) {
           rbac?.changed();
           enqueue(dependents(kind, [old, object] as never, world));
-          if (kind === 'RoleBinding') scheduleExpiry();
         } else if (kind !== 'Namespace') {
-          // Only the status changed: check it is still what it should be (someone may have edited it).
+          // Nothing the index reads changed (our own status write, say): check the status is still
+          // what it should be (someone may have edited it).
           enqueue([`${kind}/${object.metadata.name}`]);
         }
       },
       onDelete(object) {
-        index.apply({ op: 'delete', kind: indexKind, name: object.metadata.name });
-        rbac?.changed();
+        if (index.apply({ op: 'delete', kind: indexKind, name: object.metadata.name })) rbac?.changed();
         written.delete(`${kind}/${object.metadata.name}`);
         enqueue(dependents(kind, [object] as never, world));
-        if (kind === 'RoleBinding') scheduleExpiry();
       },
     };
   }
@@ -189,7 +162,6 @@ export function createController(opts: ControllerOptions): Controller {
   world.mode = config.authorization.mode;
   if (rbac) world.rbacCount = (u) => rbac.subjectCount(u);
   const informers: Array<Informer<KubeObject>> = [...crInformers, namespaces as never, ...(rbac?.informers ?? [])];
-  Object.assign(world, { users: users.store, roles: roles.store, teams: teams.store, bindings: bindings.store, namespaces: namespaces.store });
 
   const leader: LeaderElector = createLeaderElector({
     client,
@@ -207,35 +179,6 @@ export function createController(opts: ControllerOptions): Controller {
       written.clear();
     },
   });
-
-  // Grants end at expiresAt whatever happens (decide() reads the clock); this timer makes the
-  // index generation move and the statuses and Events follow at that moment.
-  function scheduleExpiry(): void {
-    cancelExpiry();
-    if (stopped) return;
-    const now = index.now();
-    const next = index.nextExpiry(now);
-    if (next === null) return;
-    cancelExpiry = clock.setTimer(onExpiry, next - now + 1);
-  }
-
-  function onExpiry(): void {
-    const now = index.now();
-    const since = lastExpiryCheck;
-    lastExpiryCheck = now;
-    const expired = index.listCompiledBindings().filter((b) => b.expiresAt !== null && b.expiresAt > since && b.expiresAt <= now);
-    if (expired.length > 0) {
-      // Re-applying the unchanged bindings moves the index generation, so anything that caches
-      // answers per generation (the webhook) sees that they stopped granting.
-      for (const b of expired) {
-        const current = bindings.store.get(b.name);
-        if (current) index.apply({ op: 'upsert', kind: 'RoleBinding', object: current });
-      }
-      logger.info({ bindings: expired.map((b) => b.name) }, 'bindings expired');
-      enqueue(dependents('RoleBinding', expired.map((b) => bindings.store.get(b.name)), world));
-    }
-    scheduleExpiry();
-  }
 
   async function write<T>(term: AbortSignal, req: Parameters<KubeClient['request']>[0]): Promise<T> {
     // Losing the lease stops writing at once: nothing starts after the term ends, and a request
@@ -306,7 +249,10 @@ export function createController(opts: ControllerOptions): Controller {
     logger.info({ kind, name, label }, 'no longer in the configuration, label removed');
   }
 
-  async function reconcile(key: string): Promise<void> {
+  // Grants end at expiresAt whatever happens (decide() reads the clock). A status that changes by
+  // time alone (a binding's Expired, a user's live roles) says when (recheckAt): the queue brings
+  // the key back then (RequeueAfter), so nothing polls and nothing is re-applied.
+  async function reconcile(key: string): Promise<ProcessResult | void> {
     const term = leader.term();
     if (!term || term.aborted || stopped) return;
     counters.reconciles++;
@@ -336,11 +282,14 @@ export function createController(opts: ControllerOptions): Controller {
 
     obj = store.get(name);
     if (!obj || obj.metadata.deletionTimestamp) return; // not found is success
-    const { status, events } = computeStatus(kind, obj, world, index.now());
-    if (statusEqual(obj.status, status)) return;
+    const now = index.now();
+    const { status, events, recheckAt } = computeStatus(kind, obj, world, now);
+    // Just after the expiry, so the next look sees it passed.
+    const result: ProcessResult = recheckAt === null ? {} : { requeueAfter: recheckAt - now + 1 };
+    if (statusEqual(obj.status, status)) return result;
     const text = canonical(status);
     const last = written.get(key);
-    if (last && last.rv === obj.metadata.resourceVersion && last.status === text) return;
+    if (last && last.rv === obj.metadata.resourceVersion && last.status === text) return result;
 
     const body: Record<string, unknown> = { ...status };
     for (const k of Object.keys(obj.status ?? {})) if (!(k in body) || body[k] === undefined) body[k] = null;
@@ -356,19 +305,18 @@ export function createController(opts: ControllerOptions): Controller {
     written.set(key, { rv: obj.metadata.resourceVersion, status: text });
     counters.statusWrites++;
     for (const ev of events) await recordEvent(term, kind, obj, ev);
+    return result;
   }
 
   const syncedPromise = Promise.all(informers.map((i) => i.synced)).then(() => {
     if (stopped) return;
     synced = true;
     index.markSynced();
-    lastExpiryCheck = index.now();
     logger.info({ users: users.store.size, roles: roles.store.size, teams: teams.store.size, bindings: bindings.store.size, namespaces: namespaces.store.size }, 'caches synced');
-    scheduleExpiry();
     rbac?.start();
     queue.start(async (key) => {
       try {
-        await reconcile(key);
+        return await reconcile(key);
       } catch (err) {
         counters.reconcileErrors++;
         throw err;
@@ -387,7 +335,6 @@ export function createController(opts: ControllerOptions): Controller {
     async stop() {
       if (stopped) return;
       stopped = true;
-      cancelExpiry();
       await rbac?.stop();
       await queue.stop();
       await leader.stop();

@@ -1,7 +1,9 @@
 // A keyed, level-based work queue (controller-runtime's shape): it carries keys, not events; a key
 // added many times before a worker takes it is processed once; a key is never processed by two
 // workers at once (added again while in flight, it runs once more afterwards); a failure requeues
-// it with per-key exponential backoff, a success forgets the failures.
+// it with per-key exponential backoff, a success forgets the failures. A success may say when to
+// look at the key again (controller-runtime's RequeueAfter: a binding's expiry); the key is added
+// then, unless something adds it sooner. Those waits are not work: idle() does not wait for them.
 import { backoffMs, type Clock } from './clock.js';
 import type { Logger } from '../log.js';
 
@@ -19,10 +21,15 @@ export interface WorkQueueStats {
   failures: number;
 }
 
+/** What processing a key may return: milliseconds after which to process it again. */
+export interface ProcessResult {
+  requeueAfter?: number;
+}
+
 export interface WorkQueue {
   add(key: string): void;
   /** Starts workers that call `process` for each key. */
-  start(process: (key: string) => Promise<void>): void;
+  start(process: (key: string) => Promise<ProcessResult | void>): void;
   /** Stops taking work; resolves when the keys in flight have finished. */
   stop(): Promise<void>;
   /** Drops every queued and delayed key (keys in flight finish). */
@@ -38,10 +45,11 @@ export function createWorkQueue(opts: WorkQueueOptions): WorkQueue {
   const inFlight = new Set<string>();
   const dirty = new Set<string>(); // added while in flight
   const delayed = new Map<string, () => void>();
+  const later = new Map<string, () => void>(); // requeueAfter: a time to look again, not pending work
   const failures = new Map<string, number>();
   const stats: WorkQueueStats = { processed: 0, failures: 0 };
   const concurrency = opts.concurrency ?? 2;
-  let processFn: ((key: string) => Promise<void>) | undefined;
+  let processFn: ((key: string) => Promise<ProcessResult | void>) | undefined;
   let stopped = false;
   let active = 0;
   const idleWaiters: Array<() => void> = [];
@@ -60,6 +68,8 @@ export function createWorkQueue(opts: WorkQueueOptions): WorkQueue {
       pending();
       delayed.delete(key);
     }
+    later.get(key)?.();
+    later.delete(key);
     if (inFlight.has(key)) dirty.add(key);
     else queued.add(key);
     pump();
@@ -82,9 +92,20 @@ export function createWorkQueue(opts: WorkQueueOptions): WorkQueue {
   async function runOne(key: string): Promise<void> {
     const fn = processFn!;
     try {
-      await fn(key);
+      const result = await fn(key);
       failures.delete(key);
       stats.processed++;
+      const wait = result?.requeueAfter;
+      if (wait !== undefined && !stopped && !dirty.has(key)) {
+        later.get(key)?.();
+        later.set(
+          key,
+          opts.clock.setTimer(() => {
+            later.delete(key);
+            add(key);
+          }, wait),
+        );
+      }
     } catch (err) {
       stats.failures++;
       const n = (failures.get(key) ?? 0) + 1;
@@ -114,16 +135,18 @@ export function createWorkQueue(opts: WorkQueueOptions): WorkQueue {
     },
     async stop() {
       stopped = true;
-      for (const cancel of delayed.values()) cancel();
+      for (const cancel of [...delayed.values(), ...later.values()]) cancel();
       delayed.clear();
+      later.clear();
       queued.clear();
       dirty.clear();
       if (active > 0) await new Promise<void>((r) => drainWaiters.push(r));
       checkIdle();
     },
     clear() {
-      for (const cancel of delayed.values()) cancel();
+      for (const cancel of [...delayed.values(), ...later.values()]) cancel();
       delayed.clear();
+      later.clear();
       queued.clear();
       dirty.clear();
       failures.clear();

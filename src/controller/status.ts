@@ -1,6 +1,7 @@
-// What each object's status should be, computed from everything the informers hold: pure, so the
-// rules are unit-tested without an API server. The reconciler compares the result with the status
-// the object has and writes only a difference.
+// What each object's status should be, computed from the object and the permission index: pure, so
+// the rules are unit-tested without an API server. The reconciler compares the result with the
+// status the object has and writes only a difference, and looks again at recheckAt (an expiry).
+// dependents() says which statuses a change may move, through the index's reverse lookups.
 import type {
   Condition,
   GatehouseKind,
@@ -15,6 +16,7 @@ import type {
   UserStatus,
 } from '../api/types.js';
 import { LABELS } from '../api/types.js';
+import { canonical } from '../api/canonical.js';
 import type { CompiledBinding, PermissionIndex } from '../authz/index.js';
 import { isLive, usernameOf } from '../authz/rules.js';
 import { scopeParts, scopeText } from '../authz/scope.js';
@@ -22,15 +24,10 @@ import type { AuthorizationMode } from '../config.js';
 import { bindingDiagnostics, roleDiagnostics, teamDiagnostics, userDiagnostics } from './diagnostics.js';
 
 /**
- * What status needs: the informers' caches (for dependents) and the permission index (the core's
- * diagnostics, so status says exactly what decide() does).
+ * What status needs: the permission index (the core's diagnostics, so status says exactly what
+ * decide() does, and its reverse lookups for dependents).
  */
 export interface StatusWorld {
-  users: ReadonlyMap<string, User>;
-  roles: ReadonlyMap<string, Role>;
-  teams: ReadonlyMap<string, Team>;
-  bindings: ReadonlyMap<string, RoleBinding>;
-  namespaces: ReadonlyMap<string, Namespace>;
   index: PermissionIndex;
   /** How grants reach the API server (authorization.mode); undefined reads as webhook. */
   mode?: AuthorizationMode;
@@ -57,6 +54,18 @@ export interface StatusResult {
   status: AnyStatus;
   /** Transitions a person cares about, found by comparing with the status the object had. */
   events: StatusEvent[];
+  /**
+   * When this status changes by time alone (ms since the epoch): the earliest expiresAt after now
+   * of the bindings it was computed from; null when nothing it reads expires. The reconciler looks
+   * again then (RequeueAfter), so nothing polls and no unchanged object is re-applied.
+   */
+  recheckAt: number | null;
+}
+
+/** The earlier of `at` and the binding's expiresAt, when that is still ahead of `now`. */
+function earlierExpiry(at: number | null, b: CompiledBinding, now: number): number | null {
+  const t = b.expiresAt;
+  return t !== null && t > now && (at === null || t < at) ? t : at;
 }
 
 interface Ready {
@@ -94,8 +103,12 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
   // Roles as role@scope (the CRD's printer-friendly form), from the same live bindings the
   // core's diagnostics count.
   const roles: string[] = [];
+  let recheckAt: number | null = null;
   const consider = (set: ReadonlySet<CompiledBinding>): void => {
-    for (const b of set) if (isLive(b, now)) for (const part of scopeParts(b.scope)) roles.push(`${b.role}@${scopeText(part, 'flag')}`);
+    for (const b of set) {
+      recheckAt = earlierExpiry(recheckAt, b, now);
+      if (isLive(b, now)) for (const part of scopeParts(b.scope)) roles.push(`${b.role}@${scopeText(part, 'flag')}`);
+    }
   };
   for (const a of diag?.aliases ?? [name]) consider(world.index.bindingsForSubject('User', a));
   for (const t of diag?.teams ?? []) consider(world.index.bindingsForSubject('Team', t));
@@ -144,7 +157,7 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
     else if (phase === 'Rejected') events.push({ type: 'Normal', reason: 'UserRejected', message: `User ${username} was rejected (was ${oldPhase})` });
     else if (phase === 'Suspended') events.push({ type: 'Normal', reason: 'UserSuspended', message: `User ${username} was suspended (was ${oldPhase})` });
   }
-  return { status, events };
+  return { status, events, recheckAt };
 }
 
 function roleStatus(role: Role, world: StatusWorld, now: number): StatusResult {
@@ -174,7 +187,7 @@ function roleStatus(role: Role, world: StatusWorld, now: number): StatusResult {
   const events: StatusEvent[] = [];
   const oldReason = role.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
   if (cycle && oldReason !== 'IncludeCycle') events.push({ type: 'Warning', reason: 'RoleIncludesItself', message: ready.message });
-  return { status, events };
+  return { status, events, recheckAt: null };
 }
 
 function teamStatus(team: Team, world: StatusWorld, now: number): StatusResult {
@@ -191,7 +204,7 @@ function teamStatus(team: Team, world: StatusWorld, now: number): StatusResult {
     observedGeneration: team.metadata.generation,
     conditions: [readyCondition(ready, team.metadata.generation, team.status?.conditions, now)],
   };
-  return { status, events: [] };
+  return { status, events: [], recheckAt: null };
 }
 
 function bindingStatus(binding: RoleBinding, world: StatusWorld, now: number): StatusResult {
@@ -228,7 +241,8 @@ function bindingStatus(binding: RoleBinding, world: StatusWorld, now: number): S
   if (expired && binding.status?.expired !== true) {
     events.push({ type: 'Normal', reason: 'BindingExpired', message: `Binding ${binding.metadata.name} expired at ${spec.expiresAt}; role ${spec.role} is no longer granted through it` });
   }
-  return { status, events };
+  const compiled = world.index.compiledBinding(binding.metadata.name);
+  return { status, events, recheckAt: compiled ? earlierExpiry(null, compiled, now) : null };
 }
 
 
@@ -245,91 +259,74 @@ export function computeStatus(kind: GatehouseKind, obj: User | Role | Team | Rol
   }
 }
 
-/** JSON with sorted keys, so two statuses compare equal whatever order their fields came in. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
-}
+/** Statuses compare as canonical JSON (src/api/canonical.ts), whatever order their fields came in. */
+export { canonical };
 
 export function statusEqual(a: unknown, b: unknown): boolean {
   return canonical(a ?? {}) === canonical(b ?? {});
 }
 
 /**
- * The keys whose status may change when `obj` (of `kind`) changes, from the object before and
- * after: the object itself and what refers to it or is referred to by it.
+ * The keys whose status may change when an object (of `kind`) changes, from the object before and
+ * after: the object itself and what refers to it or is referred to by it. What the objects say
+ * comes from the objects (the old one is no longer in the index); what refers to them comes from
+ * the index's reverse lookups, which hold the state after the change.
  */
 export function dependents(kind: GatehouseKind | 'Namespace', objs: ReadonlyArray<User | Role | Team | RoleBinding | Namespace | undefined>, world: StatusWorld): Set<string> {
+  const index = world.index;
   const out = new Set<string>();
   // A User subject or a team member names a User by object name or by username (the core's rule).
   const addUser = (nameOrUsername: string): void => {
     out.add(`User/${nameOrUsername}`);
-    const byUsername = world.index.getUserByUsername(nameOrUsername);
+    const byUsername = index.getUserByUsername(nameOrUsername);
     if (byUsername) out.add(`User/${byUsername.metadata.name}`);
   };
-  const addBindingUsers = (b: RoleBinding): void => {
-    for (const s of b.spec.subjects ?? []) {
-      if (s.kind === 'User') addUser(s.name);
-      if (s.kind === 'Team') for (const m of world.teams.get(s.name)?.spec.members ?? []) addUser(m);
-    }
+  const addBindings = (names: Iterable<string>): void => {
+    for (const b of names) out.add(`RoleBinding/${b}`);
   };
+  const bindingNames = (set: Iterable<{ name: string }>): string[] => [...set].map((b) => b.name);
   for (const obj of objs) {
     if (!obj) continue;
     const name = obj.metadata.name;
     if (kind !== 'Namespace') out.add(`${kind}/${name}`);
     switch (kind) {
       case 'User': {
-        const u = obj as User;
-        const ids = new Set([name, usernameOf(u)]);
-        for (const other of world.users.values()) if (usernameOf(other) === usernameOf(u)) out.add(`User/${other.metadata.name}`);
-        for (const t of world.teams.values()) if (t.spec.members?.some((m) => ids.has(m))) out.add(`Team/${t.metadata.name}`);
-        for (const b of world.bindings.values()) if (b.spec.subjects?.some((s) => s.kind === 'User' && ids.has(s.name))) out.add(`RoleBinding/${b.metadata.name}`);
+        const username = usernameOf(obj as User);
+        for (const other of index.userNamesWithUsername(username)) out.add(`User/${other}`);
+        for (const id of new Set([name, username])) {
+          for (const t of index.teamsWithMember(id)) out.add(`Team/${t}`);
+          addBindings(bindingNames(index.bindingsForSubject('User', id)));
+        }
         break;
       }
       case 'Role': {
-        for (const b of world.bindings.values()) if (b.spec.role === name) out.add(`RoleBinding/${b.metadata.name}`);
+        addBindings(index.bindingsForRole(name));
         // Roles that include this one, directly or not (permission counts, missing includes, cycles).
-        const frontier = [name];
-        const seen = new Set<string>();
-        while (frontier.length > 0) {
-          const cur = frontier.pop()!;
-          if (seen.has(cur)) continue;
-          seen.add(cur);
-          for (const r of world.roles.values()) {
-            if (r.spec.includes?.includes(cur)) {
-              out.add(`Role/${r.metadata.name}`);
-              frontier.push(r.metadata.name);
-            }
-          }
-        }
+        for (const r of index.rolesIncluding(name)) out.add(`Role/${r}`);
         break;
       }
       case 'Team': {
-        const t = obj as Team;
-        for (const m of t.spec.members ?? []) addUser(m);
-        for (const b of world.bindings.values()) {
-          const bySubject = b.spec.subjects?.some((s) => s.kind === 'Team' && s.name === name);
-          if (bySubject || b.spec.scope?.teams?.includes(name)) out.add(`RoleBinding/${b.metadata.name}`);
-        }
+        for (const m of (obj as Team).spec.members ?? []) addUser(m);
+        addBindings(bindingNames(index.bindingsForSubject('Team', name)));
+        addBindings(index.bindingsScopedToTeam(name));
         break;
       }
       case 'RoleBinding': {
         const b = obj as RoleBinding;
         out.add(`Role/${b.spec.role}`);
-        addBindingUsers(b);
+        for (const s of b.spec.subjects ?? []) {
+          if (s.kind === 'User') addUser(s.name);
+          if (s.kind === 'Team') for (const m of index.getTeam(s.name)?.spec.members ?? []) addUser(m);
+        }
         break;
       }
       case 'Namespace': {
-        const teamName = obj.metadata.labels?.[LABELS.team];
-        const teams = new Set<string>();
-        if (teamName) teams.add(teamName);
-        for (const t of world.teams.values()) if (t.spec.namespaces?.includes(name)) teams.add(t.metadata.name);
+        const teams = new Set<string>(index.namespaceSpecTeams(name) ?? []);
+        const label = obj.metadata.labels?.[LABELS.team];
+        if (label) teams.add(label);
         for (const t of teams) {
           out.add(`Team/${t}`);
-          for (const b of world.bindings.values()) if (b.spec.scope?.teams?.includes(t)) out.add(`RoleBinding/${b.metadata.name}`);
+          addBindings(index.bindingsScopedToTeam(t));
         }
         break;
       }

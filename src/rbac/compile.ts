@@ -6,8 +6,10 @@
 // Incremental: the objects come from units (units.ts: one per Role, RoleBinding and namespace,
 // and three global ones), and a unit reads the world only through named queries ("users named
 // alice", "namespaces of team ml", "every eligible user"). The compiler remembers each query's
-// answer as text and which units read it; each update() asks every remembered query again and
-// recompiles only the units whose answers changed, plus units for new or vanished sources. So a
+// answer as text and which units read it; each update() asks again the remembered queries about
+// kinds that moved (the source counts changes per kind; the clock moves bindings only when it
+// passes an expiry) and recompiles only the units whose answers changed, plus units for new or
+// vanished sources. So a
 // new RoleBinding costs its own unit and the queries (tens of ms at 10,000 bindings), not a
 // compile of the world (about a second there); the result equals a fresh compile (a property test
 // checks it after every change of random change sequences).

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import { decide } from '../../../src/authz/decide.js';
 import { binding, ns, policy, req, role, team, user } from '../../support/authz.js';
+import { assertSameAnswers } from '../../support/index-equivalence.js';
 import { bindingDiagnostics, roleDiagnostics, teamDiagnostics, userDiagnostics } from '../../../src/controller/diagnostics.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -27,7 +28,7 @@ describe('PermissionIndex: single-object changes', () => {
       policy(),
       clock,
     );
-    assert.deepEqual(index.snapshot(), rebuilt.snapshot());
+    assertSameAnswers(index, rebuilt);
   });
 
   it('a role change recompiles the roles that include it', () => {
@@ -127,6 +128,24 @@ describe('PermissionIndex: nextExpiry', () => {
     assert.equal(index.nextExpiry(NOW), Date.parse(t2));
     assert.equal(index.nextExpiry(Date.parse(t2)), null);
   });
+
+  it('the generation moves once when bindings expire, with nothing re-applied; an unchanged update moves nothing', () => {
+    let now = NOW;
+    const t1 = '2026-07-01T00:00:00Z';
+    const b = binding('b', 'r', ['u'], { cluster: true }, t1);
+    const index = PermissionIndex.build({ roles: [role('r', ['pods:get'])], users: [user('u')], bindings: [b] }, policy(), () => now);
+    const g = index.generation;
+    assert.equal(index.apply({ op: 'upsert', kind: 'RoleBinding', object: { ...b, status: { expired: false } } as never }), false, 'a status-only update is no change');
+    assert.equal(index.generation, g);
+    now = Date.parse(t1) - 1;
+    assert.equal(index.generation, g, 'not before the expiry');
+    now = Date.parse(t1);
+    assert.equal(index.generation, g + 1);
+    now += 60_000;
+    assert.equal(index.generation, g + 1, 'once');
+    assert.equal(index.apply({ op: 'upsert', kind: 'RoleBinding', object: binding('b', 'r', ['u'], { cluster: true }) }), true);
+    assert.equal(index.generation, g + 2);
+  });
 });
 
 describe('PermissionIndex: issue 16 (an object being deleted grants nothing; one resolution of names to Users)', () => {
@@ -151,7 +170,7 @@ describe('PermissionIndex: issue 16 (an object being deleted grants nothing; one
     assert.equal(verdict(index, 'svc-bot', 'w'), 'noOpinion');
     const w = world();
     const rebuilt = PermissionIndex.build({ ...w, roles: w.roles.map(deleting), teams: w.teams.map(deleting), bindings: [deleting(w.bindings[0]!), ...w.bindings.slice(1)] }, policy(), clock);
-    assert.deepEqual(index.snapshot(), rebuilt.snapshot());
+    assertSameAnswers(index, rebuilt);
   });
 
   it('a User being deleted counts as Suspended (denied), and keeps its username taken', () => {
@@ -174,6 +193,6 @@ describe('PermissionIndex: issue 16 (an object being deleted grants nothing; one
     assert.equal(verdict(index, 'svc', 'w'), 'allow');
     assert.deepEqual(index.userRecord('svc')?.aliases, ['impostor', 'svc']);
     const rebuilt = PermissionIndex.build({ ...world(), users: [user('mia'), user('impostor', { username: 'svc' })] }, policy(), clock);
-    assert.deepEqual(index.snapshot(), rebuilt.snapshot());
+    assertSameAnswers(index, rebuilt);
   });
 });

@@ -102,3 +102,37 @@ test('stop drops queued work and waits for what is in flight; clear drops pendin
   await settle();
   assert.ok(!done.includes('after-stop'));
 });
+
+test('a success may ask to be looked at again: the key comes back then, idle() does not wait for it, and an add sooner replaces it', async () => {
+  const clock = new FakeClock();
+  const q = make(clock);
+  const runs: number[] = [];
+  let requeue: number | undefined = 5000;
+  q.start(async () => {
+    runs.push(clock.now());
+    return requeue === undefined ? undefined : { requeueAfter: requeue };
+  });
+  const t0 = clock.now();
+  q.add('User/bob');
+  await q.idle();
+  assert.deepEqual(runs, [t0], 'idle while only a time to look again is pending');
+  assert.equal(clock.pending, 1);
+  await clock.advance(4999);
+  assert.equal(runs.length, 1, 'not before the time');
+  await clock.advance(1);
+  assert.deepEqual(runs, [t0, t0 + 5000]);
+  // An add before the time runs now and replaces the pending look (one timer per key).
+  q.add('User/bob');
+  await settle();
+  assert.equal(runs.length, 3);
+  assert.equal(clock.pending, 1);
+  requeue = undefined;
+  await clock.advance(5000);
+  assert.equal(runs.length, 4);
+  assert.equal(clock.pending, 0, 'a result without requeueAfter leaves no timer');
+  q.add('User/bob');
+  await settle();
+  q.clear();
+  assert.equal(clock.pending, 0);
+  await q.stop();
+});

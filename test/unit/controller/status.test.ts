@@ -21,8 +21,7 @@ const ns = (name: string, labels: Record<string, string> = {}): Namespace => ({ 
 function worldOf(objs: { users?: User[]; roles?: Role[]; teams?: Team[]; bindings?: RoleBinding[]; namespaces?: Namespace[] }, seedAdmins: Array<{ username: string }> = []): StatusWorld {
   const config = parseConfig({ seedAdmins });
   const index = PermissionIndex.build(objs, config, () => NOW);
-  const byName = <T extends { metadata: { name: string } }>(xs: T[] = []) => new Map(xs.map((x) => [x.metadata.name, x] as const));
-  return { users: byName(objs.users), roles: byName(objs.roles), teams: byName(objs.teams), bindings: byName(objs.bindings), namespaces: byName(objs.namespaces), index };
+  return { index };
 }
 
 const ready = (s: any) => s.conditions.find((c: any) => c.type === 'Ready');
@@ -61,6 +60,27 @@ test('binding: unresolved subjects, missing scope teams, resolved namespaces, ex
   // Once the status says expired, no second Event.
   const again = computeStatus('RoleBinding', { ...old, status: r.status as any }, worldOf({ users: [user('alice')], roles: [role('r')], bindings: [old] }), NOW);
   assert.deepEqual(again.events, []);
+  assert.equal(r.recheckAt, null, 'an expired binding changes no more by time');
+});
+
+test('a status that changes by time alone says when to look again: the earliest expiry ahead that it reads', () => {
+  const soon = '2026-06-02T00:00:00Z';
+  const later = '2026-07-01T00:00:00Z';
+  const bindings = [
+    binding('later', { expiresAt: later }),
+    binding('soon', { subjects: [{ kind: 'Team', name: 'vision' }], expiresAt: soon }),
+    binding('past', { expiresAt: '2026-05-01T00:00:00Z' }),
+    binding('forever', {}),
+    binding('others', { subjects: [{ kind: 'User', name: 'carol' }], expiresAt: '2026-06-01T12:00:00Z' }),
+  ];
+  const alice = user('alice');
+  const w = worldOf({ users: [alice, user('carol')], roles: [role('r')], teams: [team('vision', { members: ['alice'] })], bindings });
+  assert.equal(computeStatus('User', alice, w, NOW).recheckAt, Date.parse(soon), 'through a team, not another user\'s binding');
+  assert.equal(computeStatus('User', alice, w, Date.parse(soon)).recheckAt, Date.parse(later), 'an expiry at now is behind');
+  assert.equal(computeStatus('RoleBinding', bindings[0]!, w, NOW).recheckAt, Date.parse(later));
+  assert.equal(computeStatus('RoleBinding', bindings[3]!, w, NOW).recheckAt, null);
+  assert.equal(computeStatus('Role', role('r'), w, NOW).recheckAt, null);
+  assert.equal(computeStatus('Team', team('vision', { members: ['alice'] }), w, NOW).recheckAt, null);
 });
 
 test('role: invalid permissions, missing includes, a cycle with its Event, binding count', () => {
@@ -157,14 +177,21 @@ test('dependents: a role change reaches its bindings and the roles that include 
     users: [user('alice', 'Active', { username: 'alice@x' })],
     roles: [role('base'), role('mid', { includes: ['base'] }), role('top', { includes: ['mid'] })],
     teams: [team('vision', { members: ['alice@x'] })],
-    bindings: [binding('b1', { role: 'base' }), binding('b2', { role: 'top', subjects: [{ kind: 'Team', name: 'vision' }], scope: { teams: ['vision'] } })],
+    bindings: [
+      binding('b1', { role: 'base' }),
+      binding('b2', { role: 'top', subjects: [{ kind: 'Team', name: 'vision' }], scope: { teams: ['vision'] } }),
+      binding('b3', { role: 'base', subjects: [], scope: { teams: ['vision'] } }),
+    ],
     namespaces: [ns('v-prod', { 'iam.gatehouse.dev/team': 'vision' })],
   });
-  assert.deepEqual([...dependents('Role', [role('base')], w)].sort(), ['Role/base', 'Role/mid', 'Role/top', 'RoleBinding/b1']);
+  assert.deepEqual([...dependents('Role', [role('base')], w)].sort(), ['Role/base', 'Role/mid', 'Role/top', 'RoleBinding/b1', 'RoleBinding/b3']);
   const teamDeps = dependents('Team', [team('vision', { members: ['alice@x'] })], w);
   assert.ok(teamDeps.has('User/alice'), 'a member named by username reaches the User object');
   assert.ok(teamDeps.has('RoleBinding/b2'));
   assert.ok(dependents('Namespace', [ns('v-prod', { 'iam.gatehouse.dev/team': 'vision' })], w).has('RoleBinding/b2'));
+  // A binding scoped to the team without subjects still resolves the team's namespaces in its status.
+  assert.ok(teamDeps.has('RoleBinding/b3'));
+  assert.ok(dependents('Namespace', [ns('v-prod', { 'iam.gatehouse.dev/team': 'vision' })], w).has('RoleBinding/b3'));
   const bindingDeps = dependents('RoleBinding', [binding('b2', { role: 'top', subjects: [{ kind: 'Team', name: 'vision' }] })], w);
   assert.ok(bindingDeps.has('Role/top') && bindingDeps.has('User/alice'));
   const userDeps = dependents('User', [user('alice', 'Active', { username: 'alice@x' })], w);

@@ -1,0 +1,188 @@
+// Who is in which team and which namespaces belong to whom: Team and Namespace objects, and the
+// facts decide() reads in subject ids (subject-ids.ts). Each fact is stored once, in the form
+// decide()'s fast path reads: a member's and a group's team ids, and per namespace its label team,
+// the teams listing it, its owner and whether it is public (NamespaceFast). Answers by name are
+// derived from those. The reverse lookups (a team's labelled namespaces, an owner's namespaces,
+// the public namespaces) are the same facts turned around, kept so listing them scans nothing.
+import type { Namespace, Team } from '../api/types.js';
+import { namespaceOwner } from '../api/owner.js';
+import { LABELS } from '../api/types.js';
+import type { NamespaceFast } from './index-types.js';
+import { addAt, addTo, EMPTY, removeAt, removeFrom } from './multimap.js';
+import type { SubjectIds } from './subject-ids.js';
+
+export class Memberships {
+  private readonly teamMap = new Map<string, Team>();
+  private readonly namespaceMap = new Map<string, Namespace>();
+  /** The stored objects, by name (read-only outside). */
+  readonly teams: ReadonlyMap<string, Team> = this.teamMap;
+  readonly namespaces: ReadonlyMap<string, Namespace> = this.namespaceMap;
+  /** member name -> team ids. Sets are never removed, so user records can hold them (no lookup per request). */
+  private readonly teamIdsByMember = new Map<string, Set<number>>();
+  /** group id -> team ids. */
+  private readonly teamIdsOfGroupId: (Set<number> | undefined)[];
+  /** namespace -> what decide() needs of it; bySubject is binding placement's (placement.ts). */
+  private readonly nsFast = new Map<string, NamespaceFast>();
+  /** Reverse lookups: label team -> namespaces, owner -> namespaces, public namespaces. */
+  private readonly labelNamespacesByTeam = new Map<string, Set<string>>();
+  private readonly namespacesByOwner = new Map<string, Set<string>>();
+  private readonly publicNamespaces = new Set<string>();
+
+  constructor(private readonly ids: SubjectIds) {
+    this.teamIdsOfGroupId = ids.array();
+  }
+
+  // ---------------------------------------------------------------- changes
+
+  upsertTeam(team: Team): void {
+    this.removeTeam(team.metadata.name);
+    const name = team.metadata.name;
+    this.teamMap.set(name, team);
+    const id = this.ids.id('Team', name);
+    for (const m of team.spec.members ?? []) this.memberTeamIds(m).add(id);
+    for (const g of team.spec.groups ?? []) addAt(this.teamIdsOfGroupId, this.ids.id('Group', g), id);
+    for (const ns of team.spec.namespaces ?? []) (this.fastFor(ns).specTeamIds ??= new Set()).add(id);
+  }
+
+  removeTeam(name: string): void {
+    const old = this.teams.get(name);
+    if (!old) return;
+    this.teamMap.delete(name);
+    const id = this.ids.id('Team', name);
+    for (const m of old.spec.members ?? []) this.teamIdsByMember.get(m)?.delete(id);
+    for (const g of old.spec.groups ?? []) removeAt(this.teamIdsOfGroupId, this.ids.id('Group', g), id);
+    for (const ns of old.spec.namespaces ?? []) {
+      const f = this.nsFast.get(ns);
+      if (f?.specTeamIds) {
+        f.specTeamIds.delete(id);
+        if (f.specTeamIds.size === 0) f.specTeamIds = undefined;
+        this.tidy(ns, f);
+      }
+    }
+  }
+
+  upsertNamespace(ns: Namespace): void {
+    this.removeNamespace(ns.metadata.name);
+    const name = ns.metadata.name;
+    this.namespaceMap.set(name, ns);
+    const labels = ns.metadata.labels ?? {};
+    const team = labels[LABELS.team];
+    if (team) {
+      addTo(this.labelNamespacesByTeam, team, name);
+      this.fastFor(name).labelTeamId = this.ids.id('Team', team);
+    }
+    // The owner's username: the annotation when it agrees with the (encoded) label, else the label.
+    const owner = namespaceOwner(ns.metadata);
+    if (owner) {
+      addTo(this.namespacesByOwner, owner, name);
+      this.fastFor(name).owner = owner;
+    }
+    if (labels[LABELS.visibility] === 'public') {
+      this.publicNamespaces.add(name);
+      this.fastFor(name).isPublic = true;
+    }
+  }
+
+  removeNamespace(name: string): void {
+    if (!this.namespaceMap.delete(name)) return;
+    const f = this.nsFast.get(name);
+    if (!f) return;
+    if (f.labelTeamId !== undefined) removeFrom(this.labelNamespacesByTeam, this.ids.name(f.labelTeamId), name);
+    if (f.owner !== undefined) removeFrom(this.namespacesByOwner, f.owner, name);
+    this.publicNamespaces.delete(name);
+    f.labelTeamId = undefined;
+    f.owner = undefined;
+    f.isPublic = false;
+    this.tidy(name, f);
+  }
+
+  // ---------------------------------------------------------------- by id (decide()'s fast path)
+
+  /** The live set of team ids naming `member`, created on first use and never dropped. */
+  memberTeamIds(member: string): Set<number> {
+    let set = this.teamIdsByMember.get(member);
+    if (!set) this.teamIdsByMember.set(member, (set = new Set()));
+    return set;
+  }
+  teamIdsOfGroup(groupId: number): ReadonlySet<number> | undefined {
+    return this.teamIdsOfGroupId[groupId];
+  }
+  namespaceFast(namespace: string): NamespaceFast | undefined {
+    return this.nsFast.get(namespace);
+  }
+  /** The namespace's entry, created empty; tidy() drops it again once nothing is in it. */
+  fastFor(ns: string): NamespaceFast {
+    let f = this.nsFast.get(ns);
+    if (!f) this.nsFast.set(ns, (f = { bySubject: undefined, labelTeamId: undefined, specTeamIds: undefined, owner: undefined, isPublic: false }));
+    return f;
+  }
+  tidy(ns: string, f: NamespaceFast): void {
+    if (f.bySubject === undefined && f.labelTeamId === undefined && f.specTeamIds === undefined && f.owner === undefined && !f.isPublic) this.nsFast.delete(ns);
+  }
+
+  // ---------------------------------------------------------------- by name (derived)
+
+  private teamNamesOf(ids: Iterable<number> | undefined): Set<string> {
+    const out = new Set<string>();
+    if (ids) for (const id of ids) out.add(this.ids.name(id));
+    return out;
+  }
+  /** Teams naming `member` in spec.members. */
+  teamsOfMember(member: string): Set<string> {
+    return this.teamNamesOf(this.teamIdsByMember.get(member));
+  }
+  /** Teams listing `group` in spec.groups. */
+  teamsOfGroup(group: string): Set<string> {
+    const gid = this.ids.find('Group', group);
+    return this.teamNamesOf(gid === undefined ? undefined : this.teamIdsOfGroupId[gid]);
+  }
+  /** The namespace's iam.gatehouse.dev/team label. */
+  namespaceLabelTeam(namespace: string): string | undefined {
+    const id = this.nsFast.get(namespace)?.labelTeamId;
+    return id === undefined ? undefined : this.ids.name(id);
+  }
+  /** The teams listing the namespace in spec.namespaces. */
+  namespaceSpecTeams(namespace: string): ReadonlySet<string> | undefined {
+    const ids = this.nsFast.get(namespace)?.specTeamIds;
+    return ids === undefined ? undefined : this.teamNamesOf(ids);
+  }
+  /** A team's namespaces: spec.namespaces plus namespaces labelled iam.gatehouse.dev/team=<team>. */
+  teamNamespaces(team: string): Set<string> {
+    const out = new Set<string>(this.teams.get(team)?.spec.namespaces ?? []);
+    for (const ns of this.labelNamespacesByTeam.get(team) ?? EMPTY) out.add(ns);
+    return out;
+  }
+  /** Whether `namespace` belongs to `team` (either way). */
+  teamOwnsNamespace(team: string, namespace: string): boolean {
+    const tid = this.ids.find('Team', team);
+    const f = this.nsFast.get(namespace);
+    return tid !== undefined && f !== undefined && (f.labelTeamId === tid || (f.specTeamIds?.has(tid) ?? false));
+  }
+  /** Teams a namespace belongs to. */
+  namespaceTeams(namespace: string): Set<string> {
+    const f = this.nsFast.get(namespace);
+    const out = this.teamNamesOf(f?.specTeamIds);
+    if (f?.labelTeamId !== undefined) out.add(this.ids.name(f.labelTeamId));
+    return out;
+  }
+  /** Whether the namespace belongs to one of `teams` (either way), without building a set. */
+  namespaceInTeams(namespace: string, teams: ReadonlySet<string>): boolean {
+    const f = this.nsFast.get(namespace);
+    if (f === undefined) return false;
+    if (f.labelTeamId !== undefined && teams.has(this.ids.name(f.labelTeamId))) return true;
+    if (f.specTeamIds !== undefined) for (const id of f.specTeamIds) if (teams.has(this.ids.name(id))) return true;
+    return false;
+  }
+  namespaceOwner(namespace: string): string | undefined {
+    return this.nsFast.get(namespace)?.owner;
+  }
+  namespacesOwnedBy(owner: string): ReadonlySet<string> {
+    return this.namespacesByOwner.get(owner) ?? EMPTY;
+  }
+  isPublicNamespace(namespace: string): boolean {
+    return this.nsFast.get(namespace)?.isPublic ?? false;
+  }
+  listPublicNamespaces(): string[] {
+    return [...this.publicNamespaces].sort();
+  }
+}
