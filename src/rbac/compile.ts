@@ -256,37 +256,27 @@ class Pass {
     last: Seen | null,
   ) {
     this.eligible = eligibility(src.config);
-    if (last === null || moved.has('Role')) {
-      const roles = new Map<string, Answer>();
-      for (const r of src.roles()) roles.set(r.name, roleAnswer(r));
-      this.roles = roles;
-    } else {
-      this.roles = last.roles;
+    // A listing is taken again only when its kind moved; otherwise the last one still holds.
+    const relist = (kinds: readonly Kind[]): boolean => last === null || kinds.some((k) => moved.has(k));
+    this.roles = relist(['Role']) ? new Map([...src.roles()].map((r) => [r.name, roleAnswer(r)])) : last!.roles;
+    this.namespaces = relist(['Namespace']) ? new Map([...src.namespaces()].map((ns) => [ns.name, projectAnswer(ns)])) : last!.namespaces;
+    if (!relist(['RoleBinding', 'time'])) {
+      this.bindings = last!.bindings;
+      this.nextExpiry = last!.nextExpiry;
+      return;
     }
-    if (last === null || moved.has('RoleBinding') || moved.has('time')) {
-      const bindings = new Map<string, BindingSeen>();
-      let nextExpiry: number | null = null;
-      for (const b of src.bindings()) {
-        const before = last?.bindings.get(b.name);
-        const live = isLive(b, now);
-        // Unchanged inputs (the index keeps a binding's subjects and scope until it changes): same answer.
-        const same = before !== undefined && before.from.subjects === b.subjects && before.from.scope === b.scope && before.from.role === b.role && before.from.expiresAt === b.expiresAt && (before.answer.value as UnitBinding).live === live;
-        bindings.set(b.name, same ? before : { answer: bindingAnswer(b, live), from: b });
-        if (live && b.expiresAt !== null && (nextExpiry === null || b.expiresAt < nextExpiry)) nextExpiry = b.expiresAt;
-      }
-      this.bindings = bindings;
-      this.nextExpiry = nextExpiry;
-    } else {
-      this.bindings = last.bindings;
-      this.nextExpiry = last.nextExpiry;
+    const bindings = new Map<string, BindingSeen>();
+    let nextExpiry: number | null = null;
+    for (const b of src.bindings()) {
+      const before = last?.bindings.get(b.name);
+      const live = isLive(b, now);
+      // Unchanged inputs (the index keeps a binding's subjects and scope until it changes): same answer.
+      const same = before !== undefined && before.from.subjects === b.subjects && before.from.scope === b.scope && before.from.role === b.role && before.from.expiresAt === b.expiresAt && (before.answer.value as UnitBinding).live === live;
+      bindings.set(b.name, same ? before : { answer: bindingAnswer(b, live), from: b });
+      if (live && b.expiresAt !== null && (nextExpiry === null || b.expiresAt < nextExpiry)) nextExpiry = b.expiresAt;
     }
-    if (last === null || moved.has('Namespace')) {
-      const namespaces = new Map<string, Answer>();
-      for (const ns of src.namespaces()) namespaces.set(ns.name, projectAnswer(ns));
-      this.namespaces = namespaces;
-    } else {
-      this.namespaces = last.namespaces;
-    }
+    this.bindings = bindings;
+    this.nextExpiry = nextExpiry;
   }
 
   seen(versions: ReadonlyMap<IndexedKind, number>): Seen {
