@@ -1,4 +1,4 @@
-// Keeps the cluster's Gatehouse-managed RBAC objects equal to what compileRbac() wants (modes
+// Keeps the cluster's Gatehouse-managed RBAC objects equal to what the RBAC compiler wants (modes
 // `rbac` and `both`). It watches only objects labelled app.kubernetes.io/managed-by=gatehouse
 // and so never updates or deletes anything else. Level-based, like the controller:
 // - any index change (Namespaces included) schedules one compile, which is incremental
