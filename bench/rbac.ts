@@ -11,7 +11,9 @@
 //     back), p50 and p99 over N trials each;
 //   - the operator's heap (after GC, minus the heap before it started).
 // `--mode webhook` runs the same world and trials with the authorization webhook (caches off)
-// instead, for the README's side-by-side. Prints a table, then one JSON line.
+// instead, for the README's side-by-side. `--compile-only` starts nothing: it builds the same world
+// in an index and times the RBAC compiler alone (a fresh compile; then, incrementally, N new
+// bindings, an update with nothing changed and N approvals). Prints a table, then one JSON line.
 import { loadavg, cpus } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,10 +26,13 @@ import { startOperator } from '../src/operator.js';
 import { silentLogger } from '../src/log.js';
 import { createKubeClient, isConflict, type KubeClient } from '../src/controller/kube.js';
 import { generateWorld, type WorldSize } from './world.js';
+import { PermissionIndex } from '../src/authz/index.js';
+import { compileRbac, RbacCompiler } from '../src/rbac/compile.js';
+import { indexSource } from '../src/rbac/source.js';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
-  options: { mode: { type: 'string', default: 'rbac' }, scale: { type: 'string', default: '1' }, trials: { type: 'string', default: '50' } },
+  options: { mode: { type: 'string', default: 'rbac' }, scale: { type: 'string', default: '1' }, trials: { type: 'string', default: '50' }, 'compile-only': { type: 'boolean', default: false } },
 });
 const MODE = args.mode === 'webhook' ? 'webhook' : 'rbac';
 const SCALE = Number(args.scale);
@@ -188,7 +193,48 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+/** The compiler alone, on the same world and configuration as the cluster run. */
+function compileOnly(): void {
+  const world = generateWorld(SIZE, 42);
+  const config = parseConfig({ defaults: { role: 'role-0', team: 'team-0' }, projects: { ownerRole: 'role-1', publicRole: 'role-2' }, authorization: { mode: 'rbac' } });
+  const index = PermissionIndex.build(world, config);
+  const src = indexSource(index);
+  const time = (fn: () => void): number => {
+    const t = performance.now();
+    fn();
+    return performance.now() - t;
+  };
+  const fresh = [0, 1, 2].map(() => time(() => compileRbac(src, { now: Date.now() })));
+  const compiler = new RbacCompiler();
+  const first = time(() => compiler.update(src, { now: Date.now() }));
+  const objects = compiler.objects.size;
+  const binding: number[] = [];
+  for (let i = 0; i < TRIALS; i++) {
+    const u = world.users[i % world.users.length]!;
+    index.apply({ op: 'upsert', kind: 'RoleBinding', object: { kind: 'RoleBinding', metadata: { name: `probe-${i}` }, spec: { role: 'role-5', subjects: [{ kind: 'User', name: u.metadata.name }], scope: { namespaces: [world.namespaces[i % world.namespaces.length]!.metadata.name] } } } });
+    binding.push(time(() => compiler.update(src, { now: Date.now() })));
+  }
+  const unchanged = time(() => compiler.update(src, { now: Date.now() }));
+  const approval: number[] = [];
+  for (const u of world.users.filter((x) => x.spec.state === 'Pending').slice(0, TRIALS)) {
+    index.apply({ op: 'upsert', kind: 'User', object: { ...u, spec: { ...u.spec, state: 'Active' } } });
+    approval.push(time(() => compiler.update(src, { now: Date.now() })));
+  }
+  const f = (x: number) => x.toFixed(1);
+  const row = {
+    mode: 'compile-only', world: SIZE, objects, freshCompileMs: pct(fresh, 50), firstUpdateMs: first,
+    newBindingMs: { p50: pct(binding, 50), p99: pct(binding, 99), n: binding.length }, unchangedMs: unchanged,
+    approvalMs: { p50: pct(approval, 50), p99: pct(approval, 99), n: approval.length }, load: loadavg(), node: process.version,
+  };
+  console.log('| objects | fresh compile (median of 3) | new binding p50 / p99 | nothing changed | approval p50 / p99 |');
+  console.log('| ---: | ---: | ---: | ---: | ---: |');
+  console.log(`| ${objects} | ${f(row.freshCompileMs)} ms | ${f(row.newBindingMs.p50)} / ${f(row.newBindingMs.p99)} ms | ${f(unchanged)} ms | ${f(row.approvalMs.p50)} / ${f(row.approvalMs.p99)} ms |`);
+  console.log(`World ${JSON.stringify(SIZE)}; ${binding.length} bindings, ${approval.length} approvals; load average ${row.load.map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores, Node ${process.version})`);
+  console.log(JSON.stringify(row));
+}
+
+if (args['compile-only']) compileOnly();
+else main().catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });

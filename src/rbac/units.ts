@@ -4,9 +4,10 @@
 // the compiler (compile.ts) knows what each unit read and recompiles a unit only when one of those
 // answers changed. Pure: no I/O, no clock.
 import type { PolicyRule, Subject } from '../api/types.js';
-import { rbacName, partName, meta, keyOf, PART_RESERVE, RBAC_GROUP, type RbacBindingObject, type RbacObject, type RbacSubject, type SourceKind } from './objects.js';
+import { rbacName, partName, meta, PART_RESERVE, RBAC_GROUP, type RbacBindingObject, type RbacObject, type RbacSubject, type SourceKind } from './objects.js';
 import type { RbacRole, RbacSource } from './source.js';
 import { delegatedRules, roleRules, SUPERUSER_RULES } from './rules.js';
+import { ignoreListsOf, leftAloneBecause } from '../authz/rules.js';
 
 /** Whether a Role exists and whether it grants writes on Gatehouse's kinds (a delegate ClusterRole). */
 export type RoleKind = 'absent' | 'plain' | 'delegate';
@@ -45,14 +46,14 @@ export interface UnitReads {
   anyPublic(): boolean;
 }
 
-/** Users decide() never grants to (its step 1 leaves them to RBAC; step 4: inactive). */
-export function eligibility(config: RbacSource['config']): { user: (username: string, active: boolean) => boolean; group: (g: string) => boolean } {
-  const ignoreUsers = new Set(config.authorization.ignoreUsers);
-  const ignoreGroups = new Set(config.authorization.ignoreGroups);
-  return {
-    user: (username, active) => active && !ignoreUsers.has(username) && !username.startsWith('system:'),
-    group: (g) => g !== '' && !g.startsWith('system:') && !ignoreGroups.has(g),
-  };
+/** Whether decide() can grant to a user: step 1 (rules.ts leftAloneBecause) and step 4 (Active only). */
+export function grantsTo(config: RbacSource['config'], username: string, active: boolean): boolean {
+  return active && leftAloneBecause(ignoreListsOf(config.authorization), username, []) === null;
+}
+
+/** Groups written as subjects: no `system:` group (system:masters never grants; others are everyone's) and none ignored. */
+export function writesGroup(config: RbacSource['config'], group: string): boolean {
+  return group !== '' && !group.startsWith('system:') && !ignoreListsOf(config.authorization).groups.has(group);
 }
 
 /** Groups first, then users, each sorted and once: the order every subject list is written in. */
@@ -79,10 +80,6 @@ export class UnitOutput {
       const chunk = subjects.slice(part * this.maxSubjects, (part + 1) * this.maxSubjects);
       this.objects.push({ kind, metadata: meta(partName(base, part), namespace, source, annotation), roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: roleName }, subjects: chunk });
     }
-  }
-
-  keys(): string[] {
-    return this.objects.map(keyOf);
   }
 }
 
@@ -126,18 +123,17 @@ export function bindingUnit(r: UnitReads, out: UnitOutput, name: string): void {
 
 /** A binding's subjects as RBAC sees them: Users by username, Teams as their members and groups. */
 function resolveSubjects(r: UnitReads, subjects: readonly Subject[]): { users: string[]; groups: string[] } {
-  const groupOk = eligibility(r.config).group;
   const users: string[] = [];
   const groups: string[] = [];
   for (const s of subjects) {
     if (s.kind === 'User') users.push(...r.usersNamed(s.name));
     else if (s.kind === 'Group') {
-      if (groupOk(s.name)) groups.push(s.name);
+      if (writesGroup(r.config, s.name)) groups.push(s.name);
     } else {
       const team = r.team(s.name);
       if (!team) continue;
       for (const m of team.members) users.push(...r.usersNamed(m));
-      for (const g of team.groups) if (groupOk(g)) groups.push(g);
+      for (const g of team.groups) if (writesGroup(r.config, g)) groups.push(g);
     }
   }
   return { users, groups };

@@ -49,12 +49,12 @@ describe('RbacCompiler: an update after any change equals a fresh compile', () =
       let apiGroups = RBAC_WORLD_API_GROUPS;
       let previous = texts(compiler.update(src, { now, apiGroups }).objects);
       const rand = prng(seed);
-      const steps_: Array<Change | 'tick' | 'discovery'> = [...changesBetween(from, to), 'tick', 'discovery'];
-      for (let i = steps_.length - 1; i > 0; i--) {
+      const sequence: Array<Change | 'tick' | 'discovery'> = [...changesBetween(from, to), 'tick', 'discovery'];
+      for (let i = sequence.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
-        [steps_[i], steps_[j]] = [steps_[j]!, steps_[i]!];
+        [sequence[i], sequence[j]] = [sequence[j]!, sequence[i]!];
       }
-      for (const step of steps_) {
+      for (const step of sequence) {
         if (step === 'tick') now += 31 * DAY; // past every binding's expiry in these worlds
         else if (step === 'discovery') apiGroups = [...apiGroups, 'late.example.com']; // a CRD group installed later
         else index.apply(step);
