@@ -5,6 +5,7 @@ import { LABELS, type Namespace } from '../api/types.js';
 import { privileged, readObject, type Env } from './common.js';
 import { OWNER_USERNAME_ANNOTATION, isNamespaceOwner, namespaceOwner, ownerLabelValue } from './names.js';
 import { checkTeamGrowth, mayUpdateTeam } from './team.js';
+import { grantProblem } from './grants.js';
 
 const PROTECTED = [LABELS.owner, LABELS.team, LABELS.visibility] as const;
 const VISIBILITIES = ['public', 'private'];
@@ -88,5 +89,26 @@ export function validateNamespace(env: Env): void {
       return;
     }
     checkTeamGrowth(env, newTeam, [], [[0, name]], () => labelPath(LABELS.team));
+  }
+  checkPublic(env, name, labels[LABELS.visibility] === 'public' && oldLabels[LABELS.visibility] !== 'public');
+}
+
+/**
+ * Making a namespace public gives every Active user `projects.publicRole` there, so the writer must
+ * be able to grant it there, for good (issue 32, item 8; the one rule, grants.ts). A namespace being
+ * created is not indexed yet: its creator will own it, so `projects.ownerRole` must cover the
+ * public role instead.
+ */
+function checkPublic(env: Env, name: string, becomesPublic: boolean): void {
+  const publicRole = env.ctx.config.projects.publicRole;
+  if (!becomesPublic || publicRole === undefined || privileged(env)) return;
+  const path = labelPath(LABELS.visibility);
+  if (env.input.operation === 'CREATE') {
+    const ownerRole = env.ctx.config.projects.ownerRole;
+    if (ownerRole !== undefined && env.view.roleCovers(ownerRole, publicRole)) return;
+  }
+  const problem = grantProblem(env, publicRole, { namespaces: [name] }, undefined, { missingRole: 'refuse' });
+  if (problem) {
+    env.f.deny(path, 'no-escalation', `making namespace ${name} public gives every Active user role ${publicRole} there (projects.publicRole), and ${problem.message}`);
   }
 }

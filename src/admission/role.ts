@@ -3,6 +3,7 @@
 import { LABELS, type PolicyRule, type Role } from '../api/types.js';
 import { CLUSTER, beginWrite, checkFields, isRecord, privileged, readSpec, requireWriteScope, warnDuplicates, type Env, type Findings, type KindWrites, validName } from './common.js';
 import { permissionProblem, rulePermissions, ruleProblem } from './grammar.js';
+import { grantProblem, lastLiveMoment } from './grants.js';
 
 const ROLE_FIELDS = { description: 'string', permissions: 'string[]', rules: 'object[]', includes: 'string[]', canAssign: 'string[]' } as const;
 const RULE_FIELDS = { apiGroups: 'string[]', resources: 'string[]', verbs: 'string[]', resourceNames: 'string[]', nonResourceURLs: 'string[]' } as const;
@@ -81,10 +82,14 @@ function listed(items: readonly string[], max = 8): string {
 function checkEscalation(env: Env, role: Role): void {
   const { f, view, who } = env;
   const name = role.metadata.name;
-  const missing = view.missingPermissions(who.requester, ownPermissions(role), CLUSTER);
+  // A Role lasts until deleted, and every binding of it grants what it says from now on: what the
+  // writer holds only until some expiresAt does not cover it (issue 32, item 4).
+  const forGood = view.at(lastLiveMoment(env, undefined));
+  const expiring = (lackedForGood: boolean, lackedNow: boolean): string => (lackedForGood && !lackedNow ? ' for good (what they hold of it expires)' : '');
+  const missing = forGood.missingPermissions(who.requester, ownPermissions(role), CLUSTER);
   if (missing.length > 0) {
     f.deny(role.spec.permissions?.length ? 'spec.permissions' : 'spec.rules', 'no-escalation',
-      `Role ${name} would grant ${listed(missing)}, which ${who.label} does not hold; a Role can be written only by someone who holds all its permissions cluster-wide`);
+      `Role ${name} would grant ${listed(missing)}, which ${who.label} does not hold${expiring(true, view.missingPermissions(who.requester, ownPermissions(role), CLUSTER).length === 0)}; a Role can be written only by someone who holds all its permissions cluster-wide`);
   }
   for (const [i, inc] of (role.spec.includes ?? []).entries()) {
     if (inc === name) continue;
@@ -93,21 +98,27 @@ function checkEscalation(env: Env, role: Role): void {
         `Role ${inc} does not exist yet, so what it grants cannot be checked; only a superuser may include a role before it exists`);
       continue;
     }
-    const lack = view.missingRolePermissions(who.requester, inc, CLUSTER);
+    const lack = forGood.missingRolePermissions(who.requester, inc, CLUSTER);
     if (lack.length > 0) {
-      f.deny(`spec.includes[${i}]`, 'no-escalation', `including Role ${inc} would grant ${listed(lack)}, which ${who.label} does not hold`);
+      f.deny(`spec.includes[${i}]`, 'no-escalation', `including Role ${inc} would grant ${listed(lack)}, which ${who.label} does not hold${expiring(true, view.missingRolePermissions(who.requester, inc, CLUSTER).length === 0)}`);
+      continue;
     }
+    // Including a role inherits its canAssign: the writer must be able to assign all of that too.
+    const problem = grantProblem(env, inc, CLUSTER, undefined, { missingRole: 'refuse' });
+    if (problem) f.deny(`spec.includes[${i}]`, 'no-escalation', `including Role ${inc}: ${problem.message}`);
   }
   for (const [i, target] of (role.spec.canAssign ?? []).entries()) {
-    if (view.canAssign(who.requester, target, CLUSTER)) continue;
-    if (!view.role(target)) {
+    const problem = grantProblem(env, target, CLUSTER, undefined, { missingRole: 'canAssign' });
+    if (problem === undefined) continue;
+    if (problem.why === 'missing-role') {
       f.deny(`spec.canAssign[${i}]`, 'no-escalation',
         `Role ${target} does not exist yet; only a superuser may let others assign a role before it exists`);
       continue;
     }
-    const lack = view.missingRolePermissions(who.requester, target, CLUSTER);
-    f.deny(`spec.canAssign[${i}]`, 'no-escalation',
-      `holders of ${name} could assign ${target}, which grants ${listed(lack)} that ${who.label} does not hold, and ${who.label} may not assign ${target} cluster-wide`);
+    const lack = problem.why === 'assign' ? view.missingRolePermissions(who.requester, target, CLUSTER) : [];
+    f.deny(`spec.canAssign[${i}]`, 'no-escalation', lack.length > 0
+      ? `holders of ${name} could assign ${target}, which grants ${listed(lack)} that ${who.label} does not hold, and ${who.label} may not assign ${target} cluster-wide`
+      : `holders of ${name} could assign ${target}: ${problem.message}`);
   }
 }
 

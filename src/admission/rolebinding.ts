@@ -4,6 +4,7 @@ import { SUBJECT_KINDS, type RoleBinding, type Scope } from '../api/types.js';
 import { beginWrite, checkFields, isRecord, privileged, readSpec, requireDelegated, warnDuplicates, type Env, type Findings, type KindWrites, validName } from './common.js';
 import { scopeText } from '../authz/scope.js';
 import { dns1123LabelProblem } from './names.js';
+import { grantProblem } from './grants.js';
 
 const RB_FIELDS = { role: 'string', subjects: 'object[]', scope: 'object', expiresAt: 'string' } as const;
 const SCOPE_FIELDS = { cluster: 'boolean', teams: 'string[]', namespaces: 'string[]' } as const;
@@ -102,18 +103,21 @@ function checkSemantics(env: Env, rb: RoleBinding): void {
 function checkEscalation(env: Env, rb: RoleBinding): void {
   const { f, view, who } = env;
   const { role, scope } = rb.spec;
-  if (view.canAssign(who.requester, role, scope)) return;
-  if (!view.role(role)) {
+  const problem = grantProblem(env, role, scope, rb.spec.expiresAt, { missingRole: 'canAssign' });
+  if (problem === undefined) return;
+  if (problem.why === 'missing-role') {
     f.deny('spec.role', 'no-escalation',
       `Role ${role} does not exist yet, so what it grants cannot be checked; only a superuser, or someone whose role lists ${role} in canAssign for ${scopeText(scope, 'noun')}, may bind it before it exists`);
     return;
   }
-  const missing = view.missingRolePermissions(who.requester, role, scope);
+  const missing = problem.why === 'assign' ? view.missingRolePermissions(who.requester, role, scope) : [];
   if (missing.length > 0) {
     const shown = missing.slice(0, 8).join(', ') + (missing.length > 8 ? ` and ${missing.length - 8} more` : '');
     f.deny('spec.role', 'no-escalation',
       `binding Role ${role} in ${scopeText(scope, 'noun')} would grant ${shown}, which ${who.label} does not hold, and no role of theirs lists ${role} in canAssign for that scope`);
+    return;
   }
+  f.deny(problem.why === 'expiry' && rb.spec.expiresAt !== undefined ? 'spec.expiresAt' : 'spec.role', 'no-escalation', `binding Role ${role} in ${scopeText(scope, 'noun')}: ${problem.message}`);
 }
 
 /** A write to a RoleBinding lies in the binding's own scope. */

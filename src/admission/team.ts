@@ -4,6 +4,7 @@ import type { RoleBinding, Scope, Team } from '../api/types.js';
 import { beginWrite, privileged, readSpec, requireWriteScope, warnDuplicates, type Env, type Findings, type KindWrites, validName } from './common.js';
 import { scopeText } from '../authz/scope.js';
 import { dns1123LabelProblem } from './names.js';
+import { grantProblem } from './grants.js';
 
 const TEAM_FIELDS = { description: 'string', members: 'string[]', groups: 'string[]', namespaces: 'string[]' } as const;
 
@@ -41,31 +42,37 @@ function added(before: readonly string[] | undefined, after: readonly string[] |
 }
 
 /**
- * Whether the requester may extend what `binding` grants to `scope`: they hold the role's
- * permissions there, or their role lists it in canAssign there. A binding to a role that does not
- * exist grants nothing yet (whoever creates the role must hold it cluster-wide).
+ * Why the requester may not extend what Role `role` (from `source`) grants to `scope` until `until`
+ * (undefined: they may): the one rule (grants.ts), with a Role that does not exist (yet) counting as
+ * granting everything (issue 32, item 9): it may arrive later, in any order, and nobody could show
+ * they hold what it will grant.
  */
-export function mayExtend(env: Env, binding: RoleBinding, scope: Scope): string | undefined {
+export function mayExtend(env: Env, role: string, source: string, scope: Scope, until: string | undefined): string | undefined {
+  const problem = grantProblem(env, role, scope, until, { missingRole: 'refuse' });
+  if (problem === undefined) return undefined;
   const { view, who } = env;
-  if (!view.role(binding.spec.role)) return undefined;
-  const missing = view.missingRolePermissions(who.requester, binding.spec.role, scope);
-  if (missing.length === 0 || view.canAssign(who.requester, binding.spec.role, scope)) return undefined;
-  return `role ${binding.spec.role} (binding ${binding.metadata.name}) in ${scopeText(scope, 'noun')}, and ${who.label} lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`;
+  const lack = problem.why === 'assign' ? view.missingRolePermissions(who.requester, role, scope) : [];
+  const why = lack.length > 0 ? `${who.label} lacks ${lack.slice(0, 5).join(', ')}${lack.length > 5 ? ` and ${lack.length - 5} more` : ''}` : problem.message;
+  return `role ${role} (${source}) in ${scopeText(scope, 'noun')}, and ${why}`;
 }
 
 /**
  * The escalation check for a team's membership and namespaces: additions only (removing grants
- * nothing). Also used by the Namespace validator for the team label.
+ * nothing). Every grant that flows from the team is covered (issue 32, item 5): bindings naming the
+ * team as a subject (for new members and groups), bindings scoped to the team and, for the
+ * configured default team, the default role every Active user holds there (for new namespaces).
+ * Also used by the Namespace validator for the team label.
  */
 export function checkTeamGrowth(env: Env, teamName: string, newMembers: Array<[number, string, string]>, newNamespaces: Array<[number, string]>, nsPath: (i: number) => string): void {
   const { f, view, ctx } = env;
+  if (privileged(env)) return;
   const now = ctx.now();
   const live = view.listBindings().filter((b) => isLive(b, now));
   const first = newMembers[0];
   if (first) {
     for (const b of live) {
       if (!b.spec.subjects.some((s) => s.kind === 'Team' && s.name === teamName)) continue;
-      const problem = mayExtend(env, b, b.spec.scope);
+      const problem = mayExtend(env, b.spec.role, `binding ${b.metadata.name}`, b.spec.scope, b.spec.expiresAt);
       if (problem) {
         f.deny(first[2], 'no-escalation', `adding ${first[1]} to Team ${teamName} would give them ${problem}`);
         return;
@@ -74,10 +81,16 @@ export function checkTeamGrowth(env: Env, teamName: string, newMembers: Array<[n
   }
   const firstNs = newNamespaces[0];
   if (firstNs) {
-    const namespaces = newNamespaces.map(([, ns]) => ns);
-    for (const b of live) {
-      if (!(b.spec.scope.teams ?? []).includes(teamName)) continue;
-      const problem = mayExtend(env, b, { namespaces });
+    const scope = { namespaces: newNamespaces.map(([, ns]) => ns) };
+    const flows: Array<{ role: string; source: string; until: string | undefined }> = live
+      .filter((b) => (b.spec.scope.teams ?? []).includes(teamName))
+      .map((b) => ({ role: b.spec.role, source: `binding ${b.metadata.name}`, until: b.spec.expiresAt }));
+    const defaults = ctx.config.defaults;
+    if (defaults.team === teamName && defaults.role !== undefined) {
+      flows.push({ role: defaults.role, source: `the default role every Active user holds in Team ${teamName}`, until: undefined });
+    }
+    for (const flow of flows) {
+      const problem = mayExtend(env, flow.role, flow.source, scope, flow.until);
       if (problem) {
         f.deny(nsPath(firstNs[0]), 'no-escalation', `adding namespace ${firstNs[1]} to Team ${teamName} would extend ${problem}`);
         return;

@@ -149,8 +149,18 @@ export interface PolicyView {
   isSuperuser(requester: Requester): boolean;
   /** What of `permissions` the requester does not hold in the whole of `scope`, as readable pieces. */
   missingPermissions(requester: Requester, permissions: readonly string[], scope: Scope): string[];
-  /** Whether the requester holds, in the whole of `scope`, a role whose canAssign lists `role`. */
-  canAssign(requester: Requester, role: string, scope: Scope): boolean;
+  /**
+   * Whether the requester may bind `role` in the whole of `scope`: holds its permissions there or
+   * holds there a role whose canAssign lists it, and may assign the same way every role the role's
+   * holders could assign in turn (authz/queries.ts canAssign). `reason` says why not.
+   */
+  assign(requester: Requester, role: string, scope: Scope): { allowed: boolean; reason: string; chained?: string };
+  /** Whether every request Role `inner` grants, Role `outer` grants too (false when either is missing). */
+  roleCovers(outer: string, inner: string): boolean;
+  /** The same view, with bindings live or expired as they are at `time` (ms; Infinity: for good). */
+  at(time: number): PolicyView;
+  /** When the requester's live grants that expire do (ms, unordered); empty when none expires. */
+  expiries(requester: Requester): number[];
   /** Where the requester holds the permission `group/resource:verb`. */
   scopesHolding(requester: Requester, attrs: PermissionAttrs): HeldScopes;
   /** Whether the requester holds `me` (in any scope). */
@@ -166,7 +176,7 @@ export interface PolicyView {
 
 /** What the policy is built from. `view()` returns the current snapshot or undefined before sync. */
 export interface AdmissionContext {
-  config: Pick<GatehouseConfig, 'seedAdmins' | 'registration' | 'authorization' | 'operator'>;
+  config: Pick<GatehouseConfig, 'seedAdmins' | 'registration' | 'authorization' | 'operator' | 'defaults' | 'projects'>;
   view(): PolicyView | undefined;
   now(): number;
   /**

@@ -1,8 +1,9 @@
 // The core's PermissionIndex as the admission policy's PolicyView (src/admission/types.ts).
 import type { Scope } from '../api/types.js';
 import type { PermissionIndex } from '../authz/index.js';
-import { canAssign, missingPermissions, scopesHolding, type MissingResult } from '../authz/queries.js';
+import { canAssign, effectivePermissions, missingPermissions, scopesHolding, type MissingResult } from '../authz/queries.js';
 import { scopeText } from '../authz/scope.js';
+import { atomCovers, splitAtom } from '../authz/permission.js';
 import type { Requester } from '../authz/types.js';
 import type { PolicyView } from './types.js';
 
@@ -28,7 +29,25 @@ export function createPolicyView(index: PermissionIndex, now: () => number = () 
     },
     missingPermissions: (r, permissions, scope: Scope) => pieces(missingPermissions(index, r, permissions, scope, now())),
     missingRolePermissions: (r, name, scope: Scope) => pieces(missingPermissions(index, r, { role: name }, scope, now())),
-    canAssign: (r, role, scope) => canAssign(index, r, role, scope, now()).allowed,
+    assign(r, role, scope) {
+      const res = canAssign(index, r, role, scope, now());
+      return { allowed: res.allowed, reason: res.reason, ...(res.chained !== undefined ? { chained: res.chained } : {}) };
+    },
+    roleCovers(outer, inner) {
+      const a = index.compiledRole(outer);
+      const b = index.compiledRole(inner);
+      if (!a || !b) return false;
+      return b.atoms.every((x) => splitAtom(x.atom).every((piece) => a.atoms.some((y) => atomCovers(y.atom, piece))));
+    },
+    at: (time) => createPolicyView(index, () => time),
+    expiries(r) {
+      const out: number[] = [];
+      for (const g of effectivePermissions(index, r, now()).grants) {
+        const t = g.expiresAt !== undefined ? Date.parse(g.expiresAt) : Number.NaN;
+        if (!Number.isNaN(t)) out.push(t);
+      }
+      return out;
+    },
     scopesHolding: (r, attrs) => scopesHolding(index, r, { verb: attrs.verb, group: attrs.group, resource: attrs.resource }, now()),
     holdsMe: (r) => missingPermissions(index, r, ['me'], { cluster: true }, now()).missing.length === 0,
     teamNamespaces: (team) => [...index.teamNamespaces(team)],

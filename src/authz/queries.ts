@@ -325,21 +325,49 @@ export interface AssignCheck {
   via: 'superuser' | 'holdsPermissions' | 'canAssign' | null;
   reason: string;
   missing: MissingPermission[];
+  /** Set when the role itself may be assigned but a role its holders could assign may not: that role. */
+  chained?: string;
 }
 
 /**
- * Whether the requester may bind `role` in `scope` (no escalation): a superuser; or someone holding
- * all of the role's permissions in the whole scope; or someone holding, in every part of the scope,
- * a role whose canAssign (own or included) lists it. A role that does not exist yet may be bound
- * only by a superuser or through canAssign, since nobody can show they hold what it will grant.
+ * Whether the requester may bind `role` in `scope` (no escalation): a superuser; or someone who may
+ * assign the role itself (holds all of its permissions in the whole scope, or holds, in every part
+ * of the scope, a role whose canAssign, own or included, lists it) and may assign, the same way,
+ * every role its holders could assign in turn: the role's canAssign (own and included), theirs, and
+ * so on (issue 32, item 3: a canAssign must not be passed on unchecked). A role that does not exist
+ * yet may be assigned only by a superuser or through canAssign, since nobody can show they hold what
+ * it will grant. Admission's every no-escalation path asks this one function.
  */
 export function canAssign(index: PermissionIndex, requester: Requester, role: string, scope: Scope, now: number = index.now()): AssignCheck {
   const user = requesterUser(index, requester);
   if (!user) return { allowed: false, via: null, reason: `user ${requester.user} has no User`, missing: [] };
   if (user.state !== 'Active') return { allowed: false, via: null, reason: `user ${requester.user} is ${user.state}`, missing: [] };
   if (user.superuser) return { allowed: true, via: 'superuser', reason: `user ${requester.user} is a superuser`, missing: [] };
-  const parts = scopeParts(scope);
   const { list } = activeHoldings(index, requester, now);
+  const first = assignOne(index, requester, list, role, scope, now);
+  if (!first.allowed) return first;
+  // Breadth-first over what the role lets its holders assign, so the path named is a shortest one.
+  const parent = new Map<string, string>([[role, '']]);
+  const queue = [role];
+  for (let i = 0; i < queue.length; i++) {
+    for (const next of [...(index.compiledRole(queue[i]!)?.canAssign ?? [])].sort()) {
+      if (parent.has(next)) continue;
+      parent.set(next, queue[i]!);
+      const check = assignOne(index, requester, list, next, scope, now);
+      if (!check.allowed) {
+        const path: string[] = [next];
+        for (let at = queue[i]!; at !== ''; at = parent.get(at)!) path.unshift(at);
+        return { allowed: false, via: null, reason: `holders of role ${role} could assign role ${next} (canAssign ${path.join(' -> ')}), and ${check.reason}`, missing: check.missing, chained: next };
+      }
+      queue.push(next);
+    }
+  }
+  return first;
+}
+
+/** canAssign() for one role, without what it lets its holders assign in turn. */
+function assignOne(index: PermissionIndex, requester: Requester, list: readonly Holding[], role: string, scope: Scope, now: number): AssignCheck {
+  const parts = scopeParts(scope);
   const assigners = list.filter((h) => h.role?.canAssign.has(role));
   const viaCanAssign = parts.length > 0 && parts.every((p) => assigners.some((h) => h.covers(p)));
   const res = missingPermissions(index, requester, { role }, scope, now);
