@@ -238,6 +238,7 @@ describe('no escalation through any sequence of delegated writes (property, issu
       const before = PermissionIndex.build(world, config, () => NOW);
       let current = world;
       let index = before;
+      const applied: string[] = [];
       for (const [step, w] of writes.entries()) {
         if (w.kind === 'username' && !usernameRule) continue;
         const planned = plan(current, w, writer, step);
@@ -246,6 +247,7 @@ describe('no escalation through any sequence of delegated writes (property, issu
         if (!validateAdmission(planned.input, ctx).allowed) continue;
         stats.admitted++;
         stats.kinds.set(w.kind, (stats.kinds.get(w.kind) ?? 0) + 1);
+        applied.push(w.kind);
         current = planned.next;
         index = PermissionIndex.build(current, config, () => NOW);
       }
@@ -256,7 +258,7 @@ describe('no escalation through any sequence of delegated writes (property, issu
             if (decide(index, r, { now: time }).verdict !== 'allow' || decide(before, r, { now: time }).verdict === 'allow') continue;
             stats.granted++;
             assert.ok(writerCouldGrant(before, writer, r, time),
-              `${writer}'s writes ${JSON.stringify(writes.map((w) => w.kind))} newly allow ${identity} ${JSON.stringify(r.resource)} at now+${time - NOW} ms, which ${writer} could not grant then`);
+              `${writer}'s admitted writes ${JSON.stringify(applied)} newly allow ${identity} ${JSON.stringify(r.resource)} at now+${time - NOW} ms, which ${writer} could not grant then`);
           }
         }
       }
