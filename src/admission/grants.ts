@@ -64,7 +64,7 @@ export function grantProblem(env: Env, role: string, scope: Scope, until: Until,
   const horizon = latestAllowed(env, role, scope, at);
   const when = until === undefined ? 'for good (no expiresAt)' : `until ${until}`;
   return { why: 'expiry', message: `the grant would last ${when}, but what lets ${who.label} grant role ${role} in ${scopeText(scope, 'noun')} expires before then`
-    + (horizon !== undefined ? ` (at ${new Date(horizon).toISOString()}; set expiresAt no later than that)` : '') };
+    + (horizon !== undefined ? `; set expiresAt no later than ${new Date(horizon).toISOString()}` : '') };
 }
 
 /**
