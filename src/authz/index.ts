@@ -309,6 +309,10 @@ export class PermissionIndex {
   listTeams(): Team[] {
     return [...this.memberships.teams.values()];
   }
+  /** A binding's expiresAt as the index parsed it (ms since the epoch), or null (none, or no such binding). */
+  bindingExpiry(name: string): number | null {
+    return this.placement.byName.get(name)?.expiresAt ?? null;
+  }
   getBinding(name: string): RoleBinding | undefined {
     return this.placement.byName.get(name)?.object;
   }
