@@ -146,3 +146,19 @@ test('item 13: the next expiry and grants still in the cluster past their expiry
   await eventually('the grant ended', async () => (await stack.kubectl(['get', ...rb])).code !== 0, 15_000, 100);
   assert.equal(await metric('gatehouse_rbac_overdue_grants'), 0);
 });
+
+test('item 7: the API server refuses lists and names past the CRD schema bounds, naming the field', async () => {
+  const rb = (name: string, subjects: object[]) => ({ apiVersion: GH, kind: 'RoleBinding', metadata: { name }, spec: { role: 's-owner', subjects, scope: { namespaces: ['s-alice'] } } });
+  const long = await stack.kubectl(['apply', '-f', '-'], { input: yaml([rb('s-long', [{ kind: 'Group', name: `oidc:${'g'.repeat(508)}` }])]) });
+  assert.notEqual(long.code, 0);
+  assert.match(long.stderr, /spec\.subjects(\[0\])?\.name.*at most 512/);
+  const many = await stack.kubectl(['apply', '-f', '-'], { input: yaml([rb('s-many', Array.from({ length: 1001 }, (_, i) => ({ kind: 'Group', name: `g-${i}` })))]) });
+  assert.notEqual(many.code, 0);
+  assert.match(many.stderr, /spec\.subjects.*(at most 1000|too many)/);
+  const members = await stack.kubectl(['apply', '-f', '-'], { input: yaml([{ apiVersion: GH, kind: 'Team', metadata: { name: 's-team' }, spec: { members: ['m'.repeat(254)] } }]) });
+  assert.notEqual(members.code, 0);
+  assert.match(members.stderr, /spec\.members(\[0\])?.*at most 253/);
+  // At the bounds: admitted.
+  await stack.kubectlOk(['apply', '-f', '-'], { input: yaml([rb('s-edge', [{ kind: 'Group', name: `oidc:${'g'.repeat(507)}` }])]) });
+  await stack.kubectlOk(['delete', 'ghrb', 's-edge']);
+});
