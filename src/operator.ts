@@ -150,6 +150,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     createPendingUser: (username) => createPendingUser(kube, username),
     indexGeneration: () => index.generation,
     watchRestarts: () => controller.metrics().watchRestarts,
+    ...(controller.rbac ? { rbac: () => controller.rbac?.metrics() } : {}),
     processMetrics: true,
     ...(credentials ? { authenticate: (body: unknown) => credentials.tokenReview(body) } : {}),
   });

@@ -110,7 +110,8 @@ export class PermissionIndex {
     this.expiriesSeenUpTo = this.clock();
     this.users = new UserRecords(new Set(config.seedAdmins.map((s) => s.username)), this.ids, this.memberships);
     this.ignoreLists = ignoreListsOf(config.authorization);
-    this.defaultTeamId = config.defaults.team !== undefined ? this.ids.id('Team', config.defaults.team) : undefined;
+    // Held for the index's life: decide() compares it with every request's team ids.
+    this.defaultTeamId = config.defaults.team !== undefined ? this.ids.acquire('Team', config.defaults.team) : undefined;
   }
 
   /** The internal id of the configured default team (decide()'s step 8 compares ids). */
@@ -264,7 +265,8 @@ export class PermissionIndex {
       expiresAt: parseExpiry(b.spec.expiresAt),
       object: b,
       roleCell: this.roles.cell(b.spec.role),
-      subjectIds: subjects.map((s) => this.ids.id(s.kind, s.name)),
+      // Held until placement.remove() gives them back.
+      subjectIds: subjects.map((s) => this.ids.acquire(s.kind, s.name)),
     };
   }
 
@@ -306,6 +308,10 @@ export class PermissionIndex {
   }
   listTeams(): Team[] {
     return [...this.memberships.teams.values()];
+  }
+  /** A binding's expiresAt as the index parsed it (ms since the epoch), or null (none, or no such binding). */
+  bindingExpiry(name: string): number | null {
+    return this.placement.byName.get(name)?.expiresAt ?? null;
   }
   getBinding(name: string): RoleBinding | undefined {
     return this.placement.byName.get(name)?.object;
@@ -441,6 +447,10 @@ export class PermissionIndex {
   /** Bindings whose teams scope lists the team, by subject id. */
   teamScopeBindings(teamId: number): ReadonlyMap<number, ReadonlySet<CompiledBinding>> | undefined {
     return this.placement.teamScope(teamId);
+  }
+  /** What the index holds per subject (tests and bench:soak: create/delete cycles come back to the start). */
+  subjectCounts(): { liveIds: number; allocatedIds: number; memberSets: number } {
+    return { liveIds: this.ids.live, allocatedIds: this.ids.capacity, memberSets: this.memberships.memberCount };
   }
   /** The internal id of a team, if the index has seen its name. */
   teamId(team: string): number | undefined {

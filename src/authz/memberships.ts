@@ -17,8 +17,12 @@ export class Memberships {
   /** The stored objects, by name (read-only outside). */
   readonly teams: ReadonlyMap<string, Team> = this.teamMap;
   readonly namespaces: ReadonlyMap<string, Namespace> = this.namespaceMap;
-  /** member name -> team ids. Sets are never removed, so user records can hold them (no lookup per request). */
+  /**
+   * member name -> team ids. User records hold these live sets (no lookup per request), so a set
+   * stays while a record holds it (memberHolds) or a team names the member, and goes after both.
+   */
   private readonly teamIdsByMember = new Map<string, Set<number>>();
+  private readonly memberHolds = new Map<string, number>();
   /** group id -> team ids. */
   private readonly teamIdsOfGroupId: (Set<number> | undefined)[];
   /** namespace -> what decide() needs of it; bySubject is binding placement's (placement.ts). */
@@ -38,9 +42,10 @@ export class Memberships {
     this.removeTeam(team.metadata.name);
     const name = team.metadata.name;
     this.teamMap.set(name, team);
-    const id = this.ids.id('Team', name);
-    for (const m of team.spec.members ?? []) this.memberTeamIds(m).add(id);
-    for (const g of team.spec.groups ?? []) addAt(this.teamIdsOfGroupId, this.ids.id('Group', g), id);
+    // The Team holds its own id and one per group entry until removeTeam() gives them back.
+    const id = this.ids.acquire('Team', name);
+    for (const m of team.spec.members ?? []) this.memberSet(m).add(id);
+    for (const g of team.spec.groups ?? []) addAt(this.teamIdsOfGroupId, this.ids.acquire('Group', g), id);
     for (const ns of team.spec.namespaces ?? []) (this.fastFor(ns).specTeamIds ??= new Set()).add(id);
   }
 
@@ -48,9 +53,16 @@ export class Memberships {
     const old = this.teams.get(name);
     if (!old) return;
     this.teamMap.delete(name);
-    const id = this.ids.id('Team', name);
-    for (const m of old.spec.members ?? []) this.teamIdsByMember.get(m)?.delete(id);
-    for (const g of old.spec.groups ?? []) removeAt(this.teamIdsOfGroupId, this.ids.id('Group', g), id);
+    const id = this.ids.find('Team', name)!;
+    for (const m of old.spec.members ?? []) {
+      this.teamIdsByMember.get(m)?.delete(id);
+      this.pruneMember(m);
+    }
+    for (const g of old.spec.groups ?? []) {
+      const gid = this.ids.find('Group', g)!;
+      removeAt(this.teamIdsOfGroupId, gid, id);
+      this.ids.release(gid);
+    }
     for (const ns of old.spec.namespaces ?? []) {
       const f = this.nsFast.get(ns);
       if (f?.specTeamIds) {
@@ -59,6 +71,7 @@ export class Memberships {
         this.tidy(ns, f);
       }
     }
+    this.ids.release(id);
   }
 
   upsertNamespace(ns: Namespace): void {
@@ -69,7 +82,7 @@ export class Memberships {
     const team = labels[LABELS.team];
     if (team) {
       addTo(this.labelNamespacesByTeam, team, name);
-      this.fastFor(name).labelTeamId = this.ids.id('Team', team);
+      this.fastFor(name).labelTeamId = this.ids.acquire('Team', team); // given back in removeNamespace
     }
     // The owner's username: the annotation when it agrees with the (encoded) label, else the label.
     const owner = namespaceOwner(ns.metadata);
@@ -87,7 +100,10 @@ export class Memberships {
     if (!this.namespaceMap.delete(name)) return;
     const f = this.nsFast.get(name);
     if (!f) return;
-    if (f.labelTeamId !== undefined) removeFrom(this.labelNamespacesByTeam, this.ids.name(f.labelTeamId), name);
+    if (f.labelTeamId !== undefined) {
+      removeFrom(this.labelNamespacesByTeam, this.ids.name(f.labelTeamId), name);
+      this.ids.release(f.labelTeamId);
+    }
     if (f.owner !== undefined) removeFrom(this.namespacesByOwner, f.owner, name);
     this.publicNamespaces.delete(name);
     f.labelTeamId = undefined;
@@ -98,11 +114,29 @@ export class Memberships {
 
   // ---------------------------------------------------------------- by id (decide()'s fast path)
 
-  /** The live set of team ids naming `member`, created on first use and never dropped. */
-  memberTeamIds(member: string): Set<number> {
+  /** The live set of team ids naming `member`, held by the caller until releaseMemberTeamIds(member). */
+  acquireMemberTeamIds(member: string): ReadonlySet<number> {
+    this.memberHolds.set(member, (this.memberHolds.get(member) ?? 0) + 1);
+    return this.memberSet(member);
+  }
+  releaseMemberTeamIds(member: string): void {
+    const n = this.memberHolds.get(member) ?? 0;
+    if (n <= 1) this.memberHolds.delete(member);
+    else this.memberHolds.set(member, n - 1);
+    this.pruneMember(member);
+  }
+  private memberSet(member: string): Set<number> {
     let set = this.teamIdsByMember.get(member);
     if (!set) this.teamIdsByMember.set(member, (set = new Set()));
     return set;
+  }
+  /** Drops a member's set once no team names the member and no user record holds the set. */
+  private pruneMember(member: string): void {
+    if (this.teamIdsByMember.get(member)?.size === 0 && !this.memberHolds.has(member)) this.teamIdsByMember.delete(member);
+  }
+  /** How many member names have a set (tests: create/delete cycles come back to the same count). */
+  get memberCount(): number {
+    return this.teamIdsByMember.size;
   }
   teamIdsOfGroup(groupId: number): ReadonlySet<number> | undefined {
     return this.teamIdsOfGroupId[groupId];

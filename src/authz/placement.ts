@@ -50,6 +50,8 @@ export class BindingPlacement {
     this.placeByScope(old, false);
     removeFrom(this.byRole, old.role, name);
     this.expiring.delete(old);
+    // The binding's subject ids were taken when it was compiled (index.ts compileBinding).
+    for (const id of old.subjectIds) this.ids.release(id);
   }
 
   private placeByScope(cb: CompiledBinding, add: boolean): void {
@@ -67,15 +69,17 @@ export class BindingPlacement {
         this.memberships.tidy(ns, f);
       }
     } else {
+      // Each scope team's id is held while the binding is placed (taken on add, given back on remove).
       for (const team of cb.scope.teams) {
-        const tid = this.ids.id('Team', team);
+        const tid = add ? this.ids.acquire('Team', team) : this.ids.find('Team', team);
+        if (tid === undefined) continue;
         let inner = this.teamScopeById[tid];
-        if (!inner) {
-          if (!add) continue;
-          this.teamScopeById[tid] = inner = new Map();
+        if (!inner && add) this.teamScopeById[tid] = inner = new Map();
+        if (inner) {
+          for (const id of ids) op(inner, id, cb);
+          if (inner.size === 0) this.teamScopeById[tid] = undefined;
         }
-        for (const id of ids) op(inner, id, cb);
-        if (inner.size === 0) this.teamScopeById[tid] = undefined;
+        if (!add) this.ids.release(tid);
       }
     }
   }

@@ -82,8 +82,10 @@ export class UserRecords {
   private refresh(username: string): void {
     const user = this.primary(username);
     const seed = this.seedUsernames.has(username);
+    const before = this.records.get(username);
     if (!user && !seed) {
       this.records.delete(username);
+      if (before) this.release(before);
       return;
     }
     const name = user?.metadata.name ?? null;
@@ -92,8 +94,10 @@ export class UserRecords {
     if (username !== name && (user === null ? !this.users.has(username) : this.resolve(username) === user)) aliases.push(username);
     const deleting = user !== null && isBeingDeleted(user.metadata);
     this.records.set(username, {
-      subjectIds: aliases.map((a) => this.ids.id('User', a)),
-      memberTeamIds: aliases.map((a) => this.memberships.memberTeamIds(a)),
+      // Held by the record; the record it replaces gives its own back below (after, so an id
+      // both hold is never freed in between).
+      subjectIds: aliases.map((a) => this.ids.acquire('User', a)),
+      memberTeamIds: aliases.map((a) => this.memberships.acquireMemberTeamIds(a)),
       aliases,
       name,
       username,
@@ -104,5 +108,12 @@ export class UserRecords {
       deleting: !seed && deleting,
       object: user,
     });
+    if (before) this.release(before);
+  }
+
+  /** Gives back what a replaced or dropped record held. */
+  private release(record: UserRecord): void {
+    for (const id of record.subjectIds) this.ids.release(id);
+    for (const a of record.aliases) this.memberships.releaseMemberTeamIds(a);
   }
 }

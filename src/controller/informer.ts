@@ -46,6 +46,11 @@ export interface InformerOptions<T extends KubeObject> {
   pageSize?: number;
   /** Lists and watches only objects matching this label selector. */
   labelSelector?: string;
+  /**
+   * Keeps only the objects this accepts (what a label selector cannot say, e.g. a name prefix); an
+   * object that stops being accepted leaves the store as if deleted.
+   */
+  accept?: (o: T) => boolean;
 }
 
 export interface InformerStats {
@@ -99,6 +104,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
 
   const keyOf = (m: KubeObject['metadata'] & { namespace?: string }): string => (m.namespace ? `${m.namespace}/${m.name}` : m.name);
   const selector = opts.labelSelector !== undefined ? { labelSelector: opts.labelSelector } : {};
+  const accept = opts.accept;
 
   async function list(): Promise<string> {
     const items: T[] = [];
@@ -118,8 +124,9 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     } while (cont);
     const previous = new Map(store);
     store.clear();
-    for (const item of items) store.set(keyOf(item.metadata), item);
-    safely('replace', () => handler.onReplace(items, previous));
+    const kept = accept ? items.filter((i) => accept(i)) : items;
+    for (const item of kept) store.set(keyOf(item.metadata), item);
+    safely('replace', () => handler.onReplace(kept, previous));
     latestRv = rv;
     return rv;
   }
@@ -159,7 +166,8 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
           stats.events++;
           if (!obj.metadata?.name) return;
           const name = keyOf(obj.metadata);
-          if (ev.type === 'DELETED') {
+          if (ev.type === 'DELETED' || (accept && !accept(obj))) {
+            if (accept && !store.has(name)) return;
             store.delete(name);
             safely('delete', () => handler.onDelete(obj));
           } else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') {

@@ -1,6 +1,12 @@
 // Keeps the cluster's Gatehouse-managed RBAC objects equal to what the RBAC compiler wants (modes
-// `rbac` and `both`). It watches only objects labelled app.kubernetes.io/managed-by=gatehouse
-// and so never updates or deletes anything else. Level-based, like the controller:
+// `rbac` and `both`). Its objects are those under the reserved name prefix `gatehouse:` (every
+// name the compiler writes) and those labelled app.kubernetes.io/managed-by=gatehouse; it never
+// updates or deletes anything else. The name, not the label, is what marks an object as
+// Gatehouse's: a namespace user can remove the label of a compiled RoleBinding in their namespace,
+// not rename it, so a label removal is repaired like a subjects edit, and an object found under a
+// reserved name without the label (tampered with, or created by someone else) is rewritten or
+// deleted and reported (log, gatehouse_rbac_foreign_objects_total), never left granting (issue 32,
+// item 11). Level-based, like the controller:
 // - any index change (Namespaces included) schedules one compile, which is incremental
 //   (src/rbac/compile.ts: only the units whose inputs changed are recompiled); only keys whose
 //   desired content changed are checked against the cache; a full resync (leadership gained, or
@@ -14,7 +20,7 @@ import type { Logger } from '../log.js';
 import type { GatehouseConfig } from '../config.js';
 import type { PermissionIndex } from '../authz/index.js';
 import { RbacCompiler } from '../rbac/compile.js';
-import { keyOf, MANAGED_BY, MANAGED_BY_LABEL, MANAGED_SELECTOR, objectKey, RBAC_GROUP, SOURCE_ANNOTATION, SOURCE_LABEL, type RbacKind, type RbacObject } from '../rbac/objects.js';
+import { isGatehouseObject, keyOf, MANAGED_BY, MANAGED_BY_LABEL, objectKey, RBAC_GROUP, SOURCE_ANNOTATION, SOURCE_LABEL, type RbacKind, type RbacObject } from '../rbac/objects.js';
 import { indexSource } from '../rbac/source.js';
 import type { Clock } from './clock.js';
 import { createInformer, type Informer, type KubeObject } from './informer.js';
@@ -47,8 +53,15 @@ export interface RbacApplierMetrics {
   creates: number;
   applies: number;
   deletes: number;
-  /** A create found an object of that name without Gatehouse's label: left alone. */
-  nameConflicts: number;
+  /**
+   * Objects found under a reserved name without Gatehouse's label (a label removed by hand, or an
+   * object someone else created under that name): each was rewritten or deleted.
+   */
+  foreignObjects: number;
+  /** The earliest expiresAt still ahead among bindings (ms since the epoch), or null. */
+  nextExpiry: number | null;
+  /** Gatehouse RoleBindings whose expiresAt has passed while RBAC objects compiled from them are still in the cluster. */
+  overdueGrants: number;
 }
 
 export interface RbacApplier {
@@ -143,7 +156,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
   const logger = opts.logger.child({ component: 'rbac' });
   const settings = config.authorization.rbac;
   const source = indexSource(index);
-  const counters = { compiles: 0, lastCompileMs: 0, writes: 0, creates: 0, applies: 0, deletes: 0, nameConflicts: 0 };
+  const counters = { compiles: 0, lastCompileMs: 0, writes: 0, creates: 0, applies: 0, deletes: 0, foreignObjects: 0 };
   const compiler = new RbacCompiler(settings.maxSubjectsPerObject);
   /** Set by the first compile. */
   let compiled = false;
@@ -169,7 +182,8 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
       kind,
       path,
       client,
-      labelSelector: MANAGED_SELECTOR,
+      // No label selector: the label is not what makes an object Gatehouse's (see the top comment).
+      accept: isGatehouseObject,
       watch: config.operator.watch,
       clock,
       logger,
@@ -210,6 +224,8 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     const kind = key.slice(0, key.indexOf('/')) as RbacKind;
     const haveText = have ? content(kind, have) : undefined;
     if (want === haveText) return;
+    // Already being deleted (a finalizer holds it): deleting again would only spin.
+    if (want === undefined && have?.metadata.deletionTimestamp) return;
     if (written.get(key) === (want ?? 'deleted')) return; // our write is on its way back
     queue.add(key);
   }
@@ -265,6 +281,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
       return client.request<T>({ ...req, signal: term, timeoutMs: 10_000 });
     };
     const ns = want?.metadata.namespace ?? have?.metadata.namespace;
+    if (have && have.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) foreign(kind, ns, have.metadata.name, want ? 'rewritten' : 'deleted');
     if (!want) {
       if (!have) return;
       try {
@@ -298,8 +315,15 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     written.set(key, wantText!);
   }
 
-  // A create, not an apply: an existing object of that name without our label stays untouched.
-  // False when it was left alone.
+  /** An object under a reserved name without Gatehouse's label: an error the operator reports, then repairs. */
+  function foreign(kind: RbacKind, namespace: string | undefined, name: string, action: 'rewritten' | 'deleted'): void {
+    counters.foreignObjects++;
+    logger.error({ kind, namespace, name, action }, 'rbac object under a reserved name without the gatehouse label, taken back');
+  }
+
+  // A create first; an object already under the name (the cache had not seen it) is Gatehouse's
+  // by its reserved name: reported when it lacks the label, then rewritten (replaced when its
+  // roleRef differs, since a roleRef cannot change). False when nothing was written.
   async function create(want: RbacObject, kind: RbacKind, ns: string | undefined, request: <T>(req: Parameters<KubeClient['request']>[0]) => Promise<T>, apply: () => Promise<void>): Promise<boolean> {
     try {
       await request({ method: 'POST', path: pathOf(kind, ns), query: { fieldManager: FIELD_MANAGER }, body: manifest(want) });
@@ -308,13 +332,17 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     } catch (err) {
       if (!isConflict(err)) throw err;
       const existing = await client.request<CachedRbac>({ method: 'GET', path: pathOf(kind, ns, want.metadata.name), timeoutMs: 10_000 });
-      if (existing.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) {
-        await apply();
-        return true;
+      if (existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) foreign(kind, ns, want.metadata.name, 'rewritten');
+      if (want.kind !== 'ClusterRole' && (existing.roleRef ?? {}).name !== want.roleRef.name) {
+        await request({ method: 'DELETE', path: pathOf(kind, ns, want.metadata.name), body: { preconditions: { uid: existing.metadata.uid } } }).catch((e: unknown) => {
+          if (!isNotFound(e)) throw e;
+        });
+        counters.deletes++;
+        // The next attempt (queue retry) creates it; failing here keeps the key queued.
+        throw new Error('rbac object under a reserved name replaced, create again');
       }
-      counters.nameConflicts++;
-      logger.warn({ kind, namespace: ns, name: want.metadata.name }, 'rbac object name taken by an unmanaged object, left alone');
-      return false;
+      await apply();
+      return true;
     }
   }
 
@@ -342,6 +370,27 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
         if (!stopped) discoveryLoop();
       });
     }, DISCOVERY_INTERVAL_MS);
+  }
+
+  /**
+   * Gatehouse RoleBindings past their expiresAt whose compiled objects are still in the cluster.
+   * Read from every replica's own caches and index, leader or not, so a scrape of any replica
+   * shows a grant the leader has not ended (docs/rbac.md, "Expiry"). 0 once the leader deleted them.
+   */
+  function overdueGrants(): number {
+    const now = index.now();
+    const overdue = new Set<string>();
+    for (const inf of [caches.RoleBinding, caches.ClusterRoleBinding]) {
+      for (const o of inf.store.values()) {
+        const source = o.metadata.annotations?.[SOURCE_ANNOTATION];
+        if (source === undefined || !source.startsWith('RoleBinding/')) continue;
+        const name = source.slice('RoleBinding/'.length);
+        if (overdue.has(name)) continue;
+        const at = index.bindingExpiry(name);
+        if (at !== null && at <= now) overdue.add(name);
+      }
+    }
+    return overdue.size;
   }
 
   function settleIdle(): void {
@@ -391,6 +440,8 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
       ...counters,
       desiredObjects: desiredText.size,
       managedObjects: Object.values(caches).reduce((n, i) => n + i.store.size, 0),
+      nextExpiry: index.nextExpiry(),
+      overdueGrants: overdueGrants(),
     }),
     subjectCount: (username) => (compiled ? (compiler.subjectCounts.get(username) ?? 0) : undefined),
     converged() {

@@ -11,8 +11,20 @@ export const MANAGED_BY = 'gatehouse';
 export const SOURCE_LABEL = `${GROUP}/rbac-source`;
 /** Annotation: the exact source, e.g. `RoleBinding/vision-researchers` or `projects.ownerRole`. */
 export const SOURCE_ANNOTATION = `${GROUP}/source`;
-/** The label selector the applier watches and the only objects it ever updates or deletes. */
+/** The label selector of Gatehouse's objects (tools and people filter by it). */
 export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+/**
+ * Every name the compiler writes starts with this, and Gatehouse owns every ClusterRole,
+ * ClusterRoleBinding and RoleBinding whose name does (in modes rbac and both): the applier
+ * recognises its objects by name, which a namespace user cannot change, not by the label, which
+ * they can remove (issue 32, item 11). An object under a reserved name that Gatehouse does not want
+ * is deleted; one that differs is rewritten, label included.
+ */
+export const RESERVED_PREFIX = 'gatehouse:';
+export const isReservedName = (name: string): boolean => name.startsWith(RESERVED_PREFIX);
+/** What the applier keeps in its caches: its label, or a reserved name without it (a foreign or tampered object). */
+export const isGatehouseObject = (o: { metadata: { name?: string; labels?: Record<string, string> } }): boolean =>
+  o.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY || isReservedName(o.metadata.name ?? '');
 /** Longest name written; longer ones keep a prefix and end in `~` and a hash (`~` is in no Kubernetes object name). */
 export const MAX_NAME = 253;
 /** Subjects per binding object: at most ~330 bytes each, so ~660 KB, well inside etcd's 1.5 MiB. */

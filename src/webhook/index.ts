@@ -9,7 +9,7 @@ import { createWebhookRoutes } from './routes.js';
 import { createAuthorizeHandler } from './sar.js';
 import { createAdmissionHandler, type Mutator, type Validator } from './admission.js';
 import type { Requester } from '../authz/types.js';
-import { createWebhookMetrics, type WebhookMetrics } from './metrics.js';
+import { createWebhookMetrics, type RbacExpiryStatus, type WebhookMetrics } from './metrics.js';
 import type { Reply } from './http.js';
 import { createAutoRegistrar, type AutoRegistrar } from './registration.js';
 
@@ -31,6 +31,7 @@ export interface GatehouseWebhookOptions {
   createPendingUser?: (username: string) => Promise<void>;
   indexGeneration?: () => number;
   watchRestarts?: () => number;
+  rbac?: () => RbacExpiryStatus | undefined;
   /** Milliseconds, for the registration rate limit. */
   now?: () => number;
   certReloadIntervalMs?: number;
@@ -53,6 +54,7 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
   const metrics = createWebhookMetrics({
     ...(options.indexGeneration ? { indexGeneration: options.indexGeneration } : {}),
     ...(options.watchRestarts ? { watchRestarts: options.watchRestarts } : {}),
+    ...(options.rbac ? { rbac: options.rbac } : {}),
     processMetrics: options.processMetrics ?? false,
   });
   const registrar = config.registration.auto && options.createPendingUser

@@ -14,6 +14,16 @@ export interface WebhookMetricsOptions {
   watchRestarts?: () => number;
   /** Node's process metrics (heap, event-loop lag); off in tests, on in the operator. */
   processMetrics?: boolean;
+  /** Modes rbac and both: what the RBAC applier knows of expiry and foreign objects (undefined otherwise). */
+  rbac?: () => RbacExpiryStatus | undefined;
+}
+
+/** The RBAC applier's figures the alerts read (src/controller/rbac-applier.ts metrics()). */
+export interface RbacExpiryStatus {
+  /** ms since the epoch, or null when no binding has an expiresAt ahead. */
+  nextExpiry: number | null;
+  overdueGrants: number;
+  foreignObjects: number;
 }
 
 export interface WebhookMetrics {
@@ -106,6 +116,41 @@ export function createWebhookMetrics(options: WebhookMetricsOptions = {}): Webho
       }
     },
   });
+  if (options.rbac) {
+    // Native RBAC objects do not expire: Gatehouse deletes them when a binding's expiresAt passes,
+    // so a grant outlives its expiry while no replica leads. These let an alert say so (docs/rbac.md).
+    const rbac = options.rbac;
+    new Gauge({
+      name: 'gatehouse_rbac_next_expiry_timestamp_seconds',
+      help: 'Unix time of the earliest RoleBinding expiresAt still ahead (0: none); RBAC objects compiled from it must be gone soon after.',
+      registers: [registry],
+      collect() {
+        const next = rbac()?.nextExpiry ?? null;
+        this.set(next === null ? 0 : next / 1000);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_rbac_overdue_grants',
+      help: 'RoleBindings past their expiresAt whose compiled RBAC objects are still in the cluster (this replica\'s view).',
+      registers: [registry],
+      collect() {
+        this.set(rbac()?.overdueGrants ?? 0);
+      },
+    });
+    let foreignSeen = 0;
+    new Counter({
+      name: 'gatehouse_rbac_foreign_objects_total',
+      help: 'RBAC objects found under a reserved gatehouse: name without the gatehouse label (label removed, or created by someone else); each was rewritten or deleted.',
+      registers: [registry],
+      collect() {
+        const now = rbac()?.foreignObjects ?? 0;
+        if (now > foreignSeen) {
+          this.inc(now - foreignSeen);
+          foreignSeen = now;
+        }
+      },
+    });
+  }
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
 
   const decisionChildren = new Map<string, Counter.Internal>();

@@ -217,8 +217,8 @@ test('deleting a Gatehouse RoleBinding deletes exactly its objects, and nothing 
     input: yaml([
       { apiVersion: GH, kind: 'Role', metadata: { name: 'd-writer' }, spec: { permissions: ['iam.gatehouse.dev/teams:write', 'configmaps:*'] } },
       { apiVersion: GH, kind: 'RoleBinding', metadata: { name: 'd-gone' }, spec: { role: 'd-writer', subjects: [{ kind: 'User', name: 'd-alice' }], scope: { teams: ['d-team'] } } },
-      // Unmanaged objects with look-alike names stay whatever Gatehouse does.
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'gatehouse:binding:d-gone-copy', namespace: 'd-ns' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'd-alice' }] },
+      // Unmanaged objects with look-alike names outside the reserved prefix `gatehouse:` stay whatever Gatehouse does.
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'gatehouse-binding-d-gone-copy', namespace: 'd-ns' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'd-alice' }] },
     ]),
   });
   await converged();
@@ -234,7 +234,7 @@ test('deleting a Gatehouse RoleBinding deletes exactly its objects, and nothing 
   const gone = (a: typeof afterObjs, b: typeof afterObjs) => a.map((o) => `${o.key}@${o.uid}`).filter((k) => !b.some((o) => `${o.key}@${o.uid}` === k));
   const kept = beforeObjs.filter((o) => o.source !== 'RoleBinding/d-gone');
   assert.deepEqual({ missing: gone(kept, afterObjs), extra: gone(afterObjs, kept) }, { missing: [], extra: [] }, 'every other managed object is untouched (same uid)');
-  assert.equal((await stack.kubectl(['get', '-n', 'd-ns', 'rolebinding', 'gatehouse:binding:d-gone-copy'])).code, 0, 'the unmanaged look-alike is still there');
+  assert.equal((await stack.kubectl(['get', '-n', 'd-ns', 'rolebinding', 'gatehouse-binding-d-gone-copy'])).code, 0, 'the unmanaged look-alike is still there');
 });
 
 test('an idle full resync writes nothing', async () => {

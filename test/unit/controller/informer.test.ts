@@ -11,7 +11,7 @@ import { FakeKube, listOf } from '../../support/fake-kube.js';
 
 const obj = (name: string, rv: string, extra: Record<string, unknown> = {}): KubeObject => ({ metadata: { name, resourceVersion: rv }, ...extra }) as KubeObject;
 
-function setup(lists: unknown[]) {
+function setup(lists: unknown[], accept?: (o: KubeObject) => boolean) {
   const clock = new FakeClock();
   const kube = new FakeKube();
   let n = 0;
@@ -30,6 +30,7 @@ function setup(lists: unknown[]) {
     logger: silentLogger(),
     random: () => 0.5,
     watch: { silenceTimeoutSeconds: 10, backoffInitialMs: 100, backoffMaxMs: 1000 },
+    ...(accept ? { accept } : {}),
     handler: {
       onReplace: (objs) => replaced.push(objs.map((o) => o.metadata.name).sort()),
       onUpsert: (o) => seen.push(`up:${o.metadata.name}`),
@@ -171,5 +172,24 @@ test('a handler that throws does not break the watch', async () => {
   assert.equal(calls, 2);
   assert.equal(kube.lastWatch!.closed, false);
   assert.equal(informer.store.size, 2);
+  await informer.stop();
+});
+
+test('accept: only accepted objects are stored, and one that stops being accepted leaves as if deleted', async () => {
+  const mine = (o: KubeObject): boolean => o.metadata.name.startsWith('gh:') || o.metadata.labels?.['own'] === 'yes';
+  const { kube, informer, seen, replaced } = setup([listOf([obj('gh:a', '5'), obj('other', '6')], '10')], mine);
+  informer.start();
+  await informer.synced;
+  await settle();
+  assert.deepEqual(replaced, [['gh:a']]);
+  const w = kube.lastWatch!;
+  w.send({ type: 'ADDED', object: obj('x', '11') as never });
+  w.send({ type: 'ADDED', object: obj('y', '12', { metadata: { name: 'y', resourceVersion: '12', labels: { own: 'yes' } } }) as never });
+  // The label that made y accepted is removed: y leaves the store.
+  w.send({ type: 'MODIFIED', object: obj('y', '13') as never });
+  w.send({ type: 'DELETED', object: obj('x', '14') as never });
+  w.send({ type: 'MODIFIED', object: obj('gh:a', '15') as never });
+  assert.deepEqual(seen, ['up:y', 'del:y', 'up:gh:a']);
+  assert.deepEqual([...informer.store.keys()], ['gh:a']);
   await informer.stop();
 });
