@@ -230,6 +230,16 @@ test('issue 19 must-show: a bounded fuzz pass through admission, TokenReview and
     const res = await create(stack, userYaml(`fuzz-${i}`, { username, state: 'Active' }), { as: 'grace' });
     assert.notEqual(res.code, 0, `${JSON.stringify(username)} must be refused\n${res.stdout}`);
   }
+  // Group and team names: a Team's identity-provider groups are matched exactly, so padded or
+  // control-laden ones are refused; team names (which become gatehouse:team:<name>) are DNS names.
+  for (const [i, group] of [' system:masters', 'system:masters ', 'ops\nroot', 'ops\u202e', '\t'].entries()) {
+    const res = await create(stack, `apiVersion: ${G}/v1alpha1\nkind: Team\nmetadata: {name: fuzz-team-${i}}\nspec: {groups: [${JSON.stringify(group)}]}\n`, { as: 'grace' });
+    assert.notEqual(res.code, 0, `group ${JSON.stringify(group)} must be refused\n${res.stdout}`);
+  }
+  for (const name of ['Vision', 'a,b', 'system:x', 'vision ', 'v'.repeat(254)]) {
+    const res = await create(stack, `apiVersion: ${G}/v1alpha1\nkind: Team\nmetadata: {name: ${JSON.stringify(name)}}\nspec: {}\n`, { as: 'grace' });
+    assert.notEqual(res.code, 0, `team ${JSON.stringify(name)} must be refused\n${res.stdout}`);
+  }
   // Canonical usernames are kept exactly; one the proxy's headers would change (zoë) is refused
   // there (401) and carried exactly by TokenReview.
   for (const [name, username, proxied] of [['zed', 'oidc:zed@example.com', true], ['zoe', 'zoë', false]] as const) {
