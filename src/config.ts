@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
 import { Ajv } from 'ajv';
+import { emailProblem, MAX_DISPLAY_NAME_LENGTH, textProblem, usernameProblem } from './api/username.js';
 import { ConfigError, errorMessage } from './errors.js';
 
 export type RegistrationMode = 'approval' | 'open' | 'closed';
@@ -224,6 +225,14 @@ export function parseConfig(raw: unknown, source = 'configuration'): GatehouseCo
     throw new ConfigError(`${source}: ${problems.join('; ')}`, { problems });
   }
   const cfg = copy as unknown as GatehouseConfig;
+  // Seed admins become Users: the same canonical username (and text rules) as any User, so a
+  // padded or `system:` seed is a configuration error, not a User the API server would refuse.
+  for (const [i, seed] of cfg.seedAdmins.entries()) {
+    const problem = usernameProblem(seed.username)
+      ?? (seed.email === undefined ? undefined : emailProblem(seed.email))
+      ?? (seed.displayName === undefined ? undefined : textProblem(seed.displayName, MAX_DISPLAY_NAME_LENGTH));
+    if (problem) throw new ConfigError(`${source}: seedAdmins[${i}] (${JSON.stringify(seed.username)}): ${problem}`);
+  }
   if (cfg.operator.leaderElection.renewDeadlineSeconds >= cfg.operator.leaderElection.leaseDurationSeconds) {
     throw new ConfigError(`${source}: operator.leaderElection.renewDeadlineSeconds must be less than leaseDurationSeconds`);
   }

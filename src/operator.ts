@@ -1,7 +1,6 @@
 // The composition root: configuration -> Kubernetes client -> permission index -> controller
 // (informers, status, leader election) -> HTTPS server with the authorization and admission
 // webhooks. Nothing else wires parts together; src/main.ts only adds the process around it.
-import { createHash } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, PLURALS, GROUP, VERSION } from './api/types.js';
 import type { GatehouseConfig } from './config.js';
@@ -50,17 +49,9 @@ export function loadKubeConfig(config: GatehouseConfig): KubeConfig {
   return kc;
 }
 
-/**
- * A User object name for a username the authenticator reported (registration `auto`): usernames
- * such as `alice@example.com` or `oidc:alice` are not valid object names, so the name is a
- * DNS-1123 rendering plus a short hash whenever the rendering changed anything.
- */
-export function userObjectName(username: string): string {
-  const plain = username.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
-  if (plain === username && plain.length > 0 && plain.length <= 253) return plain;
-  const hash = createHash('sha256').update(username).digest('hex').slice(0, 8);
-  return `${plain.slice(0, 200).replace(/[^a-z0-9]+$/, '') || 'user'}-${hash}`;
-}
+// Registration `auto` names Users as admission expects (src/api/username.ts).
+export { userObjectName } from './api/username.js';
+import { userObjectName } from './api/username.js';
 
 async function createPendingUser(kube: KubeClient, username: string): Promise<void> {
   try {

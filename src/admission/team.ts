@@ -5,6 +5,7 @@ import { beginWrite, privileged, readSpec, requireWriteScope, warnDuplicates, ty
 import { scopeText } from '../authz/scope.js';
 import { dns1123LabelProblem } from './names.js';
 import { grantProblem } from './grants.js';
+import { MAX_DESCRIPTION_LENGTH, textProblem, UNSAFE_TEXT } from '../api/username.js';
 
 const TEAM_FIELDS = { description: 'string', members: 'string[]', groups: 'string[]', namespaces: 'string[]' } as const;
 
@@ -24,11 +25,18 @@ function checkSemantics(env: Env, team: Team): void {
   const { f, view } = env;
   const name = team.metadata.name;
   validName(f, 'metadata.name', name);
+  // Administrators read the description in `team show` and `team list`: no forged lines.
+  const description = team.spec.description;
+  const descriptionProblem = description === undefined ? undefined : textProblem(description, MAX_DESCRIPTION_LENGTH);
+  if (descriptionProblem) f.deny('spec.description', 'invalid-field', descriptionProblem);
   for (const [i, member] of (team.spec.members ?? []).entries()) {
     if (validName(f, `spec.members[${i}]`, member, undefined, ' (members are User names)') && !view.user(member)) f.warn(`spec.members[${i}]: User ${member} does not exist yet`);
   }
   for (const [i, group] of (team.spec.groups ?? []).entries()) {
     if (group.trim() === '') f.deny(`spec.groups[${i}]`, 'invalid-field', 'must not be blank');
+    // A group is matched exactly as the authenticator reports it; a padded or control-laden one
+    // matches nobody and prints as something else.
+    else if (group !== group.trim() || UNSAFE_TEXT.test(group)) f.deny(`spec.groups[${i}]`, 'invalid-field', 'must not have leading or trailing spaces or control characters');
   }
   for (const [i, ns] of (team.spec.namespaces ?? []).entries()) validName(f, `spec.namespaces[${i}]`, ns, dns1123LabelProblem);
   warnDuplicates(f, team.spec.members ?? [], 'spec.members');

@@ -79,6 +79,8 @@ export type RuleId =
   | 'expires-at'
   | 'duplicate-subject'
   | 'username-unique'
+  | 'username-form'
+  | 'username-change'
   | 'role-include-cycle'
   | 'superuser-only'
   | 'approve-only'

@@ -3,10 +3,10 @@
 import { LABELS, USER_STATES, type User } from '../api/types.js';
 import { CLUSTER, changedKeys, gatehousePermission, holdsClusterWide, LAST_APPLIED_ANNOTATION, metadataChanges, privileged, readSpec, requireDelegated, type Env, type Findings, validName } from './common.js';
 import { usernameOf } from '../authz/rules.js';
+import { emailProblem, MAX_DISPLAY_NAME_LENGTH, textProblem, usernameProblem, userObjectName } from '../api/username.js';
 import type { AdmissionContext, PolicyView } from './types.js';
 
 const USER_FIELDS = { username: 'string', email: 'string', displayName: 'string', state: 'string', superuser: 'boolean' } as const;
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const SELF_EDITABLE = new Set(['displayName', 'email']);
 
 function readUser(f: Findings, obj: unknown, which: 'object' | 'oldObject'): User | undefined {
@@ -34,15 +34,20 @@ function otherActiveSuperusers(view: PolicyView, user: User): number {
 function checkSemantics(env: Env, user: User): void {
   const { f } = env;
   validName(f, 'metadata.name', user.metadata.name);
-  if (user.spec.username !== undefined && user.spec.username.trim() === '') {
-    f.deny('spec.username', 'invalid-field', 'must not be empty (leave it out to use metadata.name)');
+  // One spelling per identity (src/api/username.ts): the API server trims header values and
+  // owns `system:`, so "grace " or " system:x" must never be stored, compared or sent.
+  if (user.spec.username !== undefined) {
+    const problem = user.spec.username === '' ? 'must not be empty (leave it out to use metadata.name)' : usernameProblem(user.spec.username);
+    if (problem) f.deny('spec.username', 'username-form', `${JSON.stringify(user.spec.username)} ${problem}`);
   }
   if (!USER_STATES.includes(user.spec.state)) {
     f.deny('spec.state', 'invalid-field', `must be one of ${USER_STATES.join(', ')}, got ${JSON.stringify(user.spec.state)}`);
   }
-  if (user.spec.email !== undefined && user.spec.email !== '' && !EMAIL.test(user.spec.email)) {
-    f.deny('spec.email', 'invalid-field', `${JSON.stringify(user.spec.email)} is not an email address`);
-  }
+  // Administrators read these in `user list`, `user show` and the console: no forged lines.
+  const emailBad = user.spec.email === undefined ? undefined : emailProblem(user.spec.email);
+  if (emailBad) f.deny('spec.email', 'invalid-field', `${JSON.stringify(user.spec.email)} ${emailBad}`);
+  const displayBad = user.spec.displayName === undefined ? undefined : textProblem(user.spec.displayName, MAX_DISPLAY_NAME_LENGTH);
+  if (displayBad) f.deny('spec.displayName', 'invalid-field', displayBad);
   const username = usernameOf(user);
   const other = env.view.userByUsername(username);
   if (other && other.metadata.name !== user.metadata.name) {
@@ -117,6 +122,13 @@ export function validateUser(env: Env): void {
       f.deny(path, 'last-superuser',
         `User ${oldUser.metadata.name} is the last Active superuser; make another user an Active superuser first`);
     }
+    // A username change moves everything the User holds (superuser, bindings, teams, owned
+    // namespaces) from one identity to another: for the no-lockout rule the old identity is gone.
+    const usernameChanged = usernameOf(oldUser) !== usernameOf(newUser);
+    if (usernameChanged && isActiveSuperuser(oldUser) && otherActiveSuperusers(view, oldUser) === 0) {
+      f.deny('spec.username', 'last-superuser',
+        `User ${oldUser.metadata.name} is the last Active superuser; changing its username would leave identity ${JSON.stringify(usernameOf(oldUser))} locked out; make another user an Active superuser first`);
+    }
     if (privileged(env)) return;
 
     const own = usernameOf(oldUser) === who.requester.user && usernameOf(newUser) === who.requester.user;
@@ -130,7 +142,13 @@ export function validateUser(env: Env): void {
     }
     const needsUpdate: string[] = [];
     for (const key of specChanges) {
-      if (key === 'superuser') {
+      if (key === 'username' && usernameChanged) {
+        // Handing a User to another identity grants that identity all the User holds; only a
+        // superuser holds all of anything. The change also ends the user's tokens (credentials
+        // are bound to the username they were issued for).
+        f.deny('spec.username', 'username-change',
+          `changing the username of User ${oldUser.metadata.name} hands everything it holds to another identity; only superusers may change a username`);
+      } else if (key === 'superuser') {
         f.deny('spec.superuser', 'superuser-only', 'only superusers may set or change superuser');
       } else if (key === 'state') {
         if (!holdsClusterWide(env, gatehousePermission('users', 'approve'))) {
@@ -178,6 +196,13 @@ function registration(env: Env, user: User): void {
   }
   if (user.spec.superuser === true) {
     f.deny('spec.superuser', 'superuser-only', 'only superusers may set superuser; register with superuser false');
+  }
+  // The name is derived from the identity, never chosen: bindings, teams and owner labels may
+  // already name a User that does not exist yet, and a registrant must not take what they name.
+  const expected = userObjectName(usernameOf(user));
+  if (user.metadata.name !== expected) {
+    f.deny('metadata.name', 'registration',
+      `a self-registered User is named after its username: use metadata.name ${JSON.stringify(expected)} (got ${JSON.stringify(user.metadata.name)})`);
   }
   const allowed = mode === 'open' ? ['Pending', 'Active'] : ['Pending'];
   if (!allowed.includes(user.spec.state)) {

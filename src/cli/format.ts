@@ -4,8 +4,26 @@ import yaml from 'js-yaml';
 
 export type OutputFormat = 'table' | 'yaml' | 'json';
 
+// Control characters (ESC, BEL, CR, LF...), DEL, C1, bidirectional overrides, embeddings,
+// isolates and marks, and the Unicode line and paragraph separators: what lets a field of an
+// object rewrite the administrator's terminal (erase a row, forge one, make a hyperlink).
+const TERMINAL_UNSAFE = /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/gu;
+
+/**
+ * The plugin's one escape for what reaches a terminal: every character above becomes `\uXXXX`
+ * (the same escape JSON uses, so `-o json` stays valid JSON that decodes to the same string).
+ * `keepNewlines` keeps the line breaks the printer itself writes; cells of tables and `key: value`
+ * lines escape them too, so a field can never start a line. Every output of the plugin passes
+ * through this (src/cli/run.ts wraps stdout and stderr), and table() and details() apply it per field.
+ */
+export function escapeControls(text: string, keepNewlines = false): string {
+  return text.replace(TERMINAL_UNSAFE, (c) => (keepNewlines && c === '\n' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 /** Left-aligned columns separated by three spaces, like kubectl's tables. */
-export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+export function table(rawHeaders: readonly string[], rawRows: ReadonlyArray<readonly string[]>): string {
+  const headers = rawHeaders.map((h) => escapeControls(h));
+  const rows = rawRows.map((r) => r.map((c) => escapeControls(c)));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('   ').trimEnd();
@@ -13,7 +31,8 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly s
 }
 
 /** `key: value` lines with aligned values; nested lists are indented under their key. */
-export function details(pairs: ReadonlyArray<readonly [string, string | readonly string[]]>, minWidth = 0): string {
+export function details(rawPairs: ReadonlyArray<readonly [string, string | readonly string[]]>, minWidth = 0): string {
+  const pairs = rawPairs.map(([k, v]) => [escapeControls(k), typeof v === 'string' ? escapeControls(v) : v.map((x) => escapeControls(x))] as const);
   const width = Math.max(minWidth, ...pairs.map(([k]) => k.length + 1));
   const out: string[] = [];
   for (const [key, value] of pairs) {

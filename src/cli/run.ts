@@ -4,7 +4,7 @@ import { resolve, commandHelp, groupHelp, type CommandSpec } from './args.js';
 import type { Context } from './context.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { errorMessage } from '../errors.js';
-import type { OutputFormat } from './format.js';
+import { escapeControls, type OutputFormat } from './format.js';
 import type { ConnectionOptions, GatehouseClient } from './kube.js';
 import type { PostToken } from './login.js';
 import { credentialCommands } from './commands/credentials.js';
@@ -43,7 +43,10 @@ export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, .
 /** Commands whose --as/--as-group name the user asked about, not an impersonation. */
 const SUBJECT_COMMANDS = new Set(['can-i', 'explain', 'who-can']);
 
-export async function run(argv: readonly string[], deps: CliDeps): Promise<number> {
+export async function run(argv: readonly string[], rawDeps: CliDeps): Promise<number> {
+  // Every byte the plugin prints passes the one escape (format.ts escapeControls): object fields,
+  // server messages and errors alike.
+  const deps: CliDeps = { ...rawDeps, stdout: (t) => rawDeps.stdout(escapeControls(t, true)), stderr: (t) => rawDeps.stderr(escapeControls(t, true)) };
   try {
     const res = resolve(argv, COMMANDS);
     if (res.kind === 'help') {

@@ -6,6 +6,7 @@ import { usernameOf } from '../authz/rules.js';
 import { parseToken, tokenMatches, type TokenKind } from './token.js';
 import { recordProblem, type CredentialRecord } from './records.js';
 import type { RateLimiter } from './ratelimit.js';
+import { headerSafe, usernameProblem } from '../api/username.js';
 
 /** One stored record and whose it is, as the cache has it. */
 export interface CachedRecord {
@@ -38,7 +39,9 @@ export type RejectReason =
   | 'redeemed'
   | 'userGone'
   | 'userInactive'
-  | 'reservedName';
+  | 'reservedName'
+  | 'badUsername'
+  | 'usernameChanged';
 
 export type AuthResult =
   | { ok: true; identity: Identity }
@@ -64,6 +67,11 @@ export interface AttemptContext {
   source?: string;
   /** Logins (redeem, rotate) count every attempt against the user, not only failures. */
   login?: boolean;
+  /**
+   * The identity travels in HTTP headers (the proxy's Impersonate-User and Impersonate-Group):
+   * only names that survive a header unchanged are accepted.
+   */
+  viaHeaders?: boolean;
 }
 
 /** Usernames a token may never act as: the API server's own identities. */
@@ -73,6 +81,20 @@ export function reservedUsername(username: string): boolean {
 
 export function teamGroups(teams: Iterable<string>): string[] {
   return [...teams].sort().map((t) => TEAM_GROUP_PREFIX + t);
+}
+
+/**
+ * The identity a token of `user` becomes, or why it becomes none: the one place (both adapters
+ * call it through check()) where a stored username turns into what the API server sees. The
+ * username must be canonical (src/api/username.ts), so nothing changes it on the way, and a
+ * user who is not Active carries no team groups (a native binding to `gatehouse:team:<t>` must
+ * not reach a Pending user, in any authorization mode).
+ */
+export function identityProblem(username: string, groups: readonly string[], viaHeaders: boolean): 'reservedName' | 'badUsername' | undefined {
+  if (reservedUsername(username)) return 'reservedName';
+  if (usernameProblem(username) !== undefined) return 'badUsername';
+  if (viaHeaders && !(headerSafe(username) && groups.every(headerSafe))) return 'badUsername';
+  return undefined;
 }
 
 export interface Authenticator {
@@ -102,7 +124,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       if (!cached || cached.record.kind !== 'usr' || recordProblem(cached.record, 'usr', deps.now())) return false;
       const user = deps.user(cached.user);
       return Boolean(user && user.metadata.uid === cached.uid && !user.metadata.deletionTimestamp
-        && user.spec.state !== 'Rejected' && user.spec.state !== 'Suspended' && usernameOf(user) === username);
+        && user.spec.state !== 'Rejected' && user.spec.state !== 'Suspended' && usernameOf(user) === username
+        && (cached.record.username === undefined || cached.record.username === username));
     },
     check(token, kind, ctx) {
       const now = deps.now();
@@ -125,10 +148,14 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       // Rejected and Suspended users' tokens end outright.
       if (user.spec.state === 'Rejected' || user.spec.state === 'Suspended') return fail('userInactive', ctx, who);
       const username = usernameOf(user);
-      if (reservedUsername(username)) return fail('reservedName', ctx, who);
+      // A token acts only as the username it was issued for: a username change ends it.
+      if (cached.record.username !== undefined && cached.record.username !== username) return fail('usernameChanged', ctx, who);
+      const groups = user.spec.state === 'Active' ? teamGroups(deps.teams(user)) : [];
+      const bad = identityProblem(username, groups, ctx.viaHeaders === true);
+      if (bad) return fail(bad, ctx, who);
       return {
         ok: true,
-        identity: { username, uid: user.metadata.uid ?? '', user: cached.user, groups: teamGroups(deps.teams(user)), tokenId: parsed.id },
+        identity: { username, uid: user.metadata.uid ?? '', user: cached.user, groups, tokenId: parsed.id },
       };
     },
   };

@@ -126,7 +126,7 @@ export function createCredentialProxy(opts: ProxyOptions): CredentialProxy {
 
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const source = req.socket.remoteAddress;
-    const auth = authenticator.check(bearerToken(req.headers.authorization), 'usr', source !== undefined ? { source } : {});
+    const auth = authenticator.check(bearerToken(req.headers.authorization), 'usr', { viaHeaders: true, ...(source !== undefined ? { source } : {}) });
     if (!auth.ok) {
       opts.onRejected(auth, source);
       req.resume();
@@ -156,7 +156,7 @@ export function createCredentialProxy(opts: ProxyOptions): CredentialProxy {
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const source = req.socket.remoteAddress;
-    const auth = authenticator.check(bearerToken(req.headers.authorization), 'usr', source !== undefined ? { source } : {});
+    const auth = authenticator.check(bearerToken(req.headers.authorization), 'usr', { viaHeaders: true, ...(source !== undefined ? { source } : {}) });
     socket.on('error', () => socket.destroy());
     if (!auth.ok) {
       opts.onRejected(auth, source);

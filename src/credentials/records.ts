@@ -15,6 +15,12 @@ export interface CredentialRecord {
   expiresAt?: number;
   /** Invitations only: set at redemption; the record stays so a reuse is told apart (and logged). */
   redeemedAt?: number;
+  /**
+   * The username the token was issued for. A token acts only as that username: changing a User's
+   * username ends its tokens. (Records written before this field existed have none and are
+   * bound to the User object only.)
+   */
+  username?: string;
 }
 
 export interface UserCredentials {
@@ -54,7 +60,8 @@ function isRecord(v: unknown): v is CredentialRecord {
     && (r['kind'] === 'inv' || r['kind'] === 'usr')
     && isHash(r['hash'])
     && typeof r['issuedAt'] === 'number' && Number.isFinite(r['issuedAt'])
-    && okNum(r['expiresAt']) && okNum(r['redeemedAt']);
+    && okNum(r['expiresAt']) && okNum(r['redeemedAt'])
+    && (r['username'] === undefined || typeof r['username'] === 'string');
 }
 
 /** Reads a Secret's data; undefined when it is not a credential document (the caller logs it). */

@@ -11,6 +11,7 @@ import { addRecord, forUser, markRedeemed, recordProblem, removeRecord, RecordLi
 import { ID_RE, isHash, issueToken, tokenMatches, type TokenKind, type RandomBytes } from './token.js';
 import type { CredentialStore, SecretObject } from './store.js';
 import { GROUP } from '../api/types.js';
+import { usernameOf } from '../authz/rules.js';
 
 export type CredentialEvent = 'issued' | 'redeemed' | 'rejected' | 'revoked' | 'rotated';
 
@@ -91,7 +92,7 @@ export function createCredentialService(opts: CredentialServiceOptions): Credent
     token: string | undefined,
     source: string | undefined,
     channel: 'activate' | 'rotate',
-    change: (cur: UserCredentials, tokenId: string, fresh: ReturnType<typeof issueToken>, t: number) => UserCredentials,
+    change: (cur: UserCredentials, tokenId: string, fresh: ReturnType<typeof issueToken>, t: number, username: string) => UserCredentials,
   ): Promise<Outcome> {
     const pre = authenticator.check(token, kind, { ...(source !== undefined ? { source } : {}), login: true });
     if (!pre.ok) {
@@ -109,7 +110,7 @@ export function createCredentialService(opts: CredentialServiceOptions): Credent
         if (!cur || cur.uid !== identity.uid || !rec || !tokenMatches(token ?? '', rec.hash)) return { next: undefined, result: 'unknownToken' as const };
         const problem = recordProblem(rec, kind, t);
         if (problem) return { next: undefined, result: problem };
-        return { next: change(cur, identity.tokenId, fresh, t), result: undefined };
+        return { next: change(cur, identity.tokenId, fresh, t, identity.username), result: undefined };
       });
     } catch (err) {
       if (!(err instanceof RecordLimitError)) throw err;
@@ -172,7 +173,7 @@ export function createCredentialService(opts: CredentialServiceOptions): Credent
         const added = await store.mutate(name, (cur) => {
           const base = forUser(cur, name, uid);
           if (base.records.some((r) => r.id === id)) return { next: undefined, result: false };
-          return { next: addRecord(base, { id, kind: 'inv', hash, issuedAt: t, expiresAt: t + ttlMs }, t), result: true };
+          return { next: addRecord(base, { id, kind: 'inv', hash, issuedAt: t, expiresAt: t + ttlMs, username: usernameOf(user) }, t), result: true };
         });
         if (added) {
           record('issued', 'inv', 'invite');
@@ -237,7 +238,7 @@ export function createCredentialService(opts: CredentialServiceOptions): Credent
       await store.mutate(seed.objectName, (current) => {
         const t = now();
         const base = forUser(current, seed.objectName, uid);
-        return { next: { ...addRecord(base, { id: issued.id, kind: 'usr', hash: issued.hash, issuedAt: t }, t), seedGenerated: true }, result: undefined };
+        return { next: { ...addRecord(base, { id: issued.id, kind: 'usr', hash: issued.hash, issuedAt: t, username: usernameOf(user) }, t), seedGenerated: true }, result: undefined };
       });
     } catch (err) {
       await store.deleteSecret(secretName).catch(() => undefined);
@@ -264,11 +265,11 @@ export function createCredentialService(opts: CredentialServiceOptions): Credent
 
   return {
     redeem: (token, source) =>
-      issueFor('inv', token, source, 'activate', (cur, id, fresh, t) =>
-        addRecord(markRedeemed(cur, id, t), { id: fresh.id, kind: 'usr', hash: fresh.hash, issuedAt: t }, t)),
+      issueFor('inv', token, source, 'activate', (cur, id, fresh, t, username) =>
+        addRecord(markRedeemed(cur, id, t), { id: fresh.id, kind: 'usr', hash: fresh.hash, issuedAt: t, username }, t)),
     rotate: (token, source) =>
-      issueFor('usr', token, source, 'rotate', (cur, id, fresh, t) =>
-        addRecord(removeRecord(cur, id), { id: fresh.id, kind: 'usr', hash: fresh.hash, issuedAt: t }, t)),
+      issueFor('usr', token, source, 'rotate', (cur, id, fresh, t, username) =>
+        addRecord(removeRecord(cur, id), { id: fresh.id, kind: 'usr', hash: fresh.hash, issuedAt: t, username }, t)),
     rejected: (result, channel, source) => rejected(result, channel, source),
     handleRequest,
     async reconcile() {

@@ -70,3 +70,10 @@ test('authorization.mode: webhook by default; rbac and both accepted; anything e
   assert.throws(() => parseConfig({ authorization: { mode: 'native' } }), /\/authorization\/mode must be equal to one of the allowed values/);
   assert.throws(() => parseConfig({ authorization: { rbac: { maxSubjectsPerObject: 5000 } } }), /maxSubjectsPerObject must be <= 3000/);
 });
+
+test('seed admins: a username that is not canonical, or an email or displayName that is not, is a configuration error', () => {
+  for (const seed of [{ username: 'root ' }, { username: 'system:admin' }, { username: 'root', email: 'r\u001b@x.io' }, { username: 'root', displayName: 'a\nb' }]) {
+    assert.throws(() => parseConfig({ seedAdmins: [seed] }), (err: unknown) => err instanceof ConfigError && /seedAdmins\[0\]/.test(err.message), JSON.stringify(seed));
+  }
+  assert.equal(parseConfig({ seedAdmins: [{ username: 'root@example.com', email: 'root@example.com' }] }).seedAdmins.length, 1);
+});

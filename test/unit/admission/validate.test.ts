@@ -8,6 +8,7 @@ import type { User } from '../../../src/api/types.js';
 import { validateAdmission, toMessage } from '../../../src/admission/validate.js';
 import type { AdmissionInput, RuleId } from '../../../src/admission/types.js';
 import { binding, ns, role, team, user } from '../../support/authz.js';
+import { userObjectName } from '../../../src/api/username.js';
 import { MASTERS, OPERATOR, as, context, create, edit, remove, update } from '../../support/admission.js';
 import type { World } from '../../../src/authz/index.js';
 
@@ -153,7 +154,9 @@ const openCtx = context(WORLD, { ...CONFIG, registration: { mode: 'open' } });
 const closedCtx = context(WORLD, { ...CONFIG, registration: { mode: 'closed' } });
 table('registration (self-service create)', [
   { name: 'an unknown identity creates its own Pending User', input: create(user('carol', { state: 'Pending' }), as('carol')), expect: 'allow' },
-  { name: 'with its username set to an email', input: create(user('dan', { username: 'dan@example.com', state: 'Pending' }), as('dan@example.com')), expect: 'allow' },
+  { name: 'with its username set to an email (the name derived from it)', input: create(user(userObjectName('dan@example.com'), { username: 'dan@example.com', state: 'Pending' }), as('dan@example.com')), expect: 'allow' },
+  { name: 'with a name it chose (issue 32, finding 6)', input: create(user('dan', { username: 'dan@example.com', state: 'Pending' }), as('dan@example.com')), expect: { rule: 'registration', path: 'metadata.name' } },
+  { name: 'named after someone a Team or binding names (henry), as mallory', input: create(user('henry', { username: 'mallory', state: 'Pending' }), as('mallory')), expect: { rule: 'registration', path: 'metadata.name' }, ctx: openCtx },
   { name: 'its own User asking for Active (registration approval)', input: create(user('carol'), as('carol')), expect: { rule: 'registration', path: 'spec.state' } },
   { name: 'its own User asking for Active (registration open)', input: create(user('carol'), as('carol')), expect: 'allow', ctx: openCtx },
   { name: 'its own User asking for Suspended (registration open)', input: create(user('carol', { state: 'Suspended' }), as('carol')), expect: 'registration', ctx: openCtx },
@@ -167,9 +170,22 @@ table('self-service with me', [
   { name: 'alice edits her email', input: update(alice, edit(alice, (u) => (u.spec.email = 'al@example.com')), as('alice')), expect: 'allow' },
   { name: 'bob (no me) edits his displayName', input: update(bob, edit(bob, (u) => (u.spec.displayName = 'Bob')), as('bob')), expect: { rule: 'self-service', path: 'spec.displayName' } },
   { name: 'alice suspends herself', input: update(alice, edit(alice, (u) => (u.spec.state = 'Suspended')), as('alice')), expect: 'approve-only' },
-  { name: 'alice changes her username', input: update(alice, edit(alice, (u) => (u.spec.username = 'alice2')), as('alice')), expect: 'delegated-scope' },
+  { name: 'alice changes her username', input: update(alice, edit(alice, (u) => (u.spec.username = 'alice2')), as('alice')), expect: 'username-change' },
+  { name: 'alice puts a line break in her displayName', input: update(alice, edit(alice, (u) => (u.spec.displayName = 'A\nSuperuser: yes')), as('alice')), expect: { rule: 'invalid-field', path: 'spec.displayName' } },
+  { name: 'alice puts ESC in her email', input: update(alice, edit(alice, (u) => (u.spec.email = 'a\u001b[2K@example.com')), as('alice')), expect: { rule: 'invalid-field', path: 'spec.email' } },
   { name: "alice edits bob's displayName", input: update(bob, edit(bob, (u) => (u.spec.displayName = 'B')), as('alice')), expect: 'delegated-scope' },
   { name: 'a user admin edits bob', input: update(bob, edit(bob, (u) => (u.spec.displayName = 'B')), as('useradmin')), expect: 'allow' },
+]);
+
+table('usernames (issue 19 finding 1, issue 32 finding 2)', [
+  { name: 'a user admin changes bob\'s username', input: update(bob, edit(bob, (u) => (u.spec.username = 'bob2')), as('useradmin')), expect: { rule: 'username-change', path: 'spec.username' } },
+  { name: 'a user admin sets bob\'s username to his object name (no identity change)', input: update(bob, edit(bob, (u) => (u.spec.username = 'bob')), as('useradmin')), expect: 'allow' },
+  { name: 'a superuser changes bob\'s username', input: update(bob, edit(bob, (u) => (u.spec.username = 'bob2')), as('root')), expect: 'allow' },
+  { name: 'a username with a trailing space', input: create(user('g1', { username: 'grace ', state: 'Pending' }), as('root')), expect: { rule: 'username-form', path: 'spec.username' } },
+  { name: 'a username with a leading space and system:', input: create(user('g2', { username: ' system:kube-controller-manager', state: 'Pending' }), as('root')), expect: 'username-form' },
+  { name: 'a username beginning with system:', input: create(user('g3', { username: 'system:admin', state: 'Pending' }), as('root')), expect: 'username-form' },
+  { name: 'a username not in NFC', input: create(user('g4', { username: 'jose\u0301', state: 'Pending' }), as('root')), expect: 'username-form' },
+  { name: 'a username with a comma', input: create(user('g5', { username: 'a,b', state: 'Pending' }), as('root')), expect: 'username-form' },
 ]);
 
 const loneBoss = user('boss', { superuser: true });
@@ -180,6 +196,9 @@ table('last-superuser', [
   { name: 'the last Active superuser is suspended', input: update(loneBoss, edit(loneBoss, (u) => (u.spec.state = 'Suspended')), as('boss')), expect: { rule: 'last-superuser', path: 'spec.state' }, ctx: loneCtx },
   { name: 'the last Active superuser is rejected', input: update(loneBoss, edit(loneBoss, (u) => (u.spec.state = 'Rejected')), as('boss')), expect: 'last-superuser', ctx: loneCtx },
   { name: 'the last Active superuser is deleted', input: remove(loneBoss, as('bob')), expect: 'last-superuser', ctx: loneCtx },
+  { name: 'the last Active superuser\'s username moves to another identity (counts identities)', input: update(loneBoss, edit(loneBoss, (u) => (u.spec.username = 'boss-elsewhere')), as('boss')), expect: { rule: 'last-superuser', path: 'spec.username' }, ctx: loneCtx },
+  { name: 'a user admin moves the last superuser\'s username to themselves', input: update(loneBoss, edit(loneBoss, (u) => (u.spec.username = 'bob2')), as('bob')), expect: 'last-superuser', ctx: loneCtx },
+  { name: 'a superuser\'s username moves while another superuser remains', input: update(loneBoss, edit(loneBoss, (u) => (u.spec.username = 'boss-elsewhere')), as('boss2')), expect: 'allow', ctx: twoCtx },
   { name: 'even by RBAC-trusted identities', input: remove(loneBoss, as('system:serviceaccount:argocd:argocd')), expect: 'last-superuser', ctx: loneCtx },
   { name: 'a superuser is demoted while another remains', input: update(loneBoss, edit(loneBoss, (u) => (u.spec.superuser = false)), as('boss')), expect: 'allow', ctx: twoCtx },
   { name: 'a superuser is deleted while a seed admin remains', input: remove(user('boss', { superuser: true }), BOSS), expect: 'allow' },

@@ -225,3 +225,22 @@ describe('random worlds: RBAC allows exactly what decide() allows', () => {
     }
   });
 });
+
+describe('issue 19 finding 6: nothing compiled for users who are not Active', () => {
+  it('no subject names a Pending, Rejected or Suspended team member, and no gatehouse:team: group is compiled', () => {
+    const index = build({
+      users: [user('alice'), user('pat', { state: 'Pending' }), user('rex', { state: 'Rejected' }), user('sam', { state: 'Suspended' })],
+      roles: [role('r', ['pods:*'])],
+      teams: [team('vision', { members: ['alice', 'pat', 'rex', 'sam'], namespaces: ['vision-dev'] })],
+      bindings: [binding('b', 'r', [{ kind: 'Team', name: 'vision' }, { kind: 'User', name: 'pat' }], { teams: ['vision'] }), binding('c', 'r', ['sam'], { cluster: true })],
+      namespaces: [ns('vision-dev', { 'iam.gatehouse.dev/owner': 'pat' })],
+    }, { projects: { ownerRole: 'r' } });
+    const { objects } = compile(index);
+    const subjects = bindingsOf(objects).flatMap((o) => o.subjects);
+    assert.ok(subjects.some((s) => s.kind === 'User' && s.name === 'alice'), 'alice is compiled');
+    for (const s of subjects) {
+      assert.ok(!(s.kind === 'User' && ['pat', 'rex', 'sam'].includes(s.name)), `${s.kind} ${s.name} compiled`);
+      assert.ok(!s.name.startsWith('gatehouse:team:'), `${s.kind} ${s.name} compiled`);
+    }
+  });
+});
