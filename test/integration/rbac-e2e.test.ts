@@ -19,6 +19,7 @@ import type { RbacApplier } from '../../src/controller/rbac-applier.js';
 import { PermissionIndex } from '../../src/authz/index.js';
 import { decide } from '../../src/authz/decide.js';
 import { policy } from '../support/authz.js';
+import { replayHint, runSeed } from '../support/seed.js';
 
 let stack: Stack;
 let admin: KubeClient;
@@ -70,7 +71,8 @@ test('differential: the RBAC-only API server answers >= 2,000 SubjectAccessRevie
   // Both answers must be common, or agreeing proves little; about a quarter of the random worlds
   // have decide() allow under 10%, so seeds are skipped until a local decide() over a sample of the
   // world's requests allows between 15% and 85% (the assertions below check the real answers).
-  let seed = Number(process.env['GATEHOUSE_RBAC_SEED'] ?? Date.now() % 100_000);
+  // GATEHOUSE_SEED (or the older GATEHOUSE_RBAC_SEED) replays the seed a failure printed.
+  let seed = runSeed(Number(process.env['GATEHOUSE_RBAC_SEED'] ?? Math.floor(Math.random() * 100_000)));
   const size = { users: 40, teams: 10, roles: 20, bindings: 60, namespaces: 16 };
   for (let tries = 0; tries < 100; tries++, seed++) {
     const candidate = randomRbacWorld(seed, size);
@@ -106,6 +108,9 @@ test('differential: the RBAC-only API server answers >= 2,000 SubjectAccessRevie
     assert.deepEqual(problems.slice(0, 10), [], `seed ${seed}: ${problems.length} of ${requests.length} disagree`);
     // Both answers must be common, or agreeing proves little.
     assert.ok(allowed > requests.length * 0.1 && allowed < requests.length * 0.9, `seed ${seed}: ${allowed} of ${requests.length} allowed`);
+  } catch (err) {
+    if (err instanceof Error) err.message += `\n(${replayHint(seed)})`;
+    throw err;
   } finally {
     // The tests below share this control plane and the world's default and public roles reach
     // every Active user (a default role holding `*:*` lets anyone write RoleBindings somewhere,
