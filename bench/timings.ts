@@ -227,7 +227,14 @@ async function failover(): Promise<{ stopped: Stats; frozen: Stats }> {
 async function main(): Promise<void> {
   const load0 = loadavg();
   process.stderr.write(`bench:timings: ${TRIALS} trials each (${[...ONLY].join(', ')}); load ${load0.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores\n`);
-  const rows: Array<[string, Stats]> = [];
+  // Each row is also written to stderr as soon as it is measured, so a later failure (a control
+  // plane that does not start on a loaded machine) does not lose the rows before it.
+  const rows = new (class extends Array<[string, Stats]> {
+    override push(...items: Array<[string, Stats]>): number {
+      for (const [what, s] of items) process.stderr.write(`row: ${what}: n ${s.n}, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms\n`);
+      return super.push(...items);
+    }
+  })();
   if (ONLY.has('revocation') || ONLY.has('expiry') || ONLY.has('live')) {
     const stack = await startStack({
       config: {

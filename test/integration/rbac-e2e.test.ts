@@ -184,7 +184,7 @@ test('drift: a RoleBinding or ClusterRole deleted or edited by hand is restored'
 test('drift: a namespace created later with a team label gets its bindings from the watch event', async () => {
   await stack.kubectlOk(['create', 'namespace', 'd-later']);
   await stack.kubectlOk(['label', 'namespace', 'd-later', 'iam.gatehouse.dev/team=d-team']);
-  // How fast is bench:timings' business; here only that it happens (the bound is generous).
+  // How fast is a figure (bench:rbac, "new team namespace"); here only that it happens (the bound is generous).
   await eventually('d-alice may list pods in d-later', async () => (await canI(stack, 'list', 'pods', { as: 'd-alice', namespace: 'd-later' })) === 'yes', 60_000);
 });
 
@@ -207,8 +207,8 @@ test('suspending a user removes them from every subject list', async () => {
 
 test('an expiring binding disappears at its time, not before', async () => {
   // The RBAC object is seen first with no expiry; the expiry is then set relative to the write
-  // that carries it, so a slow machine only makes the test wait longer. How late the removal comes
-  // is measured by bench:timings (README), not asserted here.
+  // that carries it, so a slow machine only makes the test wait longer. Expiry lateness is a figure
+  // (bench:timings), not an assertion here.
   const rbName = ['-n', 'd-ns', 'rolebinding', 'gatehouse:binding:d-soon'];
   await stack.kubectlOk(['apply', '-f', '-'], { input: yaml([{ apiVersion: GH, kind: 'RoleBinding', metadata: { name: 'd-soon' }, spec: { role: 'd-role', subjects: [{ kind: 'User', name: 'd-alice' }], scope: { namespaces: ['d-ns'] } } }]) });
   await eventually('the RoleBinding exists', async () => (await stack.kubectl(['get', ...rbName])).code === 0, 60_000);
