@@ -160,7 +160,7 @@ after(async () => {
   await stack?.stop();
 });
 
-test('superuser: approve two Pending users at once, see them Active in the API server; a kubectl change shows within 2 s', async () => {
+test('superuser: approve two Pending users at once, see them Active in the API server; a kubectl change shows without a reload', async () => {
   const c = await cliConsole('sue');
   await withBrowser(async (b) => {
     const page = await b.context.newPage();
