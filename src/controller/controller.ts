@@ -55,6 +55,12 @@ export interface Controller {
   metrics(): ControllerMetrics;
   /** Resolves when the work queue is empty (tests and tools). */
   idle(): Promise<void>;
+  /**
+   * The informers feeding the permission index (User, Role, Team, RoleBinding, Namespace), each
+   * with the resourceVersion it last applied and its store: what a barrier compares against a
+   * fresh list from the API server (tests and tools; never on a request path).
+   */
+  indexFeeds(): ReadonlyArray<Pick<Informer<KubeObject>, 'kind' | 'path' | 'labelSelector' | 'store' | 'appliedResourceVersion'>>;
   /** The native RBAC writer (authorization modes rbac and both), else undefined. */
   readonly rbac: RbacApplier | undefined;
 }
@@ -356,6 +362,7 @@ export function createController(opts: ControllerOptions): Controller {
       };
     },
     idle: () => queue.idle(),
+    indexFeeds: () => [...crInformers, namespaces as never],
     rbac,
   };
 }

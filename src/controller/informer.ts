@@ -74,6 +74,15 @@ export interface Informer<T extends KubeObject> {
   /** The objects as last seen, by name (`namespace/name` for namespaced objects). */
   readonly store: ReadonlyMap<string, T>;
   readonly stats: Readonly<InformerStats>;
+  /**
+   * The resourceVersion of the newest list, event or bookmark handed to the handler ('' before the
+   * first list): the handler has applied every change of this kind up to it. With `store` it lets a
+   * test wait for a barrier (test/support/stack.ts settle()).
+   */
+  appliedResourceVersion(): string;
+  /** The collection path this informer lists and watches (and its label selector). */
+  readonly path: string;
+  readonly labelSelector: string | undefined;
 }
 
 class SilentWatchError extends Error {}
@@ -247,5 +256,8 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     hasSynced: () => synced,
     store,
     stats,
+    appliedResourceVersion: () => latestRv,
+    path: opts.path,
+    labelSelector: opts.labelSelector,
   };
 }

@@ -157,6 +157,14 @@ export interface KubectlOptions {
   timeoutMs?: number;
 }
 
+/** How long to wait for /readyz after starting kube-apiserver (GATEHOUSE_APISERVER_READY_SECONDS, default 240). */
+function apiserverReadyMs(): number {
+  const text = process.env['GATEHOUSE_APISERVER_READY_SECONDS'];
+  const seconds = text === undefined || text === '' ? 240 : Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`GATEHOUSE_APISERVER_READY_SECONDS=${JSON.stringify(text)} is not a positive number of seconds`);
+  return seconds * 1000;
+}
+
 export class ControlPlane {
   readonly dir: string;
   readonly url: string;
@@ -275,7 +283,10 @@ export class ControlPlane {
   private async startApiserver(): Promise<void> {
     const env = controlPlaneEnv();
     this.apiserver = await startProcess(env.apiserver, this.apiserverArgs, path.join(this.dir, 'apiserver.log'));
-    await this.waitReady(60_000);
+    // Generous: on a loaded two-core machine (tests of several worktrees at once, load 40 and more)
+    // kube-apiserver 1.20 took over 60 s to pass /readyz; a wait that ends early fails a correct
+    // build. GATEHOUSE_APISERVER_READY_SECONDS changes it.
+    await this.waitReady(apiserverReadyMs());
   }
 
   /** Stops the apiserver and starts it again on the same port, with the same etcd. */

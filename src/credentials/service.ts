@@ -141,7 +141,11 @@ export function createCredentialService(opts: CredentialServiceOptions): Credent
 
   async function fulfil(secret: SecretObject): Promise<void> {
     if (secret.metadata.annotations?.[ERROR_ANNOTATION] !== undefined) return;
-    if (fulfilled.has(secret.metadata.uid ?? secret.metadata.name)) return;
+    if (fulfilled.has(secret.metadata.uid ?? secret.metadata.name)) {
+      // Logged so that a test (and a reader of debug logs) sees the stale copy was looked at.
+      logger.debug({ request: secret.metadata.name }, 'credential request already fulfilled, ignored');
+      return;
+    }
     const action = dataField(secret, 'action');
     const name = dataField(secret, 'user') ?? '';
     if (!opts.indexReady()) return; // the next pass

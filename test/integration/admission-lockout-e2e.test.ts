@@ -131,6 +131,9 @@ test('self-registration: carol asks for Active and superuser, is stored Pending 
   assert.equal(pending.stdout.trim(), 'no - user carol is Pending');
   const pendingApprove = await mergePatch(stack, 'ghuser/carol', { spec: { state: 'Active' } }, { as: 'carol' });
   assert.notEqual(pendingApprove.code, 0, 'a Pending user cannot approve herself');
+  // Refused for the right reason: authorization denies a Pending user outright, before admission
+  // (kubectl patch reads the object first, so the refused verb is get).
+  assert.match(pendingApprove.stderr, /User "carol" cannot (get|patch) resource "users" in API group "iam\.gatehouse\.dev".*: user carol is Pending/, pendingApprove.stderr);
 
   assertOk(await mergePatch(stack, 'ghuser/carol', { spec: { state: 'Active' } }, { as: 'sue' }), 'sue activates carol');
   await canIBecomes(stack, ['list', 'pods', '-n', 'proj'], 'carol', 'yes');

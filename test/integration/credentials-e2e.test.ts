@@ -133,24 +133,27 @@ function proxyRequest(pathname: string, headers: Record<string, string | string[
 const PODS = '/api/v1/namespaces/vision-dev/pods';
 const bearer = (t: string): Record<string, string> => ({ Authorization: `Bearer ${t}` });
 
-/** Polls until the token is refused through the proxy; returns how long that took from `since`. */
-async function refusedWithin(token: string, since: number): Promise<number> {
-  for (;;) {
-    const res = await proxyRequest(PODS, bearer(token));
-    if (res.status === 401) return Date.now() - since;
-    assert.equal(res.status, 200, res.body);
-    if (Date.now() - since > 5000) return Date.now() - since;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/**
+ * Polls until the token is refused through the proxy (401); any answer but 200 or 401 fails at once.
+ * Returns how long that took from `since`, printed for the reader (bench:timings measures it).
+ */
+async function refusedByProxy(token: string, since: number, who: string): Promise<number> {
+  const res = await eventually(`${who}'s token refused by the proxy`, async () => {
+    const r = await proxyRequest(PODS, bearer(token));
+    return r.status !== 200 ? r : undefined;
+  }, 60_000, 20);
+  const ms = Date.now() - since;
+  assert.equal(res.status, 401, `${who}: ${res.body}`);
+  return ms;
 }
 
-/** Polls the API server directly (TokenReview path) until it refuses the token. */
-async function apiRefusedWithin(token: string, since: number): Promise<{ ms: number; status: number }> {
-  for (;;) {
-    const status = await apiServerStatus(token);
-    if (status !== 200 || Date.now() - since > 5000) return { ms: Date.now() - since, status };
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Polls the API server directly (TokenReview path) until it refuses the token; the refusal's status. */
+async function refusedByApiServer(token: string, since: number, who: string): Promise<{ ms: number; status: number }> {
+  const status = await eventually(`${who}'s token refused by the API server`, async () => {
+    const st = await apiServerStatus(token);
+    return st !== 200 ? st : undefined;
+  }, 60_000, 20);
+  return { ms: Date.now() - since, status };
 }
 
 /** The same token straight at the API server (TokenReview path): the HTTP status. */
@@ -259,7 +262,8 @@ test('through the TokenReview endpoint: the API server authenticates Gatehouse t
   assert.match(r.body, /Pending/);
 });
 
-test('tokens are refused within 1 s after user revoke, suspension and deletion of the User (proxy and TokenReview)', async () => {
+test('tokens are refused after user revoke, suspension and deletion of the User (proxy and TokenReview)', async () => {
+  // How fast is bench:timings' business (README); here: the refusal comes, and with which status.
   const timings: Record<string, number> = {};
   const timingsApi: Record<string, number> = {};
   for (const [name, end] of [
@@ -272,14 +276,12 @@ test('tokens are refused within 1 s after user revoke, suspension and deletion o
     assert.equal(await apiServerStatus(u.token), 200, `${name} works before (TokenReview)`);
     await end();
     const since = Date.now();
-    const took = await refusedWithin(u.token, since);
-    timings[name] = took;
-    assert.ok(took < 1000, `${name}: refused after ${took} ms`);
+    timings[name] = await refusedByProxy(u.token, since, name);
     // Straight at the API server: it caches a successful TokenReview for 10 s by itself, so the
     // refusal comes from Gatehouse's authorization (the token id is in the user's extra): 403.
-    const viaApi = await apiRefusedWithin(u.token, since);
+    const viaApi = await refusedByApiServer(u.token, since, name);
     timingsApi[name] = viaApi.ms;
-    assert.ok(viaApi.ms < 1000 && [401, 403].includes(viaApi.status), `${name}: API server still answered ${viaApi.status} after ${viaApi.ms} ms`);
+    assert.ok([401, 403].includes(viaApi.status), `${name}: API server answered ${viaApi.status}`);
   }
   // The deleted User's Secret goes too; a new User of the same name gets none of the old tokens.
   await eventually('the deleted user\'s credentials to be removed', () => stack.operator.credentials?.store.get('dora') === undefined, 10_000);
@@ -298,14 +300,13 @@ test('an unredeemed invitation expires; a redeemed one cannot be used again', as
   const inv = invitationFrom(created.stdout);
   await new Promise((r) => setTimeout(r, Math.max(0, issuedAt + 2000 + 50 - Date.now())));
   const direct = await proxyRequest('/gatehouse/v1/activate', bearer(inv.token), 'POST');
-  const refusedAfter = Date.now() - (issuedAt + 2000);
+  // Correctness, not speed: asked after its expiry, the invitation is refused.
   assert.equal(direct.status, 401, direct.body);
-  assert.ok(refusedAfter < 1000, `refused ${refusedAfter} ms after expiry`);
+  assert.match(direct.body, /invitation not valid/, direct.body);
   const kubeconfig = path.join(dir, 'eve.kubeconfig');
   const late = await runCli(['activate', inv.token, '--server', inv.server, '--certificate-authority-data', inv.caData, '--kubeconfig', kubeconfig], { kubeconfig });
   assert.equal(late.code, 3, late.stdout + late.stderr);
   assert.match(late.stderr, /activation failed: HTTP 401: invitation not valid/);
-  console.log(`# expired invitation refused at most ${refusedAfter} ms after its expiry (2 s TTL)`);
 
   // A fresh invitation for the same user works once, and only once.
   const again = await admin(['user', 'invite', 'eve']);
@@ -313,10 +314,8 @@ test('an unredeemed invitation expires; a redeemed one cannot be used again', as
   const fresh = invitationFrom(again.stdout);
   const first = await proxyRequest('/gatehouse/v1/activate', bearer(fresh.token), 'POST');
   assert.equal(first.status, 200, first.body);
-  const redeemedAt = Date.now();
   const second = await proxyRequest('/gatehouse/v1/activate', bearer(fresh.token), 'POST');
   assert.equal(second.status, 401, second.body);
-  assert.ok(Date.now() - redeemedAt < 1000);
   const token = (JSON.parse(first.body) as { token: string }).token;
   assert.equal((await proxyRequest(PODS, bearer(token))).status, 200);
   // The invitation is never a user token, and a user token never an invitation.

@@ -19,6 +19,7 @@ import type { RbacApplier } from '../../src/controller/rbac-applier.js';
 import { PermissionIndex } from '../../src/authz/index.js';
 import { decide } from '../../src/authz/decide.js';
 import { policy } from '../support/authz.js';
+import { replayHint, runSeed } from '../support/seed.js';
 
 let stack: Stack;
 let admin: KubeClient;
@@ -70,7 +71,8 @@ test('differential: the RBAC-only API server answers >= 2,000 SubjectAccessRevie
   // Both answers must be common, or agreeing proves little; about a quarter of the random worlds
   // have decide() allow under 10%, so seeds are skipped until a local decide() over a sample of the
   // world's requests allows between 15% and 85% (the assertions below check the real answers).
-  let seed = Number(process.env['GATEHOUSE_RBAC_SEED'] ?? Date.now() % 100_000);
+  // GATEHOUSE_SEED (or the older GATEHOUSE_RBAC_SEED) replays the seed a failure printed.
+  let seed = runSeed(Number(process.env['GATEHOUSE_RBAC_SEED'] ?? Math.floor(Math.random() * 100_000)));
   const size = { users: 40, teams: 10, roles: 20, bindings: 60, namespaces: 16 };
   for (let tries = 0; tries < 100; tries++, seed++) {
     const candidate = randomRbacWorld(seed, size);
@@ -106,6 +108,9 @@ test('differential: the RBAC-only API server answers >= 2,000 SubjectAccessRevie
     assert.deepEqual(problems.slice(0, 10), [], `seed ${seed}: ${problems.length} of ${requests.length} disagree`);
     // Both answers must be common, or agreeing proves little.
     assert.ok(allowed > requests.length * 0.1 && allowed < requests.length * 0.9, `seed ${seed}: ${allowed} of ${requests.length} allowed`);
+  } catch (err) {
+    if (err instanceof Error) err.message += `\n(${replayHint(seed)})`;
+    throw err;
   } finally {
     // The tests below share this control plane and the world's default and public roles reach
     // every Active user (a default role holding `*:*` lets anyone write RoleBindings somewhere,
@@ -177,11 +182,10 @@ test('drift: a RoleBinding or ClusterRole deleted or edited by hand is restored'
 });
 
 test('drift: a namespace created later with a team label gets its bindings from the watch event', async () => {
-  const t0 = Date.now();
   await stack.kubectlOk(['create', 'namespace', 'd-later']);
   await stack.kubectlOk(['label', 'namespace', 'd-later', 'iam.gatehouse.dev/team=d-team']);
-  await eventually('d-alice may list pods in d-later', async () => (await canI(stack, 'list', 'pods', { as: 'd-alice', namespace: 'd-later' })) === 'yes', 10_000);
-  assert.ok(Date.now() - t0 < 10_000);
+  // How fast is a figure (bench:rbac, "new team namespace"); here only that it happens (the bound is generous).
+  await eventually('d-alice may list pods in d-later', async () => (await canI(stack, 'list', 'pods', { as: 'd-alice', namespace: 'd-later' })) === 'yes', 60_000);
 });
 
 test('suspending a user removes them from every subject list', async () => {
@@ -201,15 +205,25 @@ test('suspending a user removes them from every subject list', async () => {
   await converged();
 });
 
-test('an expiring binding disappears at its time', async () => {
-  const expiresAt = new Date(Date.now() + 6000).toISOString().replace(/\.\d+Z$/, 'Z');
+test('an expiring binding disappears at its time, not before', async () => {
+  // The RBAC object is seen first with no expiry; the expiry is then set relative to the write
+  // that carries it, so a slow machine only makes the test wait longer. Expiry lateness is a figure
+  // (bench:timings), not an assertion here.
+  const rbName = ['-n', 'd-ns', 'rolebinding', 'gatehouse:binding:d-soon'];
+  await stack.kubectlOk(['apply', '-f', '-'], { input: yaml([{ apiVersion: GH, kind: 'RoleBinding', metadata: { name: 'd-soon' }, spec: { role: 'd-role', subjects: [{ kind: 'User', name: 'd-alice' }], scope: { namespaces: ['d-ns'] } } }]) });
+  await eventually('the RoleBinding exists', async () => (await stack.kubectl(['get', ...rbName])).code === 0, 60_000);
+  const expiresAt = new Date(Date.now() + 3000).toISOString().replace(/\.\d+Z$/, 'Z');
   const at = Date.parse(expiresAt);
-  await stack.kubectlOk(['apply', '-f', '-'], { input: yaml([{ apiVersion: GH, kind: 'RoleBinding', metadata: { name: 'd-soon' }, spec: { role: 'd-role', subjects: [{ kind: 'User', name: 'd-alice' }], scope: { namespaces: ['d-ns'] }, expiresAt } }]) });
-  await eventually('the RoleBinding exists', async () => (await stack.kubectl(['get', '-n', 'd-ns', 'rolebinding', 'gatehouse:binding:d-soon'])).code === 0, 5000);
-  assert.ok(Date.now() < at, 'created before it expires');
-  await eventually('the RoleBinding is gone', async () => (await stack.kubectl(['get', '-n', 'd-ns', 'rolebinding', 'gatehouse:binding:d-soon'])).code !== 0, 15_000, 100);
-  const late = Date.now() - at;
-  assert.ok(late >= 0 && late < 3000, `removed ${late} ms after expiresAt`);
+  await stack.kubectlOk(['patch', 'ghrb', 'd-soon', '--type=merge', '-p', JSON.stringify({ spec: { expiresAt } })]);
+  const gone = async (): Promise<boolean> => {
+    const r = await stack.kubectl(['get', ...rbName]);
+    if (r.code === 0) return false;
+    assert.match(r.stderr, /NotFound/, r.stderr);
+    return true;
+  };
+  await eventually('the RoleBinding is gone', gone, 60_000, 100);
+  // Correctness, not speed: never removed before its time (load only makes removal later).
+  assert.ok(Date.now() >= at, `removed before expiresAt ${expiresAt}`);
 });
 
 test('deleting a Gatehouse RoleBinding deletes exactly its objects, and nothing unmanaged', async () => {
@@ -240,8 +254,10 @@ test('deleting a Gatehouse RoleBinding deletes exactly its objects, and nothing 
 test('an idle full resync writes nothing', async () => {
   await converged();
   const before = rbac.metrics().writes;
+  const compiles = rbac.metrics().compiles;
   rbac.resync();
-  await new Promise((r) => setTimeout(r, 300));
+  // The positive sign that the resync ran (it compiles, then checks every key), then its writes drain.
+  await eventually('the resync compiled', () => rbac.metrics().compiles > compiles);
   await rbac.idle();
   assert.equal(rbac.metrics().writes, before);
   assert.ok(rbac.converged());

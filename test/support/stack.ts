@@ -5,10 +5,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ControlPlane, freePort, makeServingCert, type ControlPlaneOptions, type KubectlOptions, type KubectlResult } from '../../src/controlplane/controlplane.js';
-import { installCrds, kubeConfigFor, testLogger, eventually } from './operator.js';
+import { installCrds, kubeConfigFor, testLogger } from './operator.js';
 import { parseConfig, type GatehouseConfig } from '../../src/config.js';
 import { startOperator, type Operator } from '../../src/operator.js';
 import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '../../src/admission/webhook-config.js';
+import { indexBarrier } from './barrier.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 export interface Stack {
   cp: ControlPlane;
@@ -21,8 +23,14 @@ export interface Stack {
   /** kubectl as the admin (system:masters), or as someone else with `{as, asGroups}`. */
   kubectl(args: string[], opts?: KubectlOptions): Promise<KubectlResult>;
   kubectlOk(args: string[], opts?: KubectlOptions): Promise<string>;
-  /** Waits until the index has seen every change made so far (its generation stops moving). */
+  /**
+   * A barrier: lists every kind the index is fed by from the API server, then waits until the
+   * operator's informers have applied at least that (test/support/barrier.ts). After it, the index
+   * reflects every write made before the call; it fails after 60 s naming what it waited for.
+   */
   settle(): Promise<void>;
+  /** With `apiProxy`: the TCP proxy between the operator and the API server. */
+  apiProxy: TcpProxy | undefined;
   stop(): Promise<void>;
 }
 
@@ -45,6 +53,8 @@ export interface StackOptions {
   clientCertificates?: boolean;
   /** Also point the apiserver's webhook token authentication at the operator's /authenticate. */
   tokenWebhook?: boolean;
+  /** Put a TCP proxy (stack.apiProxy) between the operator and the API server, to delay or cut its traffic. */
+  apiProxy?: boolean;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -64,7 +74,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ...(opts.tokenWebhook ? { tokenWebhook: { url: `https://127.0.0.1:${port}/authenticate`, caFile: tls.caCert } } : {}),
   });
   let operator: Operator | undefined;
+  let proxy: TcpProxy | undefined;
   try {
+    if (opts.apiProxy) proxy = await TcpProxy.start(Number(new URL(cp.url).port));
     await installCrds(cp);
     const config = parseConfig({
       ...opts.config,
@@ -82,7 +94,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         watch: { silenceTimeoutSeconds: 30, backoffInitialMs: 100, backoffMaxMs: 1000 },
       },
     });
-    operator = await startOperator({ config, logger: testLogger('e2e'), kubeConfig: await kubeConfigFor(cp) });
+    operator = await startOperator({ config, logger: testLogger('e2e'), kubeConfig: await kubeConfigFor(cp, proxy?.url) });
     await operator.controller.synced;
     if (opts.admission !== false) {
       const ca = await readFile(tls.caCert, 'utf8');
@@ -91,7 +103,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await cp.kubectlOk(['apply', '-f', '-'], { input: docs.map((d) => JSON.stringify(d)).join('\n') });
     }
     const op = operator;
-    let lastGeneration = -1;
+    const api = { url: cp.url, caFile: cp.caFile, token: cp.adminToken };
     return {
       cp,
       webhook: { port, caFile: tls.caCert },
@@ -100,24 +112,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       config,
       kubectl: (args, o) => cp.kubectl(args, o),
       kubectlOk: (args, o) => cp.kubectlOk(args, o),
-      async settle() {
-        // The watch delivers a change a few ms after the write; wait until two looks agree.
-        await eventually('the index to settle', async () => {
-          const g = op.index.generation;
-          await new Promise((r) => setTimeout(r, 150));
-          const same = op.index.generation === g && g === lastGeneration;
-          lastGeneration = op.index.generation;
-          return same;
-        }, 30_000, 0);
-      },
+      apiProxy: proxy,
+      settle: () => indexBarrier(op.controller, api),
       async stop() {
         await op.stop();
+        await proxy?.close();
         await cp.stop();
         await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {
     await operator?.stop();
+    await proxy?.close();
     await cp.stop();
     await rm(dir, { recursive: true, force: true });
     throw err;

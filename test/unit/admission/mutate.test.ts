@@ -9,6 +9,10 @@ import { validateAdmission, toMessage } from '../../../src/admission/validate.js
 import { OWNER_USERNAME_ANNOTATION, isValidLabelValue, namespaceOwner, ownerLabelValue } from '../../../src/admission/names.js';
 import { binding, ns, role, user } from '../../support/authz.js';
 import { MASTERS, applyPatch, as, context, create } from '../../support/admission.js';
+import { fastCheckReplay } from '../../support/seed.js';
+
+// A failure prints its seed; GATEHOUSE_SEED replays it (test/support/seed.ts).
+fastCheckReplay(fc);
 
 const WORLD = {
   users: [user('boss', { superuser: true }), user('alice'), user('mail', { username: 'alice@example.com' }), user('pat', { state: 'Pending' })],

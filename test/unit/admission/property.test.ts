@@ -19,6 +19,10 @@ import { ReviewError } from '../../../src/errors.js';
 import { createPolicyView } from '../../../src/admission/view.js';
 import { binding, ns, role, team, user } from '../../support/authz.js';
 import { NOW, as, context, create, update } from '../../support/admission.js';
+import { fastCheckReplay } from '../../support/seed.js';
+
+// A failure prints its seed; GATEHOUSE_SEED (and GATEHOUSE_SEED_PATH) replay it (test/support/seed.ts).
+fastCheckReplay(fc);
 
 const GH = 'iam.gatehouse.dev';
 const POOL = ['pods:get', 'pods:*', 'jobs:read', 'jobs:write', 'secrets:get', '*:get', '*:*', 'pods:delete', `${GH}/rolebindings:create`, `${GH}/rolebindings:*`];

@@ -19,8 +19,10 @@ import { createCredentialProxy, type CredentialProxy } from '../../../src/creden
 import type { Identity } from '../../../src/credentials/authenticate.js';
 import { silentLogger } from '../../../src/log.js';
 import { world, user, type World } from './fixture.js';
+import { replayHint, runSeed } from '../../support/seed.js';
 
-const SEED = 0x14_c0de;
+// Fixed, so every run checks the same cases; GATEHOUSE_SEED explores (or replays) another.
+const SEED = runSeed(0x14_c0de);
 const CASES = 10_000;
 
 class Fuzzer extends Rng {
@@ -69,7 +71,7 @@ function setup(): { w: World; good: string; goodInv: string; other: string } {
   return { w, good, goodInv, other };
 }
 
-test(`fuzz: ${CASES} tokens and Authorization headers: no throw, only the exact live token is accepted`, () => {
+test(`fuzz: ${CASES} tokens and Authorization headers: no throw, only the exact live token is accepted (${replayHint(SEED)})`, () => {
   const f = new Fuzzer(SEED);
   const { w, good, goodInv, other } = setup();
   let accepted = 0;
@@ -98,7 +100,7 @@ test(`fuzz: ${CASES} tokens and Authorization headers: no throw, only the exact 
   assert.ok(accepted > 0, 'the exact tokens were among the inputs and were accepted');
 });
 
-test('fuzz: 2,000 TokenReview bodies: a review or a 400 with a message, authenticated only for the live token', () => {
+test(`fuzz: 2,000 TokenReview bodies: a review or a 400 with a message, authenticated only for the live token (${replayHint(SEED)})`, () => {
   const f = new Fuzzer(SEED + 1);
   const { w, good } = setup();
   const handler = createTokenReviewHandler({ authenticator: w.auth, onRejected: () => undefined });
@@ -144,7 +146,7 @@ function randomHeaders(f: Fuzzer, token: string): string[] {
   return raw;
 }
 
-test(`fuzz: ${CASES} client header sets through the proxy's rules: only the operator's credentials and the token's identity go upstream`, () => {
+test(`fuzz: ${CASES} client header sets through the proxy's rules: only the operator's credentials and the token's identity go upstream (${replayHint(SEED)})`, () => {
   const f = new Fuzzer(SEED + 2);
   for (let n = 0; n < CASES; n++) {
     const raw = randomHeaders(f, 'x');
@@ -222,7 +224,7 @@ function rawRequest(ca: Buffer, lines: string[]): Promise<string> {
   });
 }
 
-test('fuzz: 1,000 raw requests through a live proxy: 401 or forwarded as alice with the operator\'s credentials, and the proxy keeps serving', async () => {
+test(`fuzz: 1,000 raw requests through a live proxy: 401 or forwarded as alice with the operator's credentials, and the proxy keeps serving (${replayHint(SEED)})`, async () => {
   const f = new Fuzzer(SEED + 3);
   const ca = await readFile(certs.caCert);
   let forwarded = 0;

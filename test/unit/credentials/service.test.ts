@@ -103,8 +103,10 @@ async function invite(h: ReturnType<typeof harness>, user = 'alice', copies?: Se
   return inv.token;
 }
 
+/** Polls every 5 ms; the bound (10 s) is far beyond the few ms this takes, so load cannot fail it. */
 async function waitFor(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+  const deadline = Date.now() + 10_000;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   assert.ok(check(), 'condition not reached');
 }
 
@@ -173,8 +175,12 @@ test('a stale copy of a fulfilled invitation request does not bring the invitati
   await h.kube.request({ method: 'POST', path: BASE, body: { metadata: { generateName: 'gatehouse-request-', labels: { 'iam.gatehouse.dev/credentials': 'request' } }, stringData: { action: 'revoke', user: 'alice' } } });
   for (const s of h.secrets.values()) if (s.metadata.name.startsWith('gatehouse-request-')) h.service.handleRequest(s);
   await waitFor(() => h.store.get('alice')?.records.length === 0);
+  const seen = (msg: string): number => h.log().split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
+  const issuedBefore = seen('credential issued');
   for (const c of copies) h.service.handleRequest(c);
-  await new Promise((r) => setTimeout(r, 50));
+  // The positive sign that every copy was processed: each is either ignored or (the bug) issued again.
+  await waitFor(() => seen('credential request already fulfilled, ignored') + seen('credential issued') - issuedBefore >= copies.length);
+  assert.equal(seen('credential issued'), issuedBefore, 'no copy issued the invitation again');
   assert.equal(h.store.get('alice')?.records.length, 0);
   const r = await h.service.redeem(token, undefined);
   assert.ok(!r.ok && r.reason === 'unknownToken');

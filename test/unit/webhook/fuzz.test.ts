@@ -13,8 +13,10 @@ import { silentLogger } from '../../../src/log.js';
 import type { AccessRequest, Decision } from '../../../src/authz/types.js';
 import { serverConfig, sar, admissionReview, fakeAuthorize } from './helpers.js';
 import { Rng } from '../../support/fuzz.js';
+import { replayHint, runSeed } from '../../support/seed.js';
 
-const SEED = 0x6a7e_4005;
+// Fixed, so every run checks the same cases; GATEHOUSE_SEED explores (or replays) another.
+const SEED = runSeed(0x6a7e_4005);
 const CASES = 10_000;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -129,7 +131,7 @@ function get(v: unknown, ...keys: string[]): unknown {
   return cur;
 }
 
-test(`${CASES} random and mutated SubjectAccessReviews: no crash, no 5xx, no allow that decide() did not give`, async () => {
+test(`${CASES} random and mutated SubjectAccessReviews: no crash, no 5xx, no allow that decide() did not give (${replayHint(SEED)})`, async () => {
   const f = new Fuzzer(SEED);
   let lastAllowed: AccessRequest | undefined;
   const authorize = (req: AccessRequest): Decision => {
@@ -181,7 +183,7 @@ test(`${CASES} random and mutated SubjectAccessReviews: no crash, no 5xx, no all
   assert.ok(counts.allowed > 100 && counts.rejected > 1000 && counts.ok - counts.allowed > 100, JSON.stringify(counts));
 });
 
-test(`${CASES} random and mutated AdmissionReviews: no crash, no 5xx, uid echoed, no unvalidated allow`, async () => {
+test(`${CASES} random and mutated AdmissionReviews: no crash, no 5xx, uid echoed, no unvalidated allow (${replayHint(SEED)})`, async () => {
   const f = new Fuzzer(SEED + 1);
   const seen: { last?: AdmissionReviewRequest | undefined } = {};
   const logger = silentLogger();
