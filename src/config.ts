@@ -42,8 +42,13 @@ export interface CredentialsConfig {
     /** A CA bundle (PEM file) users need to trust the proxy; printed in the activate command. */
     caFile?: string;
   };
-  /** Failed attempts per client address and per user, and logins (activate, rotate) per user. */
+  /** Failed attempts per client address and per token id, and logins (activate, rotate) per user. */
   rateLimits: { perSourcePerMinute: number; perUserPerMinute: number };
+  /**
+   * The audiences a TokenReview may be answered for. Empty (the default): only the API server's own;
+   * the answer names no audience, which the TokenReview API defines as "the API server's".
+   */
+  audiences: string[];
 }
 
 /** The part of the configuration the permission index and decide() read. */
@@ -145,6 +150,7 @@ export const CONFIG_SCHEMA = {
         perSourcePerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 60 },
         perUserPerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 20 },
       }),
+      audiences: { type: 'array', maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 1024 }, default: [] },
     }),
     defaults: section({ role: { type: 'string', minLength: 1 }, team: { type: 'string', minLength: 1 } }),
     projects: section({ ownerRole: { type: 'string', minLength: 1 }, publicRole: { type: 'string', minLength: 1 } }),

@@ -151,7 +151,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     indexGeneration: () => index.generation,
     watchRestarts: () => controller.metrics().watchRestarts,
     processMetrics: true,
-    ...(credentials ? { authenticate: (body: unknown) => credentials.tokenReview(body) } : {}),
+    ...(credentials ? { authenticate: (body: unknown, source: string | undefined) => credentials.tokenReview(body, source) } : {}),
   });
   webhookRef = webhook;
   const { port } = await webhook.server.listen();
