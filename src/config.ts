@@ -68,8 +68,14 @@ export interface ServerConfig {
   port: number;
   certFile: string;
   keyFile: string;
-  /** When set, callers must present a client certificate signed by this CA. */
+  /** When set, callers must present a client certificate signed by this CA... */
   clientCAFile?: string;
+  /**
+   * ...on these routes (default: all four). The chart's default asks it only on `authorize` and
+   * `authenticate`, the routes the API server reaches through kubeconfig files that can carry a
+   * client certificate even where admission webhooks cannot be given one.
+   */
+  clientCertificateRoutes?: Array<'authorize' | 'authenticate' | 'validate' | 'mutate'>;
   maxBodyBytes: number;
   requestTimeoutMs: number;
 }
@@ -179,6 +185,11 @@ export const CONFIG_SCHEMA = {
       certFile: { type: 'string', default: '/etc/gatehouse/tls/tls.crt' },
       keyFile: { type: 'string', default: '/etc/gatehouse/tls/tls.key' },
       clientCAFile: { type: 'string' },
+      clientCertificateRoutes: {
+        type: 'array', uniqueItems: true, minItems: 1,
+        items: { enum: ['authorize', 'authenticate', 'validate', 'mutate'] },
+        default: ['authorize', 'authenticate', 'validate', 'mutate'],
+      },
       maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 3 * 1024 * 1024, default: 3 * 1024 * 1024 },
       requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 10_000 },
     }),

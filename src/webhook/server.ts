@@ -147,7 +147,8 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     if (method !== route.method) {
       return { reply: errorReply(405, `${clip(method, 20)} is not allowed on ${path}; use ${route.method}`, { Allow: route.method }), route: route.name };
     }
-    if (verifyClients && !clientCertVerified && (route.requireClientCert ?? route.method === 'POST')) {
+    const certRoutes: readonly string[] = config.clientCertificateRoutes ?? ['authorize', 'authenticate', 'validate', 'mutate'];
+    if (verifyClients && !clientCertVerified && (route.requireClientCert ?? (route.method === 'POST' && certRoutes.includes(route.name)))) {
       return { reply: errorReply(401, 'a client certificate signed by the configured CA is required'), route: route.name };
     }
     let body: unknown;
