@@ -265,8 +265,9 @@ async function supervise(opts: { values: string | undefined; samples: boolean })
   const userConsolePort = opts.values ? valueAt(loadYamlFile(path.resolve(opts.values)), 'console.port') : undefined;
   const local: LocalSettings = {
     port,
-    proxyPort: await freePort(),
-    consolePort: typeof userConsolePort === 'number' ? userConsolePort : await freePort(),
+    // Picked once the control plane holds its own ports, so none of them can be picked twice.
+    proxyPort: 0,
+    consolePort: 0,
     certFile: tls.cert,
     keyFile: tls.key,
     caFile: tls.caCert,
@@ -281,6 +282,8 @@ async function supervise(opts: { values: string | undefined; samples: boolean })
     ...(client ? { webhookClientCert: { cert: client.cert, key: client.key } } : {}),
     users: [{ token: operatorToken, user: OPERATOR_SA, groups: ['system:serviceaccounts', `system:serviceaccounts:${OPERATOR_NAMESPACE}`] }],
   });
+  local.proxyPort = await freePort();
+  local.consolePort = typeof userConsolePort === 'number' ? userConsolePort : await freePort();
   let operator: ChildProcess | undefined;
   const shutdown = async (code: number): Promise<never> => {
     if (operator && operator.exitCode === null) {
