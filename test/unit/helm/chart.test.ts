@@ -432,6 +432,12 @@ test('security (issue 16): webhook.clientCertificates makes the operator check c
   assert.ok(clientCert.verify(new X509Certificate(caPem).publicKey), 'the client certificate is signed by the chart CA');
   const plainKubeconfig = yaml.load(plain.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-authz-webhook`).data['kubeconfig.yaml']!) as Manifest;
   assert.deepEqual(plainKubeconfig.users[0].user, { 'client-certificate': '/etc/kubernetes/pki/gatehouse-webhook-client.crt', 'client-key': '/etc/kubernetes/pki/gatehouse-webhook-client.key' });
+  // With credentials, the token webhook's kubeconfig presents the same pair, and audiences flow.
+  const cred = await renderChart(['--set', 'credentials.enabled=true', '--set', 'credentials.audiences[0]=https://vault.example.com']);
+  const authn = yaml.load(cred.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-authz-webhook`).data['authn-kubeconfig.yaml']!) as Manifest;
+  assert.match(authn.clusters[0].cluster.server, /\/authenticate$/);
+  assert.deepEqual(authn.users[0].user, plainKubeconfig.users[0].user);
+  assert.deepEqual(parseConfig(configOf(cred)).credentials.audiences, ['https://vault.example.com']);
   const optedOut = await renderChart(['--set', 'webhook.clientCertificates.apiServerWebhooks=false']);
   assert.equal((configOf(optedOut)['server'] as Record<string, unknown>)['clientCAFile'], undefined, 'opted out: no check');
   assert.equal(optedOut.all('Secret').filter((x) => x.metadata.name === `${FULLNAME}-apiserver-client`).length, 0);
