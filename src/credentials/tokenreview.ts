@@ -83,7 +83,8 @@ export function createTokenReviewHandler(opts: TokenReviewHandlerOptions): (body
     const result = opts.authenticator.check(review.token, 'usr', source !== undefined ? { source } : {});
     if (!result.ok) {
       // Tokens of other authenticators come here too; only Gatehouse-shaped ones are worth a log line.
-      if (result.reason !== 'malformed') opts.onRejected(result);
+      // (A rate-limited answer for a token of another shape is not worth one either.)
+      if (result.reason !== 'malformed' && (result.reason !== 'rateLimited' || result.tokenId !== undefined)) opts.onRejected(result);
       const error = result.reason === 'notSynced' ? 'Gatehouse credentials not synced yet' : 'not a valid Gatehouse token';
       return jsonReply(200, JSON.stringify({ ...head, status: { authenticated: false, error } }));
     }
