@@ -87,6 +87,11 @@ export function createCredentials(opts: CredentialsOptions): Credentials {
     watch: config.operator.watch,
     clock: systemClock,
     onRequest: (secret) => service?.handleRequest(secret),
+    // A revocation or rotation ends open streams as soon as the cache has it, not at the next
+    // periodic sweep (which still catches User changes: suspension, rejection, deletion).
+    onCredentialsChanged: () => {
+      if (proxy) queueMicrotask(() => proxy?.sweep());
+    },
   });
   const authenticator = createAuthenticator({
     ready: () => store.hasSynced() && index.synced,
