@@ -8,8 +8,10 @@
 // authorizes the operator's impersonation of alice and of her team group, so the difference is
 // the proxy's own hop plus those checks: what a user of the proxy pays.
 // Latency: sequential GETs (a one-item pod list) over one keep-alive TLS connection.
-// Throughput: a closed loop of CONCURRENCY connections for SECONDS each. Prints a table, then one
-// JSON line.
+// Throughput: a closed loop of CONCURRENCY connections for SECONDS each. Then WATCHES watches
+// through the proxy with alice's token, `user revoke` the way the CLI asks it (a request Secret),
+// and how long after the request was in each watch took to end (issue 19, finding 3). Prints a
+// table, then one JSON line.
 import https from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { loadavg, cpus } from 'node:os';
@@ -24,6 +26,20 @@ const WARMUP = 200;
 const NS = 'team-a';
 const ALICE_STATIC = 'alice-static-token-0123456789';
 const PATH = `/api/v1/namespaces/${NS}/pods?limit=1`;
+const WATCHES = 8;
+
+/** A watch through the proxy; resolves with the time it ended. */
+function openWatch(base: string, ca: string, token: string): Promise<{ ended: Promise<number> }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${base}/api/v1/namespaces/${NS}/pods?watch=1`, { headers: { Authorization: `Bearer ${token}` }, ca, agent: false }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`watch: HTTP ${res.statusCode}`));
+      res.resume();
+      resolve({ ended: new Promise((r) => res.once('close', () => r(performance.now()))) });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 
 function client(base: string, ca: string, token: string, sockets: number): { get(): Promise<number>; post(path: string): Promise<{ status: number; body: string }>; close(): void } {
@@ -139,6 +155,14 @@ spec: {role: pod-reader, subjects: [{kind: Team, name: team-a}], scope: {teams: 
     directN.close();
     proxyN.close();
 
+    process.stderr.write(`revocation: ${WATCHES} open watches, then user revoke\n`);
+    const watches = await Promise.all(Array.from({ length: WATCHES }, () => openWatch(proxyUrl, proxyCa, token)));
+    await stack.kubectlOk(['create', 'secret', 'generic', 'bench-revoke', '-n', 'gatehouse-system', '--from-literal=action=revoke', '--from-literal=user=alice']);
+    await stack.kubectlOk(['label', 'secret', 'bench-revoke', '-n', 'gatehouse-system', 'iam.gatehouse.dev/credentials=request']);
+    const revokedAt = performance.now();
+    const endedMs = (await Promise.all(watches.map((w) => w.ended))).map((t) => Math.max(0, t - revokedAt));
+    const ended = stats(endedMs);
+
     const load1 = loadavg();
     const f = (n: number): string => n.toFixed(2);
     console.log('| path | n | p50 ms | p99 ms | mean ms | requests/s (closed loop) |');
@@ -147,6 +171,7 @@ spec: {role: pod-reader, subjects: [{kind: Team, name: team-a}], scope: {teams: 
     console.log(`| through the proxy (Gatehouse token) | ${proxyLat.n} | ${f(proxyLat.p50)} | ${f(proxyLat.p99)} | ${f(proxyLat.mean)} | ${proxyRps.toFixed(0)} |`);
     console.log('');
     console.log(`The proxy adds ${f(proxyLat.p50 - directLat.p50)} ms at p50 and ${f(proxyLat.p99 - directLat.p99)} ms at p99; throughput ${((proxyRps / directRps) * 100).toFixed(0)}% of direct`);
+    console.log(`${WATCHES} watches through the proxy ended ${f(ended.p50)} ms (p50), ${f(Math.max(...endedMs))} ms (last) after the revoke request was in (the operator fulfils it, the credential cache sees it, the proxy ends what is open)`);
     console.log(`Load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores, Node ${process.version})`);
     console.log(JSON.stringify({
       bench: 'proxy',
@@ -154,6 +179,7 @@ spec: {role: pod-reader, subjects: [{kind: Team, name: team-a}], scope: {teams: 
       proxy: { ...proxyLat, rps: proxyRps },
       addedP50Ms: Number((proxyLat.p50 - directLat.p50).toFixed(3)),
       addedP99Ms: Number((proxyLat.p99 - directLat.p99).toFixed(3)),
+      watchesEndedAfterRevokeMs: { p50: Number(ended.p50.toFixed(1)), last: Number(Math.max(...endedMs).toFixed(1)), n: WATCHES },
       requests: REQUESTS,
       seconds: SECONDS,
       concurrency: CONCURRENCY,

@@ -32,7 +32,7 @@ const schema = {
   properties: {
     ...pick(P, ['logLevel', 'seedAdmins', 'defaults', 'projects', 'registration', 'authorization', 'presets']),
     credentials: { ...P.credentials, properties: {
-      ...pick(P.credentials.properties, ['enabled', 'invitationTTLSeconds', 'rateLimits']),
+      ...pick(P.credentials.properties, ['enabled', 'invitationTTLSeconds', 'rateLimits', 'audiences']),
       proxy: { ...P.credentials.properties.proxy, properties: {
         ...pick(P.credentials.properties.proxy.properties, ['enabled']),
         externalURL: { type: 'string', pattern: '^(https://.*)?$', description: 'How users reach the proxy; printed in invitations. Empty: not known.' },
@@ -88,7 +88,8 @@ const schema = {
         exclude: { type: 'array', items: k8sName, description: 'Namespaces never sent to the webhooks (the release namespace always is excluded).' },
       }),
       clientCertificates: obj('Answer webhook calls only from callers with a client certificate signed by caBundle (the API server).', {
-        enabled: bool('Require client certificates on /authorize, /validate and /mutate.'),
+        apiServerWebhooks: bool('Self-signed certificates: generate the API server a client certificate and require it on /authorize and /authenticate (default true).'),
+        enabled: bool('Require client certificates signed by caBundle on /authorize, /authenticate, /validate and /mutate.'),
         caBundle: { type: 'string', description: 'base64-encoded PEM of the CA that signed the API server webhook client certificate.' },
         apiServerCertFile: { type: 'string', minLength: 1, description: 'Client certificate path for the authorization webhook kubeconfig (on the control-plane nodes).' },
         apiServerKeyFile: { type: 'string', minLength: 1, description: 'Client key path for the authorization webhook kubeconfig.' },

@@ -5,7 +5,10 @@
 //
 //   npm run local                      foreground until Ctrl-C
 //   npm run local -- --detach          return once ready; `--down` stops everything
-//   npm run local -- --values FILE     merge a values file over the chart's
+//   npm run local -- --values FILE     merge a values file over the chart's: every operator setting
+//                                      applies (credentials and its proxy, the console, the token
+//                                      webhook); a deployment-only value set to anything but the
+//                                      chart's default is refused by name
 //   npm run local -- --no-samples      skip samples/
 //   npm run local -- --dir DIR         keep state in DIR instead of .gatehouse/local
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
+import { isDeepStrictEqual } from 'node:util';
 import { ControlPlane, freePort, makeServingCert } from '../src/controlplane/controlplane.js';
 import { parseConfig } from '../src/config.js';
 import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '../src/admission/webhook-config.js';
@@ -26,8 +30,40 @@ let STATE_FILE = path.join(STATE_DIR, 'state.json');
 const OPERATOR_NAMESPACE = 'gatehouse-system';
 const OPERATOR_SA = `system:serviceaccount:${OPERATOR_NAMESPACE}:gatehouse`;
 
-/** The product keys of values.yaml that are the operator's configuration (src/config.ts). */
+/** Keys of values.yaml that the operator's configuration takes as they are (src/config.ts). */
 const POLICY_KEYS = ['seedAdmins', 'defaults', 'projects', 'registration', 'authorization', 'presets', 'logLevel'] as const;
+/**
+ * Every values path the local run applies (the chart's `gatehouse.config` in _helpers.tpl is the
+ * model, plus the webhook settings the local API server can honour). Any other path a --values
+ * file sets to something other than the chart's default is refused by name: it has no meaning here
+ * (replicas, image, Services, certificates), and silently dropping it would mislead.
+ */
+const APPLIED_PATHS = [...POLICY_KEYS, 'credentials', 'server', 'operator', 'console', 'webhook.timeoutSeconds', 'webhook.clientCertificates.enabled'] as const;
+
+/** Dotted paths of the leaves of a values document (a list is a leaf). */
+function leaves(doc: unknown, prefix = ''): { path: string; value: unknown }[] {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return [{ path: prefix, value: doc }];
+  const entries = Object.entries(doc as Record<string, unknown>);
+  if (entries.length === 0) return [{ path: prefix, value: doc }];
+  return entries.flatMap(([k, v]) => leaves(v, prefix ? `${prefix}.${k}` : k));
+}
+
+function valueAt(doc: unknown, dotted: string): unknown {
+  let cur = doc;
+  for (const k of dotted.split('.')) {
+    if (!cur || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+/** The settings of a --values file the local run cannot apply, by path ([] when all apply). */
+function unappliedValues(user: Record<string, unknown>, chartDefaults: Record<string, unknown>): string[] {
+  return leaves(user)
+    .filter(({ path: p }) => !APPLIED_PATHS.some((a) => p === a || p.startsWith(`${a}.`)))
+    .filter(({ path: p, value }) => !isDeepStrictEqual(value, valueAt(chartDefaults, p)))
+    .map(({ path: p }) => p);
+}
 
 interface State {
   supervisorPid: number;
@@ -74,33 +110,62 @@ function loadYamlFile(file: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-/** The chart's values with --values merged over them. */
+/** The chart's values with --values merged over them; refuses settings the local run cannot apply. */
 function mergedValues(valuesFile: string | undefined): Record<string, unknown> {
+  const chart = loadYamlFile(path.join(ROOT, 'helm', 'gatehouse', 'values.yaml'));
   // The local run is a demo: every preset's roles are installed unless a values file says otherwise.
-  const values = deepMerge(loadYamlFile(path.join(ROOT, 'helm', 'gatehouse', 'values.yaml')), {
-    presets: { zenml: true, runai: true, adaptive: true },
-  }) as Record<string, unknown>;
-  return valuesFile ? (deepMerge(values, loadYamlFile(path.resolve(valuesFile))) as Record<string, unknown>) : values;
+  const values = deepMerge(chart, { presets: { zenml: true, runai: true, adaptive: true } }) as Record<string, unknown>;
+  if (!valuesFile) return values;
+  const user = loadYamlFile(path.resolve(valuesFile));
+  const refused = unappliedValues(user, chart);
+  if (refused.length > 0) {
+    throw new Error(`--values ${valuesFile}: the local run cannot apply ${refused.join(', ')} (deployment settings of the chart; `
+      + 'leave them at the chart\'s defaults or use a values file without them)');
+  }
+  return deepMerge(values, user) as Record<string, unknown>;
 }
 
-/** authorization.mode from the values: `rbac` runs the API server with RBAC only, as on EKS, GKE and AKS. */
-function authorizationMode(valuesFile: string | undefined): string {
-  const auth = mergedValues(valuesFile)['authorization'] as { mode?: string } | undefined;
-  return auth?.mode ?? 'webhook';
+/** The local run's own addresses and files the configuration needs besides the values. */
+interface LocalSettings {
+  port: number;
+  proxyPort: number;
+  consolePort: number;
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  kubeconfig: string;
+  /** webhook.clientCertificates.enabled: the CA whose certificate the local API server presents. */
+  clientCAFile?: string;
 }
 
-/** The operator's configuration: the chart's values (with --values merged), plus local settings. */
-function operatorConfig(valuesFile: string | undefined, port: number, certFile: string, keyFile: string, kubeconfig: string): Record<string, unknown> {
-  const values = mergedValues(valuesFile);
+const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : {});
+
+/**
+ * The operator's configuration from the chart's values (with --values merged), built the way the
+ * chart's `gatehouse.config` builds it, with loopback addresses and the local certificate files.
+ */
+function operatorConfig(values: Record<string, unknown>, local: LocalSettings): Record<string, unknown> {
   const cfg: Record<string, unknown> = {};
   for (const key of POLICY_KEYS) if (values[key] !== undefined) cfg[key] = values[key];
-  cfg['server'] = { host: '127.0.0.1', port, certFile, keyFile };
+  cfg['server'] = {
+    ...obj(values['server']),
+    host: '127.0.0.1', port: local.port, certFile: local.certFile, keyFile: local.keyFile,
+    ...(local.clientCAFile ? { clientCAFile: local.clientCAFile } : {}),
+  };
+  const credentials = obj(values['credentials']);
+  cfg['credentials'] = {
+    ...credentials,
+    // Users reach the proxy on loopback and trust the local CA (the discovery ConfigMap says so).
+    proxy: { ...obj(credentials['proxy']), host: '127.0.0.1', port: local.proxyPort, caFile: local.caFile },
+  };
+  cfg['console'] = { ...obj(values['console']), host: '127.0.0.1', port: local.consolePort };
+  const op = obj(values['operator']);
   cfg['operator'] = {
+    ...op,
     namespace: OPERATOR_NAMESPACE,
     serviceAccountUsername: OPERATOR_SA,
     identity: 'gatehouse-local',
-    kubeconfig,
-    leaderElection: { enabled: true, leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
+    kubeconfig: local.kubeconfig,
   };
   parseConfig(cfg, 'the local run configuration'); // fail here, with the reason, rather than in the operator
   return cfg;
@@ -124,7 +189,31 @@ function waitForOperator(url: string, ca: Buffer, timeoutMs: number, operator: C
   });
 }
 
-function instructions(kubeconfig: string, mode: string): string {
+interface CredentialsNote {
+  proxyUrl: string | undefined;
+  consoleUrl: string | undefined;
+}
+
+/** How to try the credentials layer: invite a sample user, activate, act through the proxy. */
+function credentialsInstructions(kubeconfig: string, note: CredentialsNote): string {
+  const rel = (p: string): string => path.relative(process.cwd(), p) || p;
+  const cli = `node ${rel(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'))}`;
+  const gh = `${cli} --kubeconfig ${rel(kubeconfig)}`;
+  const aliceCfg = rel(path.join(STATE_DIR, 'alice.kubeconfig'));
+  const lines = [`
+  Credentials (credentials.enabled): Gatehouse tokens work straight at the API server (webhook token
+  authentication is wired to the operator's /authenticate)${note.proxyUrl ? ` and through the proxy at ${note.proxyUrl}` : ''}.
+    ${gh} user invite alice      # prints alice's single-use activate command
+    ${cli} activate <gatehouse_inv_...> --server <as printed> --certificate-authority-data <as printed> --kubeconfig ${aliceCfg}
+    kubectl --kubeconfig ${aliceCfg} get pods -n vision-dev   # as alice, with her own token${note.proxyUrl ? ', through the proxy' : ''}
+    kubectl --kubeconfig ${aliceCfg} get pods -n nlp-dev      # not alice's team: refused
+    ${gh} user revoke alice      # her token ends at once (open watches through the proxy too)`];
+  if (note.consoleUrl) lines.push(`
+  Console (console.enabled): ${note.consoleUrl} (send Authorization: Bearer <a token>, e.g. alice's)`);
+  return lines.join('\n') + '\n';
+}
+
+function instructions(kubeconfig: string, mode: string, note?: CredentialsNote): string {
   const k = `kubectl --kubeconfig ${path.relative(process.cwd(), kubeconfig) || kubeconfig}`;
   const rbacNote = mode === 'rbac'
     ? `
@@ -150,7 +239,7 @@ ${rbacNote}
     ${k} --as frank --as-group oidc:ml get pods -n nlp-dev   # through an identity-provider group
     ${k} --as grace delete namespace sandbox --dry-run=server  # superuser
     ${k} auth can-i --list --as alice -n vision-dev
-
+${note ? credentialsInstructions(kubeconfig, note) : ''}
   Logs: ${path.relative(process.cwd(), STATE_DIR)}/operator.log
 `;
 }
@@ -164,13 +253,37 @@ async function supervise(opts: { values: string | undefined; samples: boolean })
   const url = `https://127.0.0.1:${port}`;
   const operatorToken = `operator-${Math.random().toString(36).slice(2)}`;
 
-  const mode = authorizationMode(opts.values);
-  log(`starting etcd and kube-apiserver (authorization mode ${mode}${mode === 'rbac' ? ': --authorization-mode=RBAC only, no webhook' : ''})`);
+  const values = mergedValues(opts.values);
+  const mode = String(obj(values['authorization'])['mode'] ?? 'webhook');
+  const credentialsOn = obj(values['credentials'])['enabled'] === true;
+  const proxyOn = credentialsOn && obj(obj(values['credentials'])['proxy'])['enabled'] !== false;
+  const consoleOn = obj(values['console'])['enabled'] === true;
+  const webhook = obj(values['webhook']);
+  const clientCerts = obj(webhook['clientCertificates'])['enabled'] === true;
+  // The API server's webhook client pair, signed by the local CA, when the values ask for it.
+  const client = clientCerts ? await makeServingCert(pki, 'apiserver-webhook-client') : undefined;
+  const userConsolePort = opts.values ? valueAt(loadYamlFile(path.resolve(opts.values)), 'console.port') : undefined;
+  const local: LocalSettings = {
+    port,
+    // Picked once the control plane holds its own ports, so none of them can be picked twice.
+    proxyPort: 0,
+    consolePort: 0,
+    certFile: tls.cert,
+    keyFile: tls.key,
+    caFile: tls.caCert,
+    kubeconfig: '',
+    ...(client ? { clientCAFile: tls.caCert } : {}),
+  };
+  log(`starting etcd and kube-apiserver (authorization mode ${mode}${mode === 'rbac' ? ': --authorization-mode=RBAC only, no webhook' : ''}${credentialsOn ? '; webhook token authentication' : ''})`);
   const cp = await ControlPlane.start({
     baseDir: STATE_DIR,
     ...(mode === 'rbac' ? {} : { authorizationWebhook: { url: `${url}/authorize`, caFile: tls.caCert } }),
+    ...(credentialsOn ? { tokenWebhook: { url: `${url}/authenticate`, caFile: tls.caCert } } : {}),
+    ...(client ? { webhookClientCert: { cert: client.cert, key: client.key } } : {}),
     users: [{ token: operatorToken, user: OPERATOR_SA, groups: ['system:serviceaccounts', `system:serviceaccounts:${OPERATOR_NAMESPACE}`] }],
   });
+  local.proxyPort = await freePort();
+  local.consolePort = typeof userConsolePort === 'number' ? userConsolePort : await freePort();
   let operator: ChildProcess | undefined;
   const shutdown = async (code: number): Promise<never> => {
     if (operator && operator.exitCode === null) {
@@ -201,7 +314,7 @@ async function supervise(opts: { values: string | undefined; samples: boolean })
 
     const operatorKubeconfig = await cp.kubeconfigFor(operatorToken, 'operator');
     const cfgFile = path.join(STATE_DIR, 'config.yaml');
-    writeFileSync(cfgFile, yaml.dump(operatorConfig(opts.values, port, tls.cert, tls.key, operatorKubeconfig)));
+    writeFileSync(cfgFile, yaml.dump(operatorConfig(values, { ...local, kubeconfig: operatorKubeconfig })));
 
     log(`starting the operator on ${url}`);
     const logFd = openSync(path.join(STATE_DIR, 'operator.log'), 'a');
@@ -214,7 +327,8 @@ async function supervise(opts: { values: string | undefined; samples: boolean })
     await waitForOperator(url, readFileSync(tls.caCert), 60_000, operator);
 
     log('registering the admission webhooks');
-    const whOpts = { urlBase: url, caBundle: readFileSync(tls.caCert, 'utf8'), operatorNamespace: OPERATOR_NAMESPACE };
+    const timeoutSeconds = typeof webhook['timeoutSeconds'] === 'number' ? webhook['timeoutSeconds'] : undefined;
+    const whOpts = { urlBase: url, caBundle: readFileSync(tls.caCert, 'utf8'), operatorNamespace: OPERATOR_NAMESPACE, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
     const configs = [validatingWebhookConfiguration(whOpts), mutatingWebhookConfiguration(whOpts)];
     await cp.kubectlOk(['apply', '-f', '-'], { input: configs.map((c) => JSON.stringify(c)).join('\n') });
 
@@ -231,8 +345,12 @@ async function supervise(opts: { values: string | undefined; samples: boolean })
       kubeconfig,
     };
     writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
-    writeFileSync(path.join(STATE_DIR, 'instructions.txt'), instructions(kubeconfig, mode));
-    process.stdout.write(instructions(kubeconfig, mode));
+    const note = credentialsOn || consoleOn
+      ? { proxyUrl: proxyOn ? `https://127.0.0.1:${local.proxyPort}` : undefined, consoleUrl: consoleOn ? `http://127.0.0.1:${local.consolePort}/` : undefined }
+      : undefined;
+    const text = credentialsOn ? instructions(kubeconfig, mode, note) : instructions(kubeconfig, mode) + (note?.consoleUrl ? `\n  Console: ${note.consoleUrl} (send Authorization: Bearer <a token>)\n` : '');
+    writeFileSync(path.join(STATE_DIR, 'instructions.txt'), text);
+    process.stdout.write(text);
     process.stdout.write('\nPress Ctrl-C to stop.\n');
   } catch (err) {
     log(`failed: ${(err as Error).message}`);
@@ -304,6 +422,8 @@ async function main(): Promise<void> {
     throw new Error(`Gatehouse is already running locally (pid ${running.supervisorPid}); stop it with: npm run local -- --down`);
   }
   if (values.values && !existsSync(values.values)) throw new Error(`--values: no such file ${values.values}`);
+  // Refuse settings the local run cannot apply here, before anything starts (and before detaching).
+  if (values.values) mergedValues(values.values);
   if (values.detach) return detach(argv);
   await supervise({ values: values.values, samples: !values['no-samples'] });
 }

@@ -43,8 +43,13 @@ export interface CredentialsConfig {
     /** A CA bundle (PEM file) users need to trust the proxy; printed in the activate command. */
     caFile?: string;
   };
-  /** Failed attempts per client address and per user, and logins (activate, rotate) per user. */
+  /** Failed attempts per client address and per token id, and logins (activate, rotate) per user. */
   rateLimits: { perSourcePerMinute: number; perUserPerMinute: number };
+  /**
+   * The audiences a TokenReview may be answered for. Empty (the default): only the API server's own;
+   * the answer names no audience, which the TokenReview API defines as "the API server's".
+   */
+  audiences: string[];
 }
 
 /** The part of the configuration the permission index and decide() read. */
@@ -64,8 +69,14 @@ export interface ServerConfig {
   port: number;
   certFile: string;
   keyFile: string;
-  /** When set, callers must present a client certificate signed by this CA. */
+  /** When set, callers must present a client certificate signed by this CA... */
   clientCAFile?: string;
+  /**
+   * ...on these routes (default: all four). The chart's default asks it only on `authorize` and
+   * `authenticate`, the routes the API server reaches through kubeconfig files that can carry a
+   * client certificate even where admission webhooks cannot be given one.
+   */
+  clientCertificateRoutes?: Array<'authorize' | 'authenticate' | 'validate' | 'mutate'>;
   maxBodyBytes: number;
   requestTimeoutMs: number;
 }
@@ -146,6 +157,7 @@ export const CONFIG_SCHEMA = {
         perSourcePerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 60 },
         perUserPerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 20 },
       }),
+      audiences: { type: 'array', maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 1024 }, default: [] },
     }),
     defaults: section({ role: { type: 'string', minLength: 1 }, team: { type: 'string', minLength: 1 } }),
     projects: section({ ownerRole: { type: 'string', minLength: 1 }, publicRole: { type: 'string', minLength: 1 } }),
@@ -174,6 +186,11 @@ export const CONFIG_SCHEMA = {
       certFile: { type: 'string', default: '/etc/gatehouse/tls/tls.crt' },
       keyFile: { type: 'string', default: '/etc/gatehouse/tls/tls.key' },
       clientCAFile: { type: 'string' },
+      clientCertificateRoutes: {
+        type: 'array', uniqueItems: true, minItems: 1,
+        items: { enum: ['authorize', 'authenticate', 'validate', 'mutate'] },
+        default: ['authorize', 'authenticate', 'validate', 'mutate'],
+      },
       maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 3 * 1024 * 1024, default: 3 * 1024 * 1024 },
       requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 10_000 },
     }),

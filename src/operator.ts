@@ -143,7 +143,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     watchRestarts: () => controller.metrics().watchRestarts,
     ...(controller.rbac ? { rbac: () => controller.rbac?.metrics() } : {}),
     processMetrics: true,
-    ...(credentials ? { authenticate: (body: unknown) => credentials.tokenReview(body) } : {}),
+    ...(credentials ? { authenticate: (body: unknown, source: string | undefined) => credentials.tokenReview(body, source) } : {}),
   });
   webhookRef = webhook;
   const { port } = await webhook.server.listen();

@@ -15,14 +15,29 @@ function send(res: ServerResponse, event: string, data: unknown): void {
   res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
-/** Streams events to `res` until the client goes away. */
+/**
+ * Streams events to `res` until the client goes away, or until no kind is left to watch: a caller
+ * whose every watch was refused (401 with a made-up token, 403) holds no live slot, so a stream
+ * with nothing watchable is ended at once rather than kept open on heartbeats.
+ */
 export function streamChanges(client: GatehouseClient, res: ServerResponse, opts: LiveOptions = {}): void {
   const retryMs = opts.retryMs ?? 1000;
   res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
   res.write('retry: 2000\n\n');
   const stops = new Map<GatehouseKind, () => void>();
   const timers = new Set<NodeJS.Timeout>();
+  const refused = new Set<GatehouseKind>();
   let closed = false;
+  const finishIfNothingLeft = (): void => {
+    if (closed || refused.size < KINDS.length) return;
+    send(res, 'end', { message: 'no kind can be watched with these credentials' });
+    res.end();
+  };
+  if (!client.watch) {
+    send(res, 'end', { message: 'live updates are not available' });
+    res.end();
+    return;
+  }
   const start = (kind: GatehouseKind) => {
     if (closed || !client.watch) return;
     const stop = client.watch(
@@ -34,6 +49,8 @@ export function streamChanges(client: GatehouseClient, res: ServerResponse, opts
         const status = (err as { statusCode?: number } | null)?.statusCode;
         if (status === 403 || status === 401) {
           send(res, 'unavailable', { kind, message: (err as Error).message });
+          refused.add(kind);
+          finishIfNothingLeft();
           return;
         }
         // The watch timed out or broke: changes may have been missed meanwhile, so say so.

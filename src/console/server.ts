@@ -4,6 +4,7 @@
 // mode the client is the CLI's kubeconfig identity, in the operator mode one made from the
 // request's bearer token, and a request without one is refused, never served with the operator's.
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
@@ -29,6 +30,8 @@ export interface ConsoleServerOptions {
   logger?: Logger;
   /** Open event streams at most (each holds four watches on the API server). */
   maxStreams?: number;
+  /** Open event streams at most per bearer token (the local mode's one session counts as one). */
+  maxStreamsPerToken?: number;
 }
 
 export interface ConsoleServer {
@@ -125,7 +128,10 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
 export async function startConsoleServer(opts: ConsoleServerOptions): Promise<ConsoleServer> {
   const assets = loadAssets();
   const maxStreams = opts.maxStreams ?? 32;
+  const maxPerToken = opts.maxStreamsPerToken ?? 4;
   let streams = 0;
+  // By a hash of the bearer token (never the token itself): one caller cannot take every slot.
+  const perToken = new Map<string, number>();
   let session: LocalSession | undefined;
   let hosts: readonly string[] = opts.allowedHosts ?? [];
 
@@ -178,9 +184,18 @@ export async function startConsoleServer(opts: ConsoleServerOptions): Promise<Co
     if (method === 'GET' && asset) return reply(res, 200, asset.type, assets.get(asset.file) as Buffer);
     const caller: api.Caller = { client: opts.clientFor(who.bearer), policy: opts.policy, now: opts.now };
     if (method === 'GET' && path === '/api/events') {
+      const key = who.bearer === undefined ? 'local' : createHash('sha256').update(who.bearer).digest('base64url');
+      const mine = perToken.get(key) ?? 0;
+      if (mine >= maxPerToken) return json(res, 429, { error: { code: 'GH_CONSOLE_INPUT', message: `at most ${maxPerToken} live pages at once per token` } });
       if (streams >= maxStreams) return json(res, 503, { error: { code: 'GH_CONSOLE_INPUT', message: `at most ${maxStreams} live pages at once` } });
       streams++;
-      res.on('close', () => streams--);
+      perToken.set(key, mine + 1);
+      res.on('close', () => {
+        streams--;
+        const n = (perToken.get(key) ?? 1) - 1;
+        if (n <= 0) perToken.delete(key);
+        else perToken.set(key, n);
+      });
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
       return streamChanges(caller.client, res);
     }

@@ -260,7 +260,7 @@ export class ControlPlane {
     }
     if (opts.tokenWebhook) {
       const authnKubeconfig = path.join(dir, 'authn-webhook.kubeconfig');
-      await writeFile(authnKubeconfig, webhookKubeconfig(opts.tokenWebhook.url, opts.tokenWebhook.caFile));
+      await writeFile(authnKubeconfig, webhookKubeconfig(opts.tokenWebhook.url, opts.tokenWebhook.caFile, opts.webhookClientCert));
       args.push(`--authentication-token-webhook-config-file=${authnKubeconfig}`, '--authentication-token-webhook-version=v1',
         '--authentication-token-webhook-cache-ttl=0s');
     }

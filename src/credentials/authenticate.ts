@@ -56,16 +56,18 @@ export interface AuthenticatorDeps {
   /** Team names the user is a direct member of. */
   teams(user: User): Iterable<string>;
   now(): number;
-  /** Failed attempts per source address (the proxy; the TokenReview caller is the API server). */
+  /** Failed attempts per source address (the proxy's client, the TokenReview caller). */
   perSource: RateLimiter;
-  /** Failed attempts against one user's tokens, and every login (redemption, rotation). */
-  perUser: RateLimiter;
+  /** Failed attempts against one token id (a wrong secret for a known id). */
+  perToken: RateLimiter;
+  /** Logins (redemption, rotation) per user: spent only by a caller who presented the right secret. */
+  perLogin: RateLimiter;
 }
 
 export interface AttemptContext {
   /** The client's address, when the channel knows it. */
   source?: string;
-  /** Logins (redeem, rotate) count every attempt against the user, not only failures. */
+  /** A login (redeem, rotate): a correct secret then spends the user's login budget. */
   login?: boolean;
   /**
    * The identity travels in HTTP headers (the proxy's Impersonate-User and Impersonate-Group):
@@ -108,14 +110,24 @@ export interface Authenticator {
   stillLive(tokenId: string, username: string): boolean;
 }
 
+/** Failures that are guesses (no right secret was shown): only these spend the failure budgets. */
+const GUESSES: ReadonlySet<RejectReason> = new Set(['missing', 'malformed', 'wrongKind', 'unknownToken', 'mismatch']);
+
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
+  // The secret is compared before any limit is looked at, and only a wrong one spends a budget, so
+  // nothing someone else does (knowing a token id, sharing a source address) can get a right
+  // secret refused: limits turn a guess's 401 into a 429, never a good token's 200 into one.
   function fail(reason: RejectReason, ctx: AttemptContext, extra: { tokenId?: string; user?: string } = {}): AuthResult {
     const now = deps.now();
-    // Only failures spend the per-source budget: a client using a good token is never slowed.
-    if (ctx.source !== undefined && reason !== 'rateLimited' && reason !== 'notSynced') deps.perSource.take(ctx.source, now);
-    if (extra.user !== undefined && !ctx.login && reason === 'mismatch') deps.perUser.take(extra.user, now);
-    const status = reason === 'rateLimited' ? 429 : reason === 'notSynced' ? 503 : 401;
-    return { ok: false, reason, status, ...extra };
+    let limited = false;
+    if (GUESSES.has(reason)) {
+      if (ctx.source !== undefined && !deps.perSource.take(ctx.source, now)) limited = true;
+      // Only ids that exist are keyed: made-up ids must not evict real ones from the bounded map.
+      if (extra.user !== undefined && extra.tokenId !== undefined && !deps.perToken.take(extra.tokenId, now)) limited = true;
+    }
+    const final: RejectReason = limited ? 'rateLimited' : reason;
+    const status = final === 'rateLimited' ? 429 : final === 'notSynced' ? 503 : 401;
+    return { ok: false, reason: final, status, ...extra };
   }
 
   return {
@@ -129,7 +141,6 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     },
     check(token, kind, ctx) {
       const now = deps.now();
-      if (ctx.source !== undefined && !deps.perSource.allows(ctx.source, now)) return fail('rateLimited', ctx);
       if (!deps.ready()) return fail('notSynced', ctx);
       if (token === undefined || token === '') return fail('missing', ctx);
       const parsed = parseToken(token);
@@ -138,8 +149,9 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       const cached = deps.lookup(parsed.id);
       if (!cached) return fail('unknownToken', ctx, { tokenId: parsed.id });
       const who = { tokenId: parsed.id, user: cached.user };
-      if (ctx.login ? !deps.perUser.take(cached.user, now) : !deps.perUser.allows(cached.user, now)) return fail('rateLimited', ctx, who);
       if (!tokenMatches(token, cached.record.hash)) return fail('mismatch', ctx, who);
+      // From here on the caller holds the secret; the only budget it meets is its own user's logins.
+      if (ctx.login && !deps.perLogin.take(cached.user, now)) return fail('rateLimited', ctx, who);
       const problem = recordProblem(cached.record, kind, now);
       if (problem) return fail(problem, ctx, who);
       const user = deps.user(cached.user);

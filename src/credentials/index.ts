@@ -38,8 +38,8 @@ export interface Credentials {
   readonly authenticator: Authenticator;
   readonly service: CredentialService;
   readonly proxy: CredentialProxy | undefined;
-  /** The TokenReview handler for the webhook server's /authenticate. */
-  tokenReview(body: unknown): Reply;
+  /** The TokenReview handler for the webhook server's /authenticate; `source` is the caller's address. */
+  tokenReview(body: unknown, source?: string): Reply;
   /** Starts the cache, the reconcile loop and the proxy; resolves with the proxy's port. */
   start(): Promise<{ proxyPort: number | undefined }>;
   stop(): Promise<void>;
@@ -87,6 +87,11 @@ export function createCredentials(opts: CredentialsOptions): Credentials {
     watch: config.operator.watch,
     clock: systemClock,
     onRequest: (secret) => service?.handleRequest(secret),
+    // A revocation or rotation ends open streams as soon as the cache has it, not at the next
+    // periodic sweep (which still catches User changes: suspension, rejection, deletion).
+    onCredentialsChanged: () => {
+      if (proxy) queueMicrotask(() => proxy?.sweep());
+    },
   });
   const authenticator = createAuthenticator({
     ready: () => store.hasSynced() && index.synced,
@@ -98,7 +103,8 @@ export function createCredentials(opts: CredentialsOptions): Credentials {
     },
     now,
     perSource: createRateLimiter(cc.rateLimits.perSourcePerMinute),
-    perUser: createRateLimiter(cc.rateLimits.perUserPerMinute),
+    perToken: createRateLimiter(cc.rateLimits.perUserPerMinute),
+    perLogin: createRateLimiter(cc.rateLimits.perUserPerMinute),
   });
   service = createCredentialService({
     store,
@@ -114,7 +120,7 @@ export function createCredentials(opts: CredentialsOptions): Credentials {
     record: opts.record,
   });
   const svc = service;
-  const tokenReview = createTokenReviewHandler({ authenticator, onRejected: (r) => svc.rejected(r, 'tokenreview') });
+  const tokenReview = createTokenReviewHandler({ authenticator, audiences: cc.audiences, onRejected: (r) => svc.rejected(r, 'tokenreview') });
   let proxy: CredentialProxy | undefined;
   let loop: NodeJS.Timeout | undefined;
 

@@ -17,6 +17,7 @@ import type { AuthResult, Authenticator } from './authenticate.js';
 import { bearerToken } from './token.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
 import type { Outcome } from './service.js';
+import { createStreamRegistry, type StreamRegistry } from './streams.js';
 
 export const ACTIVATE_PATH = '/gatehouse/v1/activate';
 export const ROTATE_PATH = '/gatehouse/v1/rotate';
@@ -43,12 +44,23 @@ export interface ProxyOptions {
   onResponse?(status: number): void;
   logger: Logger;
   certReloadIntervalMs?: number;
+  /**
+   * How often open streams are checked against revocation (default 100 ms; only while some are
+   * open). A check is a few map lookups per stream; sweep() also runs on demand.
+   */
+  streamSweepMs?: number;
+  /** Told how many open streams a sweep ended (logs, metrics). */
+  onStreamsEnded?(count: number): void;
 }
 
 export interface CredentialProxy {
   listen(): Promise<{ port: number }>;
   close(): Promise<void>;
   readonly server: https.Server;
+  /** Open proxied requests and upgraded sessions, by token and user. */
+  readonly streams: StreamRegistry;
+  /** Ends the open streams whose token is no longer live now; returns how many. */
+  sweep(): number;
 }
 
 function statusLine(status: number): string {
@@ -81,6 +93,18 @@ export function createCredentialProxy(opts: ProxyOptions): CredentialProxy {
   // Upgraded connections leave the HTTP server's bookkeeping; close() ends them from here.
   const upgraded = new Set<Duplex>();
   let timer: NodeJS.Timeout | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  const streams = createStreamRegistry();
+  // The same rule authorization applies to every request, applied to what is already open.
+  const sweep = (): number => {
+    if (streams.size === 0) return 0;
+    const ended = streams.sweep((id, username) => authenticator.stillLive(id, username));
+    if (ended > 0) {
+      logger.info({ streams: ended }, 'proxy streams ended: credential no longer live');
+      opts.onStreamsEnded?.(ended);
+    }
+    return ended;
+  };
 
   const server = https.createServer({ ALPNProtocols: ['http/1.1'], keepAlive: true });
   server.keepAliveTimeout = 120_000;
@@ -134,8 +158,16 @@ export function createCredentialProxy(opts: ProxyOptions): CredentialProxy {
     }
     const headers = forwardRequestHeaders(req.rawHeaders, auth.identity, await upstream.auth(), false);
     const up = mod.request({ ...target, method: req.method, path: req.url, headers, agent });
+    // Every forwarded request is indexed while open (a watch may stay open for an hour): ending
+    // the credential ends it.
+    const { identity } = auth;
+    const forget = streams.open({ tokenId: identity.tokenId, user: identity.user, username: identity.username }, 'request', () => {
+      up.destroy();
+      res.destroy();
+    });
     // A client that goes away (a watch ended with Ctrl-C) ends the upstream request too.
     res.on('close', () => {
+      forget();
       if (!res.writableFinished) up.destroy();
     });
     up.on('response', (ur) => {
@@ -163,11 +195,27 @@ export function createCredentialProxy(opts: ProxyOptions): CredentialProxy {
       opts.onResponse?.(auth.status);
       return writeRaw(socket, auth.status, errorReply(auth.status, REFUSAL_MESSAGE[auth.status] ?? 'refused').body);
     }
+    const { identity } = auth;
+    // Indexed from now, not only once spliced: a session being set up when the token ends ends too.
+    let upstreamSide: Duplex | undefined;
+    const forget = streams.open({ tokenId: identity.tokenId, user: identity.user, username: identity.username }, 'upgrade', () => {
+      upstreamSide?.destroy();
+      socket.destroy();
+    });
+    socket.on('close', () => {
+      forget();
+      upstreamSide?.destroy();
+    });
     void upstream.auth().then((upAuth) => {
+      if (socket.destroyed) return;
       const headers = forwardRequestHeaders(req.rawHeaders, auth.identity, upAuth, true);
       // An upgraded connection belongs to one session: no pooling.
       const up = mod.request({ ...target, method: req.method, path: req.url, headers, agent: false, ...(secure ? upstream.tls : {}) } as https.RequestOptions);
+      upstreamSide = up.socket ?? undefined;
+      up.on('socket', (s: Duplex) => (upstreamSide = s));
       up.on('upgrade', (ur, upSocket, upHead) => {
+        upstreamSide = upSocket;
+        if (socket.destroyed) return void upSocket.destroy();
         opts.onResponse?.(101);
         const lines = [statusLine(ur.statusCode ?? 101)];
         for (let i = 0; i + 1 < ur.rawHeaders.length; i += 2) lines.push(`${ur.rawHeaders[i]}: ${ur.rawHeaders[i + 1]}`);
@@ -237,6 +285,8 @@ export function createCredentialProxy(opts: ProxyOptions): CredentialProxy {
 
   return {
     server,
+    streams,
+    sweep,
     async listen() {
       await loadCert();
       await new Promise<void>((resolve, reject) => {
@@ -246,6 +296,8 @@ export function createCredentialProxy(opts: ProxyOptions): CredentialProxy {
           resolve();
         });
       });
+      sweeper = setInterval(sweep, opts.streamSweepMs ?? 100);
+      sweeper.unref();
       const interval = opts.certReloadIntervalMs ?? 10_000;
       if (interval > 0) {
         timer = setInterval(() => void loadCert().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'proxy certificate reload failed')), interval);
@@ -258,6 +310,7 @@ export function createCredentialProxy(opts: ProxyOptions): CredentialProxy {
     },
     async close() {
       if (timer) clearInterval(timer);
+      if (sweeper) clearInterval(sweeper);
       if (!server.listening) return;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

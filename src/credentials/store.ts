@@ -31,6 +31,8 @@ export interface CredentialStoreOptions {
   clock: Clock;
   /** A request Secret arrived or changed (the service fulfils it). */
   onRequest(secret: SecretObject): void;
+  /** A user's credentials changed in the cache (the proxy ends streams of tokens now gone). */
+  onCredentialsChanged?(): void;
 }
 
 export interface CredentialStore {
@@ -98,11 +100,14 @@ export function createCredentialStore(opts: CredentialStoreOptions): CredentialS
     }
     bySecret.set(name, { rv: secret.metadata.resourceVersion, creds });
     for (const record of creds.records) byId.set(record.id, { user: creds.user, uid: creds.uid, record });
+    opts.onCredentialsChanged?.();
   }
 
   function remove(name: string): void {
     requests.delete(name);
+    const had = bySecret.has(name);
     unindex(name);
+    if (had) opts.onCredentialsChanged?.();
   }
 
   const informer: Informer<SecretObject> = createInformer<SecretObject>({

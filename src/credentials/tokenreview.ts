@@ -42,13 +42,30 @@ export function parseTokenReview(body: unknown): ParsedTokenReview {
   return { apiVersion, token, audiences };
 }
 
+/**
+ * The audiences a Gatehouse token is answered as valid for, or undefined when it is valid for none
+ * of those requested. Never the requested list itself: echoing it would make a Gatehouse token
+ * pass for any audience-bound consumer (Vault, an aggregated API server) that asks the API server.
+ * With none configured the answer names none, which the TokenReview API defines as valid for the
+ * API server's own audience only; the API server then checks its own audiences itself.
+ */
+export function acceptedAudiences(requested: readonly string[], configured: readonly string[]): string[] | undefined {
+  if (configured.length === 0) return [];
+  if (requested.length === 0) return [...configured];
+  const ours = new Set(configured);
+  const both = requested.filter((a) => ours.has(a));
+  return both.length > 0 ? [...new Set(both)] : undefined;
+}
+
 export interface TokenReviewHandlerOptions {
   authenticator: Authenticator;
+  /** credentials.audiences. */
+  audiences: readonly string[];
   onRejected(result: Extract<AuthResult, { ok: false }>): void;
 }
 
-export function createTokenReviewHandler(opts: TokenReviewHandlerOptions): (body: unknown) => Reply {
-  return (body) => {
+export function createTokenReviewHandler(opts: TokenReviewHandlerOptions): (body: unknown, source?: string) => Reply {
+  return (body, source) => {
     let review: ParsedTokenReview;
     try {
       review = parseTokenReview(body);
@@ -56,12 +73,18 @@ export function createTokenReviewHandler(opts: TokenReviewHandlerOptions): (body
       if (err instanceof ReviewError) return errorReply(400, err.message);
       throw err;
     }
-    // The caller is the API server, so there is no client address to limit by; per-user limits apply.
-    const result = opts.authenticator.check(review.token, 'usr', {});
     const head = { apiVersion: review.apiVersion, kind: 'TokenReview' };
+    const audiences = acceptedAudiences(review.audiences, opts.audiences);
+    if (audiences === undefined) {
+      return jsonReply(200, JSON.stringify({ ...head, status: { authenticated: false, error: 'a Gatehouse token is not valid for the requested audiences' } }));
+    }
+    // The caller is usually the API server (its failures from every client share one budget), but
+    // anyone who reaches the port can send a TokenReview: failures are limited per caller too.
+    const result = opts.authenticator.check(review.token, 'usr', source !== undefined ? { source } : {});
     if (!result.ok) {
       // Tokens of other authenticators come here too; only Gatehouse-shaped ones are worth a log line.
-      if (result.reason !== 'malformed') opts.onRejected(result);
+      // (A rate-limited answer for a token of another shape is not worth one either.)
+      if (result.reason !== 'malformed' && (result.reason !== 'rateLimited' || result.tokenId !== undefined)) opts.onRejected(result);
       const error = result.reason === 'notSynced' ? 'Gatehouse credentials not synced yet' : 'not a valid Gatehouse token';
       return jsonReply(200, JSON.stringify({ ...head, status: { authenticated: false, error } }));
     }
@@ -72,8 +95,7 @@ export function createTokenReviewHandler(opts: TokenReviewHandlerOptions): (body
       // token at once despite the API server's own 10 s cache of successful authentications.
       user: { username: identity.username, uid: identity.uid, groups: identity.groups, extra: { [CREDENTIAL_EXTRA]: [identity.tokenId] } },
     };
-    // A Gatehouse token is meant for this cluster's API server, whatever audience it asks about.
-    if (review.audiences.length > 0) status['audiences'] = review.audiences;
+    if (audiences.length > 0) status['audiences'] = audiences;
     return jsonReply(200, JSON.stringify({ ...head, status }));
   };
 }

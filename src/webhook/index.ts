@@ -26,7 +26,7 @@ export interface GatehouseWebhookOptions {
   /** Default: the operator's own service account and members of system:masters (docs/design.md, authz/rules.ts). */
   breakGlass?: (requester: Requester) => boolean;
   /** The TokenReview handler (src/credentials/), served at /authenticate when given. */
-  authenticate?: (body: unknown) => Reply;
+  authenticate?: (body: unknown, source: string | undefined) => Reply;
   /** Registration `auto`: creates a Pending User (AlreadyExists counts as done). */
   createPendingUser?: (username: string) => Promise<void>;
   indexGeneration?: () => number;

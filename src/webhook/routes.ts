@@ -8,7 +8,7 @@ export interface WebhookRoutesOptions {
   /** From createAuthorizeHandler. */
   authorize?: (body: unknown) => Reply;
   /** Webhook token authentication (TokenReview), when credentials are on. */
-  authenticate?: (body: unknown) => Reply;
+  authenticate?: (body: unknown, source: string | undefined) => Reply;
   /** From createAdmissionHandler. */
   admission?: AdmissionHandlers;
   /** True once the permission index has synced. */
@@ -39,7 +39,7 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): Routes {
   if (authorize) routes['/authorize'] = { name: 'authorize', method: 'POST', handler: (ctx) => authorize(ctx.body) };
   if (options.authenticate) {
     const authenticate = options.authenticate;
-    routes['/authenticate'] = { name: 'authenticate', method: 'POST', handler: (ctx) => authenticate(ctx.body) };
+    routes['/authenticate'] = { name: 'authenticate', method: 'POST', handler: (ctx) => authenticate(ctx.body, ctx.source) };
   }
   if (admission) {
     routes['/validate'] = {

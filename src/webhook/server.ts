@@ -20,6 +20,8 @@ export interface RequestContext {
   headers: IncomingHttpHeaders;
   /** The parsed JSON body for POST routes; undefined for GET. */
   body: unknown;
+  /** The caller's address (rate limits for failed TokenReviews); undefined for injected requests. */
+  source?: string;
 }
 
 export interface Route {
@@ -137,7 +139,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   httpsServer.maxHeadersCount = 100;
 
   async function dispatch(method: string, url: string, headers: IncomingHttpHeaders, clientCertVerified: boolean,
-    readBody: () => Promise<Buffer>): Promise<{ reply: Reply; route: string }> {
+    readBody: () => Promise<Buffer>, source?: string): Promise<{ reply: Reply; route: string }> {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const route = Object.prototype.hasOwnProperty.call(routes, path) ? routes[path] : undefined;
@@ -145,7 +147,8 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     if (method !== route.method) {
       return { reply: errorReply(405, `${clip(method, 20)} is not allowed on ${path}; use ${route.method}`, { Allow: route.method }), route: route.name };
     }
-    if (verifyClients && !clientCertVerified && (route.requireClientCert ?? route.method === 'POST')) {
+    const certRoutes: readonly string[] = config.clientCertificateRoutes ?? ['authorize', 'authenticate', 'validate', 'mutate'];
+    if (verifyClients && !clientCertVerified && (route.requireClientCert ?? (route.method === 'POST' && certRoutes.includes(route.name)))) {
       return { reply: errorReply(401, 'a client certificate signed by the configured CA is required'), route: route.name };
     }
     let body: unknown;
@@ -168,7 +171,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       }
     }
     try {
-      const reply = await route.handler({ method, path, headers, body });
+      const reply = await route.handler({ method, path, headers, body, ...(source !== undefined ? { source } : {}) });
       return { reply, route: route.name };
     } catch (err) {
       // Handlers answer bad input themselves; reaching here is a bug. Never crash, never allow.
@@ -244,7 +247,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
 
   httpsServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const verified = verifyClients && (req.socket as TLSSocket).authorized === true;
-    dispatch(req.method ?? 'GET', req.url ?? '/', req.headers, verified, () => readRequestBody(req))
+    dispatch(req.method ?? 'GET', req.url ?? '/', req.headers, verified, () => readRequestBody(req), req.socket.remoteAddress)
       .then(({ reply, route }) => {
         metrics?.recordResponse(route, reply.status);
         send(res, reply);

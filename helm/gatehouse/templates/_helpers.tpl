@@ -88,6 +88,29 @@ The operator's configuration file: the product keys verbatim from values (same s
 src/config.ts), plus what only the chart knows (port, certificate paths, namespace, lease name).
 POD_NAME from the downward API sets operator.identity at start.
 */}}
+{{/*
+"true" when the chart makes the API server's client certificate for /authorize and /authenticate
+(webhook.clientCertificates.apiServerWebhooks, the default): it needs the chart's own CA key
+(certs.mode self-signed) and a route the API server calls (the authorization or the token webhook).
+*/}}
+{{- define "gatehouse.apiServerClientCert" -}}
+{{- $v := .Values -}}
+{{- and $v.webhook.clientCertificates.apiServerWebhooks (not $v.webhook.clientCertificates.enabled) (eq $v.certs.mode "self-signed") (or (ne $v.authorization.mode "rbac") $v.credentials.enabled) -}}
+{{- end -}}
+
+{{/* The API server's user in the webhook kubeconfigs: the client pair on the node, or none. */}}
+{{- define "gatehouse.apiServerUser" -}}
+{{- if .presentsCert -}}
+# The operator answers /authorize and /authenticate only to a caller with a certificate signed by
+# its CA (webhook.clientCertificates); the API server presents this pair (files on the node).
+user:
+  client-certificate: {{ .Values.webhook.clientCertificates.apiServerCertFile }}
+  client-key: {{ .Values.webhook.clientCertificates.apiServerKeyFile }}
+{{- else -}}
+user: {}
+{{- end -}}
+{{- end -}}
+
 {{- define "gatehouse.config" -}}
 {{- $v := .Values -}}
 {{- $le := merge (dict "leaseName" (include "gatehouse.leaseName" .)) $v.operator.leaderElection -}}
@@ -105,6 +128,10 @@ POD_NAME from the downward API sets operator.identity at start.
   "keyFile" "/etc/gatehouse/tls/tls.key") $v.server -}}
 {{- if $v.webhook.clientCertificates.enabled -}}
 {{- $_ := set $server "clientCAFile" "/etc/gatehouse/client-ca/ca.crt" -}}
+{{- else if eq (include "gatehouse.apiServerClientCert" .) "true" -}}
+{{- /* The chart's own CA signed the API server's client pair; only the kubeconfig-reached routes ask for it. */ -}}
+{{- $_ := set $server "clientCAFile" "/etc/gatehouse/tls/ca.crt" -}}
+{{- $_ := set $server "clientCertificateRoutes" (list "authorize" "authenticate") -}}
 {{- end -}}
 {{- $proxy := dict "enabled" $v.credentials.proxy.enabled "host" "0.0.0.0" "port" 8444 -}}
 {{- with $v.credentials.proxy.externalURL }}{{- $_ := set $proxy "externalURL" . -}}{{- end }}
@@ -113,7 +140,8 @@ POD_NAME from the downward API sets operator.identity at start.
   "enabled" $v.credentials.enabled
   "invitationTTLSeconds" $v.credentials.invitationTTLSeconds
   "proxy" $proxy
-  "rateLimits" $v.credentials.rateLimits -}}
+  "rateLimits" $v.credentials.rateLimits
+  "audiences" ($v.credentials.audiences | default list) -}}
 {{- $console := merge (dict "host" "0.0.0.0") $v.console -}}
 {{- $cfg := dict
   "logLevel" $v.logLevel

@@ -529,6 +529,11 @@ function connect() {
     const { kind } = JSON.parse(ev.data);
     live.textContent = `live (not ${kind.toLowerCase()}s: you may not watch them)`;
   });
+  // The server ends a stream that has nothing left to watch; reconnecting would only repeat that.
+  es.addEventListener('end', () => {
+    es.close();
+    live.textContent = 'not live (you may watch none of these kinds)';
+  });
 }
 
 async function start() {

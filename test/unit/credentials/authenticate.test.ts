@@ -59,34 +59,41 @@ test('every refusal has its reason and status', () => {
   assert.equal(reason(good.token), 'notSynced/503');
 });
 
-test('per source: after the budget of failures an address is refused even with a good token, then recovers', () => {
+test('per source: after the budget of failures an address gets 429 for guesses, but a good token from it still passes', () => {
   const w = world({ perSource: 3 });
   w.users.set('a', user('a'));
   const good = w.give('a', 'usr');
   for (let i = 0; i < 3; i++) assert.equal(w.auth.check('nope', 'usr', { source: '10.0.0.1' }).ok, false);
-  const limited = w.auth.check(good.token, 'usr', { source: '10.0.0.1' });
+  const limited = w.auth.check('nope', 'usr', { source: '10.0.0.1' });
   assert.ok(!limited.ok && limited.reason === 'rateLimited' && limited.status === 429);
-  assert.ok(w.auth.check(good.token, 'usr', { source: '10.0.0.2' }).ok, 'another address is not affected');
+  assert.ok(w.auth.check(good.token, 'usr', { source: '10.0.0.1' }).ok, 'a right secret is never refused by the limit');
+  const other = w.auth.check('nope', 'usr', { source: '10.0.0.2' });
+  assert.ok(!other.ok && other.reason === 'malformed', 'another address is not affected');
   // Good requests never spend the budget.
   for (let i = 0; i < 50; i++) assert.ok(w.auth.check(good.token, 'usr', { source: '10.0.0.3' }).ok);
   w.clock.t += 20_000; // 3 per minute: one back every 20 s
-  assert.ok(w.auth.check(good.token, 'usr', { source: '10.0.0.1' }).ok);
+  const back = w.auth.check('nope', 'usr', { source: '10.0.0.1' });
+  assert.ok(!back.ok && back.reason === 'malformed');
 });
 
-test('per user: wrong secrets for a user\'s token id, and logins, are limited per user', () => {
+test('per token id: wrong secrets for a known id are limited, and never lock out the right secret (lock-out by token id)', () => {
   const w = world({ perUser: 2 });
   w.users.set('a', user('a'));
   const good = w.give('a', 'usr');
   const wrong = good.token.slice(0, -2) + (good.token.endsWith('AA') ? 'BB' : 'AA');
-  assert.equal(w.auth.check(wrong, 'usr', {}).ok, false);
-  assert.equal(w.auth.check(wrong, 'usr', {}).ok, false);
-  const r = w.auth.check(good.token, 'usr', {});
-  assert.ok(!r.ok && r.reason === 'rateLimited');
+  for (let i = 0; i < 50; i++) assert.equal(w.auth.check(wrong, 'usr', {}).ok, false);
+  const r = w.auth.check(wrong, 'usr', {});
+  assert.ok(!r.ok && r.reason === 'rateLimited' && r.status === 429);
+  assert.ok(w.auth.check(good.token, 'usr', {}).ok, 'the victim\'s right token still authenticates');
+  assert.ok(w.auth.check(good.token, 'usr', { login: true }).ok, 'and may still rotate');
+  // Logins: only a caller holding the right secret spends the user's login budget.
   const w2 = world({ perUser: 2 });
   w2.users.set('b', user('b'));
   const inv = w2.give('b', 'inv');
+  const wrongInv = inv.token.slice(0, -2) + (inv.token.endsWith('AA') ? 'BB' : 'AA');
+  for (let i = 0; i < 10; i++) assert.equal(w2.auth.check(wrongInv, 'inv', { login: true }).ok, false);
   assert.ok(w2.auth.check(inv.token, 'inv', { login: true }).ok);
   assert.ok(w2.auth.check(inv.token, 'inv', { login: true }).ok);
   const third = w2.auth.check(inv.token, 'inv', { login: true });
-  assert.ok(!third.ok && third.reason === 'rateLimited', 'every login counts');
+  assert.ok(!third.ok && third.reason === 'rateLimited', 'the holder\'s own logins count');
 });

@@ -34,7 +34,8 @@ export function world(opts: { perSource?: number; perUser?: number } = {}): Worl
     teams: (u) => teams.get(u.metadata.name) ?? [],
     now: () => clock.t,
     perSource: createRateLimiter(opts.perSource ?? 1000),
-    perUser: createRateLimiter(opts.perUser ?? 1000),
+    perToken: createRateLimiter(opts.perUser ?? 1000),
+    perLogin: createRateLimiter(opts.perUser ?? 1000),
   });
   return {
     auth, users, records, teams, clock, ready,

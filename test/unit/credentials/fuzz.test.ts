@@ -103,7 +103,7 @@ test(`fuzz: ${CASES} tokens and Authorization headers: no throw, only the exact 
 test(`fuzz: 2,000 TokenReview bodies: a review or a 400 with a message, authenticated only for the live token (${replayHint(SEED)})`, () => {
   const f = new Fuzzer(SEED + 1);
   const { w, good } = setup();
-  const handler = createTokenReviewHandler({ authenticator: w.auth, onRejected: () => undefined });
+  const handler = createTokenReviewHandler({ authenticator: w.auth, audiences: [], onRejected: () => undefined });
   for (let n = 0; n < 2000; n++) {
     const token = f.chance(0.1) ? good : f.chance(0.5) ? f.mutate(good) : f.junk();
     const body: Record<string, unknown> = {

@@ -80,7 +80,7 @@ function harness() {
   });
   const auth = createAuthenticator({
     ready: () => true, lookup: (id) => store.lookup(id), user: (n) => users.get(n), teams: () => [], now: Date.now,
-    perSource: createRateLimiter(1000), perUser: createRateLimiter(1000),
+    perSource: createRateLimiter(1000), perToken: createRateLimiter(1000), perLogin: createRateLimiter(1000),
   });
   const service = createCredentialService({
     store, authenticator: auth, client: kube, namespace: NS, user: (n) => users.get(n), indexReady: () => true,

@@ -119,6 +119,7 @@ test('helm template renders every object the chart promises', async () => {
     `PodDisruptionBudget/${FULLNAME}`,
     `Role/${FULLNAME}-leader-election`,
     `RoleBinding/${FULLNAME}-leader-election`,
+    `Secret/${FULLNAME}-apiserver-client`,
     `Secret/${FULLNAME}-tls`,
     `Service/${FULLNAME}`,
     `ServiceAccount/${FULLNAME}`,
@@ -147,10 +148,11 @@ test('the rendered config file passes parseConfig and carries values.yaml unchan
   const dep = r.get<{ spec: { template: { spec: { containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }> } } } }>('Deployment');
   const tlsMount = dep.spec.template.spec.containers[0]?.volumeMounts.find((m) => m.name === 'tls');
   assert.equal(path.dirname(cfg.server.certFile), tlsMount?.mountPath);
-  // The pod gets the serving pair only, never the CA's private key.
+  // The pod gets the serving pair and the CA's certificate (it checks the API server's client
+  // certificate against it), never the CA's private key.
   const tlsVolume = (dep as Manifest).spec.template.spec.volumes.find((v: { name: string }) => v.name === 'tls');
   assert.deepEqual(tlsVolume.secret.items.map((i: { path: string }) => path.join(tlsMount?.mountPath ?? '', i.path)).sort(),
-    [cfg.server.certFile, cfg.server.keyFile].sort());
+    [cfg.server.certFile, cfg.server.keyFile, cfg.server.clientCAFile].sort());
 });
 
 test('values flow into the config file: a changed product key and operator setting', async () => {
@@ -257,7 +259,7 @@ test('credentials on: the proxy Service and port, Secrets only in the release na
   const role = r.get<Manifest>('Role', `${FULLNAME}-credentials`);
   assert.equal(role.metadata.namespace, NAMESPACE);
   assert.deepEqual(role.rules.flatMap((x: { resources: string[] }) => x.resources).sort(), ['configmaps', 'configmaps', 'secrets']);
-  const cert = new X509Certificate(Buffer.from(r.get<Manifest>('Secret').data['tls.crt'], 'base64'));
+  const cert = new X509Certificate(Buffer.from(r.get<Manifest>('Secret', `${FULLNAME}-tls`).data['tls.crt'], 'base64'));
   assert.match(cert.subjectAltName ?? '', new RegExp(`DNS:${FULLNAME}-proxy\\.${NAMESPACE}\\.svc`));
 });
 
@@ -271,7 +273,7 @@ test('webhooks: Gatehouse kinds fail closed, namespaces mutate open and validate
     [mutating, 'mutate.iam.gatehouse.dev', 'Fail', '/mutate'],
     [mutating, 'namespaces.mutate.iam.gatehouse.dev', 'Ignore', '/mutate'],
   ];
-  const secret = r.get<{ data: Record<string, string> }>('Secret');
+  const secret = r.get<{ data: Record<string, string> }>('Secret', `${FULLNAME}-tls`);
   for (const [list, name, policy, p] of expect) {
     const w = hook(list, name);
     assert.equal(w.failurePolicy, policy, `${name} failurePolicy`);
@@ -298,7 +300,7 @@ test('webhooks: Gatehouse kinds fail closed, namespaces mutate open and validate
 
 test('self-signed certificates: the serving cert is signed by the CA in the caBundle and names the Service', async () => {
   const r = await renderChart(['--set', 'service.clusterIP=10.96.0.200']);
-  const secret = r.get<{ type: string; data: Record<string, string> }>('Secret');
+  const secret = r.get<{ type: string; data: Record<string, string> }>('Secret', `${FULLNAME}-tls`);
   assert.equal(secret.type, 'kubernetes.io/tls');
   const pem = (k: string): string => Buffer.from(secret.data[k] ?? '', 'base64').toString('utf8');
   const ca = new X509Certificate(pem('ca.crt'));
@@ -419,7 +421,26 @@ test('security (issue 16): a NetworkPolicy opens only the HTTPS port, to webhook
 
 test('security (issue 16): webhook.clientCertificates makes the operator check client certificates and the API server present one', async () => {
   const plain = await renderChart();
-  assert.equal((configOf(plain)['server'] as Record<string, unknown>)['clientCAFile'], undefined, 'off by default');
+  // Issue 19: by default /authorize and /authenticate ask for the client certificate the chart
+  // makes (signed by its CA) and the kubeconfig the API server is given presents it.
+  const byDefault = configOf(plain)['server'] as Record<string, unknown>;
+  assert.equal(byDefault['clientCAFile'], '/etc/gatehouse/tls/ca.crt');
+  assert.deepEqual(byDefault['clientCertificateRoutes'], ['authorize', 'authenticate']);
+  const caPem = Buffer.from(plain.get<Manifest>('Secret', `${FULLNAME}-tls`).data['ca.crt'], 'base64');
+  const client = plain.get<Manifest>('Secret', `${FULLNAME}-apiserver-client`);
+  const clientCert = new X509Certificate(Buffer.from(client.data['tls.crt'], 'base64'));
+  assert.ok(clientCert.verify(new X509Certificate(caPem).publicKey), 'the client certificate is signed by the chart CA');
+  const plainKubeconfig = yaml.load(plain.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-authz-webhook`).data['kubeconfig.yaml']!) as Manifest;
+  assert.deepEqual(plainKubeconfig.users[0].user, { 'client-certificate': '/etc/kubernetes/pki/gatehouse-webhook-client.crt', 'client-key': '/etc/kubernetes/pki/gatehouse-webhook-client.key' });
+  // With credentials, the token webhook's kubeconfig presents the same pair, and audiences flow.
+  const cred = await renderChart(['--set', 'credentials.enabled=true', '--set', 'credentials.audiences[0]=https://vault.example.com']);
+  const authn = yaml.load(cred.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-authz-webhook`).data['authn-kubeconfig.yaml']!) as Manifest;
+  assert.match(authn.clusters[0].cluster.server, /\/authenticate$/);
+  assert.deepEqual(authn.users[0].user, plainKubeconfig.users[0].user);
+  assert.deepEqual(parseConfig(configOf(cred)).credentials.audiences, ['https://vault.example.com']);
+  const optedOut = await renderChart(['--set', 'webhook.clientCertificates.apiServerWebhooks=false']);
+  assert.equal((configOf(optedOut)['server'] as Record<string, unknown>)['clientCAFile'], undefined, 'opted out: no check');
+  assert.equal(optedOut.all('Secret').filter((x) => x.metadata.name === `${FULLNAME}-apiserver-client`).length, 0);
   const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
   const r = await renderChart(['--set', 'webhook.clientCertificates.enabled=true', '--set', `webhook.clientCertificates.caBundle=${Buffer.from(pem).toString('base64')}`]);
   const server = configOf(r)['server'] as Record<string, unknown>;
