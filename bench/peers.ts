@@ -28,6 +28,7 @@ import type { PeerWorld } from './peers/subset.js';
 import { rbacModel, restrictToRbac } from './peers/subset.js';
 import type { WorldSize } from './world.js';
 import { generateWorld, prng } from './world.js';
+import { isExplicitOnlyTarget } from '../test/support/oracle.js';
 
 const SYSTEMS = ['gatehouse', 'casbin', 'cedar'] as const;
 type System = (typeof SYSTEMS)[number];
@@ -52,6 +53,8 @@ interface Options {
   systems: readonly System[];
   /** `role` (default): one Cedar policy per Role, bindings as entity data; `binding`: one per RoleBinding. */
   cedarEncoding: CedarEncoding;
+  /** Measured passes for every system (default passesFor(users)). */
+  passes?: number;
 }
 
 interface ChildResult {
@@ -70,6 +73,8 @@ interface ChildResult {
   meanUs: number;
   perSec: number;
   warmupCalls: number;
+  /** Complete measured passes over the sample (the same target for every system at a size). */
+  passes: number;
   budgetHit: boolean;
   /** Set when the child was stopped before it had built. */
   didNotFinish?: string;
@@ -86,6 +91,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--budget-s' && v) (o.budgetS = Number(v)), i++;
     else if (a === '--build-limit-s' && v) (o.buildLimitS = Number(v)), i++;
     else if (a === '--full') o.full = true;
+    else if (a === '--passes' && v) (o.passes = Number(v)), i++;
     else if (a.startsWith('--cedar-encoding=')) o.cedarEncoding = cedarEncoding(a.slice('--cedar-encoding='.length));
     else if (a === '--cedar-encoding' && v) (o.cedarEncoding = cedarEncoding(v)), i++;
     else if (a === '--systems' && v) (o.systems = v.split(',').filter((x): x is System => (SYSTEMS as readonly string[]).includes(x))), i++;
@@ -154,7 +160,16 @@ function mem(): { heapExt: number; rss: number } {
 
 const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function child(system: System, users: number, sampleSize: number, budgetS: number, full: boolean, encoding: CedarEncoding): Promise<ChildResult> {
+/** Measured passes over the sample at a size, the same for every system: 5 at 1k users, 3 at 10k, 1 beyond. */
+export function passesFor(users: number): number {
+  return users <= 1_000 ? 5 : users <= 10_000 ? 3 : 1;
+}
+/** Warm-up calls on the built instance, the same for every system at a size. */
+export function warmupFor(sampleSize: number): number {
+  return Math.min(1_000, sampleSize);
+}
+
+async function child(system: System, users: number, sampleSize: number, budgetS: number, full: boolean, encoding: CedarEncoding, passes: number, warmup: number): Promise<ChildResult> {
   const log = (msg: string): void => void process.stderr.write(`  [${system} ${users}] ${msg}\n`);
   // Warm the code paths (JIT; for Cedar, wasm tier-up) on a tiny world first, so the measured
   // instance is not charged for compilation, and before the memory baseline.
@@ -177,24 +192,25 @@ async function child(system: System, users: number, sampleSize: number, budgetS:
   log(`built in ${buildMs.toFixed(0)} ms`);
   process.stdout.write('built\n');
 
-  // Warm-up on the measured instance: 2000 calls or 2 s, whichever comes first.
+  // Warm-up on the measured instance: the same number of calls for every system at a size (the
+  // last requests of the shuffled order), however long they take.
   let warmupCalls = 0;
-  const w0 = performance.now();
-  while (warmupCalls < 2000 && (warmupCalls < 3 || performance.now() - w0 < 2000)) {
+  while (warmupCalls < warmup) {
     allows(sample[ord[sample.length - 1 - (warmupCalls % sample.length)]!]!.req);
     warmupCalls++;
   }
 
-  // The measured pass: every call timed; answers recorded on the first pass. Fast systems make
-  // more passes (up to 5 or 5 s) so their percentiles rest on more calls.
+  // The measured passes: every call timed; answers recorded on the first pass. Every system makes
+  // the same number of passes at a size (passesFor), unless its time budget ends the first pass;
+  // the table prints the passes and calls each had.
   const budgetMs = full ? Infinity : budgetS * 1000;
   const answers = new Array<string>(sample.length).fill('-');
   const lat: number[] = [];
   let answered = 0;
   let budgetHit = false;
+  let passesDone = 0;
   const m0 = performance.now();
-  for (let pass = 0; pass < 5; pass++) {
-    if (pass > 0 && performance.now() - m0 > 5000) break;
+  for (let pass = 0; pass < passes; pass++) {
     for (const i of ord) {
       const req = sample[i]!.req;
       const s = process.hrtime.bigint();
@@ -207,11 +223,12 @@ async function child(system: System, users: number, sampleSize: number, budgetS:
         if (answered % 1000 === 0) log(`${answered} answered`);
       }
       if (performance.now() - m0 > budgetMs) {
-        budgetHit = pass === 0 && answered < sample.length;
+        budgetHit = true;
         break;
       }
     }
-    if (budgetHit || performance.now() - m0 > budgetMs) break;
+    if (budgetHit) break;
+    passesDone++;
   }
   const sorted = Float64Array.from(lat).sort();
   const meanNs = lat.reduce((x, y) => x + y, 0) / lat.length;
@@ -240,6 +257,7 @@ async function child(system: System, users: number, sampleSize: number, budgetS:
     meanUs: meanNs / 1000,
     perSec,
     warmupCalls,
+    passes: passesDone,
     budgetHit,
     detail: detail(),
   };
@@ -247,7 +265,7 @@ async function child(system: System, users: number, sampleSize: number, budgetS:
 
 function runChild(system: System, users: number, o: Options): Promise<ChildResult> {
   const self = fileURLToPath(import.meta.url);
-  const args = ['--expose-gc', '--max-old-space-size=8192', self, '--child', system, String(users), String(o.sample), String(o.budgetS), o.full ? 'full' : 'bounded', o.cedarEncoding];
+  const args = ['--expose-gc', '--max-old-space-size=8192', self, '--child', system, String(users), String(o.sample), String(o.budgetS), o.full ? 'full' : 'bounded', o.cedarEncoding, String(o.passes ?? passesFor(users)), String(warmupFor(o.sample))];
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -296,6 +314,7 @@ function notBuilt(system: System, users: number, o: Options): ChildResult {
     meanUs: NaN,
     perSec: NaN,
     warmupCalls: 0,
+    passes: 0,
     budgetHit: false,
     didNotFinish: `not built within ${o.buildLimitS} s`,
     detail: {},
@@ -309,7 +328,16 @@ async function parent(o: Options): Promise<void> {
   const load0 = loadavg();
   process.stderr.write(`bench:peers: sizes ${o.sizes.join(', ')} users, sample ${o.sample}, peer budget ${o.full ? 'none' : `${o.budgetS} s`} per size, build limit ${o.full ? 'none' : `${o.buildLimitS} s`}, cedar encoding ${o.cedarEncoding}; load ${load0.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores\n`);
   const results = new Map<string, ChildResult>();
-  const agreement: { users: number; compared: number; byAllThree: number; disagreements: number; examples: string[]; missing: string[] }[] = [];
+  const agreement: {
+    users: number;
+    compared: number;
+    byAllThree: number;
+    disagreements: number;
+    examples: string[];
+    missing: string[];
+    /** Requests for an explicit-only target (Secrets, pods/exec, ...; test/support/oracle.ts's table). */
+    explicit: { asked: number; compared: number; byAllThree: number; allowed: number; disagreements: number };
+  }[] = [];
   const removedBySize = new Map<number, Record<string, number>>();
   for (const users of o.sizes) {
     for (const system of SYSTEMS) {
@@ -334,18 +362,28 @@ async function parent(o: Options): Promise<void> {
     }
     const missing = [c, d].filter((r) => r.didNotFinish !== undefined).map((r) => `${r.system} ${r.didNotFinish}`);
     const examples: string[] = [];
-    if (bad.length > 0) {
-      const r = world(users);
-      const sample = sampleRequests(rbacModel(r.world), o.sample, SAMPLE_SEED);
-      for (const i of bad.slice(0, 5)) examples.push(`${sample[i]!.kind} ${JSON.stringify(sample[i]!.req)}: gatehouse ${g.answers[i]} casbin ${c.answers[i]} cedar ${d.answers[i]}`);
+    // The sample again (same world, same seed), to count the explicit-only requests compared.
+    const sample = sampleRequests(rbacModel(world(users).world), o.sample, SAMPLE_SEED);
+    for (const i of bad.slice(0, 5)) examples.push(`${sample[i]!.kind} ${JSON.stringify(sample[i]!.req)}: gatehouse ${g.answers[i]} casbin ${c.answers[i]} cedar ${d.answers[i]}`);
+    const explicit = { asked: 0, compared: 0, byAllThree: 0, allowed: 0, disagreements: 0 };
+    const badSet = new Set(bad);
+    for (let i = 0; i < sample.length; i++) {
+      if (!isExplicitOnlyTarget(sample[i]!.req.resource!)) continue;
+      explicit.asked++;
+      const given = [g.answers[i]!, c.answers[i]!, d.answers[i]!].filter((x) => x !== '-');
+      if (g.answers[i] === '-' || given.length < 2) continue;
+      explicit.compared++;
+      if (given.length === 3) explicit.byAllThree++;
+      if (g.answers[i] === '1') explicit.allowed++;
+      if (badSet.has(i)) explicit.disagreements++;
     }
     if (!removedBySize.has(users)) removedBySize.set(users, world(Math.min(users, 1000)).removed);
-    agreement.push({ users, compared, byAllThree, disagreements: bad.length, examples, missing });
+    agreement.push({ users, compared, byAllThree, disagreements: bad.length, examples, missing, explicit });
   }
   const load1 = loadavg();
 
   // The table.
-  const rows: string[][] = [['system', 'users', 'build ms', 'p50 us', 'p99 us', 'mean us', 'decisions/s', 'memory MB', 'RSS MB', 'answered', 'timed calls', 'detail']];
+  const rows: string[][] = [['system', 'users', 'build ms', 'p50 us', 'p99 us', 'mean us', 'decisions/s', 'memory MB', 'RSS MB', 'answered', 'warm-up / passes / timed calls', 'detail']];
   for (const users of o.sizes) {
     for (const s of SYSTEMS) {
       const r = results.get(`${s}/${users}`)!;
@@ -360,7 +398,7 @@ async function parent(o: Options): Promise<void> {
         fmt(r.memMB, 1),
         fmt(r.rssMB, 1),
         `${fmt(r.answered)}/${fmt(o.sample)}${r.budgetHit ? ' (budget)' : ''}`,
-        fmt(r.calls),
+        `${fmt(r.warmupCalls)} / ${r.passes}${r.budgetHit ? '+' : ''} of ${o.passes ?? passesFor(users)} / ${fmt(r.calls)}`,
         Object.entries(r.detail)
           .map(([k, v]) => `${k} ${fmt(v)}`)
           .join(', '),
@@ -395,6 +433,8 @@ async function parent(o: Options): Promise<void> {
   for (const a of agreement) {
     const bounded = a.byAllThree < o.sample ? ` (peers bounded by the ${o.budgetS} s budget per size; --full answers all ${fmt(o.sample)})` : '';
     console.log(`  ${fmt(a.users)} users: ${fmt(a.compared)} compared (${fmt(a.byAllThree)} by all three), ${a.disagreements} disagreements${bounded}`);
+    const e = a.explicit;
+    console.log(`    of which explicit-only targets (Secrets, exec, attach, portforward, proxies, token): ${fmt(e.asked)} asked, ${fmt(e.compared)} compared (${fmt(e.byAllThree)} by all three), ${fmt(e.allowed)} allowed (named grants), ${e.disagreements} disagreements`);
     for (const m of a.missing) console.log(`    ${m}: compared between the other two only`);
     for (const e of a.examples) console.log(`    ${e}`);
   }
@@ -410,6 +450,9 @@ async function parent(o: Options): Promise<void> {
   console.log(
     `Gatehouse with ${fmt(largest)} bindings vs ${fmt(second)}: p50 ${fmt(gS.p50Us, 1)} -> ${fmt(gL.p50Us, 1)} us (${fmt(gL.p50Us / gS.p50Us, 2)}x), p99 ${fmt(gS.p99Us, 1)} -> ${fmt(gL.p99Us, 1)} us (${fmt(gL.p99Us / gS.p99Us, 2)}x) for ${fmt(largest / second, 0)}x the bindings`,
   );
+  console.log(
+    `Timing: every system at a size gets ${fmt(warmupFor(o.sample))} warm-up calls and ${o.passes !== undefined ? `${o.passes} measured passes` : `the same measured passes (${o.sizes.map((u) => `${passesFor(u)} at ${fmt(u)}`).join(', ')})`} over the ${fmt(o.sample)}-request sample unless its budget ends the first; p50/p99/mean are over every timed call of those passes (warm-up excluded); decisions/s is a separate 2 s loop.`,
+  );
   console.log(`Cedar encoding: ${o.cedarEncoding} (${o.cedarEncoding === 'role' ? 'one policy per Role, bindings as User entity data' : 'one policy per RoleBinding'})`);
   console.log(`Load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores, Node ${process.version})`);
 
@@ -422,7 +465,7 @@ async function parent(o: Options): Promise<void> {
     minRatioP99: Number(ratioP99.toFixed(1)),
     atUsers: largest,
     cedarEncoding: o.cedarEncoding,
-    compared: Object.fromEntries(agreement.map((a) => [a.users, { withGatehouse: a.compared, byAllThree: a.byAllThree, disagreements: a.disagreements }])),
+    compared: Object.fromEntries(agreement.map((a) => [a.users, { withGatehouse: a.compared, byAllThree: a.byAllThree, disagreements: a.disagreements, explicitOnly: a.explicit }])),
     fullSample: agreement.every((a) => a.byAllThree === o.sample),
     notBuilt: agreement.flatMap((a) => a.missing.map((m) => `${m} at ${a.users} users`)),
     gatehouseP99GrowthWithBindings: Number((gL.p99Us / gS.p99Us).toFixed(2)),
@@ -435,6 +478,9 @@ async function parent(o: Options): Promise<void> {
       perSec: Number.isFinite(r.perSec) ? Math.round(r.perSec) : null,
       memMB: Number.isFinite(r.memMB) ? Number(r.memMB.toFixed(1)) : null,
       answered: r.answered,
+      warmupCalls: r.warmupCalls,
+      passes: r.passes,
+      calls: r.calls,
     })),
     load: { before: load0, after: load1 },
   };
@@ -443,9 +489,9 @@ async function parent(o: Options): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--child') {
-    const [, system, users, sample, budget, mode, encoding] = argv;
+    const [, system, users, sample, budget, mode, encoding, passes, warmup] = argv;
     if (!SYSTEMS.includes(system as System)) throw new Error(`unknown system ${system}`);
-    const r = await child(system as System, Number(users), Number(sample), Number(budget), mode === 'full', cedarEncoding(encoding ?? 'role'));
+    const r = await child(system as System, Number(users), Number(sample), Number(budget), mode === 'full', cedarEncoding(encoding ?? 'role'), Number(passes), Number(warmup));
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return;
   }

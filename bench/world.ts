@@ -35,6 +35,18 @@ export interface Generated extends Required<World> {
 }
 
 const RESOURCES = ['pods', 'pods/log', 'pods/exec', 'services', 'configmaps', 'secrets', 'jobs', 'cronjobs', 'deployments', 'statefulsets', 'notebooks', 'experiments', 'pipelines', 'runs', 'models', 'datasets', 'workspaces', 'inferenceservices', 'persistentvolumeclaims', 'events'];
+/** What roles name besides RESOURCES: wildcards (resource, subresource) and the explicit-only targets by name. */
+const PERMISSION_EXTRAS = ['*', '*', 'pods/*', 'pods/attach', 'pods/portforward', 'services/proxy', 'serviceaccounts/token'];
+/**
+ * The targets a wildcard never reaches (docs/security.md, "What `*` covers"), all in the core
+ * group; requests ask for one of them EXPLICIT_REQUEST_SHARE of the time on top of RESOURCES'
+ * own `secrets` and `pods/exec` (in every group), so every one of them is asked for.
+ */
+export const EXPLICIT_ONLY_REQUESTS = ['secrets', 'pods/exec', 'pods/attach', 'pods/portforward', 'pods/proxy', 'services/proxy', 'nodes/proxy', 'serviceaccounts/token'];
+export const EXPLICIT_REQUEST_SHARE = 0.05;
+/** Roles that are `*:*` (an admin) or `*:read` (a viewer of everything), as real clusters have a few. */
+const ADMIN_ROLE_SHARE = 0.02;
+const VIEWER_ROLE_SHARE = 0.03;
 const GROUPS_OF = ['', 'apps', 'batch', 'kubeflow.org', 'serving.kserve.io', 'example.com'];
 const ACTIONS = ['read', 'write', '*', 'get', 'list', 'create', 'delete', 'adapt'];
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'adapt'];
@@ -75,12 +87,15 @@ export function generateWorld(size: WorldSize = ISSUE_SIZE, seed = 42): Generate
   const roles: Role[] = [];
   for (let i = 0; i < size.roles; i++) {
     const permissions = Array.from({ length: 5 + int(26) }, () => {
-      const res = pick(RESOURCES);
+      const res = rand() < 0.1 ? pick(PERMISSION_EXTRAS) : pick(RESOURCES);
       const g = pick(GROUPS_OF);
       const prefix = rand() < 0.5 ? '' : g === '' ? 'core/' : `${g}/`;
       return `${prefix}${res}:${pick(ACTIONS)}`;
     });
     if (rand() < 0.1) permissions.push('me');
+    const kind = rand();
+    if (kind < ADMIN_ROLE_SHARE) permissions.push('*:*');
+    else if (kind < ADMIN_ROLE_SHARE + VIEWER_ROLE_SHARE) permissions.push('*:read');
     // A shallow hierarchy, as people write them: 20 base roles include nothing; the next 80
     // "mid" roles may include base roles; the rest may include base or mid roles.
     const includes = i >= BASE_ROLES && rand() < 0.3 ? Array.from({ length: 1 + int(2) }, () => `role-${int(Math.min(i, i < MID_ROLES ? BASE_ROLES : MID_ROLES))}`) : [];
@@ -116,12 +131,14 @@ export function generateWorld(size: WorldSize = ISSUE_SIZE, seed = 42): Generate
       let namespace: string | undefined = `ns-${rint(size.namespaces)}`;
       if (rr() < 0.6 && scope.namespaces) namespace = scope.namespaces[0];
       if (rr() < 0.05) namespace = undefined;
-      const res = RESOURCES[rint(RESOURCES.length)]!;
+      const explicit = rr() < EXPLICIT_REQUEST_SHARE;
+      const res = explicit ? EXPLICIT_ONLY_REQUESTS[k % EXPLICIT_ONLY_REQUESTS.length]! : RESOURCES[rint(RESOURCES.length)]!;
       const [resource, subresource] = res.split('/') as [string, string | undefined];
+      const group = explicit ? '' : GROUPS_OF[rint(GROUPS_OF.length)]!;
       out.push({
         user: username(ui),
         groups: userGroups(ui),
-        resource: { verb: VERBS[rint(VERBS.length)]!, group: GROUPS_OF[rint(GROUPS_OF.length)]!, resource, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}) },
+        resource: { verb: VERBS[rint(VERBS.length)]!, group, resource, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}) },
       });
     }
     return out;

@@ -22,20 +22,46 @@
 //   with keyMatch); the object is `group/resource` (core group `core`) matched with regexMatch
 //   against an anchored pattern, so `pods` (any group), `apps/*` and `*` mean what they mean in
 //   Gatehouse; the action is one verb per line (aliases expanded) or `*`.
+// - The explicit-only rule (docs/security.md, "What `*` covers"): a policy line carries a fifth
+//   field `wild`, "1" when its object pattern has a resource or subresource wildcard, and the
+//   matcher has the clause `(p.wild == "0" || !(r.obj == "core/secrets" || r.obj == "core/pods/exec"
+//   || ...))`, generated from the peers' table (PEER_EXPLICIT_ONLY), so `*:*` never reaches
+//   `core/secrets` or `core/pods/exec` while `secrets:get` does. A table row limited to some verbs
+//   adds a clause of its own in which a `*` action counts as a wildcard too.
 // - Cheap tests come first in the matcher, as Casbin's performance notes advise, so g() runs only
 //   for policy lines whose object and action already match.
 import type { Enforcer } from 'casbin';
 import { newEnforcer, newModel } from 'casbin';
 import type { AccessRequest } from '../../src/authz/types.js';
+import type { ExplicitOnlyTarget } from '../../test/support/oracle.js';
 import type { PeerWorld, RbacGrant, RbacModel } from './subset.js';
-import { objectOf, rbacModel, teamMembers } from './subset.js';
+import { objectOf, objectWildcard, PEER_EXPLICIT_ONLY, rbacModel, teamMembers } from './subset.js';
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** "The request's object is one of these rows' targets", as string comparisons in the matcher. */
+function isOneOf(rows: readonly ExplicitOnlyTarget[]): string {
+  return rows.map((e) => `r.obj == "${objectOf(e.group, e.resource, e.subresource)}"`).join(' || ');
+}
+
+/** The matcher clause for the explicit-only table: a wildcard line never reaches a row's target. */
+export function explicitOnlyClause(rows: readonly ExplicitOnlyTarget[] = PEER_EXPLICIT_ONLY): string {
+  const clauses: string[] = [];
+  const anyVerb = rows.filter((e) => e.verbs === undefined);
+  if (anyVerb.length > 0) clauses.push(`(p.wild == "0" || !(${isOneOf(anyVerb)}))`);
+  for (const e of rows.filter((x) => x.verbs !== undefined)) {
+    const verbs = e.verbs!.map((v) => `r.act == "${v}"`).join(' || ');
+    clauses.push(`((p.wild == "0" && p.act != "*") || !((${verbs}) && (${isOneOf([e])})))`);
+  }
+  return clauses.length === 0 ? 'true' : clauses.join(' && ');
+}
 
 export const CASBIN_MODEL = `
 [request_definition]
 r = sub, dom, obj, act
 
 [policy_definition]
-p = sub, dom, obj, act
+p = sub, dom, obj, act, wild
 
 [role_definition]
 g = _, _, _
@@ -44,18 +70,19 @@ g = _, _, _
 e = some(where (p.eft == allow))
 
 [matchers]
-m = (r.act == p.act || p.act == "*") && regexMatch(r.obj, p.obj) && (g(r.sub, p.sub, r.dom) || g(r.sub, p.sub, "*")) && keyMatch(r.dom, p.dom)
+m = (r.act == p.act || p.act == "*") && regexMatch(r.obj, p.obj) && ${explicitOnlyClause()} && (g(r.sub, p.sub, r.dom) || g(r.sub, p.sub, "*")) && keyMatch(r.dom, p.dom)
 `;
 
 export const CLUSTER_DOMAIN = '*';
 
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** The anchored regexMatch pattern for a grant's group and resource. */
-export function objectPattern(g: Pick<RbacGrant, 'group' | 'resource'>): string {
+/** The anchored regexMatch pattern for a grant's group, resource and subresource. */
+export function objectPattern(g: Pick<RbacGrant, 'group' | 'resource'> & { subresource?: string | null }): string {
   const group = g.group === null ? '[^/]+' : escapeRe(g.group === '' ? 'core' : g.group);
+  const sub = g.subresource ?? null;
+  if (g.resource === '*' && sub === null) return `^${group}/[^/]+(/[^/]+)?$`; // every resource and subresource
   const resource = g.resource === '*' ? '[^/]+' : escapeRe(g.resource);
-  return `^${group}/${resource}$`;
+  if (sub === null) return `^${group}/${resource}$`;
+  return `^${group}/${resource}/${sub === '*' ? '[^/]+' : escapeRe(sub)}$`;
 }
 
 export interface CasbinRules {
@@ -71,10 +98,11 @@ export function casbinRules(model: RbacModel): CasbinRules {
     for (const g of grants) {
       const obj = objectPattern(g);
       for (const act of g.verbs ?? ['*']) {
-        const key = `${obj} ${act}`;
+        const wild = objectWildcard(g) ? '1' : '0';
+        const key = `${obj} ${act} ${wild}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        p.push([`role:${role}`, CLUSTER_DOMAIN, obj, act]);
+        p.push([`role:${role}`, CLUSTER_DOMAIN, obj, act, wild]);
       }
     }
   }
@@ -136,8 +164,8 @@ export async function buildCasbin(world: PeerWorld): Promise<CasbinPeer> {
     allows(req: AccessRequest): boolean {
       const r = req.resource;
       const name = userNames.get(req.user);
-      if (!r || r.subresource || name === undefined) return false;
-      return enforcer.enforceSync(`user:${name}`, r.namespace || CLUSTER_DOMAIN, objectOf(r.group, r.resource), r.verb);
+      if (!r || name === undefined) return false;
+      return enforcer.enforceSync(`user:${name}`, r.namespace || CLUSTER_DOMAIN, objectOf(r.group, r.resource, r.subresource), r.verb);
     },
   };
 }

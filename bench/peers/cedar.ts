@@ -13,8 +13,13 @@
 //   resolves through Resource -> Namespace -> Team. Several subjects or targets become
 //   `principal in [..]` / `resource in [..]` in the condition. The role's permissions become a
 //   disjunction of `action in [..] && resource.group == ".." && resource.name == ".."` terms
-//   (a `*` drops the term). Cluster-scoped requests carry no Namespace parent, so only
-//   cluster-scoped bindings can cover them.
+//   (a `*` drops the term) and a `resource.sub` term for the subresource ("" = the resource itself).
+//   Cluster-scoped requests carry no Namespace parent, so only cluster-scoped bindings can cover them.
+// - The explicit-only rule (docs/security.md, "What `*` covers"), in both encodings: the grants
+//   with a resource or subresource wildcard go into a policy of their own with
+//   `unless { (resource.group == "" && resource.name == "secrets" && resource.sub == "") || ... }`,
+//   generated from the peers' table (PEER_EXPLICIT_ONLY), and the named grants into another
+//   without it; a row limited to some verbs also blocks grants whose verb is `*`.
 //
 // `role` (the default): one static policy per Role that some binding grants, the bindings moved
 // into entity data. Cedar evaluates every policy on every request, and the binding encoding has
@@ -51,8 +56,9 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizationCall, EntityJson, StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AccessRequest } from '../../src/authz/types.js';
+import type { ExplicitOnlyTarget } from '../../test/support/oracle.js';
 import type { PeerWorld, RbacBinding, RbacGrant, RbacModel } from './subset.js';
-import { rbacModel, teamMembers } from './subset.js';
+import { objectWildcard, PEER_EXPLICIT_ONLY, rbacModel, teamMembers } from './subset.js';
 
 const uid = (type: string, id: string): string => `${type}::${JSON.stringify(id)}`;
 
@@ -63,7 +69,50 @@ function grantExpr(g: RbacGrant): string {
   }
   if (g.group !== null) terms.push(`resource.group == ${JSON.stringify(g.group)}`);
   if (g.resource !== '*') terms.push(`resource.name == ${JSON.stringify(g.resource)}`);
+  // `sub` is "" for the resource itself. `pods` is not `pods/log`; `pods/*` is every subresource;
+  // `*` alone is every resource and subresource; `*/scale` the scale subresource of every resource.
+  if (g.subresource === '*') terms.push('resource.sub != ""');
+  else if (g.subresource !== null) terms.push(`resource.sub == ${JSON.stringify(g.subresource)}`);
+  else if (g.resource !== '*') terms.push('resource.sub == ""');
   return terms.length === 0 ? 'true' : terms.join(' && ');
+}
+
+/** The Cedar condition "the request's target is one of these explicit-only rows". */
+export function explicitOnlyExpr(rows: readonly ExplicitOnlyTarget[]): string {
+  const one = (e: ExplicitOnlyTarget): string => {
+    const t = [`resource.group == ${JSON.stringify(e.group)}`, `resource.name == ${JSON.stringify(e.resource)}`, `resource.sub == ${JSON.stringify(e.subresource ?? '')}`];
+    if (e.verbs !== undefined) t.push(`action in [${e.verbs.map((v) => uid('Action', v)).join(', ')}]`);
+    return `(${t.join(' && ')})`;
+  };
+  return rows.length === 1 ? one(rows[0]!) : rows.map(one).join(' || ');
+}
+
+/**
+ * The explicit-only rows a grant does not reach (docs/security.md: a target is reached only by
+ * naming it): every row for a resource or subresource wildcard, the rows limited to some verbs for
+ * a `*` verb, none for a grant that names resource, subresource and verbs.
+ */
+function blockedRows(g: RbacGrant, rows: readonly ExplicitOnlyTarget[]): readonly ExplicitOnlyTarget[] {
+  if (objectWildcard(g)) return rows;
+  if (g.verbs === null) return rows.filter((e) => e.verbs !== undefined);
+  return [];
+}
+
+/**
+ * A role's grants in groups by the explicit-only rows they do not reach: one policy per group,
+ * `unless { <those rows> }` on the groups that have any. A role with both `*:*` and
+ * `secrets:get` is two policies, so the named grant still reaches Secrets.
+ */
+function grantGroups(grants: readonly RbacGrant[], rows: readonly ExplicitOnlyTarget[] = PEER_EXPLICIT_ONLY): { suffix: string; unless: string | null; perms: string[] }[] {
+  const groups = new Map<number, { suffix: string; unless: string | null; perms: string[] }>();
+  for (const g of grants) {
+    const blocked = blockedRows(g, rows);
+    const key = blocked.length === rows.length && blocked.length > 0 ? 2 : blocked.length > 0 ? 1 : 0;
+    let e = groups.get(key);
+    if (!e) groups.set(key, (e = { suffix: ['', ' (verb wildcards)', ' (wildcards)'][key]!, unless: blocked.length > 0 ? explicitOnlyExpr(blocked) : null, perms: [] }));
+    e.perms.push(grantExpr(g));
+  }
+  return [...groups.keys()].sort().map((k) => groups.get(k)!);
 }
 
 /**
@@ -81,50 +130,58 @@ function anyOf(terms: readonly string[]): string {
   return tree(unique);
 }
 
-/** The Cedar text of one binding's policy; `null` when the binding grants nothing (no role, empty scope). */
-export function bindingPolicy(b: RbacBinding, grants: readonly RbacGrant[] | undefined): string | null {
-  if (!grants || grants.length === 0) return null;
+const unlessOf = (u: string | null): string => (u === null ? '' : ` unless { ${u} }`);
+
+/** The Cedar policies of one binding (id -> text); empty when the binding grants nothing (no role, empty scope). */
+export function bindingPolicies(b: RbacBinding, grants: readonly RbacGrant[] | undefined): Record<string, string> {
+  if (!grants || grants.length === 0) return {};
   const subjects = [...b.users.map((u) => uid('User', u)), ...b.teams.map((t) => uid('Team', t))];
   let targets: string[] | null;
   if (b.scope.kind === 'cluster') targets = null;
   else if (b.scope.kind === 'namespaces') targets = b.scope.namespaces.map((n) => uid('Namespace', n));
   else targets = b.scope.teams.map((t) => uid('Team', t));
-  if (subjects.length === 0 || (targets !== null && targets.length === 0)) return null;
-  const conds: string[] = [];
-  const principal = subjects.length === 1 ? `principal in ${subjects[0]}` : 'principal';
-  if (subjects.length > 1) conds.push(`principal in [${subjects.join(', ')}]`);
-  let resource = 'resource';
-  if (targets !== null) {
-    if (targets.length === 1) resource = `resource in ${targets[0]}`;
-    else conds.push(`resource in [${targets.join(', ')}]`);
-  }
-  const perms = grants.map(grantExpr);
-  if (!perms.includes('true')) conds.push(perms.length === 1 ? perms[0]! : anyOf(perms));
-  const when = conds.length > 0 ? ` when { ${conds.join(' && ')} }` : '';
-  return `@binding(${JSON.stringify(b.name)})\npermit (${principal}, action, ${resource})${when};`;
-}
-
-/** Policy id (the binding name) -> policy text. */
-export function cedarPolicies(model: RbacModel): Record<string, string> {
+  if (subjects.length === 0 || (targets !== null && targets.length === 0)) return {};
   const out: Record<string, string> = {};
-  for (const b of model.bindings) {
-    const text = bindingPolicy(b, model.roleGrants.get(b.role));
-    if (text !== null) out[b.name] = text;
+  for (const group of grantGroups(grants)) {
+    const conds: string[] = [];
+    const principal = subjects.length === 1 ? `principal in ${subjects[0]}` : 'principal';
+    if (subjects.length > 1) conds.push(`principal in [${subjects.join(', ')}]`);
+    let resource = 'resource';
+    if (targets !== null) {
+      if (targets.length === 1) resource = `resource in ${targets[0]}`;
+      else conds.push(`resource in [${targets.join(', ')}]`);
+    }
+    const perms = group.perms;
+    if (!perms.includes('true')) conds.push(perms.length === 1 ? perms[0]! : anyOf(perms));
+    const when = conds.length > 0 ? ` when { ${conds.join(' && ')} }` : '';
+    const id = b.name + group.suffix;
+    out[id] = `@binding(${JSON.stringify(id)})\npermit (${principal}, action, ${resource})${when}${unlessOf(group.unless)};`;
   }
   return out;
 }
 
-/** The Cedar text of one role's policy (the `role` encoding); `null` when the role grants nothing. */
-export function rolePolicy(role: string, grants: readonly RbacGrant[] | undefined): string | null {
-  if (!grants || grants.length === 0) return null;
-  const perms = grants.map(grantExpr);
+/** Policy id (the binding name, plus a suffix for its wildcard grants) -> policy text. */
+export function cedarPolicies(model: RbacModel): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const b of model.bindings) Object.assign(out, bindingPolicies(b, model.roleGrants.get(b.role)));
+  return out;
+}
+
+/** The Cedar policies of one role (the `role` encoding, id -> text); empty when the role grants nothing. */
+export function rolePolicies(role: string, grants: readonly RbacGrant[] | undefined): Record<string, string> {
+  if (!grants || grants.length === 0) return {};
   const r = JSON.stringify(role);
   const held = `principal.grants[${r}]`;
   const scope = `${held}.contains("*") || (context has ns && ${held}.contains(context.ns))`;
-  const conds = [`principal.grants has ${r}`];
-  if (!perms.includes('true')) conds.push(anyOf(perms));
-  conds.push(`(${scope})`);
-  return `@role(${r})\npermit (principal, action, resource) when { ${conds.join(' && ')} };`;
+  const out: Record<string, string> = {};
+  for (const group of grantGroups(grants)) {
+    const conds = [`principal.grants has ${r}`];
+    if (!group.perms.includes('true')) conds.push(anyOf(group.perms));
+    conds.push(`(${scope})`);
+    const id = role + group.suffix;
+    out[id] = `@role(${JSON.stringify(id)})\npermit (principal, action, resource) when { ${conds.join(' && ')} }${unlessOf(group.unless)};`;
+  }
+  return out;
 }
 
 /** One (role, namespace) pair a User holds (the `role` encoding); a User entity's `grants` groups them by role. */
@@ -170,14 +227,11 @@ export function userRoleGrants(model: RbacModel): Map<string, RoleGrantRecord[]>
   return out;
 }
 
-/** Policy id (the role name) -> policy text, for the roles some binding with a subject grants. */
+/** Policy id (the role name, plus a suffix for its wildcard grants) -> policy text, for the roles some binding with a subject grants. */
 export function cedarRolePolicies(model: RbacModel): Record<string, string> {
   const granted = new Set(model.bindings.filter((b) => b.users.length + b.teams.length > 0).map((b) => b.role));
   const out: Record<string, string> = {};
-  for (const role of [...granted].sort()) {
-    const text = rolePolicy(role, model.roleGrants.get(role));
-    if (text !== null) out[role] = text;
-  }
+  for (const role of [...granted].sort()) Object.assign(out, rolePolicies(role, model.roleGrants.get(role)));
   return out;
 }
 
@@ -243,17 +297,18 @@ export function buildCedar(world: PeerWorld, encoding: CedarEncoding = 'role'): 
   const call = (req: AccessRequest): Omit<StatefulAuthorizationCall, 'preparsedPolicySetId'> | null => {
     const r = req.resource;
     const user = userEntities.get(req.user);
-    if (!r || r.subresource || user === undefined) return null;
+    if (!r || user === undefined) return null;
     const ns = r.namespace || undefined;
-    const uidOf = { type: 'Resource', id: `${ns ?? ''}/${r.group}/${r.resource}` };
+    const sub = r.subresource ?? '';
+    const uidOf = { type: 'Resource', id: `${ns ?? ''}/${r.group}/${r.resource}/${sub}` };
     const action = { type: 'Action', id: r.verb };
     if (encoding === 'role') {
-      const resource: EntityJson = { uid: uidOf, attrs: { group: r.group, name: r.resource }, parents: [] };
+      const resource: EntityJson = { uid: uidOf, attrs: { group: r.group, name: r.resource, sub }, parents: [] };
       return { principal: user.uid, action, resource: uidOf, context: ns === undefined ? {} : { ns }, entities: [user, resource] };
     }
     const resource: EntityJson = {
       uid: uidOf,
-      attrs: { group: r.group, name: r.resource },
+      attrs: { group: r.group, name: r.resource, sub },
       parents: ns === undefined ? [] : [{ type: 'Namespace', id: ns }],
     };
     const entities = ns === undefined ? [user, resource] : [user, nsEntity(ns), resource];

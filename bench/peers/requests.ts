@@ -4,7 +4,7 @@
 // separate processes measure the same sample.
 import type { AccessRequest } from '../../src/authz/types.js';
 import type { RbacBinding, RbacGrant, RbacModel } from './subset.js';
-import { teamMembers } from './subset.js';
+import { objectWildcard, PEER_EXPLICIT_ONLY, teamMembers } from './subset.js';
 import { prng } from '../world.js';
 
 export const REQUEST_KINDS = [
@@ -30,6 +30,12 @@ export const REQUEST_KINDS = [
   'random',
   /** A user nobody knows. */
   'unknownUser',
+  /**
+   * A binding's user, in its scope, asking for an explicit-only target (Secrets, pods/exec, ...,
+   * the rows in turn) with a verb of a wildcard grant of the role when it has one: what `*` must
+   * not reach (docs/security.md, "What `*` covers").
+   */
+  'explicitOnly',
 ] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
@@ -38,9 +44,17 @@ export interface SampledRequest {
   req: AccessRequest;
 }
 
-/** Resources with an API group, the core group as ''; used where a permission says `*`. */
-const RESOURCE_POOL: readonly [string, string][] = [
+type Res = [group: string, resource: string, subresource?: string];
+
+/** Resources with an API group, the core group as '', some with a subresource; used where a permission says `*`. */
+const RESOURCE_POOL: readonly Res[] = [
   ['', 'pods'],
+  ['', 'pods', 'log'],
+  ['', 'pods', 'exec'],
+  ['', 'pods', 'portforward'],
+  ['', 'services', 'proxy'],
+  ['', 'serviceaccounts', 'token'],
+  ['apps', 'deployments', 'scale'],
   ['', 'configmaps'],
   ['', 'secrets'],
   ['', 'services'],
@@ -68,9 +82,11 @@ export function sampleRequests(model: RbacModel, n: number, seed: number): Sampl
   if (nsPool.length === 0) nsPool.push('default');
   if (usernames.length === 0) usernames.push('nobody');
   const verbs = [...new Set([...STANDARD_VERBS, ...model.verbs])].sort();
-  const resources: [string, string][] = [...RESOURCE_POOL];
+  const resources: Res[] = [...RESOURCE_POOL];
   for (const grants of model.roleGrants.values()) {
-    for (const g of grants) if (g.resource !== '*' && g.group !== null && resources.length < 200) resources.push([g.group, g.resource]);
+    for (const g of grants) {
+      if (g.resource !== '*' && g.group !== null && g.subresource !== '*' && resources.length < 200) resources.push(g.subresource === null ? [g.group, g.resource] : [g.group, g.resource, g.subresource]);
+    }
   }
   const members = teamMembers(model);
   const usable = model.bindings.filter((b) => (model.roleGrants.get(b.role)?.length ?? 0) > 0);
@@ -82,12 +98,17 @@ export function sampleRequests(model: RbacModel, n: number, seed: number): Sampl
     withTeam: usable.filter((b) => b.teams.some((t) => (members.get(t)?.length ?? 0) > 0)),
   };
 
-  const resourceFor = (g: RbacGrant): [string, string] => {
+  const subFor = (g: RbacGrant): string | undefined => (g.subresource === '*' ? pick(['log', 'status', 'exec', 'attach', 'proxy', 'token']) : (g.subresource ?? undefined));
+  const resourceFor = (g: RbacGrant): Res => {
+    const sub = subFor(g);
     if (g.resource === '*') {
-      if (g.group === null) return pick(RESOURCE_POOL);
-      return [g.group, pick(['widgets', 'gadgets', ...RESOURCE_POOL.map((r) => r[1])])];
+      if (g.group === null && g.subresource === null) return pick(RESOURCE_POOL);
+      const group = g.group ?? pick(GROUP_POOL);
+      const r = pick(['widgets', 'gadgets', ...RESOURCE_POOL.map((x) => x[1])]);
+      return sub === undefined ? [group, r] : [group, r, sub];
     }
-    return [g.group ?? pick(GROUP_POOL), g.resource];
+    const group = g.group ?? pick(GROUP_POOL);
+    return sub === undefined ? [group, g.resource] : [group, g.resource, sub];
   };
   const verbFor = (g: RbacGrant): string => (g.verbs === null ? pick(verbs) : pick(g.verbs));
   /** A namespace the binding's scope covers, or undefined for cluster scope. */
@@ -105,12 +126,14 @@ export function sampleRequests(model: RbacModel, n: number, seed: number): Sampl
     if (direct.length > 0) return nameToUsername.get(pick(direct))!;
     return pick(usernames);
   };
-  const build = (user: string, verb: string, res: [string, string], namespace: string | undefined): AccessRequest => ({
+  const build = (user: string, verb: string, res: Res, namespace: string | undefined): AccessRequest => ({
     user,
     groups: ['system:authenticated'],
-    resource: { verb, group: res[0], resource: res[1], ...(namespace !== undefined ? { namespace } : {}) },
+    resource: { verb, group: res[0], resource: res[1], ...(res[2] !== undefined ? { subresource: res[2] } : {}), ...(namespace !== undefined ? { namespace } : {}) },
   });
   const grantOf = (b: RbacBinding): RbacGrant => pick(model.roleGrants.get(b.role)!);
+  const withWildcard = usable.filter((b) => model.roleGrants.get(b.role)!.some(objectWildcard));
+  let explicitTurn = 0;
 
   const out: SampledRequest[] = [];
   for (let i = 0; i < n; i++) {
@@ -156,6 +179,17 @@ export function sampleRequests(model: RbacModel, n: number, seed: number): Sampl
       case 'unknownUser':
         req = build(`stranger-${i}`, pick(verbs), pick(resources), pick(nsPool));
         break;
+      case 'explicitOnly': {
+        const e = PEER_EXPLICIT_ONLY[explicitTurn++ % PEER_EXPLICIT_ONLY.length]!;
+        const target: Res = e.subresource === null ? [e.group, e.resource] : [e.group, e.resource, e.subresource];
+        req = from(withWildcard.length > 0 && rnd() < 0.8 ? withWildcard : usable, (b, g0) => {
+          const wild = model.roleGrants.get(b.role)!.filter(objectWildcard);
+          const g = wild.length > 0 ? pick(wild) : g0;
+          const verb = e.verbs !== undefined ? pick(e.verbs) : verbFor(g);
+          return build(subjectUser(b, rnd() < 0.5), verb, target, nsFor(b));
+        });
+        break;
+      }
     }
     out.push({ kind, req });
   }

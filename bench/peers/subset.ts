@@ -4,17 +4,23 @@
 // docs/design.md's decision order goes beyond RBAC: inactive users are denied, superusers allowed,
 // namespace owners and public namespaces get roles, every Active user gets the default role. The
 // peers could encode some of that, but the comparison is about bindings, so the benchmark worlds
-// keep only: Active users without superuser, Roles with `[group/]resource:verb` permissions (verbs,
-// the read/write aliases and `*` wildcards for verb, group and resource) and `includes`, Teams with
-// direct members and namespaces (spec.namespaces or the iam.gatehouse.dev/team label), and
-// RoleBindings to Users and Teams scoped to the cluster, teams or namespaces, without expiry.
-// restrictToRbac() turns any World into that subset and counts what it removed; rbacModel()
-// refuses anything outside it, so an encoder never silently drops a grant.
+// keep only: Active users without superuser, Roles with `[group/]resource[/subresource]:verb`
+// permissions (verbs, the read/write aliases and `*` wildcards for verb, group, resource and
+// subresource) and `includes`, Teams with direct members and namespaces (spec.namespaces or the
+// iam.gatehouse.dev/team label), and RoleBindings to Users and Teams scoped to the cluster, teams
+// or namespaces, without expiry. What decide() does on top of plain RBAC inside that subset, the
+// peers are given too: a wildcard never reaches an explicit-only target (Secrets, exec, ...; the
+// table is test/support/oracle.ts's EXPLICIT_ONLY_TARGETS, written from docs/security.md), a
+// subject or member name resolves to a User by object name, else by username, and requests carry
+// the username. restrictToRbac() turns any World into that subset and counts what it removed;
+// rbacModel() refuses anything outside it, so an encoder never silently drops a grant.
+//
+// Permissions are read with the reference grammar (test/support/oracle.ts), not src/authz's, so a
+// bug in Gatehouse's parser shows up as a disagreement instead of being copied into the peers.
 import type { Namespace, Role, RoleBinding, Team, User } from '../../src/api/types.js';
 import { LABELS } from '../../src/api/types.js';
-import { usernameOf } from '../../src/authz/rules.js';
-import type { ResourceAtom } from '../../src/authz/permission.js';
-import { parsePermission } from '../../src/authz/permission.js';
+import type { ExplicitOnlyTarget, RefAtom } from '../../test/support/oracle.js';
+import { EXPLICIT_ONLY_TARGETS, parseRef, refUsername } from '../../test/support/oracle.js';
 
 export interface PeerWorld {
   users: readonly User[];
@@ -24,12 +30,25 @@ export interface PeerWorld {
   namespaces: readonly Namespace[];
 }
 
-/** One resource grant of a role: `group` null = any API group, `resource` '*' = every resource, `verbs` null = every verb. */
+/**
+ * One resource grant of a role: `group` null = any API group, `resource` '*' = every resource,
+ * `subresource` null = the resource itself ('*' every subresource; with resource '*' and
+ * subresource null: every resource and subresource), `verbs` null = every verb.
+ */
 export interface RbacGrant {
   readonly group: string | null;
   readonly resource: string;
+  readonly subresource: string | null;
   readonly verbs: readonly string[] | null;
 }
+
+/** Whether a grant has a resource or subresource wildcard (so no explicit-only target is reached through it). */
+export function objectWildcard(g: Pick<RbacGrant, 'resource' | 'subresource'>): boolean {
+  return g.resource === '*' || g.subresource === '*';
+}
+
+/** The explicit-only table the peers are given (one row per target; see the file comment). */
+export const PEER_EXPLICIT_ONLY: readonly ExplicitOnlyTarget[] = EXPLICIT_ONLY_TARGETS;
 
 export type RbacScope = { kind: 'cluster' } | { kind: 'namespaces'; namespaces: readonly string[] } | { kind: 'teams'; teams: readonly string[] };
 
@@ -64,16 +83,15 @@ export class OutsideRbacSubsetError extends Error {
   }
 }
 
-/** Whether a parsed atom is a plain `[group/]resource:verb` grant (no subresource, no names). */
-function plainAtom(text: string): ResourceAtom | null {
-  let parsed;
+/** Whether a permission is a plain `[group/]resource[/subresource]:verb` grant (no names, not `me` or a path). */
+function plainAtom(text: string): Extract<RefAtom, { kind: 'resource' }> | null {
+  let a: RefAtom;
   try {
-    parsed = parsePermission(text);
+    a = parseRef(text);
   } catch {
     return null;
   }
-  const a = parsed.atom;
-  if (a.kind !== 'resource' || a.subresource !== null || a.names !== null) return null;
+  if (a.kind !== 'resource' || a.names !== null) return null;
   return a;
 }
 
@@ -145,12 +163,19 @@ export function restrictToRbac(world: PeerWorld): Restriction {
 export function rbacModel(world: PeerWorld): RbacModel {
   const userNames = new Map<string, string>();
   const userTeams = new Map<string, string[]>();
-  for (const u of world.users) {
+  const objectNames = new Set(world.users.map((u) => u.metadata.name));
+  // Two Users claiming one username: the first object name is in effect (docs/design.md).
+  for (const u of [...world.users].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     if (u.spec.state !== 'Active') throw new OutsideRbacSubsetError(`user ${u.metadata.name} is ${u.spec.state}`);
     if (u.spec.superuser) throw new OutsideRbacSubsetError(`user ${u.metadata.name} is a superuser`);
-    userNames.set(usernameOf(u), u.metadata.name);
+    const username = refUsername(u);
+    if (!userNames.has(username)) userNames.set(username, u.metadata.name);
     userTeams.set(u.metadata.name, []);
   }
+  // A name in a binding subject or a team's members: the User of that object name, else the User
+  // whose username it is (docs/security.md, "One resolution from a name to a User"); a name that
+  // resolves to nobody stays as written and grants nobody anything.
+  const resolve = (name: string): string => (objectNames.has(name) ? name : (userNames.get(name) ?? name));
   const verbs = new Set<string>();
   const ownGrants = new Map<string, RbacGrant[]>();
   const includes = new Map<string, readonly string[]>();
@@ -162,7 +187,7 @@ export function rbacModel(world: PeerWorld): RbacModel {
       if (a === null) throw new OutsideRbacSubsetError(`role ${r.metadata.name} has permission ${p}`);
       const v = a.verbs === null ? null : [...a.verbs].sort();
       for (const x of v ?? []) verbs.add(x);
-      grants.push({ group: a.group, resource: a.resource, verbs: v });
+      grants.push({ group: a.group, resource: a.resource, subresource: a.subresource, verbs: v });
     }
     ownGrants.set(r.metadata.name, grants);
     includes.set(r.metadata.name, r.spec.includes ?? []);
@@ -197,7 +222,7 @@ export function rbacModel(world: PeerWorld): RbacModel {
   for (const t of world.teams) {
     if ((t.spec.groups ?? []).length > 0) throw new OutsideRbacSubsetError(`team ${t.metadata.name} has groups`);
     if (!teamNamespaces.has(t.metadata.name)) teamNamespaces.set(t.metadata.name, new Set());
-    for (const m of new Set(t.spec.members ?? [])) userTeams.get(m)?.push(t.metadata.name);
+    for (const m of new Set((t.spec.members ?? []).map(resolve))) userTeams.get(m)?.push(t.metadata.name);
     for (const ns of t.spec.namespaces ?? []) link(t.metadata.name, ns);
   }
   for (const n of world.namespaces) {
@@ -214,7 +239,7 @@ export function rbacModel(world: PeerWorld): RbacModel {
     const users: string[] = [];
     const teams: string[] = [];
     for (const s of b.spec.subjects) {
-      if (s.kind === 'User') users.push(s.name);
+      if (s.kind === 'User') users.push(resolve(s.name));
       else if (s.kind === 'Team') teams.push(s.name);
       else throw new OutsideRbacSubsetError(`binding ${b.metadata.name} has a ${s.kind} subject`);
     }
@@ -237,9 +262,9 @@ export function rbacModel(world: PeerWorld): RbacModel {
   };
 }
 
-/** The object string both peers use for a resource: `group/resource`, the core group spelled `core`. */
-export function objectOf(group: string, resource: string): string {
-  return `${group === '' ? 'core' : group}/${resource}`;
+/** The object string both peers use for a resource: `group/resource[/subresource]`, the core group spelled `core`. */
+export function objectOf(group: string, resource: string, subresource?: string | null): string {
+  return `${group === '' ? 'core' : group}/${resource}${subresource ? `/${subresource}` : ''}`;
 }
 
 /** Team name -> the User object names that are its members (the inverse of `userTeams`). */

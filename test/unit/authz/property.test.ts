@@ -1,23 +1,23 @@
 // Property tests on random small worlds (small name pools, so names collide, roles include each
 // other in cycles, subjects dangle, bindings expire):
-//  1. decide() agrees with a slow reference evaluator written here from docs/design.md, which scans
-//     every object and uses only the grammar's plain matchers (not the index or RoleMatcher);
+//  1. decide() agrees with a slow reference evaluator written from the docs alone
+//     (test/support/oracle.ts: its own grammar, matching and explicit-only table, nothing from
+//     src/authz but types), which scans every object on every request;
 //  2. any sequence of single-object changes and relists ends in the state a rebuild gives.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Namespace, Role, RoleBinding, Team, User, PolicyRule } from '../../../src/api/types.js';
-import { usernameOf } from '../../../src/authz/rules.js';
 import type { PolicyConfig } from '../../../src/config.js';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import type { Change, World } from '../../../src/authz/index.js';
 import { decide } from '../../../src/authz/decide.js';
 import { resourceKeys } from '../../../src/authz/matcher.js';
-import { atomMatchesPath, atomMatchesResource, compileRule, parsePermission } from '../../../src/authz/permission.js';
-import type { PermissionAtom } from '../../../src/authz/permission.js';
-import type { AccessRequest, Decision } from '../../../src/authz/types.js';
+import type { AccessRequest } from '../../../src/authz/types.js';
 import { policy } from '../../support/authz.js';
 import { assertSameAnswers } from '../../support/index-equivalence.js';
+import { referenceDecide } from '../../support/oracle.js';
+import { propertySeed, replayable } from '../../support/replay.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const USERS = ['u0', 'u1', 'u2', 'u3'];
@@ -27,6 +27,7 @@ const GROUPS = ['g0', 'g1'];
 const NSS = ['n0', 'n1', 'n2', 'n3'];
 const PERMS = [
   'pods:get', 'pods:read', 'pods/log:get', 'pods/*:get', '*:read', '*:*', 'apps/deployments:*', 'jobs:adapt', 'core/pods:delete',
+  'secrets:get', 'core/secrets:read', 'pods/exec:create', 'pods/*:create', '*/exec:create', 'serviceaccounts/token:create',
   'iam.gatehouse.dev/rolebindings:create', 'iam.gatehouse.dev/users:*', 'iam.gatehouse.dev/users:approve', 'users:get', 'me', '/metrics:get', '/logs/*:get', 'bad', 'Pods:get',
 ];
 const RULES: PolicyRule[] = [
@@ -104,9 +105,10 @@ const requestArb: fc.Arbitrary<AccessRequest> = fc
     nonResource: fc.constantFrom(false, false, false, false, false, true),
     path: fc.constantFrom('/metrics', '/healthz', '/logs/a', '/logs'),
     verb: fc.constantFrom('get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'adapt'),
-    group: fc.constantFrom('', 'apps', 'iam.gatehouse.dev', 'batch'),
-    resource: fc.constantFrom('pods', 'jobs', 'users', 'rolebindings', 'deployments'),
-    subresource: opt(fc.constantFrom('log', 'exec')),
+    group: fc.constantFrom('', '', 'apps', 'iam.gatehouse.dev', 'batch'),
+    // Secrets and the explicit-only subresources often, so the rule that `*` never reaches them is tested.
+    resource: fc.constantFrom('pods', 'pods', 'jobs', 'users', 'rolebindings', 'deployments', 'secrets', 'secrets', 'serviceaccounts'),
+    subresource: opt(fc.constantFrom('log', 'exec', 'attach', 'token')),
     namespace: opt(fc.constantFrom(...NSS, 'elsewhere')),
     name: opt(fc.constantFrom(...USERS, 'x@e')),
   })
@@ -122,117 +124,12 @@ const requestArb: fc.Arbitrary<AccessRequest> = fc
 
 // ---------------------------------------------------------------- the reference evaluator
 
-type RefGrant = { role: string; binding?: string };
-function reference(w: Required<World>, cfg: PolicyConfig, r: AccessRequest, now: number): { verdict: Decision['verdict']; code: Decision['code']; binding?: string } {
-  if (r.user.startsWith('system:') || cfg.authorization.ignoreUsers.includes(r.user)) return { verdict: 'noOpinion', code: 'ignored' };
-  if (r.groups.some((g) => g === 'system:serviceaccounts' || g.startsWith('system:serviceaccounts:') || cfg.authorization.ignoreGroups.includes(g))) return { verdict: 'noOpinion', code: 'ignored' };
-  const candidates = w.users.filter((u) => usernameOf(u) === r.user).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
-  const obj = candidates[0];
-  const seed = cfg.seedAdmins.some((s) => s.username === r.user);
-  if (!obj && !seed) {
-    const reg = (cfg.registration.mode === 'approval' || cfg.registration.mode === 'open') && r.resource?.verb === 'create' && r.resource.group === 'iam.gatehouse.dev' && r.resource.resource === 'users' && !r.resource.subresource;
-    return reg ? { verdict: 'allow', code: 'registration' } : { verdict: 'noOpinion', code: 'unknownUser' };
-  }
-  const state = seed ? 'Active' : obj!.spec.state;
-  if (state !== 'Active') return cfg.authorization.denyInactiveUsers ? { verdict: 'deny', code: 'inactive' } : { verdict: 'noOpinion', code: 'inactive' };
-  if (seed || obj!.spec.superuser) return { verdict: 'allow', code: 'superuser' };
-  const ids = new Set([r.user, ...(obj ? [obj.metadata.name] : [])]);
-  const groups = r.groups.filter((g) => g !== 'system:masters');
-  const inTeam = (t: string) => {
-    const team = w.teams.find((x) => x.metadata.name === t);
-    return !!team && ((team.spec.members ?? []).some((m) => ids.has(m)) || (team.spec.groups ?? []).some((g) => groups.includes(g)));
-  };
-  const atomsOf = (role: string): PermissionAtom[] => {
-    const out: PermissionAtom[] = [];
-    const seen = new Set<string>();
-    const visit = (name: string) => {
-      if (seen.has(name)) return;
-      seen.add(name);
-      const ro = w.roles.find((x) => x.metadata.name === name);
-      if (!ro) return;
-      for (const p of ro.spec.permissions ?? []) {
-        try {
-          out.push(parsePermission(p).atom);
-        } catch {
-          /* invalid permissions grant nothing */
-        }
-      }
-      (ro.spec.rules ?? []).forEach((rule) => {
-        try {
-          out.push(...compileRule(rule).map((x) => x.atom));
-        } catch {
-          /* invalid rules grant nothing */
-        }
-      });
-      for (const inc of ro.spec.includes ?? []) visit(inc);
-    };
-    visit(role);
-    return out;
-  };
-  const grants = (role: string) =>
-    atomsOf(role).some((a) =>
-      r.nonResource
-        ? atomMatchesPath(a, r.nonResource.path, r.nonResource.verb)
-        : atomMatchesResource(a, { verb: r.resource!.verb, group: r.resource!.group, resource: r.resource!.resource, subresource: r.resource!.subresource, name: r.resource!.name }),
-    );
-  const teamNamespaces = (t: string) => {
-    const team = w.teams.find((x) => x.metadata.name === t);
-    return new Set([...(team?.spec.namespaces ?? []), ...w.namespaces.filter((n) => n.metadata.labels?.['iam.gatehouse.dev/team'] === t).map((n) => n.metadata.name)]);
-  };
-  const ns = r.resource?.namespace;
-  const live = w.bindings
-    .filter((b) => b.spec.expiresAt === undefined || Date.parse(b.spec.expiresAt) > now)
-    .filter((b) => b.spec.subjects.some((s) => (s.kind === 'User' ? ids.has(s.name) : s.kind === 'Group' ? groups.includes(s.name) : inTeam(s.name))))
-    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
-  const covers = (b: RoleBinding) => {
-    if (b.spec.scope.cluster) return true;
-    if (ns === undefined) return false;
-    if (b.spec.scope.teams) return b.spec.scope.teams.some((t) => teamNamespaces(t).has(ns));
-    return (b.spec.scope.namespaces ?? []).includes(ns);
-  };
-  const hit = live.find((b) => covers(b) && grants(b.spec.role));
-  if (hit) return { verdict: 'allow', code: 'binding', binding: hit.metadata.name };
-  if (r.nonResource) return { verdict: 'noOpinion', code: 'noMatch' };
-  const nsObj = w.namespaces.find((n) => n.metadata.name === ns);
-  const owner = nsObj?.metadata.labels?.['iam.gatehouse.dev/owner'];
-  const heldAnywhere = (pred: (role: string) => boolean): RefGrant | null => {
-    const b = live.find((x) => pred(x.spec.role));
-    if (b) return { role: b.spec.role, binding: b.metadata.name };
-    const { ownerRole, publicRole } = cfg.projects;
-    if (ownerRole && pred(ownerRole) && w.namespaces.some((n) => ids.has(n.metadata.labels?.['iam.gatehouse.dev/owner'] ?? '\0'))) return { role: ownerRole };
-    if (publicRole && pred(publicRole) && w.namespaces.some((n) => n.metadata.labels?.['iam.gatehouse.dev/visibility'] === 'public')) return { role: publicRole };
-    if (cfg.defaults.role && cfg.defaults.team && pred(cfg.defaults.role)) return { role: cfg.defaults.role };
-    return null;
-  };
-  if (ns !== undefined) {
-    if (cfg.projects.ownerRole && owner !== undefined && ids.has(owner) && grants(cfg.projects.ownerRole)) return { verdict: 'allow', code: 'projectOwner' };
-    if (cfg.projects.publicRole && nsObj?.metadata.labels?.['iam.gatehouse.dev/visibility'] === 'public' && grants(cfg.projects.publicRole)) return { verdict: 'allow', code: 'publicProject' };
-    if (cfg.defaults.role && cfg.defaults.team && teamNamespaces(cfg.defaults.team).has(ns) && grants(cfg.defaults.role)) return { verdict: 'allow', code: 'default' };
-    return { verdict: 'noOpinion', code: 'noMatch' };
-  }
-  const res = r.resource!;
-  if (res.group === 'iam.gatehouse.dev') {
-    if (res.resource === 'users' && !res.subresource && ['get', 'list', 'watch', 'update', 'patch'].includes(res.verb) && obj && res.name === obj.metadata.name) {
-      const g = heldAnywhere((role) => atomsOf(role).some((a) => a.kind === 'me'));
-      if (g) return { verdict: 'allow', code: 'self', ...(g.binding ? { binding: g.binding } : {}) };
-    }
-    if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(res.verb)) {
-      const g = heldAnywhere(grants);
-      if (g) return { verdict: 'allow', code: 'delegated', ...(g.binding ? { binding: g.binding } : {}) };
-    }
-    // Approval: users:approve (held anywhere) lets update/patch of a User through; admission keeps it to state.
-    if (res.resource === 'users' && !res.subresource && (res.verb === 'update' || res.verb === 'patch')) {
-      const approves = (role: string) => atomsOf(role).some((a) => atomMatchesResource(a, { verb: 'approve', group: res.group, resource: 'users', name: res.name }));
-      const g = heldAnywhere(approves);
-      if (g) return { verdict: 'allow', code: 'delegated', ...(g.binding ? { binding: g.binding } : {}) };
-    }
-  }
-  return { verdict: 'noOpinion', code: 'noMatch' };
-}
+// test/support/oracle.ts: written from the docs, sharing no code with src/authz.
+const reference = referenceDecide;
 
 describe('property: decide() agrees with the reference evaluator', () => {
   it('on random worlds and requests', () => {
-    fc.assert(
+    replayable(propertySeed(20260601), (seed) => fc.assert(
       fc.property(worldArb, configArb, fc.array(requestArb, { minLength: 1, maxLength: 25 }), (w, cfg, requests) => {
         const index = PermissionIndex.build(w, cfg, () => NOW);
         for (const r of requests) {
@@ -242,8 +139,8 @@ describe('property: decide() agrees with the reference evaluator', () => {
           assert.deepEqual(got, want, `${JSON.stringify(r)} -> ${d.reason}`);
         }
       }),
-      { numRuns: 400, seed: 20260601 },
-    );
+      { numRuns: 400, seed },
+    ));
   });
 });
 
@@ -273,7 +170,7 @@ const KEY = { User: 'users', Role: 'roles', Team: 'teams', RoleBinding: 'binding
 
 describe('property: incremental updates end where a rebuild ends', () => {
   it('on random worlds and change sequences', () => {
-    fc.assert(
+    replayable(propertySeed(7), (seed) => fc.assert(
       fc.property(worldArb, configArb, fc.array(opArb, { maxLength: 30 }), fc.array(requestArb, { maxLength: 10 }), (w, cfg, ops, requests) => {
         const index = PermissionIndex.build(w, cfg, () => NOW);
         const state = new Map<string, Map<string, { metadata: { name: string } }>>();
@@ -295,8 +192,8 @@ describe('property: incremental updates end where a rebuild ends', () => {
         const rebuilt = PermissionIndex.build(final, cfg, () => NOW);
         assertSameAnswers(index, rebuilt, requests);
       }),
-      { numRuns: 300, seed: 7 },
-    );
+      { numRuns: 300, seed },
+    ));
   });
 });
 
@@ -306,14 +203,14 @@ describe('property: role matching (bitsets, includes, resourceNames, paths) agre
   const targetArb = fc.record({
     verb: fc.constantFrom('get', 'list', 'delete', 'update', 'adapt'),
     group: fc.constantFrom('', '', 'apps', 'iam.gatehouse.dev'),
-    resource: fc.constantFrom('pods', 'jobs', 'users', 'deployments', 'rolebindings'),
-    subresource: fc.constantFrom(undefined, undefined, undefined, 'log'),
+    resource: fc.constantFrom('pods', 'jobs', 'users', 'deployments', 'rolebindings', 'secrets', 'serviceaccounts'),
+    subresource: fc.constantFrom(undefined, undefined, undefined, 'log', 'exec', 'token'),
     namespace: opt(fc.constantFrom('n0')),
     name: fc.constantFrom(undefined, 'u0', 'u1', 'u2'),
     path: fc.constantFrom(undefined, undefined, undefined, undefined, '/metrics', '/logs/x', '/healthz'),
   });
   it('on random roles, role changes and targets', () => {
-    fc.assert(
+    replayable(propertySeed(11), (seed) => fc.assert(
       fc.property(some(ROLES, roleArb), fc.array(fc.constantFrom(...ROLES).chain(roleArb), { maxLength: 4 }), fc.array(targetArb, { minLength: 10, maxLength: 30 }), (roles, changes, targets) => {
         const cfg = policy();
         const w: Required<World> = { users: [{ kind: 'User', metadata: { name: 'u9' }, spec: { state: 'Active' } }], roles, teams: [], bindings: [{ kind: 'RoleBinding', metadata: { name: 'b' }, spec: { role: 'r0', subjects: [{ kind: 'User', name: 'u9' }], scope: { cluster: true } } }], namespaces: [] };
@@ -334,7 +231,7 @@ describe('property: role matching (bitsets, includes, resourceNames, paths) agre
           assert.deepEqual({ verdict: d.verdict, code: d.code }, { verdict: want.verdict, code: want.code }, `${JSON.stringify(r)} -> ${d.reason}`);
         }
       }),
-      { numRuns: 500, seed: 11 },
-    );
+      { numRuns: 500, seed },
+    ));
   });
 });
