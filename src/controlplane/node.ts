@@ -323,7 +323,7 @@ async function cleanupIptables(proxyBin: string): Promise<void> {
 }
 
 /** The pause image as an OCI archive, made once with buildah from the static pause binary and cached. */
-async function pauseArchive(bins: NodeBinaries): Promise<string> {
+export async function pauseArchive(bins: NodeBinaries): Promise<string> {
   const out = path.join(controlPlaneEnv().cache, 'node', 'pause-3.2.oci.tar');
   if (existsSync(out)) return out;
   await mkdir(path.dirname(out), { recursive: true });
