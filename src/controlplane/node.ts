@@ -246,7 +246,7 @@ state = "${ctr}/state"
     ], log('kubelet')));
     this.procs.set('kube-proxy', await startProcess(bins.proxy, [
       `--kubeconfig=${kc}`, `--hostname-override=${NODE_NAME}`, `--cluster-cidr=${this.podCidr}`, '--proxy-mode=iptables',
-      '--bind-address=127.0.0.1', '--metrics-bind-address=127.0.0.1:0', '--healthz-bind-address=127.0.0.1:0', '--conntrack-max-per-core=0',
+      '--bind-address=127.0.0.1', `--metrics-bind-address=127.0.0.1:${await freePort()}`, `--healthz-bind-address=127.0.0.1:${await freePort()}`, '--conntrack-max-per-core=0',
     ], log('kube-proxy')));
   }
 
