@@ -5,6 +5,7 @@ import { isRecord } from './common.js';
 import { mutateAdmission } from './mutate.js';
 import type { AdmissionContext, AdmissionInput, AdmissionKind, AdmissionReviewRequest, MutationResult, ValidationResult } from './types.js';
 import { toMessage, validateAdmission } from './validate.js';
+import { isAccessReview, markReviewAsker } from './review-asker.js';
 
 /** The normalised input, or a problem when the request is not one Gatehouse can judge. */
 export function toAdmissionInput(request: AdmissionReviewRequest): AdmissionInput | { problem: string } {
@@ -39,6 +40,8 @@ export interface AdmissionPolicy {
 export function createAdmissionPolicy(ctx: AdmissionContext): AdmissionPolicy {
   return {
     validate(review) {
+      // Access reviews are sent for the mutation only (review-asker.ts); nothing to refuse.
+      if (isAccessReview(review)) return { allowed: true };
       const input = toAdmissionInput(review);
       if ('problem' in input) return { allowed: false, message: `Gatehouse denied: ${input.problem} (rule: malformed-object)` };
       const res = validateAdmission(input, ctx);
@@ -48,6 +51,7 @@ export function createAdmissionPolicy(ctx: AdmissionContext): AdmissionPolicy {
       return answer;
     },
     mutate(review) {
+      if (isAccessReview(review)) return markReviewAsker(review);
       const input = toAdmissionInput(review);
       if ('problem' in input) return {};
       try {
