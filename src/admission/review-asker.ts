@@ -21,11 +21,14 @@ export function isAccessReview(request: Pick<AdmissionReviewRequest, 'kind'>): b
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * The patch marking a review with its creator. Always written on create, so a creator cannot name
- * someone else as the asker. A review without a spec is left to the API server's validation.
+ * The patch marking a review with its creator. Written on every create by an asker who may not
+ * read everything, so such a creator cannot name someone else (or the subject) as the asker. Not
+ * written when `askerSeesAll`: superusers, break-glass and the identities Gatehouse leaves to RBAC
+ * (kubelets and aggregated API servers, which ask on behalf of the subject who called them). A
+ * review without a spec is left to the API server's validation.
  */
-export function markReviewAsker(request: AdmissionReviewRequest): MutationResult {
-  if (request.operation !== 'CREATE' || !isRecord(request.object)) return {};
+export function markReviewAsker(request: AdmissionReviewRequest, askerSeesAll: boolean): MutationResult {
+  if (askerSeesAll || request.operation !== 'CREATE' || !isRecord(request.object)) return {};
   const spec = request.object['spec'];
   if (!isRecord(spec)) return {};
   const extra = isRecord(spec['extra']) ? spec['extra'] : {};
