@@ -81,6 +81,12 @@ export function validateUser(env: Env): void {
   if (!f.ok) return;
 
   if (input.operation === 'CREATE' && newUser) {
+    // An identity without a User learns nothing about other Users from a dry run (issue 32,
+    // finding 10): the uniqueness checks below would say which names and usernames are taken.
+    if (input.dryRun && who.user === undefined && !privileged(env)) {
+      f.deny('metadata.name', 'registration', 'a self-registration cannot be a dry run (its answer would tell which names are taken); register for real and an administrator approves it');
+      return;
+    }
     metadataChanges(env, undefined, newUser.metadata);
     checkSemantics(env, newUser);
     if (isSeedAdmin(ctx, newUser)) {

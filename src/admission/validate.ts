@@ -2,6 +2,7 @@
 // request shares (break-glass, status, not synced). Pure: (input, context) -> result.
 import { Findings, isBreakGlass, resolveWho, type Env } from './common.js';
 import { validateNamespace } from './namespace.js';
+import { NAMESPACE_SUBRESOURCES } from './webhook-config.js';
 import { validateRole } from './role.js';
 import { validateRoleBinding } from './rolebinding.js';
 import { validateTeam } from './team.js';
@@ -16,15 +17,19 @@ const VALIDATORS = {
   Namespace: validateNamespace,
 } as const;
 
+const isNamespaceSubresource = (sub: string): boolean => (NAMESPACE_SUBRESOURCES as readonly string[]).includes(sub);
+
 function result(f: Findings): AdmissionResult {
   return { allowed: f.errors.length === 0, errors: [...f.errors], warnings: [...f.warnings] };
 }
 
 export function validateAdmission(input: AdmissionInput, ctx: AdmissionContext): AdmissionResult {
   const f = new Findings();
-  // Status is written by the operator through the subresource; the webhook rules do not send it,
-  // and if a configuration does, RBAC is the gate.
-  if (input.subResource) return result(f);
+  // A Gatehouse object's status is written by the operator through the subresource; the webhook
+  // rules do not send it, and decide() delegates no subresource, so RBAC is the gate. A Namespace's
+  // `status` and `finalize` carry label changes the API server keeps (issue 32, finding 1): they
+  // go through the same rule as the object.
+  if (input.subResource && !(input.kind === 'Namespace' && isNamespaceSubresource(input.subResource))) return result(f);
   if (input.operation === 'CONNECT') return result(f);
   const validator = VALIDATORS[input.kind];
   if (!validator) {

@@ -3,6 +3,7 @@
 // two must agree: Gatehouse's kinds fail closed, the namespace mutation fails open while its
 // validation enforces, kube-system and the operator's namespace are left out.
 import { GROUP, VERSION } from '../api/types.js';
+import { REVIEW_GROUP, REVIEW_RESOURCES } from './review-asker.js';
 
 export interface WebhookConfigOptions {
   /** `https://127.0.0.1:8443` (local run) ... the path `/validate` or `/mutate` is appended. */
@@ -42,8 +43,15 @@ function gatehouseRule(operations: string[]): RuleWithOperations {
   return { apiGroups: [GROUP], apiVersions: [VERSION], resources: [...GATEHOUSE_RESOURCES], operations, scope: 'Cluster' };
 }
 
-function namespaceRule(operations: string[]): RuleWithOperations {
-  return { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations, scope: 'Cluster' };
+/**
+ * The API server keeps label changes made through `namespaces/status` and `namespaces/finalize`
+ * (issue 32, finding 1), so the validating webhook sees both subresources and judges them with the
+ * same rule as the object (validateNamespace). The mutation labels new namespaces only.
+ */
+export const NAMESPACE_SUBRESOURCES = ['status', 'finalize'] as const;
+
+function namespaceRule(operations: string[], subresources: readonly string[] = []): RuleWithOperations {
+  return { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces', ...subresources.map((s) => `namespaces/${s}`)], operations, scope: 'Cluster' };
 }
 
 /**
@@ -89,7 +97,7 @@ export function validatingWebhookConfiguration(opts: WebhookConfigOptions): Reco
     }),
     webhook(opts, '/validate', {
       name: `namespaces.validate.${GROUP}`,
-      rules: [namespaceRule(['CREATE', 'UPDATE'])],
+      rules: [namespaceRule(['CREATE', 'UPDATE'], NAMESPACE_SUBRESOURCES)],
       failurePolicy: 'Fail',
       namespaceSelector: excludeSystem(opts),
     }),
@@ -104,6 +112,15 @@ export function mutatingWebhookConfiguration(opts: WebhookConfigOptions): Record
       rules: [gatehouseRule(['CREATE', 'UPDATE'])],
       // Self-registration must be stored Pending: if the mutation cannot run, refuse the create.
       failurePolicy: 'Fail',
+      reinvocationPolicy: 'Never',
+    }),
+    webhook(opts, '/mutate', {
+      // Marks who created a (Local)SubjectAccessReview, so the authorization webhook answers a
+      // review about someone else with the verdict only (review-asker.ts). Fails open: kubelets
+      // and aggregated API servers create reviews, which must not depend on Gatehouse.
+      name: `reviews.mutate.${GROUP}`,
+      rules: [{ apiGroups: [REVIEW_GROUP], apiVersions: ['v1', 'v1beta1'], resources: [...REVIEW_RESOURCES], operations: ['CREATE'], scope: '*' }],
+      failurePolicy: 'Ignore',
       reinvocationPolicy: 'Never',
     }),
     webhook(opts, '/mutate', {

@@ -6,8 +6,8 @@ import { GROUP, PLURALS } from '../api/types.js';
 import type { CompiledBinding, CompiledRole, NamespaceFast, PermissionIndex, RoleCell, UserRecord } from './index.js';
 import { GrantBits } from './grantbits.js';
 import { resourceKeys } from './matcher.js';
-import { atomMatchesPath, atomMatchesResource } from './permission.js';
-import { DELEGATED_WRITE_VERBS, effectiveGroups, isLive, leftAloneBecause } from './rules.js';
+import { atomMatchesPath, atomMatchesResource, isExplicitVerb } from './permission.js';
+import { effectiveGroups, isDelegatedWrite, isLive, leftAloneBecause } from './rules.js';
 import type { AccessRequest, Decision, Grant } from './types.js';
 import { scopeText, type CompiledScope, type GrantScope } from './scope.js';
 
@@ -29,6 +29,8 @@ export interface PreparedTarget {
   readonly subresource: string | undefined;
   readonly name: string | undefined;
   readonly keys: readonly string[];
+  /** The verb must be named by a grant: a `*` action does not reach it (EXPLICIT_VERBS). */
+  readonly verbNamed: boolean;
   /** Set for non-resource requests. */
   readonly path: string | undefined;
 }
@@ -45,11 +47,12 @@ export function prepareTarget(req: Pick<AccessRequest, 'resource' | 'nonResource
       subresource: sub,
       name: r.name || undefined,
       keys: resourceKeys(r.group ?? '', r.resource, sub),
+      verbNamed: isExplicitVerb(r.verb, r.group ?? '', r.resource),
       path: undefined,
     };
   }
   if (req.nonResource) {
-    return { namespace: undefined, verb: req.nonResource.verb, group: '', resource: '', subresource: undefined, name: undefined, keys: [], path: req.nonResource.path };
+    return { namespace: undefined, verb: req.nonResource.verb, group: '', resource: '', subresource: undefined, name: undefined, keys: [], verbNamed: false, path: req.nonResource.path };
   }
   return null;
 }
@@ -58,7 +61,7 @@ export function prepareTarget(req: Pick<AccessRequest, 'resource' | 'nonResource
 export function roleGrants(role: CompiledRole | undefined, t: PreparedTarget): boolean {
   if (!role) return false;
   if (t.path !== undefined) return role.matcher.matchesPath(t.path, t.verb);
-  return role.matcher.matchesResource(t.keys, t.group, t.verb, t.name);
+  return role.matcher.matchesResource(t.keys, t.group, t.verb, t.name, t.verbNamed);
 }
 
 /** Calls `visit` for every binding whose subjects may name the user (some more than once). */
@@ -153,7 +156,7 @@ function cellGrants(s: Search, cell: RoleCell): boolean {
     if (!cell.needsMatcher || t.name === undefined) return false;
     for (const id of closure) {
       const own = s.index.ownRoleById(id);
-      if (own !== undefined && own.hasNamed && own.matcher.matchesResource(t.keys, t.group, t.verb, t.name)) return true;
+      if (own !== undefined && own.hasNamed && own.matcher.matchesResource(t.keys, t.group, t.verb, t.name, t.verbNamed)) return true;
     }
     return false;
   }
@@ -350,8 +353,10 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
           return { verdict: 'allow', code: 'self', reason: `permission me (own User ${user.name}) from ${describeGrant(g)}`, grant: g };
         }
       }
-      // Delegated administration: writes to Gatehouse's kinds by a holder in some scope.
-      if (DELEGATED_WRITE_VERBS.has(t.verb)) {
+      // Delegated administration: writes to Gatehouse's kinds by a holder in some scope. The
+      // objects themselves only (isDelegatedWrite): status is the operator's, and admission does
+      // not see subresources to check a scope.
+      if (isDelegatedWrite(t)) {
         const g = holdAnywhere(index, user, groups, now, (r) => roleGrants(r, t));
         if (g !== null) {
           return allowWith(index, g, t, opts, 'delegated', `delegated administration: admission checks the object lies inside the scope; `);

@@ -3,7 +3,7 @@
 // a candidate binding's role with one bit instead of walking the role's matcher: the work per
 // candidate stops depending on how big roles are. resourceNames-limited grants, non-resource URLs
 // and `me` are not in here; those stay with each role's RoleMatcher.
-import type { PermissionAtom } from './permission.js';
+import { isExplicitVerb, type PermissionAtom } from './permission.js';
 import { atomKey } from './matcher.js';
 
 const ANY = '*';
@@ -76,20 +76,22 @@ export class GrantBits {
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     const out = new Uint32Array(this.words);
+    // A verb a `*` action never reaches (EXPLICIT_VERBS) is found only under its own name.
+    const verbNamed = isExplicitVerb(t.verb, t.group, t.resource);
     for (const rk of t.keys) {
       const byGroup = this.inv.get(rk);
       if (byGroup === undefined) continue;
-      this.orInto(out, byGroup.get(t.group), t.verb);
-      this.orInto(out, byGroup.get(ANY), t.verb);
+      this.orInto(out, byGroup.get(t.group), t.verb, verbNamed);
+      this.orInto(out, byGroup.get(ANY), t.verb, verbNamed);
     }
     if (this.cache.size >= CACHE_LIMIT) this.cache = new Map();
     this.cache.set(key, out);
     return out;
   }
 
-  private orInto(out: Uint32Array, byVerb: Map<string, Uint32Array> | undefined, verb: string): void {
+  private orInto(out: Uint32Array, byVerb: Map<string, Uint32Array> | undefined, verb: string, verbNamed: boolean): void {
     if (byVerb === undefined) return;
-    for (const bits of [byVerb.get(verb), byVerb.get(ANY)]) {
+    for (const bits of verbNamed ? [byVerb.get(verb)] : [byVerb.get(verb), byVerb.get(ANY)]) {
       if (bits === undefined) continue;
       for (let i = 0; i < bits.length; i++) out[i]! |= bits[i]!;
     }

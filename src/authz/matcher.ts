@@ -65,13 +65,17 @@ export class RoleMatcher {
     this.me = me;
   }
 
-  /** `keys` from resourceKeys(); `group` '' is the core group. */
-  matchesResource(keys: readonly string[], group: string, verb: string, name: string | undefined): boolean {
+  /**
+   * `keys` from resourceKeys(); `group` '' is the core group. `verbNamed`: the verb is one a `*`
+   * action never reaches (isExplicitVerb: impersonate, bind, escalate, ...), so only grants that
+   * list it count.
+   */
+  matchesResource(keys: readonly string[], group: string, verb: string, name: string | undefined, verbNamed = false): boolean {
     for (const rk of keys) {
       const re = this.byResource.get(rk);
       if (re === undefined) continue;
-      if (re.any !== undefined && entryMatches(re.any, verb, name)) return true;
-      if (re.groups !== undefined && entryMatches(re.groups.get(group), verb, name)) return true;
+      if (re.any !== undefined && entryMatches(re.any, verb, name, verbNamed)) return true;
+      if (re.groups !== undefined && entryMatches(re.groups.get(group), verb, name, verbNamed)) return true;
     }
     return false;
   }
@@ -85,10 +89,10 @@ export class RoleMatcher {
   }
 }
 
-function entryMatches(entry: VerbEntry | undefined, verb: string, name: string | undefined): boolean {
+function entryMatches(entry: VerbEntry | undefined, verb: string, name: string | undefined, verbNamed: boolean): boolean {
   if (!entry) return false;
-  if (entry.all || (entry.verbs !== null && entry.verbs.has(verb))) return true;
+  if ((entry.all && !verbNamed) || (entry.verbs !== null && entry.verbs.has(verb))) return true;
   if (name === undefined || entry.named === null) return false;
-  for (const n of entry.named) if ((n.verbs === null || n.verbs.has(verb)) && n.names.has(name)) return true;
+  for (const n of entry.named) if (((n.verbs === null && !verbNamed) || n.verbs?.has(verb) === true) && n.names.has(name)) return true;
   return false;
 }

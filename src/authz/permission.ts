@@ -21,7 +21,7 @@ export const DOTLESS_GROUPS: ReadonlySet<string> = new Set(['apps', 'batch', 'au
  * `resource` '*' = every resource and every subresource. `subresource` null = the resource itself
  * only (`pods` does not match `pods/log`), '*' = every subresource (not the resource itself).
  * Neither wildcard reaches the targets in EXPLICIT_ONLY (Secrets, exec, proxies, tokens).
- * `verbs` null = every verb. `names` null = every object name.
+ * `verbs` null = every verb but those in EXPLICIT_VERBS (impersonate, bind, escalate, ...). `names` null = every object name.
  */
 export interface ResourceAtom {
   readonly kind: 'resource';
@@ -219,7 +219,8 @@ export function compileRule(rule: PolicyRule, index = 0): ParsedPermission[] {
  * targets, each a known path from reading to full control: Secrets (service-account tokens and
  * other credentials), running commands in or tunnelling into a container (pods/exec, attach,
  * portforward), the proxy subresources (pods, services, and nodes/proxy, which is the whole kubelet
- * API), and minting service-account tokens. A role reaches one only by naming it exactly
+ * API), minting service-account tokens, approving certificate requests, and asking what another
+ * identity may do (subject access reviews, whose reasons describe other users). A role reaches one only by naming it exactly
  * (`secrets:read`, `pods/exec:create`). This table is the one rule: the matcher (resourceKeys), the
  * slow reading (atomMatchesResource), the escalation checks (atomCovers) and the RBAC compiler all
  * follow it. `subresource: null` is the resource itself.
@@ -233,11 +234,62 @@ export const EXPLICIT_ONLY: readonly { readonly group: string; readonly resource
   { group: '', resource: 'services', subresource: 'proxy' },
   { group: '', resource: 'nodes', subresource: 'proxy' },
   { group: '', resource: 'serviceaccounts', subresource: 'token' },
+  // Approving a certificate request (with a signer that issues client certificates, any identity).
+  { group: 'certificates.k8s.io', resource: 'certificatesigningrequests', subresource: 'approval' },
+  // Asking what another identity may do: reasons about other users (issue 32, finding 10).
+  { group: 'authorization.k8s.io', resource: 'localsubjectaccessreviews', subresource: null },
+  { group: 'authorization.k8s.io', resource: 'subjectaccessreviews', subresource: null },
 ]);
+
+/**
+ * Verbs a wildcard action (`*`, `pods:*`, `verbs: ["*"]`) never reaches, the verb side of
+ * EXPLICIT_ONLY: each turns a grant in one namespace into more than it says. `impersonate` acts as
+ * any user, group or service account (a service account holds whatever it holds cluster-wide),
+ * `bind` and `escalate` write a RoleBinding to a stronger (cluster-admin) role, `approve` and `sign`
+ * on certificate signers issue client certificates for any name. The targets are those the API
+ * server asks about for each verb; `resource` null = every resource of the group. A role reaches
+ * one only by naming the verb (`serviceaccounts:impersonate`, `verbs: [bind]`); `grant` is the
+ * permission the admin presets use. decide() (matcher and GrantBits), the slow reading, atomCovers
+ * and the RBAC compiler all follow this table.
+ */
+export const EXPLICIT_VERBS: readonly { readonly verb: string; readonly group: string; readonly resource: string; readonly grant: string }[] = Object.freeze([
+  { verb: 'impersonate', group: '', resource: 'users', grant: 'core/users:impersonate' },
+  { verb: 'impersonate', group: '', resource: 'groups', grant: 'core/groups:impersonate' },
+  { verb: 'impersonate', group: '', resource: 'serviceaccounts', grant: 'core/serviceaccounts:impersonate' },
+  { verb: 'impersonate', group: 'authentication.k8s.io', resource: 'userextras', grant: 'authentication.k8s.io/userextras/*:impersonate' },
+  { verb: 'impersonate', group: 'authentication.k8s.io', resource: 'uids', grant: 'authentication.k8s.io/uids:impersonate' },
+  { verb: 'bind', group: 'rbac.authorization.k8s.io', resource: 'roles', grant: 'rbac.authorization.k8s.io/roles:bind' },
+  { verb: 'bind', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', grant: 'rbac.authorization.k8s.io/clusterroles:bind' },
+  { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'roles', grant: 'rbac.authorization.k8s.io/roles:escalate' },
+  { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', grant: 'rbac.authorization.k8s.io/clusterroles:escalate' },
+  { verb: 'approve', group: 'certificates.k8s.io', resource: 'signers', grant: 'certificates.k8s.io/signers:approve' },
+  { verb: 'sign', group: 'certificates.k8s.io', resource: 'signers', grant: 'certificates.k8s.io/signers:sign' },
+]);
+
+const EXPLICIT_VERB_SET: ReadonlySet<string> = new Set(EXPLICIT_VERBS.map((e) => e.verb));
+
+/** The API groups EXPLICIT_VERBS names (the RBAC compiler writes a wildcard over them apart). */
+export const EXPLICIT_VERB_GROUPS: ReadonlySet<string> = new Set(EXPLICIT_VERBS.map((e) => e.group));
+
+/**
+ * Whether `verb` on (group, resource) must be named to be granted (EXPLICIT_VERBS). `group` null
+ * (an atom without group) means any group and `resource` '*' any resource: true when some target
+ * the pair reaches needs the verb named.
+ */
+export function isExplicitVerb(verb: string, group: string | null, resource: string): boolean {
+  if (!EXPLICIT_VERB_SET.has(verb)) return false;
+  return EXPLICIT_VERBS.some((e) => e.verb === verb && (group === null || group === e.group) && (resource === '*' || resource === e.resource));
+}
+
+/** The permissions granting what `*:*` does not (EXPLICIT_VERBS), for roles meant to hold every permission (the admin presets). */
+export function explicitVerbPermissions(): string[] {
+  return EXPLICIT_VERBS.map((e) => e.grant);
+}
 
 /** EXPLICIT_ONLY as permission strings with one action (`secrets:read`, `pods/exec:read`, ...), for roles meant to reach them. */
 export function explicitOnlyPermissions(action: string): string[] {
-  return EXPLICIT_ONLY.map((e) => `${e.resource}${e.subresource !== null ? `/${e.subresource}` : ''}:${action}`);
+  // The group is named when it is not core, so `localsubjectaccessreviews` is read as authorization's.
+  return EXPLICIT_ONLY.map((e) => `${e.group !== '' ? `${e.group}/` : ''}${e.resource}${e.subresource !== null ? `/${e.subresource}` : ''}:${action}`);
 }
 
 /** EXPLICIT_ONLY by resource, for isExplicitOnly(). */
@@ -277,6 +329,7 @@ export interface ResourceTarget {
 export function atomMatchesResource(atom: PermissionAtom, t: ResourceTarget): boolean {
   if (atom.kind !== 'resource') return false;
   if (atom.verbs && !atom.verbs.has(t.verb)) return false;
+  if (atom.verbs === null && isExplicitVerb(t.verb, t.group, t.resource)) return false;
   if (atom.group !== null && atom.group !== t.group) return false;
   if (!namesExactly(atom) && isExplicitOnly(t.group, t.resource, t.subresource)) return false;
   if (atom.resource !== '*') {
@@ -323,6 +376,11 @@ export function atomCovers(held: PermissionAtom, wanted: PermissionAtom): boolea
   }
   if (held.kind !== 'resource') return false;
   if (!verbsCover(held.verbs, wanted.verbs)) return false;
+  // A held `*` action does not reach a verb that must be named (EXPLICIT_VERBS), wherever the
+  // wanted atom's target may include one; a wanted `*` action does not reach it either.
+  if (held.verbs === null && wanted.verbs !== null) {
+    for (const v of wanted.verbs) if (isExplicitVerb(v, wanted.group, wanted.resource)) return false;
+  }
   if (held.group !== null && held.group !== wanted.group) return false;
   if (held.names !== null) {
     if (wanted.names === null) return false;

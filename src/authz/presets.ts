@@ -4,7 +4,7 @@
 import type { Role, RoleSpec } from '../api/types.js';
 import { API_VERSION, LABELS } from '../api/types.js';
 import type { PolicyConfig } from '../config.js';
-import { explicitOnlyPermissions } from './permission.js';
+import { explicitOnlyPermissions, explicitVerbPermissions } from './permission.js';
 
 export type PresetName = keyof PolicyConfig['presets'];
 export const PRESET_NAMES: readonly PresetName[] = ['zenml', 'runai', 'adaptive'];
@@ -86,7 +86,9 @@ function runaiRoles(): Record<string, RoleSpec> {
 // they hold, so they are left open and not shipped: write them as Roles if you need them.
 const adaptive: Record<string, RoleSpec> = {
   // `/*:*` too: "every permission" includes non-resource URLs (cluster-scoped bindings only).
-  'adaptive-admin': { description: 'Adaptive Engine Admin: every permission', permissions: ['*:*', ...explicitOnlyPermissions('*'), '/*:*'] },
+  // `*:*` reaches neither EXPLICIT_ONLY's targets nor EXPLICIT_VERBS (impersonate, bind, escalate,
+  // approving and signing certificates): "every permission" names them.
+  'adaptive-admin': { description: 'Adaptive Engine Admin: every permission', permissions: ['*:*', ...explicitOnlyPermissions('*'), ...explicitVerbPermissions(), '/*:*'] },
   'adaptive-platform-admin': {
     description: 'Adaptive Engine Platform Admin: manage roles, teams and users (admin:manage_roles, admin:manage_teams, admin:manage_users)',
     permissions: ['iam.gatehouse.dev/roles:*', 'iam.gatehouse.dev/teams:*', 'iam.gatehouse.dev/users:*', 'iam.gatehouse.dev/rolebindings:*'],

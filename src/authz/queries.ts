@@ -6,14 +6,14 @@
 // atomCovers): a wildcard covers a narrower permission, never the reverse; a permission is split
 // into one piece per verb and resource name, and each piece must be covered by one held permission
 // in every part of the scope.
-import { GROUP, type Subject } from '../api/types.js';
+import type { Subject } from '../api/types.js';
 import type { CompiledBinding, CompiledRole, PermissionIndex, UserRecord } from './index.js';
 import type { PermissionAtom } from './permission.js';
 import { atomCovers, formatAtom, parsePermission, splitAtom } from './permission.js';
 import type { PreparedTarget } from './decide.js';
 import { decide, describeGrant, forEachCandidateBinding, grantScopeFor, matchingSubject, prepareTarget, roleGrants } from './decide.js';
 import { scopeParts, scopeText, type GrantScope, type HeldScopes, type Scope } from './scope.js';
-import { DELEGATED_WRITE_VERBS, effectiveGroups, isLive, usernameOf } from './rules.js';
+import { effectiveGroups, isDelegatedWrite, isLive, usernameOf } from './rules.js';
 import type { Grant, NonResourceAttributes, Requester, ResourceAttributes } from './types.js';
 
 export interface HeldGrant {
@@ -222,7 +222,7 @@ export function whoCan(index: PermissionIndex, attrs: ResourceAttributes | { non
 }
 
 function isGatehouseWrite(t: PreparedTarget): boolean {
-  return t.path === undefined && t.namespace === undefined && t.group === GROUP && DELEGATED_WRITE_VERBS.has(t.verb);
+  return t.path === undefined && t.namespace === undefined && isDelegatedWrite(t);
 }
 
 /**

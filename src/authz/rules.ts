@@ -2,7 +2,7 @@
 // policy, the webhook adapters, the queries behind the CLI, and the controller's status. Each rule
 // is one function here, so the authorizer, admission and status can never disagree about it
 // (docs/design.md, "Who Gatehouse leaves alone" and "Break-glass").
-import type { User } from '../api/types.js';
+import { GROUP, PLURALS, type User } from '../api/types.js';
 import { WRITE_VERBS } from './permission.js';
 
 /** The ignore lists of the configuration (`authorization.ignoreUsers`, `ignoreGroups`), as sets. */
@@ -81,6 +81,19 @@ export function usernameOf(user: User): string {
 
 /** The verbs that make a request to Gatehouse's own kinds a write for delegated administration. */
 export const DELEGATED_WRITE_VERBS: ReadonlySet<string> = new Set(WRITE_VERBS);
+
+/**
+ * The resources delegated administration reaches: Gatehouse's four kinds, the objects themselves.
+ * Never a subresource (`users/status`): admission checks a delegated write's scope on the object,
+ * and the status subresource is not sent to it, so only the operator (and superusers, or an
+ * explicit native grant) writes status (issue 19, finding 5).
+ */
+export const DELEGATED_RESOURCES: ReadonlySet<string> = new Set(Object.values(PLURALS));
+
+/** Whether a request is a write delegated administration may let through to admission. */
+export function isDelegatedWrite(t: { readonly group: string; readonly resource: string; readonly subresource?: string | undefined; readonly verb: string }): boolean {
+  return t.group === GROUP && !t.subresource && DELEGATED_RESOURCES.has(t.resource) && DELEGATED_WRITE_VERBS.has(t.verb);
+}
 
 /** Where an allow comes from, in decision order (steps 6, 7, 7, 8). */
 export const GRANT_SOURCES = ['binding', 'projectOwner', 'publicProject', 'default'] as const;

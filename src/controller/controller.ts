@@ -65,11 +65,13 @@ export interface Controller {
   readonly rbac: RbacApplier | undefined;
 }
 
-/**
- * Events for cluster-scoped objects must live in `default` (the API server's rule for old-style
- * core/v1 Events; with eventTime set it would demand kube-system instead, so eventTime is left out).
+/*
+ * Events (a User suspended, a binding expired) go to the operator's own namespace, not `default`,
+ * where every namespace reader would read who was suspended (issue 32, finding 10). The API server
+ * accepts an old-style core/v1 Event about a cluster-scoped object only in `default`, so the
+ * involved object carries the operator's namespace too: `kubectl describe ghuser` no longer lists
+ * them; `kubectl get events -n <operator namespace>` does (docs/controller.md).
  */
-const EVENT_NAMESPACE = 'default';
 const COMPONENT = 'gatehouse';
 
 type Kind = GatehouseKind | 'Namespace';
@@ -193,17 +195,18 @@ export function createController(opts: ControllerOptions): Controller {
     return client.request<T>({ ...req, signal: term, timeoutMs: req.timeoutMs ?? 10_000 });
   }
 
+  const eventNamespace = config.operator.namespace;
   async function recordEvent(term: AbortSignal, kind: GatehouseKind, obj: KubeObject, ev: StatusEvent): Promise<void> {
     const now = clock.now();
     try {
       await write(term, {
         method: 'POST',
-        path: `/api/v1/namespaces/${EVENT_NAMESPACE}/events`,
+        path: `/api/v1/namespaces/${encodeURIComponent(eventNamespace)}/events`,
         body: {
           apiVersion: 'v1',
           kind: 'Event',
-          metadata: { generateName: `${obj.metadata.name}.`, namespace: EVENT_NAMESPACE },
-          involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind, name: obj.metadata.name, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion },
+          metadata: { generateName: `${obj.metadata.name}.`, namespace: eventNamespace },
+          involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind, name: obj.metadata.name, namespace: eventNamespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion },
           reason: ev.reason,
           message: ev.message,
           type: ev.type,

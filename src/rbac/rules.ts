@@ -5,8 +5,8 @@
 // disagreement with decide().
 import { GROUP, PLURALS, type PolicyRule } from '../api/types.js';
 import { atomKey } from '../authz/matcher.js';
-import { EXPLICIT_ONLY, isExplicitOnly, type PermissionAtom, type ResourceAtom } from '../authz/permission.js';
-import { DELEGATED_WRITE_VERBS } from '../authz/rules.js';
+import { EXPLICIT_ONLY, EXPLICIT_VERB_GROUPS, isExplicitOnly, isExplicitVerb, READ_VERBS, WRITE_VERBS, type PermissionAtom, type ResourceAtom } from '../authz/permission.js';
+import { DELEGATED_RESOURCES, DELEGATED_WRITE_VERBS } from '../authz/rules.js';
 
 /**
  * RBAC has no "every subresource of r" (`r/*` matches only a subresource literally named `*`), so
@@ -43,6 +43,27 @@ export const CORE_RESOURCES: Readonly<Record<string, readonly string[]>> = Objec
 });
 
 /**
+ * Every API group holding an EXPLICIT_ONLY target, with its resources and their subresources: a
+ * wildcard over such a group is written as this list less EXPLICIT_ONLY (as CORE_RESOURCES for
+ * core). `signers` is not served, but RBAC is asked about it when a request is approved or signed.
+ */
+export const ENUMERATED_GROUPS: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = Object.freeze({
+  '': CORE_RESOURCES,
+  'authorization.k8s.io': Object.freeze({ localsubjectaccessreviews: [], selfsubjectaccessreviews: [], selfsubjectrulesreviews: [], subjectaccessreviews: [] }),
+  'certificates.k8s.io': Object.freeze({ certificatesigningrequests: ['approval', 'status'], signers: [] }),
+});
+
+/**
+ * The verbs a `*` action is written as when a verb of EXPLICIT_VERBS could apply to the rule's
+ * target (RBAC cannot say "every verb but impersonate"): the verbs Kubernetes' own APIs and
+ * Gatehouse ask about, less those the target needs named. A custom verb of an aggregated API is
+ * not granted by `*` in rbac mode until it is listed here (less, never more; docs/rbac.md).
+ */
+export const WILDCARD_VERBS: readonly string[] = Object.freeze([
+  ...READ_VERBS, ...WRITE_VERBS, 'approve', 'bind', 'escalate', 'impersonate', 'sign', 'use',
+]);
+
+/**
  * Built-in API groups besides core. A group-less wildcard cannot be `apiGroups: ["*"]` when it must
  * miss Secrets (that would include core), so it is written over these, the groups the cluster
  * serves (discovery, refreshed by the applier) and every group a Role names.
@@ -57,6 +78,16 @@ export const BUILTIN_GROUPS: readonly string[] = Object.freeze([
 const EXPLICIT_SUBRESOURCES = new Set(EXPLICIT_ONLY.map((e) => e.subresource).filter((s): s is string => s !== null));
 
 const sortedVerbs = (verbs: ReadonlySet<string> | null): string[] => (verbs === null ? ['*'] : [...verbs].sort());
+
+/**
+ * The verbs of a rule for `atom` over (group, resource): `*` only when no verb of EXPLICIT_VERBS
+ * applies there, else WILDCARD_VERBS less those.
+ */
+function verbsFor(atom: ResourceAtom, group: string | null, resource: string): string[] {
+  if (atom.verbs !== null) return sortedVerbs(atom.verbs);
+  const kept = WILDCARD_VERBS.filter((v) => !isExplicitVerb(v, group, resource));
+  return kept.length === WILDCARD_VERBS.length ? ['*'] : [...new Set(kept)].sort();
+}
 
 /**
  * The PolicyRule for one atom when no wildcard of it reaches an EXPLICIT_ONLY target; atomRules()
@@ -74,35 +105,54 @@ export function atomToRule(atom: PermissionAtom): PolicyRule | null {
   return ruleOf(atom, [atom.group === null ? '*' : atom.group], resources);
 }
 
-function ruleOf(atom: ResourceAtom, apiGroups: string[], resources: string[]): PolicyRule {
-  const rule: PolicyRule = { apiGroups, resources, verbs: sortedVerbs(atom.verbs) };
+/** One rule; `verbs` defaults to verbsFor() over the atom's own group and resource. */
+function ruleOf(atom: ResourceAtom, apiGroups: string[], resources: string[], verbs: string[] = verbsFor(atom, atom.group, atom.resource)): PolicyRule {
+  const rule: PolicyRule = { apiGroups, resources, verbs };
   if (atom.names !== null) rule.resourceNames = [...atom.names].sort();
   return rule;
 }
 
 /**
  * The PolicyRules granting what one atom grants, as the matcher reads it (`*` never reaches
- * EXPLICIT_ONLY). An atom of any resource (or any resource's exec, token, ...) over the core group
- * (group `core` or none) is written as the core resources it may reach, and a group-less one
- * also over `otherGroups` (see BUILTIN_GROUPS); every other atom is one rule, atomToRule().
+ * EXPLICIT_ONLY). An atom of any resource (or any resource's exec, token, ...) over a group with an
+ * EXPLICIT_ONLY target (core, authorization, certificates; or none) is written as the resources
+ * of that group it may reach (ENUMERATED_GROUPS), and a group-less one also over `otherGroups`
+ * (see BUILTIN_GROUPS); every other atom is one rule, atomToRule().
  */
 export function atomRules(atom: PermissionAtom, otherGroups: readonly string[]): PolicyRule[] {
   const plain = atomToRule(atom);
   if (plain === null) return [];
-  if (atom.kind !== 'resource' || (atom.group !== null && atom.group !== '') || atom.resource !== '*') return [plain];
+  if (atom.kind !== 'resource' || atom.resource !== '*') return [plain];
+  if (atom.group !== null && ENUMERATED_GROUPS[atom.group] === undefined) return [plain];
   const sub = atom.subresource === '*' ? null : atom.subresource;
   if (sub !== null && !EXPLICIT_SUBRESOURCES.has(sub)) return [plain];
-  const core: string[] = [];
-  for (const [resource, subs] of Object.entries(CORE_RESOURCES)) {
-    if (sub === null) {
-      if (!isExplicitOnly('', resource, null)) core.push(resource);
-      for (const s of subs) if (!isExplicitOnly('', resource, s)) core.push(`${resource}/${s}`);
-    } else if (subs.includes(sub) && !isExplicitOnly('', resource, sub)) core.push(`${resource}/${sub}`);
-  }
   const out: PolicyRule[] = [];
-  if (core.length > 0) out.push(ruleOf(atom, [''], core.sort()));
-  const groups = [...new Set(otherGroups)].filter((g) => g !== '').sort();
-  if (atom.group === null && groups.length > 0) out.push(ruleOf(atom, groups, plain.resources!));
+  const enumerated = atom.group === null ? Object.keys(ENUMERATED_GROUPS) : [atom.group];
+  for (const group of enumerated) {
+    // Resources grouped by their verbs: `*` for most, less impersonate for serviceaccounts, ...
+    const byVerbs = new Map<string, { verbs: string[]; resources: string[] }>();
+    const add = (resource: string, listed: string): void => {
+      const verbs = verbsFor(atom, group, resource);
+      const k = verbs.join(',');
+      let e = byVerbs.get(k);
+      if (!e) byVerbs.set(k, (e = { verbs, resources: [] }));
+      e.resources.push(listed);
+    };
+    for (const [resource, subs] of Object.entries(ENUMERATED_GROUPS[group]!)) {
+      if (sub === null) {
+        if (!isExplicitOnly(group, resource, null)) add(resource, resource);
+        for (const s of subs) if (!isExplicitOnly(group, resource, s)) add(resource, `${resource}/${s}`);
+      } else if (subs.includes(sub) && !isExplicitOnly(group, resource, sub)) add(resource, `${resource}/${sub}`);
+    }
+    for (const { verbs, resources } of byVerbs.values()) out.push(ruleOf(atom, [group], resources.sort(), verbs));
+  }
+  if (atom.group === null) {
+    // Groups where a verb must be named get a rule each (verbsFor() over that group); the rest one.
+    const groups = [...new Set(otherGroups)].filter((g) => ENUMERATED_GROUPS[g] === undefined).sort();
+    const plainGroups = groups.filter((g) => !EXPLICIT_VERB_GROUPS.has(g));
+    for (const g of groups.filter((x) => EXPLICIT_VERB_GROUPS.has(x))) out.push(ruleOf(atom, [g], plain.resources!, verbsFor(atom, g, atom.resource)));
+    if (plainGroups.length > 0) out.push(ruleOf(atom, plainGroups, plain.resources!, verbsFor(atom, plainGroups[0]!, atom.resource)));
+  }
   return out;
 }
 
@@ -116,10 +166,14 @@ export function delegatedRules(atoms: readonly PermissionAtom[]): PolicyRule[] {
   const out: PolicyRule[] = [];
   for (const atom of atoms) {
     if (atom.kind !== 'resource' || (atom.group !== null && atom.group !== GROUP)) continue;
+    // The kinds by name, never a subresource (decide()'s isDelegatedWrite): `resources: ["*"]`
+    // would hand every namespace owner `users/status` cluster-wide (issue 19, finding 5).
+    const key = atomKey(atom.resource, atom.subresource);
+    const kinds = key === '*' ? [...DELEGATED_RESOURCES].sort() : DELEGATED_RESOURCES.has(key) ? [key] : [];
+    if (kinds.length === 0) continue;
     const writes = atom.verbs === null ? [...DELEGATED_WRITE_VERBS] : [...DELEGATED_WRITE_VERBS].filter((v) => atom.verbs!.has(v));
     const narrowed: ResourceAtom = { ...atom, group: GROUP };
-    if (writes.length > 0) out.push(atomToRule({ ...narrowed, verbs: new Set(writes) })!);
-    const key = atomKey(atom.resource, atom.subresource);
+    if (writes.length > 0) out.push(ruleOf({ ...narrowed, verbs: new Set(writes) }, [GROUP], kinds));
     if ((atom.verbs === null || atom.verbs.has('approve')) && (key === '*' || key === PLURALS.User)) {
       out.push(atomToRule({ ...narrowed, resource: PLURALS.User, subresource: null, verbs: new Set(['update', 'patch']) })!);
     }

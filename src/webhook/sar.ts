@@ -1,14 +1,15 @@
 // SubjectAccessReview (authorization.k8s.io v1 and v1beta1) to AccessRequest and back.
 // The parser is strict about what it reads (envelope, types, sizes, exactly one attribute block)
 // and ignores fields it does not know, so a newer API server's additions (fieldSelector,
-// labelSelector, ...) do not turn every answer into an error. `extra` is never read: it can carry
-// credentials, and decide() has no use for it.
+// labelSelector, ...) do not turn every answer into an error. Of `extra` (it can carry credentials)
+// only two of Gatehouse's own keys are read: a token id, and who created the review.
 import { ReviewError, errorMessage } from '../errors.js';
 import type { AccessRequest, Decision, ResourceAttributes } from '../authz/types.js';
 import type { Logger } from '../log.js';
 import { jsonReply, errorReply, type Reply } from './http.js';
 import { isObject, optString, readEnvelope, reqString, stringArray, MAX_GROUPS, MAX_STRING_LENGTH } from './fields.js';
 import type { WebhookMetrics } from './metrics.js';
+import { ASKED_BY_EXTRA } from '../admission/review-asker.js';
 
 export { MAX_GROUPS, MAX_STRING_LENGTH };
 
@@ -18,6 +19,11 @@ export type SarApiVersion = (typeof SAR_API_VERSIONS)[number];
 export interface ParsedSar {
   apiVersion: SarApiVersion;
   request: AccessRequest;
+  /**
+   * Who created the review, when it was created through the API (admission's mark,
+   * src/admission/review-asker.ts); absent for the API server's own questions about a request.
+   */
+  askedBy?: string;
 }
 
 /** Parses a SubjectAccessReview body; throws ReviewError (400) with a message for anything else. */
@@ -42,6 +48,7 @@ export function parseSubjectAccessReview(body: unknown): ParsedSar {
   // Of `extra`, only the one key Gatehouse's own TokenReview sets (a token id, not a credential).
   const credentialId = credentialIdFrom(spec['extra']);
   if (credentialId !== undefined) request.credentialId = credentialId;
+  const askedBy = askedByFrom(spec['extra']);
   if (hasRa) {
     if (!isObject(ra)) throw new ReviewError('spec.resourceAttributes must be an object');
     const where = 'spec.resourceAttributes';
@@ -64,7 +71,32 @@ export function parseSubjectAccessReview(body: unknown): ParsedSar {
     const where = 'spec.nonResourceAttributes';
     request.nonResource = { path: reqString(nra, 'path', where), verb: reqString(nra, 'verb', where) };
   }
-  return { apiVersion, request };
+  return askedBy === undefined ? { apiVersion, request } : { apiVersion, request, askedBy };
+}
+
+/** The asker admission wrote (one string); anything else counts as an asker that is nobody. */
+function askedByFrom(extra: unknown): string | undefined {
+  if (!isObject(extra) || !(ASKED_BY_EXTRA in extra)) return undefined;
+  const v = extra[ASKED_BY_EXTRA];
+  return Array.isArray(v) && v.length === 1 && typeof v[0] === 'string' ? v[0] : '';
+}
+
+/**
+ * Whether a review is about someone other than who created it (issue 32, finding 10): then its
+ * answer carries the verdict only (verdictOnly()), never that user's state, superuser or seed
+ * status, which binding grants, or whether a User exists.
+ */
+export function isAboutAnother(parsed: ParsedSar): boolean {
+  return parsed.askedBy !== undefined && parsed.askedBy !== parsed.request.user;
+}
+
+const ABOUT_ANOTHER = 'the reason concerns another user; kubectl gatehouse explain shows it to those who may read the policy';
+
+/** The reason for a review about someone else: what the verdict says, nothing more. */
+export function verdictOnly(status: SarStatus): SarStatus {
+  if (status.evaluationError !== undefined) return status;
+  const what = status.allowed ? 'allowed' : status.denied === true ? 'denied' : 'no opinion';
+  return { ...status, reason: `Gatehouse: ${what} (${ABOUT_ANOTHER})` };
 }
 
 /** The extra key carrying a Gatehouse token id (src/credentials/tokenreview.ts sets it). */
@@ -174,14 +206,17 @@ export function createAuthorizeHandler(options: AuthorizeHandlerOptions): (body:
     } else if (logger.isLevelEnabled('debug')) {
       logger.debug(logFields(request, decision), decision.verdict === 'allow' ? 'authorization allowed' : 'authorization no opinion');
     }
-    if (decision.code === 'unknownUser' && onUnknownUser) {
+    const aboutAnother = isAboutAnother(parsed);
+    // A review about someone without a User registers no one (registration auto): the asker is not them.
+    if (decision.code === 'unknownUser' && onUnknownUser && !aboutAnother) {
       try {
         onUnknownUser(request);
       } catch (err) {
         logger.warn({ user: request.user, err: errorMessage(err) }, 'unknown-user hook failed');
       }
     }
-    return jsonReply(200, sarResponseBody(apiVersion, decisionStatus(decision)));
+    const status = decisionStatus(decision);
+    return jsonReply(200, sarResponseBody(apiVersion, aboutAnother ? verdictOnly(status) : status));
   };
 }
 

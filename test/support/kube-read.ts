@@ -44,7 +44,8 @@ export async function reader(cp: ControlPlane): Promise<Reader> {
     ready: (kind, name) => condition(kind, name, 'Ready'),
     condition,
     async events(name) {
-      const list = await client.request<{ items: any[] }>({ method: 'GET', path: '/api/v1/namespaces/default/events', query: { fieldSelector: `involvedObject.name=${name}` }, timeoutMs: 5000 });
+      // In the operator's namespace (issue 32, finding 10), whichever that is: every namespace.
+      const list = await client.request<{ items: any[] }>({ method: 'GET', path: '/api/v1/events', query: { fieldSelector: `involvedObject.name=${name}` }, timeoutMs: 5000 });
       return list.items;
     },
   };

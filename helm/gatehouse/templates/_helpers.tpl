@@ -204,7 +204,7 @@ rules:
   - apiGroups: [""]
     apiVersions: [v1]
     operations: {{ .operations }}
-    resources: [namespaces]
+    resources: {{ .resources | default "[namespaces]" }}
     scope: Cluster
 {{- /* For a Namespace the selector matches the namespace object's own labels. */}}
 namespaceSelector:

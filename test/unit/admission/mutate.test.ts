@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { LABELS } from '../../../src/api/types.js';
 import { mutateAdmission } from '../../../src/admission/mutate.js';
+import { isAccessReview, markReviewAsker } from '../../../src/admission/review-asker.js';
+import type { AdmissionReviewRequest } from '../../../src/admission/types.js';
 import { validateAdmission, toMessage } from '../../../src/admission/validate.js';
 import { OWNER_USERNAME_ANNOTATION, isValidLabelValue, namespaceOwner, ownerLabelValue } from '../../../src/admission/names.js';
 import { binding, ns, role, user } from '../../support/authz.js';
@@ -111,5 +113,24 @@ describe('ownerLabelValue', () => {
     assert.equal(namespaceOwner({ labels: { [LABELS.owner]: 'a_at_b.c' }, annotations: { [OWNER_USERNAME_ANNOTATION]: 'a@b.c' } }), 'a@b.c');
     assert.equal(namespaceOwner({ labels: { [LABELS.owner]: 'bob' }, annotations: { [OWNER_USERNAME_ANNOTATION]: 'a@b.c' } }), 'bob');
     assert.equal(namespaceOwner({ labels: {} }), undefined);
+  });
+});
+
+describe('access reviews: the creator is marked (issue 32, finding 10)', () => {
+  const review = (object: Record<string, unknown>, user = 'olga'): AdmissionReviewRequest => ({
+    apiVersion: 'admission.k8s.io/v1', uid: 'u1', operation: 'CREATE', dryRun: false,
+    kind: { group: 'authorization.k8s.io', version: 'v1', kind: 'LocalSubjectAccessReview' },
+    resource: { group: 'authorization.k8s.io', version: 'v1', resource: 'localsubjectaccessreviews' },
+    requester: { user, groups: ['system:authenticated'] }, object,
+  });
+  it('overwrites any asker the creator wrote, keeping the rest of extra', () => {
+    const out = markReviewAsker(review({ spec: { user: 'dave', extra: { 'iam.gatehouse.dev/asked-by': ['dave'], other: ['x'] } } }), false);
+    assert.deepEqual(out.patch, [{ op: 'add', path: '/spec/extra', value: { 'iam.gatehouse.dev/asked-by': ['olga'], other: ['x'] } }]);
+  });
+  it('adds extra when there is none; leaves askers who see everything, and malformed reviews, alone', () => {
+    assert.deepEqual(markReviewAsker(review({ spec: { user: 'dave' } }), false).patch, [{ op: 'add', path: '/spec/extra', value: { 'iam.gatehouse.dev/asked-by': ['olga'] } }]);
+    assert.deepEqual(markReviewAsker(review({ spec: { user: 'dave' } }), true), {});
+    assert.deepEqual(markReviewAsker(review({ spec: 'x' }), false), {});
+    assert.equal(isAccessReview(review({})), true);
   });
 });

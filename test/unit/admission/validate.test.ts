@@ -158,6 +158,9 @@ table('registration (self-service create)', [
   { name: 'with a name it chose (issue 32, finding 6)', input: create(user('dan', { username: 'dan@example.com', state: 'Pending' }), as('dan@example.com')), expect: { rule: 'registration', path: 'metadata.name' } },
   { name: 'named after someone a Team or binding names (henry), as mallory', input: create(user('henry', { username: 'mallory', state: 'Pending' }), as('mallory')), expect: { rule: 'registration', path: 'metadata.name' }, ctx: openCtx },
   { name: 'its own User asking for Active (registration approval)', input: create(user('carol'), as('carol')), expect: { rule: 'registration', path: 'spec.state' } },
+  // Issue 32, finding 10: a dry run would tell which names and usernames are taken.
+  { name: 'a dry-run self-registration', input: create(user('carol', { state: 'Pending' }), as('carol'), { dryRun: true }), expect: { rule: 'registration', path: 'metadata.name' } },
+  { name: 'a dry-run self-registration as a username that is another User\'s name', input: create(user('impostor', { username: 'svc', state: 'Pending' }), as('svc'), { dryRun: true }), expect: { rule: 'registration', path: 'metadata.name' } },
   { name: 'its own User asking for Active (registration open)', input: create(user('carol'), as('carol')), expect: 'allow', ctx: openCtx },
   { name: 'its own User asking for Suspended (registration open)', input: create(user('carol', { state: 'Suspended' }), as('carol')), expect: 'registration', ctx: openCtx },
   { name: 'its own User with registration closed', input: create(user('carol', { state: 'Pending' }), as('carol')), expect: 'registration', ctx: closedCtx },
@@ -275,6 +278,9 @@ table('namespace labels', [
   { name: 'alice makes her namespace public', input: update(mlA, edit(mlA, (n) => (n.metadata.labels![LABELS.visibility] = 'public')), as('alice')), expect: 'allow' },
   { name: 'bob makes alice\'s namespace public', input: update(mlA, edit(mlA, (n) => (n.metadata.labels![LABELS.visibility] = 'public')), as('bob')), expect: 'namespace-labels' },
   { name: 'bob takes over alice\'s namespace', input: update(mlA, edit(mlA, (n) => (n.metadata.labels![LABELS.owner] = 'bob')), as('bob')), expect: 'namespace-labels' },
+  // Issue 32, finding 1: the API server keeps label changes made through status and finalize.
+  { name: 'bob takes over alice\'s namespace through namespaces/status', input: update(mlA, edit(mlA, (n) => (n.metadata.labels![LABELS.owner] = 'bob')), as('bob'), { subResource: 'status' }), expect: 'namespace-labels' },
+  { name: 'bob takes over alice\'s namespace through namespaces/finalize', input: update(mlA, edit(mlA, (n) => (n.metadata.labels![LABELS.owner] = 'bob')), as('bob'), { subResource: 'finalize' }), expect: 'namespace-labels' },
   { name: 'alice hands her namespace to bob', input: update(mlA, edit(mlA, (n) => (n.metadata.labels![LABELS.owner] = 'bob')), as('alice')), expect: 'allow' },
   { name: 'a visibility that is not public or private', input: update(mlA, edit(mlA, (n) => (n.metadata.labels![LABELS.visibility] = 'open')), as('alice')), expect: 'invalid-field' },
   { name: 'the team admin makes a team namespace public', input: update(teamNs, edit(teamNs, (n) => (n.metadata.labels![LABELS.visibility] = 'public')), as('teamadmin')), expect: 'allow' },

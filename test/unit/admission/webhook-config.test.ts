@@ -38,6 +38,9 @@ describe('webhook configurations', () => {
     assert.equal(m.failurePolicy, 'Ignore');
     assert.deepEqual(v.rules[0].operations, ['CREATE', 'UPDATE']);
     assert.deepEqual(m.rules[0].operations, ['CREATE']);
+    // The API server keeps label changes made through status and finalize: validation sees them (issue 32, finding 1).
+    assert.deepEqual(v.rules[0].resources, ['namespaces', 'namespaces/status', 'namespaces/finalize']);
+    assert.deepEqual(m.rules[0].resources, ['namespaces']);
     assert.equal(m.clientConfig.url, 'https://127.0.0.1:9443/mutate');
   });
   it('kube-system and the operator namespace are excluded from the namespace webhooks', () => {
@@ -54,5 +57,13 @@ describe('webhook configurations', () => {
   it('can point at an in-cluster Service instead of a URL', () => {
     const s = validatingWebhookConfiguration({ ...opts, urlBase: undefined, service: { namespace: 'gatehouse-system', name: 'gatehouse' } }) as { webhooks: Hook[] };
     assert.deepEqual(s.webhooks[0]!.clientConfig.service, { namespace: 'gatehouse-system', name: 'gatehouse', path: '/validate', port: 443 });
+  });
+});
+
+describe('reviews.mutate (issue 32, finding 10)', () => {
+  it('marks who created a (Local)SubjectAccessReview, failing open', () => {
+    const w = byName('reviews.mutate.iam.gatehouse.dev');
+    assert.equal(w.failurePolicy, 'Ignore');
+    assert.deepEqual(w.rules, [{ apiGroups: ['authorization.k8s.io'], apiVersions: ['v1', 'v1beta1'], resources: ['subjectaccessreviews', 'localsubjectaccessreviews'], operations: ['CREATE'], scope: '*' }]);
   });
 });

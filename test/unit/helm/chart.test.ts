@@ -272,6 +272,7 @@ test('webhooks: Gatehouse kinds fail closed, namespaces mutate open and validate
     [validating, 'namespaces.validate.iam.gatehouse.dev', 'Fail', '/validate'],
     [mutating, 'mutate.iam.gatehouse.dev', 'Fail', '/mutate'],
     [mutating, 'namespaces.mutate.iam.gatehouse.dev', 'Ignore', '/mutate'],
+    [mutating, 'reviews.mutate.iam.gatehouse.dev', 'Ignore', '/mutate'],
   ];
   const secret = r.get<{ data: Record<string, string> }>('Secret', `${FULLNAME}-tls`);
   for (const [list, name, policy, p] of expect) {
@@ -286,10 +287,13 @@ test('webhooks: Gatehouse kinds fail closed, namespaces mutate open and validate
     assert.deepEqual(w.admissionReviewVersions, ['v1', 'v1beta1']);
     assert.equal(w.timeoutSeconds, 5);
     if (name.startsWith('namespaces.')) {
-      assert.deepEqual(w.rules.map((x) => x.resources), [['namespaces']]);
+      // Validation sees status and finalize too (they carry label changes); mutation only creates.
+      assert.deepEqual(w.rules.map((x) => x.resources), [name.startsWith('namespaces.validate') ? ['namespaces', 'namespaces/status', 'namespaces/finalize'] : ['namespaces']]);
       assert.deepEqual(w.namespaceSelector?.matchExpressions, [
         { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', NAMESPACE] },
       ]);
+    } else if (name.startsWith('reviews.')) {
+      assert.deepEqual(w.rules.map((x) => x.resources), [['subjectaccessreviews', 'localsubjectaccessreviews']]);
     } else {
       assert.deepEqual(w.rules.map((x) => x.resources), [['users', 'roles', 'teams', 'rolebindings']]);
     }

@@ -30,7 +30,11 @@ describe('atomToRule: the grammar as PolicyRules', () => {
     ['core/pods:write', { apiGroups: [''], resources: ['pods'], verbs: ['create', 'delete', 'deletecollection', 'patch', 'update'] }],
     ['apps/deployments/scale:*', { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['*'] }],
     ['usecases:adapt', { apiGroups: ['*'], resources: ['usecases'], verbs: ['adapt'] }],
-    ['*:*', { apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+    // `*` does not reach impersonate, bind, escalate, approve or sign (EXPLICIT_VERBS): spelt out.
+    ['*:*', { apiGroups: ['*'], resources: ['*'], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'use', 'watch'] }],
+    ['pods:*', { apiGroups: ['*'], resources: ['pods'], verbs: ['*'] }],
+    ['serviceaccounts:*', { apiGroups: ['*'], resources: ['serviceaccounts'], verbs: ['approve', 'bind', 'create', 'delete', 'deletecollection', 'escalate', 'get', 'list', 'patch', 'sign', 'update', 'use', 'watch'] }],
+    ['serviceaccounts:impersonate', { apiGroups: ['*'], resources: ['serviceaccounts'], verbs: ['impersonate'] }],
     ['*/scale:update', { apiGroups: ['*'], resources: ['*/scale'], verbs: ['update'] }],
     ['*/*:get', { apiGroups: ['*'], resources: ['*'], verbs: ['get'] }],
     ['/logs/*:get', { nonResourceURLs: ['/logs/*'], verbs: ['get'] }],
@@ -52,8 +56,11 @@ describe('atomToRule: the grammar as PolicyRules', () => {
     for (const never of ['secrets', 'pods/exec', 'pods/attach', 'pods/portforward', 'pods/proxy', 'services/proxy', 'nodes/proxy', 'serviceaccounts/token', '*']) {
       assert.ok(!core.resources!.includes(never), never);
     }
-    const other = rules.find((r) => r.apiGroups?.[0] !== '')!;
+    const other = rules.find((r) => r.apiGroups!.includes('apps'))!;
     assert.deepEqual(other.resources, ['*']);
+    // Groups with a target `*` must not reach are listed by resource too (EXPLICIT_ONLY).
+    assert.deepEqual(rules.find((r) => r.apiGroups?.[0] === 'authorization.k8s.io')!.resources, ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']);
+    assert.deepEqual(rules.find((r) => r.apiGroups?.[0] === 'certificates.k8s.io')!.resources, ['certificatesigningrequests', 'certificatesigningrequests/status', 'signers']);
     assert.ok(other.apiGroups!.includes('kubeflow.org') && other.apiGroups!.includes('apps') && !other.apiGroups!.includes('') && !other.apiGroups!.includes('*'));
     assert.deepEqual(atomRules(parsePermission('core/*:get').atom, ['apps']).map((r) => r.apiGroups), [['']]);
     assert.deepEqual(atomRules(parsePermission('*/exec:create').atom, []), [], 'no core resource is left, and no other group is known');
@@ -120,9 +127,9 @@ describe('compileRbac: what goes where', () => {
     assert.ok(cr && cr.kind === 'ClusterRole');
     assert.deepEqual(cr.rules, [{ apiGroups: ['iam.gatehouse.dev'], resources: ['rolebindings'], verbs: ['create'] }]);
     assert.deepEqual(userNames(get('ClusterRoleBinding', '', 'gatehouse:delegate:adm') as RbacBindingObject), ['alice']);
-    // jobs:* has no API group, so it also covers iam.gatehouse.dev/jobs: decide() delegates that too.
-    assert.deepEqual((get('ClusterRole', '', 'gatehouse:delegate:researcher') as { rules: unknown }).rules,
-      [{ apiGroups: ['iam.gatehouse.dev'], resources: ['jobs'], verbs: ['create', 'delete', 'deletecollection', 'patch', 'update'] }]);
+    // jobs:* has no API group, but iam.gatehouse.dev/jobs is no Gatehouse kind: delegation reaches
+    // the four kinds only, by name, never a subresource (decide()'s isDelegatedWrite).
+    assert.equal(get('ClusterRole', '', 'gatehouse:delegate:researcher'), undefined);
     assert.equal(get('ClusterRole', '', 'gatehouse:delegate:viewer'), undefined, 'viewer holds no Gatehouse writes');
   });
   it('every object carries the managed-by label and its source', () => {
@@ -133,10 +140,9 @@ describe('compileRbac: what goes where', () => {
     assert.equal(get('RoleBinding', 'vision-dev', 'gatehouse:binding:vr')!.metadata.annotations['iam.gatehouse.dev/source'], 'RoleBinding/vr');
   });
   it('subject counts name each user once per binding object', () => {
-    // alice: vr in two namespaces + its delegate, cl, adm in two namespaces + its delegate;
-    // carol: vr x2 + delegate, soon
-    assert.equal(subjectCounts.get('alice'), 7);
-    assert.equal(subjectCounts.get('carol@corp'), 4);
+    // alice: vr in two namespaces, cl, adm in two namespaces + its delegate; carol: vr x2, soon
+    assert.equal(subjectCounts.get('alice'), 6);
+    assert.equal(subjectCounts.get('carol@corp'), 3);
     assert.equal(subjectCounts.get('bob'), undefined);
   });
   it('is deterministic: the same world compiles to the same objects', () => {

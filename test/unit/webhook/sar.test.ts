@@ -170,3 +170,24 @@ test('deny is logged with user, verb, resource, namespace, decision and reason; 
   assert.ok(allow, 'an allow line is written at debug');
   assert.equal(allow['level'], 20);
 });
+
+// Issue 32, finding 10: a review someone created about another user (admission marks the creator
+// in extra) is answered with the verdict only; a review about oneself keeps its reason.
+test('a review about another user says the verdict only; about oneself, the reason', () => {
+  const seen: string[] = [];
+  const { h } = handler({ onUnknownUser: (r) => seen.push(r.user) });
+  const by = (asker: string) => ({ 'iam.gatehouse.dev/asked-by': [asker] });
+  const allow = statusOf(h(sar({ extra: by('olga') })).body);
+  assert.equal(allow['allowed'], true);
+  assert.doesNotMatch(String(allow['reason']), /binding|viewer/);
+  assert.match(String(allow['reason']), /^Gatehouse: allowed \(/);
+  const deny = statusOf(h(sar({ user: 'mallory', extra: by('olga') })).body);
+  assert.equal(deny['denied'], true);
+  assert.doesNotMatch(String(deny['reason']), /Suspended|mallory/);
+  const none = statusOf(h(sar({ user: 'newcomer', extra: by('olga') })).body);
+  assert.doesNotMatch(String(none['reason']), /newcomer|User/);
+  assert.deepEqual(seen, [], 'a review about someone without a User registers no one');
+  assert.deepEqual(statusOf(h(sar({ extra: by('alice') })).body), { allowed: true, reason: 'role viewer via binding alice-viewer' });
+  // A mark that is not one string counts as someone else.
+  assert.doesNotMatch(String(statusOf(h(sar({ user: 'mallory', extra: { 'iam.gatehouse.dev/asked-by': ['mallory', 'x'] } })).body)['reason']), /Suspended/);
+});
