@@ -36,7 +36,40 @@ export const EXPLICIT_ONLY_TARGETS: readonly ExplicitOnlyTarget[] = [
   { group: '', resource: 'services', subresource: 'proxy' },
   { group: '', resource: 'nodes', subresource: 'proxy' }, // the whole kubelet API
   { group: '', resource: 'serviceaccounts', subresource: 'token' }, // minting tokens
+  { group: 'certificates.k8s.io', resource: 'certificatesigningrequests', subresource: 'approval' }, // approving a client certificate
+  { group: 'authorization.k8s.io', resource: 'localsubjectaccessreviews', subresource: null }, // asking about another user
+  { group: 'authorization.k8s.io', resource: 'subjectaccessreviews', subresource: null },
 ];
+
+/**
+ * Verbs a wildcard verb (`*`, `pods:*`, `verbs: ["*"]`) never reaches on these targets (docs/security.md,
+ * "What `*` covers": impersonate, bind, escalate, approve and sign). Unlike the rows above, naming the
+ * verb is enough: `*:impersonate` reaches impersonation of users.
+ */
+export interface ExplicitVerbTarget {
+  readonly verb: string;
+  readonly group: string;
+  readonly resource: string;
+}
+
+export const EXPLICIT_VERB_TARGETS: readonly ExplicitVerbTarget[] = [
+  { verb: 'impersonate', group: '', resource: 'users' },
+  { verb: 'impersonate', group: '', resource: 'groups' },
+  { verb: 'impersonate', group: '', resource: 'serviceaccounts' },
+  { verb: 'impersonate', group: 'authentication.k8s.io', resource: 'userextras' },
+  { verb: 'impersonate', group: 'authentication.k8s.io', resource: 'uids' },
+  { verb: 'bind', group: 'rbac.authorization.k8s.io', resource: 'roles' },
+  { verb: 'bind', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+  { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'roles' },
+  { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+  { verb: 'approve', group: 'certificates.k8s.io', resource: 'signers' },
+  { verb: 'sign', group: 'certificates.k8s.io', resource: 'signers' },
+];
+
+/** Whether the target's verb must be named to be granted (any subresource of the resource alike). */
+export function isExplicitVerbTarget(t: Target): boolean {
+  return EXPLICIT_VERB_TARGETS.some((e) => e.verb === t.verb && e.group === t.group && e.resource === t.resource);
+}
 
 /** A resource request's target, as the oracle reads it (subresource '' or absent = none). */
 export interface Target {
@@ -174,6 +207,7 @@ function namesExactly(a: Extract<RefAtom, { kind: 'resource' }>, rows: readonly 
 export function grantsTarget(a: RefAtom, t: Target): boolean {
   if (a.kind !== 'resource') return false;
   if (a.verbs !== null && !a.verbs.includes(t.verb)) return false;
+  if (a.verbs === null && isExplicitVerbTarget(t)) return false;
   if (a.group !== null && a.group !== t.group) return false;
   const sub = t.subresource ? t.subresource : null;
   if (a.resource === '*') {

@@ -28,7 +28,7 @@ const NSS = ['n0', 'n1', 'n2', 'n3'];
 const PERMS = [
   'pods:get', 'pods:read', 'pods/log:get', 'pods/*:get', '*:read', '*:*', 'apps/deployments:*', 'jobs:adapt', 'core/pods:delete',
   'secrets:get', 'core/secrets:read', 'pods/exec:create', 'pods/*:create', '*/exec:create', 'serviceaccounts/token:create',
-  'iam.gatehouse.dev/rolebindings:create', 'iam.gatehouse.dev/users:*', 'iam.gatehouse.dev/users:approve', 'users:get', 'me', '/metrics:get', '/logs/*:get', 'bad', 'Pods:get',
+  'iam.gatehouse.dev/rolebindings:create', 'iam.gatehouse.dev/users:*', 'serviceaccounts:impersonate', '*:impersonate', 'rbac.authorization.k8s.io/roles:bind', 'rbac.authorization.k8s.io/*:*', 'iam.gatehouse.dev/users:approve', 'users:get', 'me', '/metrics:get', '/logs/*:get', 'bad', 'Pods:get',
 ];
 const RULES: PolicyRule[] = [
   { apiGroups: [''], resources: ['pods', 'jobs'], verbs: ['get', 'list', 'delete'], resourceNames: ['u0', 'u1'] },
@@ -104,10 +104,10 @@ const requestArb: fc.Arbitrary<AccessRequest> = fc
     groups: sub([...GROUPS, 'system:masters', 'system:serviceaccounts', 'g-ignored', 'system:authenticated']),
     nonResource: fc.constantFrom(false, false, false, false, false, true),
     path: fc.constantFrom('/metrics', '/healthz', '/logs/a', '/logs'),
-    verb: fc.constantFrom('get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'adapt'),
-    group: fc.constantFrom('', '', 'apps', 'iam.gatehouse.dev', 'batch'),
+    verb: fc.constantFrom('get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'adapt', 'impersonate', 'bind', 'escalate'),
+    group: fc.constantFrom('', '', 'apps', 'iam.gatehouse.dev', 'batch', 'rbac.authorization.k8s.io', 'authorization.k8s.io'),
     // Secrets and the explicit-only subresources often, so the rule that `*` never reaches them is tested.
-    resource: fc.constantFrom('pods', 'pods', 'jobs', 'users', 'rolebindings', 'deployments', 'secrets', 'secrets', 'serviceaccounts'),
+    resource: fc.constantFrom('pods', 'pods', 'jobs', 'users', 'rolebindings', 'deployments', 'secrets', 'secrets', 'serviceaccounts', 'roles', 'localsubjectaccessreviews'),
     subresource: opt(fc.constantFrom('log', 'exec', 'attach', 'token')),
     namespace: opt(fc.constantFrom(...NSS, 'elsewhere')),
     name: opt(fc.constantFrom(...USERS, 'x@e')),
@@ -201,9 +201,9 @@ describe('property: role matching (bitsets, includes, resourceNames, paths) agre
   // One Active user bound cluster-wide to r0, so every decision hangs on what r0 (with its
   // includes) grants; roles change one at a time so the incremental paths are exercised too.
   const targetArb = fc.record({
-    verb: fc.constantFrom('get', 'list', 'delete', 'update', 'adapt'),
-    group: fc.constantFrom('', '', 'apps', 'iam.gatehouse.dev'),
-    resource: fc.constantFrom('pods', 'jobs', 'users', 'deployments', 'rolebindings', 'secrets', 'serviceaccounts'),
+    verb: fc.constantFrom('get', 'list', 'delete', 'update', 'adapt', 'impersonate', 'bind'),
+    group: fc.constantFrom('', '', 'apps', 'iam.gatehouse.dev', 'rbac.authorization.k8s.io', 'authorization.k8s.io'),
+    resource: fc.constantFrom('pods', 'jobs', 'users', 'deployments', 'rolebindings', 'secrets', 'serviceaccounts', 'roles', 'localsubjectaccessreviews'),
     subresource: fc.constantFrom(undefined, undefined, undefined, 'log', 'exec', 'token'),
     namespace: opt(fc.constantFrom('n0')),
     name: fc.constantFrom(undefined, 'u0', 'u1', 'u2'),
