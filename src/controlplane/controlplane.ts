@@ -5,7 +5,7 @@
 // (envtest's, a newer Kubernetes); src/config.ts (controlPlaneEnv) reads those.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile, readFile, rm, open } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import https from 'node:https';
 import os from 'node:os';
@@ -15,17 +15,51 @@ import { controlPlaneEnv } from '../config.js';
 
 const execFileP = promisify(execFile);
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports below the kernel's ephemeral range and above the well-known ones, where freePort() looks. */
+const PICK_FROM = 15000;
+
+/** The lower bound of the kernel's ephemeral port range (Linux's default when it cannot be read). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Listens on `port` (0: the kernel's choice) and closes again; the port that was free, or undefined. */
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.on('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
+      const got = typeof addr === 'object' && addr ? addr.port : undefined;
+      srv.close(() => resolve(got));
     });
   });
+}
+
+/**
+ * A loopback port that is free now, for a server that starts later (the webhook port is written into
+ * the API server's kubeconfig before the operator listens on it). It is taken at random from below
+ * the ephemeral range: a port the kernel hands out (listen(0), or the source port of any outgoing
+ * connection, of which a loaded test run makes thousands) could be taken by someone else in the
+ * seconds before the server binds it, and that made a whole test file fail with EADDRINUSE.
+ */
+export async function freePort(): Promise<number> {
+  const high = ephemeralLow();
+  if (high - PICK_FROM > 1000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = await tryListen(PICK_FROM + Math.floor(Math.random() * (high - PICK_FROM)));
+      if (port !== undefined) return port;
+    }
+  }
+  const port = await tryListen(0);
+  if (port === undefined) throw new Error('no free loopback port');
+  return port;
 }
 
 export interface TlsFiles {
