@@ -25,17 +25,8 @@ log() { printf '[controlplane-install] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # The machine's Debian mirror, from deb822 sources or a classic sources.list; never hard-coded.
-debian_mirror() {
-  local uri=""
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-  fi
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri=$(awk '$1=="deb" && $0 !~ /security/ {for (i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list)
-  fi
-  [ -n "$uri" ] || { log "cannot find the Debian mirror in the apt configuration"; exit 1; }
-  printf '%s' "$uri"
-}
+# shellcheck source=debian-mirror.sh
+source "$(dirname "${BASH_SOURCE[0]}")/debian-mirror.sh"
 
 APT_DIR="$CACHE/apt"
 scratch_apt() {

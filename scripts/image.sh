@@ -58,18 +58,8 @@ if [ ! -s "$driver_file" ]; then
 fi
 B+=(--storage-driver "$(cat "$driver_file")")
 
-# The machine's Debian mirror (same rule as scripts/controlplane-install.sh).
-debian_mirror() {
-  local uri=""
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-  fi
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri=$(awk '$1=="deb" && $0 !~ /security/ {for (i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list)
-  fi
-  [ -n "$uri" ] || { log "cannot find the Debian mirror in the apt configuration"; exit 1; }
-  printf '%s' "$uri"
-}
+# shellcheck source=debian-mirror.sh
+source "$(dirname "${BASH_SOURCE[0]}")/debian-mirror.sh"
 
 # 2. The base image, unless NODE_IMAGE names one.
 node_image="${NODE_IMAGE:-}"

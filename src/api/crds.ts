@@ -1,4 +1,4 @@
-// Reads crds/*.yaml, the single source of truth for the four kinds' schemas. The operator's ajv
+// Reads crds/*.yaml, the single source of truth for the four kinds' schemas. The API server
 // validation, the chart's copies and the tests all start from here.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
