@@ -58,18 +58,25 @@ elif ! command -v etcd >/dev/null 2>&1; then
   (as_root systemctl disable --now etcd >/dev/null 2>&1 || as_root service etcd stop >/dev/null 2>&1 || true)
 fi
 
-# 2. kube-apiserver 1.20.2 from source with Go 1.15 (its build scripts need rsync and make), and
-# with --node (the single-node cluster of src/controlplane/node.ts) kubelet,
-# kube-controller-manager, kube-scheduler and kube-proxy from the same tree, in one make run (the
+# 2. kube-apiserver and kube-controller-manager 1.20.2 from source with Go 1.15 (its build scripts
+# need rsync and make), and with --node (the single-node cluster of src/controlplane/node.ts)
+# kubelet, kube-scheduler and kube-proxy from the same tree, in one make run (the
 # code generators run once for all of them), plus the pause binary from build/pause/linux/pause.c.
+# kube-controller-manager runs beside every embedded API server (src/controlplane/controlplane.ts),
+# so it is always built, in the same make run as kube-apiserver.
 targets=()
 if [ -n "${GATEHOUSE_KUBE_APISERVER:-}" ]; then
   log "using kube-apiserver from GATEHOUSE_KUBE_APISERVER=$GATEHOUSE_KUBE_APISERVER"
 elif [ ! -x "$BIN/kube-apiserver" ]; then
   targets+=(kube-apiserver)
 fi
+if [ -n "${GATEHOUSE_KUBE_CONTROLLER_MANAGER:-}" ]; then
+  log "using kube-controller-manager from GATEHOUSE_KUBE_CONTROLLER_MANAGER=$GATEHOUSE_KUBE_CONTROLLER_MANAGER"
+elif [ ! -x "$BIN/kube-controller-manager" ]; then
+  targets+=(kube-controller-manager)
+fi
 if [ "$WANT_NODE" = 1 ]; then
-  for b in kubelet kube-controller-manager kube-scheduler kube-proxy; do
+  for b in kubelet kube-scheduler kube-proxy; do
     [ -x "$BIN/$b" ] || targets+=("$b")
   done
 fi

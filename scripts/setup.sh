@@ -7,8 +7,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 # As root on Linux (CI, this kind of machine) also what the single-node cluster test needs
-# (test/integration/cluster-e2e.test.ts): kubelet, kube-controller-manager, kube-scheduler and
-# kube-proxy built with kube-apiserver in one make run, containerd, runc, the CNI plugins, and the
+# (test/integration/cluster-e2e.test.ts): kubelet, kube-scheduler and kube-proxy built with
+# kube-apiserver and kube-controller-manager in one make run, containerd, runc, the CNI plugins, and the
 # image build's buildah, mmdebstrap and Debian base. Opt-in for now (GATEHOUSE_NODE=1): the
 # kube build alone takes 8+ minutes on two cores.
 node_args=()

@@ -328,6 +328,8 @@ export interface ControlPlaneEnv {
   /** scripts/controlplane-install.sh's cache. */
   cache: string;
   apiserver: string;
+  /** kube-controller-manager, started beside every embedded API server (GATEHOUSE_KUBE_CONTROLLER_MANAGER). */
+  controllerManager: string;
   etcd: string;
   kubectl: string;
   helm: string;
@@ -341,6 +343,7 @@ export function controlPlaneEnv(env: NodeJS.ProcessEnv = process.env): ControlPl
   return {
     cache,
     apiserver: env['GATEHOUSE_KUBE_APISERVER'] ?? path.join(bin, 'kube-apiserver'),
+    controllerManager: env['GATEHOUSE_KUBE_CONTROLLER_MANAGER'] ?? path.join(bin, 'kube-controller-manager'),
     etcd: env['GATEHOUSE_ETCD'] ?? 'etcd',
     kubectl: env['GATEHOUSE_KUBECTL'] ?? path.join(bin, 'kubectl'),
     helm: env['GATEHOUSE_HELM'] ?? path.join(bin, 'helm'),

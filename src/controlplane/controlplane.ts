@@ -2,7 +2,10 @@
 // tests and the end-to-end benchmark, started on free loopback ports with their own data dir, and
 // stopped by pid. Binaries come from scripts/controlplane-install.sh's cache unless
 // GATEHOUSE_KUBE_APISERVER / GATEHOUSE_ETCD / GATEHOUSE_KUBECTL / GATEHOUSE_HELM name others
-// (envtest's, a newer Kubernetes); src/config.ts (controlPlaneEnv) reads those.
+// (envtest's, a newer Kubernetes); src/config.ts (controlPlaneEnv) reads those. A
+// kube-controller-manager runs beside every API server (GATEHOUSE_KUBE_CONTROLLER_MANAGER), so
+// garbage collection by ownerReference, namespace deletion, service accounts and their tokens,
+// ClusterRole aggregation and ResourceQuota status behave as on a real cluster.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile, readFile, rm, open } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
@@ -133,6 +136,13 @@ export interface ControlPlaneOptions {
   bindAddress?: string;
   /** --service-cluster-ip-range (10.0.0.0/24 by default); its first address joins the serving certificate. */
   serviceClusterIpRange?: string;
+  /**
+   * kube-controller-manager: on by default. `serviceAccountCredentials` gives each controller its own
+   * service account (as a real cluster does; the single-node cluster sets it). Off by default: then
+   * every controller acts as the admin, whom the API server allows before any webhook is asked, so
+   * the controllers add no SubjectAccessReviews to what a test counts.
+   */
+  controllerManager?: false | { serviceAccountCredentials?: boolean };
 }
 
 export interface Proc {
@@ -215,6 +225,7 @@ export class ControlPlane {
   readonly etcdUrl: string;
   private etcd: Proc | undefined;
   private apiserver: Proc | undefined;
+  private controllerManager: Proc | undefined;
   private readonly apiserverArgs: string[];
 
   private constructor(fields: {
@@ -239,6 +250,9 @@ export class ControlPlane {
     const env = controlPlaneEnv();
     if (!existsSync(env.apiserver)) {
       throw new Error(`kube-apiserver not found at ${env.apiserver}: run 'npm run controlplane:install' (or set GATEHOUSE_KUBE_APISERVER)`);
+    }
+    if (opts.controllerManager !== false && !existsSync(env.controllerManager)) {
+      throw new Error(`kube-controller-manager not found at ${env.controllerManager}: run 'npm run controlplane:install' (or set GATEHOUSE_KUBE_CONTROLLER_MANAGER)`);
     }
     const dir = await mkdtemp(path.join(opts.baseDir ?? os.tmpdir(), 'gatehouse-cp-'));
     const certDir = path.join(dir, 'pki');
@@ -317,6 +331,7 @@ export class ControlPlane {
     cp.etcd = etcd;
     try {
       await cp.startApiserver();
+      if (opts.controllerManager !== false) await cp.startControllerManager(opts.controllerManager?.serviceAccountCredentials ?? false);
     } catch (err) {
       await cp.stop();
       throw err;
@@ -333,6 +348,22 @@ export class ControlPlane {
     await this.waitReady(apiserverReadyMs());
   }
 
+  private async startControllerManager(serviceAccountCredentials: boolean): Promise<void> {
+    const pki = path.join(this.dir, 'pki');
+    this.controllerManager = await startProcess(controlPlaneEnv().controllerManager, [
+      `--kubeconfig=${this.kubeconfigPath}`,
+      `--service-account-private-key-file=${path.join(pki, 'sa.key')}`,
+      // Service-account token Secrets carry this CA, which in-cluster clients verify the API server with.
+      `--root-ca-file=${this.caFile}`,
+      `--use-service-account-credentials=${serviceAccountCredentials}`,
+      // No certificate signing (no signer key is given) and no node CIDRs (no --allocate-node-cidrs).
+      '--controllers=*,-csrsigning,-nodeipam',
+      '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=0', '--port=0',
+      // Short resync for quotas, so ResourceQuota status follows usage within seconds in tests.
+      '--resource-quota-sync-period=10s',
+    ], path.join(this.dir, 'kube-controller-manager.log'));
+  }
+
   /** Stops the apiserver and starts it again on the same port, with the same etcd. */
   async restartApiserver(downMs = 0): Promise<void> {
     await stopProcess(this.apiserver);
@@ -344,9 +375,9 @@ export class ControlPlane {
     return this.apiserver?.child.pid;
   }
 
-  /** The pids of etcd and the apiserver, so a supervisor can record what it started. */
+  /** The pids of etcd, the apiserver and the controller-manager, so a supervisor can record what it started. */
   pids(): number[] {
-    return [this.etcd?.child.pid, this.apiserver?.child.pid].filter((p): p is number => typeof p === 'number');
+    return [this.etcd?.child.pid, this.apiserver?.child.pid, this.controllerManager?.child.pid].filter((p): p is number => typeof p === 'number');
   }
 
   private async waitReady(timeoutMs: number): Promise<void> {
@@ -393,6 +424,7 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    await stopProcess(this.controllerManager);
     await stopProcess(this.apiserver);
     await stopProcess(this.etcd);
     if (!controlPlaneEnv().keepData) await rm(this.dir, { recursive: true, force: true });

@@ -49,7 +49,7 @@ export function nodeBinaries(): NodeBinaries {
   const bin = path.join(controlPlaneEnv().cache, 'bin');
   return {
     kubelet: path.join(bin, 'kubelet'),
-    controllerManager: path.join(bin, 'kube-controller-manager'),
+    controllerManager: controlPlaneEnv().controllerManager,
     scheduler: path.join(bin, 'kube-scheduler'),
     proxy: path.join(bin, 'kube-proxy'),
     pause: path.join(bin, 'pause'),
@@ -152,6 +152,8 @@ export class NodeCluster {
         bindAddress: gw,
         serviceClusterIpRange: `10.96.${n}.0/24`,
         extraArgs: ['--kubelet-preferred-address-types=InternalIP', ...(opts.controlPlane?.extraArgs ?? [])],
+        // Each controller with its own service account, as on a real cluster.
+        controllerManager: { serviceAccountCredentials: true },
       });
       node = new NodeCluster(dir, n, cp);
       await node.startContainerd(bins);
@@ -222,14 +224,7 @@ state = "${ctr}/state"
 
   private async startComponents(bins: NodeBinaries): Promise<void> {
     const kc = this.cp.kubeconfigPath;
-    const pki = path.join(this.cp.dir, 'pki');
     const log = (name: string): string => path.join(this.dir, `${name}.log`);
-    this.procs.set('kube-controller-manager', await startProcess(bins.controllerManager, [
-      `--kubeconfig=${kc}`, `--service-account-private-key-file=${path.join(pki, 'sa.key')}`,
-      // Service-account token Secrets carry this CA, which in-cluster clients verify the API server with.
-      `--root-ca-file=${this.cp.caFile}`, '--use-service-account-credentials=true',
-      '--controllers=*,-csrsigning,-nodeipam', '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=0', '--port=0',
-    ], log('kube-controller-manager')));
     this.procs.set('kube-scheduler', await startProcess(bins.scheduler, [
       `--kubeconfig=${kc}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=0', '--port=0',
     ], log('kube-scheduler')));
@@ -265,7 +260,7 @@ state = "${ctr}/state"
 
   /** Stops everything it started, by pid, then removes its bridge, mounts, iptables chains and files. */
   async stop(): Promise<void> {
-    for (const name of ['kube-proxy', 'kubelet', 'kube-scheduler', 'kube-controller-manager']) await stopProcess(this.procs.get(name));
+    for (const name of ['kube-proxy', 'kubelet', 'kube-scheduler']) await stopProcess(this.procs.get(name));
     if (this.procs.has('containerd')) {
       const tasks = await runCommand('ctr', ['--address', this.containerdSocket, '-n', 'k8s.io', 'tasks', 'ls', '-q'], { timeoutMs: 10_000 });
       for (const t of tasks.stdout.split('\n').filter(Boolean)) {
