@@ -29,7 +29,7 @@ test('npm run local -- --detach, act as sample users, then --down stops everythi
     assert.match(up.stdout, /--as alice get pods -n vision-dev/);
     const state = JSON.parse(await readFile(path.join(dir, 'state.json'), 'utf8')) as { supervisorPid: number; pids: number[]; kubeconfig: string };
     pids = [state.supervisorPid, ...state.pids];
-    assert.equal(pids.length, 4, 'supervisor, etcd, kube-apiserver, operator');
+    assert.equal(pids.length, 5, 'supervisor, etcd, kube-apiserver, kube-controller-manager, operator');
     assert.ok(pids.every(alive));
 
     const kubectl = (args: string[]) => runCommand(controlPlaneEnv().kubectl, ['--kubeconfig', state.kubeconfig, ...args]);
