@@ -1,9 +1,10 @@
 // The world a person's question is answered over: the Users, Roles, Teams, RoleBindings and
 // Namespaces the caller may list, and the permission index built from them with the operator's
 // own code. One interface (WorldSource), so every query runs the same over any source: the live
-// one lists through the caller's client (a refusal narrows the answer and is reported); a source
-// over files (`--from`, issue 25) implements the same load().
-import type { Namespace } from '../api/types.js';
+// one lists through the caller's client (a refusal narrows the answer and is reported); the file
+// one reads the same kinds from YAML manifests (`--from`, issue 25).
+import yaml from 'js-yaml';
+import { API_VERSION, type Namespace, type Role, type RoleBinding, type Team, type User } from '../api/types.js';
 import { PermissionIndex, type World } from '../authz/index.js';
 import { loadConfig, parseConfig, type PolicyConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -77,6 +78,58 @@ export function liveWorld(client: GatehouseClient): WorldSource {
         guard<Namespace>('namespaces', () => client.listNamespaces()),
       ]);
       return { world: { users, roles, teams, bindings, namespaces }, unreadable };
+    },
+  };
+}
+
+/** One manifest: a file's name (for messages) and its text (YAML, several documents allowed). */
+export interface Manifest {
+  name: string;
+  text: string;
+}
+
+/**
+ * The file source: the Users, Roles, Teams, RoleBindings and Namespaces in `manifests` (a `kind:
+ * List` is opened; other kinds are skipped, as a cluster would hold them elsewhere). Nothing is
+ * unreadable. A document that is not YAML, or an object of these kinds without a name, is a usage
+ * error naming the file, never a partial world.
+ */
+export function filesWorld(manifests: readonly Manifest[]): WorldSource {
+  return {
+    async load(only = ALL) {
+      const users: User[] = [];
+      const roles: Role[] = [];
+      const teams: Team[] = [];
+      const bindings: RoleBinding[] = [];
+      const namespaces: Namespace[] = [];
+      const take = (o: unknown, file: string): void => {
+        if (!o || typeof o !== 'object') return;
+        const obj = o as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown }; items?: unknown };
+        if (obj.kind === 'List' && Array.isArray(obj.items)) {
+          for (const item of obj.items) take(item, file);
+          return;
+        }
+        const ours = obj.apiVersion === API_VERSION ? obj.kind : obj.apiVersion === 'v1' && obj.kind === 'Namespace' ? 'Namespace' : undefined;
+        const field = ({ User: 'users', Role: 'roles', Team: 'teams', RoleBinding: 'rolebindings', Namespace: 'namespaces' } as const)[ours as 'User'];
+        if (field === undefined) return;
+        if (typeof obj.metadata?.name !== 'string' || obj.metadata.name === '') throw usageError(`${file}: a ${String(ours)} without metadata.name`);
+        if (!only.includes(field)) return;
+        if (field === 'users') users.push(o as User);
+        else if (field === 'roles') roles.push(o as Role);
+        else if (field === 'teams') teams.push(o as Team);
+        else if (field === 'rolebindings') bindings.push(o as RoleBinding);
+        else namespaces.push(o as Namespace);
+      };
+      for (const m of manifests) {
+        let docs: unknown[];
+        try {
+          docs = yaml.loadAll(m.text);
+        } catch (err) {
+          throw usageError(`${m.name}: not YAML: ${(err as Error).message.split('\n')[0]}`);
+        }
+        for (const d of docs) take(d, m.name);
+      }
+      return { world: { users, roles, teams, bindings, namespaces }, unreadable: [] };
     },
   };
 }
