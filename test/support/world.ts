@@ -1,7 +1,7 @@
 // One way for the end-to-end tests (and bench/proxy.ts) to say what their world holds and to
 // start a stack with it: a few lines per test instead of pages of YAML, each object written once,
 // applied as the admin. Scopes are written the way a person writes them to the CLI (`cluster`,
-// `team:vision`, `namespaces:a,b`; src/client/assignments.ts parseScopes), subjects as
+// `team:vision`, `namespace:a,b`; src/client/assignments.ts parseScopes), subjects as
 // `User:alice`, `Team:vision` or `Group:oidc:ml`.
 //
 //   const WORLD = world()
@@ -58,8 +58,12 @@ export class World {
     return this.object({ apiVersion: API_VERSION, kind: 'Team', metadata: { name }, spec });
   }
 
-  /** A Gatehouse RoleBinding of `role` for `subjects` in `scope` (`cluster`, `team:T`, `namespaces:a,b`). */
+  /**
+   * A Gatehouse RoleBinding of `role` for `subjects` in `scope` (`cluster`, `team:a,b`,
+   * `namespace:a,b`; write the singular: parseScopes reads `teams:x` as team `s:x`).
+   */
   binding(name: string, role: string, subjects: string | string[], scope: string, expiresAt?: string): this {
+    if (/^(teams|namespaces):/.test(scope)) throw new Error(`world: write scope ${JSON.stringify(scope)} in the singular (team:a,b / namespace:a,b)`);
     const spec = { role, subjects: (Array.isArray(subjects) ? subjects : [subjects]).map(subject), scope: parseScopes([scope]), ...(expiresAt ? { expiresAt } : {}) };
     return this.object({ apiVersion: API_VERSION, kind: 'RoleBinding', metadata: { name }, spec });
   }
