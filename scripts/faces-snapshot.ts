@@ -258,7 +258,7 @@ async function main(): Promise<void> {
       const child = spawn(process.execPath, [CLI, 'console', '--no-open', '--as', as, '--config', policyFile], { env: { ...process.env, KUBECONFIG: stack.cp.kubeconfigPath }, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('console did not print its URL')), 30_000);
+        const timer = setTimeout(() => reject(new Error('console did not print its URL')), 180_000);
         createInterface({ input: child.stdout! }).on('line', (line) => {
           const hit = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(line);
           if (hit?.[1]) {
@@ -301,6 +301,9 @@ async function main(): Promise<void> {
     await stack.stop();
   }
 }
+
+// Stopped early: exit through process.exit, so the control plane's exit hook ends etcd and the API server.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(1));
 
 main().then(
   () => process.exit(0),
