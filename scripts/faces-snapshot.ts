@@ -37,7 +37,7 @@ const TOKENS: Record<string, { token: string; groups: string[] }> = {
 function normalize(text: string, now: number): string {
   return text
     .replace(/\b(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)/g, (t) => (Math.abs(Date.parse(t) - now) < 3 * 86_400_000 ? '<time>' : t))
-    .replace(/("?(?:uid|resourceVersion)"?:\s*)"?[0-9a-f-]+"?/g, '$1<id>')
+    .replace(/("?(?:uid|resourceVersion)"?:\s*)["']?[0-9a-f-]+["']?/g, '$1<id>')
     .replace(/("?generation"?:\s*)\d+/g, '$1<n>')
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
     .replace(/token=[A-Za-z0-9_-]+/g, 'token=<token>')
