@@ -3,7 +3,9 @@
 // mode, through `kubectl-gatehouse console`, and the operator mode, with bearer tokens). Run it on
 // two builds and `diff -r` the folders: a refactor that changes no behaviour leaves them identical
 // (issue 21). What differs from run to run by nature (ages, timestamps of this run, uids,
-// resourceVersions, ports, one-time tokens) is replaced by a placeholder before writing.
+// resourceVersions, ports, one-time tokens, the policy file's path) is replaced by a placeholder
+// before writing, and what comes in the order parallel list calls happen to fail (the console's
+// `unreadable` entries, the CLI's `you may not list` warnings) is sorted.
 //
 //   npm run --silent build && node dist/scripts/faces-snapshot.js OUT_DIR
 //
@@ -34,8 +36,10 @@ const TOKENS: Record<string, { token: string; groups: string[] }> = {
 };
 
 /** Placeholders for what changes from run to run by nature. */
-function normalize(text: string, now: number): string {
+function normalize(text: string, now: number, policyFile: string): string {
   return text
+    .split(policyFile)
+    .join('POLICY')
     .replace(/\b(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)/g, (t) => (Math.abs(Date.parse(t) - now) < 3 * 86_400_000 ? '<time>' : t))
     .replace(/("?(?:uid|resourceVersion)"?:\s*)["']?[0-9a-f-]+["']?/g, '$1<id>')
     .replace(/("?generation"?:\s*)\d+/g, '$1<n>')
@@ -45,6 +49,21 @@ function normalize(text: string, now: number): string {
     .replace(/(\s)\d+[smhdy]$/gm, '$1<age>')
     .replace(/^(Age:\s+)\S+$/gm, '$1<age>')
     .replace(/("age":\s*)"[^"]*"/g, '$1"<age>"');
+}
+
+/** Each run of consecutive lines that `inRun` picks, sorted. */
+function sortRuns(text: string, inRun: (line: string) => boolean): string {
+  const out: string[] = [];
+  let run: string[] = [];
+  for (const line of text.split('\n')) {
+    if (inRun(line)) {
+      run.push(line);
+      continue;
+    }
+    out.push(...run.sort(), line);
+    run = [];
+  }
+  return [...out, ...run.sort()].join('\n');
 }
 
 interface Run {
@@ -232,7 +251,8 @@ async function main(): Promise<void> {
       });
       const name = `${String(++n).padStart(3, '0')}-${group}-${r.args.slice(0, 3).join('-').replace(/[^a-z0-9-]+/gi, '_')}${r.as ? `-as-${r.as}` : ''}.txt`;
       const shown = args.map((a) => (a === policyFile ? 'POLICY' : a)).join(' ');
-      await writeFile(path.join(out, 'cli', name), normalize(`$ kubectl-gatehouse ${shown}${r.as ? ` --as ${r.as}` : ''}\nexit ${res.code}\n--- stdout\n${res.stdout}--- stderr\n${res.stderr}`, now));
+      const stderr = sortRuns(res.stderr, (line) => line.startsWith('warning: you may not list '));
+      await writeFile(path.join(out, 'cli', name), normalize(`$ kubectl-gatehouse ${shown}${r.as ? ` --as ${r.as}` : ''}\nexit ${res.code}\n--- stdout\n${res.stdout}--- stderr\n${stderr}`, now, policyFile));
     };
     for (const r of READS) await cli('read', r);
     for (const r of WRITES) {
@@ -248,11 +268,13 @@ async function main(): Promise<void> {
       const name = `${String(++m).padStart(3, '0')}-${who}-${method}-${p.replace(/^\/api\//, '').replace(/[^a-z0-9]+/gi, '_').slice(0, 80)}.txt`;
       let body = res.body;
       try {
-        body = JSON.stringify(JSON.parse(res.body), null, 1);
+        const value = JSON.parse(res.body) as { unreadable?: Array<{ what: string }> };
+        if (Array.isArray(value.unreadable)) value.unreadable.sort((a, b) => (a.what < b.what ? -1 : a.what > b.what ? 1 : 0));
+        body = JSON.stringify(value, null, 1);
       } catch {
         /* not JSON: as sent */
       }
-      await writeFile(path.join(out, 'console', name), normalize(`${method} ${p}\nstatus ${res.status}\ncontent-type ${res.type}\n${body}\n`, now));
+      await writeFile(path.join(out, 'console', name), normalize(`${method} ${p}\nstatus ${res.status}\ncontent-type ${res.type}\n${body}\n`, now, policyFile));
     };
     const local = async (as: string): Promise<{ port: number; cookie: string; stop: () => Promise<void> }> => {
       const child = spawn(process.execPath, [CLI, 'console', '--no-open', '--as', as, '--config', policyFile], { env: { ...process.env, KUBECONFIG: stack.cp.kubeconfigPath }, stdio: ['ignore', 'pipe', 'pipe'] });
