@@ -221,6 +221,8 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
         }
         const started = clock.now();
         rv = await watchFrom(rv);
+        // The server ended the watch cleanly: the store was current up to its end.
+        stats.lastSyncMs = clock.now();
         // A watch the server ended at once, over and over, must not spin.
         if (clock.now() - started < 1000) {
           failures++;
