@@ -256,9 +256,11 @@ export function createCertKeeper(opts: CertKeeperOptions): CertKeeper {
 
   function schedule(): void {
     if (stopped) return;
+    // Until the first pair is served (a replica waits for the leader to make the Secret), look
+    // every second: the server does not listen before.
     timer = setTimeout(() => {
       void tick().then(schedule);
-    }, pollMs);
+    }, installedKey ? pollMs : Math.min(pollMs, 1000));
     timer.unref();
   }
 
