@@ -15,8 +15,8 @@
 // written caRotateBeforeSeconds before the old CA's end.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -303,6 +303,31 @@ test('the chart as Argo CD renders it: same bytes twice, a second apply changes 
     assert.equal(Buffer.from(before2, 'base64').toString(), caCm.data['ca.crt']);
     const tlsSecret = await secret(`${RELEASE}-gatehouse-tls`, NAMESPACE);
     assert.ok(tlsSecret['apiserver-client.crt'], 'the API server client pair (apiServerWebhooks) is kept too');
+    // The `helm test` pod's script, run here with the admin's credentials in place of its service
+    // account: it passes while the webhooks answer...
+    const testPod = parseManifests(first).find((d) => d.kind === 'Pod' && d.metadata.annotations?.['helm.sh/hook'] === 'test') as unknown as { spec: { containers: Array<{ args: string[] }> } };
+    const saDir = path.join(dir, 'sa');
+    await mkdir(saDir, { recursive: true });
+    await writeFile(path.join(saDir, 'token'), cp.adminToken);
+    await writeFile(path.join(saDir, 'ca.crt'), await readFile(cp.caFile));
+    const runHelmTest = (): Promise<{ code: number; out: string }> => new Promise((resolve) => {
+      execFile(process.execPath, ['-e', testPod.spec.containers[0]!.args[0]!], {
+        env: { ...process.env, GATEHOUSE_TEST_SA_DIR: saDir, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(cp.url).port },
+        timeout: 60_000,
+      }, (err, stdout) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout }));
+    });
+    const passing = await runHelmTest();
+    assert.equal(passing.code, 0, passing.out);
+    assert.match(passing.out, /Namespace: ok/);
+    assert.match(passing.out, /Role: ok/);
+    // ...and fails, naming the webhook, when no replica answers.
+    await op.stop();
+    const failing = await eventually('helm test to fail with the operator stopped', async () => {
+      const r = await runHelmTest();
+      return r.code !== 0 ? r : undefined;
+    }, 30_000, 500);
+    assert.match(failing.out, /Role: FAIL: \d+ Internal error occurred: failed calling webhook "mutate\.iam\.gatehouse\.dev"/);
+    console.log(`# helm test with no replica answering:\n${failing.out.trim().split('\n').map((l) => `#   ${l}`).join('\n')}`);
   } finally {
     await op.stop();
     // The rest of the file needs no chart webhooks (nothing answers them from here on).

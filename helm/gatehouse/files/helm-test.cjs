@@ -2,7 +2,8 @@
 // admission webhooks (allowed, or denied by them), never "failed calling webhook".
 const https = require('https');
 const fs = require('fs');
-const sa = '/var/run/secrets/kubernetes.io/serviceaccount/';
+// The pod's service account; the override lets the repository's tests run this file off-cluster.
+const sa = (process.env.GATEHOUSE_TEST_SA_DIR || '/var/run/secrets/kubernetes.io/serviceaccount') + '/';
 const token = fs.readFileSync(sa + 'token', 'utf8').trim();
 const ca = fs.readFileSync(sa + 'ca.crt');
 const host = process.env.KUBERNETES_SERVICE_HOST;
