@@ -217,6 +217,13 @@ test('serving certificates renew and the CA rotates while clients write and ask:
   assert.equal(counts.writeFailures + counts.reviewFailures, 0);
   assert.ok(counts.writes > 0 && counts.reviews > 0);
   assert.ok(fromOld >= 2 && fromNew >= 3, 'a renewal from each CA');
+  // The API server keeps its connections to the webhooks open, so most of the above reused
+  // handshakes made earlier. Cut them: fresh handshakes must trust what is served now.
+  balancer.dropConnections();
+  await admin.request({ method: 'POST', path: '/apis/iam.gatehouse.dev/v1alpha1/roles', body: {
+    apiVersion: 'iam.gatehouse.dev/v1alpha1', kind: 'Role', metadata: { name: 'after-rotation' }, spec: { permissions: ['configmaps:read'] },
+  } });
+  assert.ok(await aliceAllowed(), 'a SubjectAccessReview on a fresh connection after the rotation');
 
   // Afterwards: only CA 2 is trusted anywhere, and both replicas serve from it.
   const cm = await admin.request<{ data: Record<string, string> }>({ method: 'GET', path: `/api/v1/namespaces/${NS}/configmaps/gatehouse-ca` });

@@ -55,6 +55,11 @@ export class Balancer {
     tryConnect(0);
   }
 
+  /** Cuts every open connection (the listener stays): the next request makes a new TLS handshake. */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
