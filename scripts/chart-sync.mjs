@@ -20,6 +20,13 @@ const pick = (obj, keys) => Object.fromEntries(keys.map((k) => [k, obj[k]]));
 const str = (description, extra = {}) => ({ type: 'string', description, ...extra });
 const bool = (description) => ({ type: 'boolean', description });
 const obj = (description, properties, extra = {}) => ({ type: 'object', description, additionalProperties: false, properties, ...extra });
+const duration = { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$' };
+const monitorProps = () => ({
+  enabled: bool('Render it (needs the prometheus-operator CRDs).'),
+  interval: duration,
+  scrapeTimeout: duration,
+  labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'Extra labels (e.g. the one your Prometheus selects on).' },
+});
 const k8sName = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' };
 const le = structuredClone(P.operator.properties.leaderElection);
 delete le.properties.leaseName;
@@ -63,7 +70,18 @@ const schema = {
     tolerations: { type: 'array', items: { type: 'object' } },
     affinity: { type: 'object' },
     topologySpreadConstraints: { type: 'array', items: { type: 'object', required: ['maxSkew', 'topologyKey', 'whenUnsatisfiable'] } },
-    priorityClassName: { type: 'string' },
+    priorityClassName: { type: 'string', description: 'Default system-cluster-critical: the operator is behind fail-closed webhooks. Empty: none.' },
+    priorityClassQuota: obj('A ResourceQuota admitting system-*-critical pods into the release namespace (needed outside kube-system).', {
+      enabled: bool('Render the ResourceQuota when priorityClassName is system-cluster-critical or system-node-critical outside kube-system.'),
+      pods: { type: 'integer', minimum: 0, description: 'Pods the quota allows; 0: twice the replicas.' },
+    }),
+    extraEnv: { type: 'array', items: { type: 'object', required: ['name'] }, description: 'More environment variables (EnvVar objects) for the operator container.' },
+    extraArgs: { type: 'array', items: { type: 'string' }, description: 'More command-line arguments for the operator.' },
+    extraVolumes: { type: 'array', items: { type: 'object', required: ['name'] }, description: 'More pod volumes.' },
+    extraVolumeMounts: { type: 'array', items: { type: 'object', required: ['name', 'mountPath'] }, description: 'More container volume mounts.' },
+    readinessProbe: { type: 'object', description: "Merged over the chart's readiness probe." },
+    livenessProbe: { type: 'object', description: "Merged over the chart's liveness probe." },
+    hostNetwork: { type: 'boolean', description: "Run in the node's network namespace (managed control planes that reach only some node ports)." },
     podAnnotations: { type: 'object', additionalProperties: { type: 'string' } },
     podLabels: { type: 'object', additionalProperties: { type: 'string' } },
     podDisruptionBudget: obj('PodDisruptionBudget (rendered only with more than one replica).', {
@@ -77,9 +95,12 @@ const schema = {
     service: obj('The webhook Service.', {
       port: { type: 'integer', minimum: 1, maximum: 65535 },
       clusterIP: { type: 'string', description: 'Fixed ClusterIP (also an IP SAN of the serving certificate).', pattern: '^([0-9.]+|[0-9a-fA-F:]+)?$' },
+      targetPort: { type: 'integer', minimum: 1, maximum: 65535, description: 'The port the operator listens on in the pod (webhooks, probes, /metrics).' },
     }),
     webhook: obj('Admission webhook configurations.', {
       timeoutSeconds: { type: 'integer', minimum: 1, maximum: 30 },
+      annotations: { type: 'object', additionalProperties: { type: 'string' }, description: 'Extra annotations on both webhook configurations.' },
+      objectSelector: { type: 'object', description: "Label selector on the namespace webhooks' objects; never applied to Gatehouse's own kinds.", properties: { matchLabels: { type: 'object', additionalProperties: { type: 'string' } }, matchExpressions: { type: 'array', items: { type: 'object' } } }, additionalProperties: false },
       gatehouseKinds: obj("Users, Roles, Teams and RoleBindings.", { failurePolicy: { enum: ['Fail', 'Ignore'] } }),
       namespaces: obj('Namespaces (owner label on create; label changes checked).', {
         enabled: bool('Register the namespace webhooks.'),
@@ -98,9 +119,17 @@ const schema = {
     networkPolicy: obj('A NetworkPolicy opening only the HTTPS port of the operator pods.', {
       enabled: bool('Render the NetworkPolicy.'),
       webhookFrom: { type: 'array', items: { type: 'object' }, description: 'NetworkPolicy peers allowed to reach the HTTPS port; empty: any.' },
+      monitoringFrom: { type: 'array', items: { type: 'object' }, description: 'NetworkPolicy peers allowed to scrape /metrics when webhookFrom is set (your monitoring namespace).' },
     }),
     certs: obj('Serving certificate for the webhooks.', {
-      mode: { enum: ['self-signed', 'cert-manager', 'provided'] },
+      mode: { enum: ['operator', 'self-signed', 'cert-manager', 'provided'] },
+      operator: obj('operator mode: the operator keeps its CA and serving certificate (lifetimes in days).', {
+        caValidityDays: { type: 'integer', minimum: 2, maximum: 7300 },
+        caRotateBeforeDays: { type: 'integer', minimum: 1, maximum: 7300, description: 'Publish a new CA when the current one has less than this left.' },
+        caOverlapDays: { type: 'integer', minimum: 1, maximum: 3650, description: 'How long a new CA is published (webhooks, CA ConfigMap) before it signs.' },
+        certValidityDays: { type: 'integer', minimum: 2, maximum: 1825 },
+        certRenewBeforeDays: { type: 'integer', minimum: 1, maximum: 1825 },
+      }),
       validityDays: { type: 'integer', minimum: 1, maximum: 36500 },
       extraDnsNames: { type: 'array', items: { type: 'string', minLength: 1 } },
       extraIpAddresses: { type: 'array', items: { type: 'string', minLength: 1 } },
@@ -115,6 +144,30 @@ const schema = {
       }),
     }, { required: ['mode'] }),
     authorizationWebhook: obj('The authorization webhook kubeconfig for the API server.', { kubeconfigConfigMap: bool('Render a ConfigMap with the kubeconfig.') }),
+    metrics: obj('Monitoring: scrape objects, alerts and a dashboard (docs/runbook.md).', {
+      caConfigMap: { type: 'string', description: 'A ConfigMap (key ca.crt) with the CA of the serving certificate; empty: <release>-gatehouse-ca. Needed with certs.mode cert-manager.' },
+      serviceMonitor: obj('A prometheus-operator ServiceMonitor for /metrics over HTTPS.', monitorProps()),
+      podMonitor: obj('A prometheus-operator PodMonitor for /metrics over HTTPS.', monitorProps()),
+      prometheusRule: obj('A prometheus-operator PrometheusRule with the alerts of docs/runbook.md.', {
+        enabled: bool('Render the PrometheusRule.'),
+        labels: { type: 'object', additionalProperties: { type: 'string' } },
+        runbookBaseURL: { type: 'string', minLength: 1, description: "Each alert's runbook_url is this plus #<alert name in lower case>." },
+        jobSelector: { type: 'string', description: 'PromQL label matchers selecting this release\'s series; empty: its ServiceMonitor or PodMonitor job.' },
+        webhookDownFor: duration,
+        latencyShareOfTimeout: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        errorRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        noDecisionsWindow: duration,
+        staleSyncSeconds: { type: 'integer', minimum: 60 },
+        watchRestartsPer15m: { type: 'integer', minimum: 1 },
+        certificateExpiryDays: { type: 'integer', minimum: 1, maximum: 365 },
+      }),
+      dashboard: obj('A Grafana dashboard in a ConfigMap for the dashboard sidecar.', {
+        enabled: bool('Render the dashboard ConfigMap.'),
+        labels: { type: 'object', additionalProperties: { type: 'string' } },
+        annotations: { type: 'object', additionalProperties: { type: 'string' } },
+      }),
+    }),
+    tests: obj('helm test: server-side dry-runs of a Namespace and a Role through the webhooks.', { enabled: bool('Render the test pod.') }),
     crds: obj('The four CustomResourceDefinitions.', {
       install: bool('Install and upgrade the CRDs with the chart.'),
       keep: bool('Keep the CRDs (and all Gatehouse objects) on helm uninstall.'),

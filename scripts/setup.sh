@@ -16,10 +16,13 @@ if [ "$(id -u)" = 0 ] && [ "$(uname -s)" = Linux ] && [ "${GATEHOUSE_NODE:-0}" =
 bash scripts/controlplane-install.sh "${node_args[@]}"
 [ "${#node_args[@]}" -eq 0 ] || bash scripts/image.sh --prepare
 # Debian packages the tests use: lua runs the Argo CD health check from docs/helm.md; chromium is
-# the headless browser of the console's tests (driven by playwright-core, which never downloads one).
+# the headless browser of the console's tests (driven by playwright-core, which never downloads one);
+# prometheus brings promtool and the server the monitoring test scrapes the operator with
+# (test/unit/helm/rules.test.ts, test/integration/daytwo.test.ts).
 missing=()
 command -v lua5.4 >/dev/null 2>&1 || missing+=(lua5.4)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+{ command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || missing+=(prometheus)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then as_root=(); else as_root=(sudo); fi
   "${as_root[@]}" apt-get -q update >&2

@@ -107,8 +107,36 @@ export interface ConsoleConfig {
   allowedHosts: string[];
 }
 
+/**
+ * Where the serving certificate comes from. `files` (the default for a config file): certFile and
+ * keyFile, re-read when they change (cert-manager, your own Secret). `operator`: the operator keeps
+ * a CA and the serving certificate in a Secret itself, renews and rotates them, and keeps the
+ * caBundle of the named webhook configurations and a CA-only ConfigMap current (docs/helm.md,
+ * "Certificates"; src/certs/).
+ */
+export interface CertificatesConfig {
+  mode: 'files' | 'operator';
+  secretName: string;
+  caConfigMapName: string;
+  commonName: string;
+  dnsNames: string[];
+  ipAddresses: string[];
+  validatingWebhookConfigurations: string[];
+  mutatingWebhookConfigurations: string[];
+  /** Also keep a client pair for the API server in the Secret (webhook.clientCertificates.apiServerWebhooks). */
+  apiServerClient: boolean;
+  caValiditySeconds: number;
+  caRotateBeforeSeconds: number;
+  caOverlapSeconds: number;
+  certValiditySeconds: number;
+  certRenewBeforeSeconds: number;
+  /** How often every replica reads the Secret (and the leader acts on it). */
+  pollSeconds: number;
+}
+
 export interface GatehouseConfig extends PolicyConfig {
   logLevel: string;
+  certificates: CertificatesConfig;
   credentials: CredentialsConfig;
   server: ServerConfig;
   operator: OperatorConfig;
@@ -194,6 +222,23 @@ export const CONFIG_SCHEMA = {
       maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 3 * 1024 * 1024, default: 3 * 1024 * 1024 },
       requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 10_000 },
     }),
+    certificates: section({
+      mode: { enum: ['files', 'operator'], default: 'files' },
+      secretName: { type: 'string', minLength: 1, maxLength: 253, default: 'gatehouse-tls' },
+      caConfigMapName: { type: 'string', minLength: 1, maxLength: 253, default: 'gatehouse-ca' },
+      commonName: { type: 'string', minLength: 1, maxLength: 64, default: 'gatehouse' },
+      dnsNames: nameList,
+      ipAddresses: { type: 'array', items: { type: 'string', minLength: 2, maxLength: 45 }, default: [] },
+      validatingWebhookConfigurations: nameList,
+      mutatingWebhookConfigurations: nameList,
+      apiServerClient: { type: 'boolean', default: false },
+      caValiditySeconds: { type: 'integer', minimum: 10, maximum: 20 * 365 * 86400, default: 5 * 365 * 86400 },
+      caRotateBeforeSeconds: { type: 'integer', minimum: 2, maximum: 20 * 365 * 86400, default: 365 * 86400 },
+      caOverlapSeconds: { type: 'integer', minimum: 1, maximum: 10 * 365 * 86400, default: 60 * 86400 },
+      certValiditySeconds: { type: 'integer', minimum: 4, maximum: 5 * 365 * 86400, default: 90 * 86400 },
+      certRenewBeforeSeconds: { type: 'integer', minimum: 2, maximum: 5 * 365 * 86400, default: 30 * 86400 },
+      pollSeconds: { type: 'number', minimum: 0.1, maximum: 600, default: 10 },
+    }),
     console: section({
       enabled: { type: 'boolean', default: false },
       host: { type: 'string', default: '0.0.0.0' },
@@ -253,6 +298,14 @@ export function parseConfig(raw: unknown, source = 'configuration'): GatehouseCo
   if (cfg.operator.leaderElection.renewDeadlineSeconds >= cfg.operator.leaderElection.leaseDurationSeconds) {
     throw new ConfigError(`${source}: operator.leaderElection.renewDeadlineSeconds must be less than leaseDurationSeconds`);
   }
+  const c = cfg.certificates;
+  // The rotation's phases only work in this order (src/certs/plan.ts): a serving certificate is
+  // renewed before it ends, a new CA is published before the old one ends, and signs only after
+  // its overlap, still within the old CA's life.
+  if (c.certRenewBeforeSeconds >= c.certValiditySeconds) throw new ConfigError(`${source}: certificates.certRenewBeforeSeconds must be less than certValiditySeconds`);
+  if (c.caRotateBeforeSeconds >= c.caValiditySeconds) throw new ConfigError(`${source}: certificates.caRotateBeforeSeconds must be less than caValiditySeconds`);
+  if (c.caOverlapSeconds >= c.caRotateBeforeSeconds) throw new ConfigError(`${source}: certificates.caOverlapSeconds must be less than caRotateBeforeSeconds`);
+  if (c.mode === 'operator' && c.dnsNames.length + c.ipAddresses.length === 0) throw new ConfigError(`${source}: certificates.mode operator needs certificates.dnsNames or ipAddresses`);
   return deepFreeze(cfg);
 }
 

@@ -16,6 +16,7 @@ import { createCredentials, type Credentials } from './credentials/index.js';
 import { startConsoleServer, type ConsoleServer } from './console/server.js';
 import { clientFromKubeConfig } from './client/kube.js';
 import { ConsoleError } from './errors.js';
+import { createCertKeeper, type CertKeeper } from './certs/keeper.js';
 
 export interface OperatorOptions {
   config: GatehouseConfig;
@@ -38,6 +39,8 @@ export interface Operator {
   readonly proxyPort: number | undefined;
   /** The web console's port when config.console.enabled. */
   readonly consolePort: number | undefined;
+  /** certificates.mode operator: the keeper of the certificate Secret; undefined in mode files. */
+  readonly certificates: CertKeeper | undefined;
   /** Stops serving, stops the controller (releasing the lease). Idempotent. */
   stop(): Promise<void>;
 }
@@ -106,6 +109,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const index = new PermissionIndex(config, now);
   const controller = createController({ kubeConfig, config, index, logger });
   const kube = createKubeClient(kubeConfig);
+  const operatorCerts = config.certificates.mode === 'operator';
   const policy = createAdmissionPolicy({
     config,
     // Before the first sync there is no view, and the policy fails closed for Gatehouse's kinds.
@@ -144,11 +148,32 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     ...(controller.rbac ? { rbac: () => controller.rbac?.metrics() } : {}),
     processMetrics: true,
     ...(credentials ? { authenticate: (body: unknown, source: string | undefined) => credentials.tokenReview(body, source) } : {}),
+    controllerMetrics: () => controller.metrics(),
+    ...(operatorCerts ? { externalCertificates: true, servingTrusted: () => certKeeper?.trusted() ?? false } : {}),
   });
   webhookRef = webhook;
+  let certKeeper: CertKeeper | undefined;
+  if (operatorCerts) {
+    // The leader creates the Secret when it is missing, so leader election runs before there is
+    // anything to serve; the server listens once the first pair is installed.
+    controller.start();
+    certKeeper = createCertKeeper({
+      kube,
+      namespace: config.operator.namespace,
+      identity: config.operator.identity,
+      config: config.certificates,
+      logger,
+      isLeader: () => controller.isLeader(),
+      install: (pair) => webhook.server.installCertificate(pair),
+      clientCertificates: Boolean(config.server.clientCAFile),
+      now,
+    });
+    certKeeper.start();
+    await certKeeper.installed;
+  }
   const { port } = await webhook.server.listen();
   const consoleServer = config.console.enabled ? await startConsole(config, kubeConfig, now, logger) : undefined;
-  controller.start();
+  if (!operatorCerts) controller.start();
   const proxyPort = credentials ? (await credentials.start()).proxyPort : undefined;
   controller.synced.then(
     () => logger.info({ generation: index.generation }, 'index synced'),
@@ -163,11 +188,13 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     credentials,
     proxyPort,
     consolePort: consoleServer?.port,
+    certificates: certKeeper,
     stop() {
       // Stop taking work first (the controller releases its lease), then close the server, whose
       // in-flight reviews finish.
       stopping ??= (async () => {
         await credentials?.stop();
+        await certKeeper?.stop();
         await controller.stop();
         await consoleServer?.close();
         await webhook.server.close();

@@ -42,6 +42,10 @@ export interface ControllerMetrics {
   leaderAcquisitions: number;
   leaderLosses: number;
   indexGeneration: number;
+  /** Per kind, the clock time (ms) its informer last listed or saw an event or bookmark (0: never). */
+  lastSyncByKind: Record<string, number>;
+  /** Whether this replica holds the Lease now. */
+  leader: boolean;
   rbac?: RbacApplierMetrics;
 }
 
@@ -361,6 +365,8 @@ export function createController(opts: ControllerOptions): Controller {
         leaderAcquisitions: leader.stats.acquisitions,
         leaderLosses: leader.stats.losses,
         indexGeneration: index.generation,
+        lastSyncByKind: Object.fromEntries([...crInformers, namespaces as Informer<KubeObject>].map((i) => [i.kind, i.stats.lastSyncMs])),
+        leader: leader.isLeader(),
         ...(rbac ? { rbac: rbac.metrics() } : {}),
       };
     },

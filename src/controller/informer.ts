@@ -62,6 +62,11 @@ export interface InformerStats {
   silenceAborts: number;
   /** Watch events applied. */
   events: number;
+  /**
+   * Clock time (ms) of the last complete list, watch event or bookmark: when this replica last
+   * knew it was current for the kind (0 before the first list). The day-two alerts read its age.
+   */
+  lastSyncMs: number;
 }
 
 export interface Informer<T extends KubeObject> {
@@ -93,7 +98,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
   const random = opts.random ?? Math.random;
   const silenceMs = opts.watch.silenceTimeoutSeconds * 1000;
   const store = new Map<string, T>();
-  const stats: InformerStats = { watchRestarts: 0, relists: 0, silenceAborts: 0, events: 0 };
+  const stats: InformerStats = { watchRestarts: 0, relists: 0, silenceAborts: 0, events: 0, lastSyncMs: 0 };
   const stopper = new AbortController();
   let synced = false;
   let resolveSynced!: () => void;
@@ -171,6 +176,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
           }
           const objRv = obj.metadata?.resourceVersion;
           if (objRv) latestRv = objRv;
+          stats.lastSyncMs = clock.now();
           if (ev.type === 'BOOKMARK') return;
           stats.events++;
           if (!obj.metadata?.name) return;
@@ -206,6 +212,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
         if (rv === undefined) {
           rv = await list();
           if (lists++ > 0) stats.relists++;
+          stats.lastSyncMs = clock.now();
           logger.debug({ resourceVersion: rv, objects: store.size }, 'informer listed');
           if (!synced) {
             synced = true;
@@ -214,6 +221,8 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
         }
         const started = clock.now();
         rv = await watchFrom(rv);
+        // The server ended the watch cleanly: the store was current up to its end.
+        stats.lastSyncMs = clock.now();
         // A watch the server ended at once, over and over, must not spin.
         if (clock.now() - started < 1000) {
           failures++;

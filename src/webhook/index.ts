@@ -9,7 +9,7 @@ import { createWebhookRoutes } from './routes.js';
 import { createAuthorizeHandler } from './sar.js';
 import { createAdmissionHandler, type Mutator, type Validator } from './admission.js';
 import type { Requester } from '../authz/types.js';
-import { createWebhookMetrics, type RbacExpiryStatus, type WebhookMetrics } from './metrics.js';
+import { createWebhookMetrics, type ControllerFigures, type RbacExpiryStatus, type WebhookMetrics } from './metrics.js';
 import type { Reply } from './http.js';
 import { createAutoRegistrar, type AutoRegistrar } from './registration.js';
 
@@ -36,6 +36,15 @@ export interface GatehouseWebhookOptions {
   now?: () => number;
   certReloadIntervalMs?: number;
   processMetrics?: boolean;
+  /** certificates.mode operator: the serving pair is installed through server.installCertificate(). */
+  externalCertificates?: boolean;
+  /**
+   * Readiness beyond the synced index: e.g. that the certificate served is one the API server
+   * trusts (certificates.mode operator). Undefined: the index alone.
+   */
+  servingTrusted?: () => boolean;
+  /** The controller's day-two figures (leader, last sync per kind, reconcile errors, acquisitions). */
+  controllerMetrics?: () => ControllerFigures | undefined;
 }
 
 export interface GatehouseWebhook {
@@ -56,6 +65,7 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
     ...(options.watchRestarts ? { watchRestarts: options.watchRestarts } : {}),
     ...(options.rbac ? { rbac: options.rbac } : {}),
     processMetrics: options.processMetrics ?? false,
+    ...(options.controllerMetrics ? { controller: options.controllerMetrics } : {}),
   });
   const registrar = config.registration.auto && options.createPendingUser
     ? createAutoRegistrar({
@@ -90,6 +100,7 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
     ...(admission ? { admission } : {}),
     ...(options.authenticate ? { authenticate: options.authenticate } : {}),
     isReady,
+    ...(options.servingTrusted ? { servingTrusted: options.servingTrusted } : {}),
     metrics,
   });
   const server = createWebhookServer({
@@ -98,6 +109,8 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
     routes,
     metrics,
     ...(options.certReloadIntervalMs !== undefined ? { certReloadIntervalMs: options.certReloadIntervalMs } : {}),
+    ...(options.externalCertificates ? { externalCertificates: true } : {}),
   });
+  metrics.setServingCertificate(() => server.servingCertificate());
   return { server, metrics, registrar };
 }

@@ -1,6 +1,7 @@
 // Prometheus metrics for the webhooks, on a private Registry so tests and several servers in one
 // process never share (or collide on) series. The hot path uses pre-resolved label children:
 // `counter.inc({labels})` hashes the label object on every call, a cached child does not.
+import { X509Certificate } from 'node:crypto';
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
 import type { DecisionCode, Verdict } from '../authz/types.js';
 
@@ -16,6 +17,17 @@ export interface WebhookMetricsOptions {
   processMetrics?: boolean;
   /** Modes rbac and both: what the RBAC applier knows of expiry and foreign objects (undefined otherwise). */
   rbac?: () => RbacExpiryStatus | undefined;
+  /** The controller's day-two figures (src/controller/controller.ts metrics()). */
+  controller?: () => ControllerFigures | undefined;
+}
+
+/** What the day-two series read from the controller (a subset of ControllerMetrics). */
+export interface ControllerFigures {
+  leader: boolean;
+  reconcileErrors: number;
+  leaderAcquisitions: number;
+  /** Per kind, ms since the epoch of the last list, event or bookmark (0: never). */
+  lastSyncByKind: Record<string, number>;
 }
 
 /** The RBAC applier's figures the alerts read (src/controller/rbac-applier.ts metrics()). */
@@ -41,6 +53,8 @@ export interface WebhookMetrics {
   /** Late wiring: the index and the informers exist after the server does. */
   setIndexGeneration(getter: () => number): void;
   setWatchRestarts(getter: () => number): void;
+  /** Late wiring: the PEM the server presents, for the expiry series. */
+  setServingCertificate(getter: () => string | undefined): void;
   render(): Promise<string>;
 }
 
@@ -151,6 +165,60 @@ export function createWebhookMetrics(options: WebhookMetricsOptions = {}): Webho
       },
     });
   }
+  // Day two (docs/runbook.md): leadership, freshness per kind, reconcile errors, certificate expiry.
+  const controller = options.controller;
+  new Gauge({
+    name: 'gatehouse_leader',
+    help: '1 while this replica holds the leader Lease (writes status, keeps certificates), else 0.',
+    registers: [registry],
+    collect() {
+      this.set(controller?.()?.leader ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'gatehouse_last_sync_timestamp_seconds',
+    help: 'Unix time this replica last listed a kind or saw a watch event or bookmark for it (0: never), by kind.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      for (const [kind, ms] of Object.entries(controller?.()?.lastSyncByKind ?? {})) this.set({ kind }, ms / 1000);
+    },
+  });
+  const forwardCounter = (name: string, help: string, read: (f: ControllerFigures) => number): void => {
+    let seen = 0;
+    new Counter({
+      name, help, registers: [registry],
+      collect() {
+        const f = controller?.();
+        const now = f ? read(f) : 0;
+        if (now > seen) {
+          this.inc(now - seen);
+          seen = now;
+        }
+      },
+    });
+  };
+  forwardCounter('gatehouse_reconcile_errors_total', 'Reconciles (status, seeds, presets) that failed and were retried with backoff; leader only.', (f) => f.reconcileErrors);
+  forwardCounter('gatehouse_leader_acquisitions_total', 'Times this replica became the leader.', (f) => f.leaderAcquisitions);
+  let servingCertificate: (() => string | undefined) | undefined;
+  let expiryCache: { pem: string; seconds: number } | undefined;
+  new Gauge({
+    name: 'gatehouse_serving_certificate_expiry_timestamp_seconds',
+    help: 'Unix time the serving certificate this replica presents stops being valid (absent before the first).',
+    registers: [registry],
+    collect() {
+      const pem = servingCertificate?.();
+      if (!pem) return;
+      if (expiryCache?.pem !== pem) {
+        try {
+          expiryCache = { pem, seconds: Date.parse(new X509Certificate(pem).validTo) / 1000 };
+        } catch {
+          return;
+        }
+      }
+      this.set(expiryCache.seconds);
+    },
+  });
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
 
   const decisionChildren = new Map<string, Counter.Internal>();
@@ -190,6 +258,9 @@ export function createWebhookMetrics(options: WebhookMetricsOptions = {}): Webho
     },
     setWatchRestarts(getter) {
       watchRestarts = getter;
+    },
+    setServingCertificate(getter) {
+      servingCertificate = getter;
     },
     render() {
       return registry.metrics();

@@ -13,6 +13,8 @@ export interface WebhookRoutesOptions {
   admission?: AdmissionHandlers;
   /** True once the permission index has synced. */
   isReady: () => boolean;
+  /** Also needed for readiness: the served certificate is one the API server trusts (certificates.mode operator). */
+  servingTrusted?: () => boolean;
   metrics?: WebhookMetrics;
 }
 
@@ -25,7 +27,13 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): Routes {
     '/readyz': {
       name: 'readyz',
       method: 'GET',
-      handler: () => (isReady() ? text(200, 'ok\n') : text(503, 'permission index not synced yet\n')),
+      handler: () => {
+        if (!isReady()) return text(503, 'permission index not synced yet\n');
+        // Ready only once the API server would accept this replica's certificate: a replica that
+        // took traffic before its certificate is in the webhooks' caBundle would fail every call.
+        if (options.servingTrusted && !options.servingTrusted()) return text(503, 'serving certificate not trusted by the webhook configurations yet\n');
+        return text(200, 'ok\n');
+      },
     },
   };
   if (metrics) {

@@ -53,6 +53,11 @@ export interface WebhookServerOptions {
   certReloadIntervalMs?: number;
   /** Idle keep-alive connections are kept this long; longer than Go's 90 s, so the API server closes first. */
   keepAliveTimeoutMs?: number;
+  /**
+   * The certificate comes from installCertificate() (certificates.mode operator reads it from the
+   * Secret through the API), not from certFile/keyFile; listen() needs one installed first.
+   */
+  externalCertificates?: boolean;
 }
 
 export interface InjectRequest {
@@ -78,6 +83,13 @@ export interface WebhookServer {
   inject(req: InjectRequest): Promise<InjectResponse>;
   /** Re-reads the certificate files now; true when a new certificate was installed. */
   reloadCertificates(): Promise<boolean>;
+  /**
+   * Serves this pair (and verifies client certificates against `clientCa`, when the server asks for
+   * them) from the next handshake on; throws, keeping the current one, when they do not fit.
+   */
+  installCertificate(pair: { cert: string; key: string; clientCa?: string }): void;
+  /** The PEM certificate served now (undefined before the first). */
+  servingCertificate(): string | undefined;
   /** The raw node server, for tests that need connection-level detail. */
   readonly httpsServer: https.Server;
 }
@@ -270,7 +282,22 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
     logger.debug({ err: err.message }, 'TLS handshake failed');
   });
 
+  function installCertificate(pair: { cert: string; key: string; clientCa?: string }): void {
+    const fresh: TlsMaterial = {
+      cert: Buffer.from(pair.cert),
+      key: Buffer.from(pair.key),
+      ...(pair.clientCa ? { ca: Buffer.from(pair.clientCa) } : {}),
+      stamp: 'installed',
+    };
+    createSecureContext(secureContextOptions(fresh));
+    httpsServer.setSecureContext(secureContextOptions(fresh));
+    const first = material === undefined;
+    material = fresh;
+    if (!first) logger.info({}, 'serving certificate installed');
+  }
+
   async function reloadCertificates(): Promise<boolean> {
+    if (options.externalCertificates) return false;
     // One reload at a time; a poll that lands during a reload waits for it.
     if (reloading) return reloading;
     reloading = (async () => {
@@ -299,7 +326,11 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   return {
     httpsServer,
     async listen() {
-      await reloadCertificates();
+      if (options.externalCertificates) {
+        if (!material) throw new Error('no serving certificate installed');
+      } else {
+        await reloadCertificates();
+      }
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
         httpsServer.once('error', onError);
@@ -308,7 +339,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
           resolve();
         });
       });
-      if (reloadInterval > 0) {
+      if (reloadInterval > 0 && !options.externalCertificates) {
         pollTimer = setInterval(() => {
           void reloadCertificates().catch(() => undefined);
         }, reloadInterval);
@@ -369,6 +400,8 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       };
     },
     reloadCertificates,
+    installCertificate,
+    servingCertificate: () => material?.cert.toString('utf8'),
   };
 }
 

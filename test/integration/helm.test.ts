@@ -63,7 +63,9 @@ let installedCa = '';
 let installedCert = '';
 
 test('helm install: every object is accepted by the API server', async () => {
-  const out = await helmOk(['install', RELEASE, chartDir(), '--namespace', NAMESPACE, '--create-namespace']);
+  // certs.mode self-signed: the chart-generated CA kept by `lookup` on upgrade, which this file
+  // tests; the default (operator) is in test/integration/daytwo.test.ts.
+  const out = await helmOk(['install', RELEASE, chartDir(), '--namespace', NAMESPACE, '--create-namespace', '--set', 'certs.mode=self-signed']);
   assert.match(out, /STATUS: deployed/);
   assert.match(out, /--authorization-webhook-config-file/, 'NOTES tell how to wire the authorization webhook');
   for (const [kind, name] of NAMESPACED) assert.ok(await exists([kind, name, '-n', NAMESPACE]), `${kind} ${name}`);
@@ -92,7 +94,7 @@ test('with no operator answering, Gatehouse kinds and namespace writes fail clos
 });
 
 test('helm upgrade: changed values reach the ConfigMap and the Deployment; the CA and serving cert stay', async () => {
-  await helmOk(['upgrade', RELEASE, chartDir(), '--namespace', NAMESPACE,
+  await helmOk(['upgrade', RELEASE, chartDir(), '--namespace', NAMESPACE, '--set', 'certs.mode=self-signed',
     '--set', 'registration.mode=open', '--set', 'logLevel=debug', '--set', 'replicas=3', '--set', 'webhook.timeoutSeconds=8']);
   const cm = await getJson<{ data: Record<string, string> }>(['configmap', `${FULLNAME}-config`, '-n', NAMESPACE]);
   const cfg = yaml.load(cm.data['config.yaml'] ?? '') as { registration: { mode: string }; logLevel: string };

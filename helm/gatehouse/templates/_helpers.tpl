@@ -55,6 +55,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
+{{/* The CA-only ConfigMap: what Prometheus and the API server's kubeconfig trust. */}}
+{{- define "gatehouse.caConfigMapName" -}}
+{{- printf "%s-ca" (include "gatehouse.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "gatehouse.image" -}}
 {{- if .Values.image.digest -}}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
@@ -95,7 +100,7 @@ POD_NAME from the downward API sets operator.identity at start.
 */}}
 {{- define "gatehouse.apiServerClientCert" -}}
 {{- $v := .Values -}}
-{{- and $v.webhook.clientCertificates.apiServerWebhooks (not $v.webhook.clientCertificates.enabled) (eq $v.certs.mode "self-signed") (or (ne $v.authorization.mode "rbac") $v.credentials.enabled) -}}
+{{- and $v.webhook.clientCertificates.apiServerWebhooks (not $v.webhook.clientCertificates.enabled) (or (eq $v.certs.mode "self-signed") (eq $v.certs.mode "operator")) (or (ne $v.authorization.mode "rbac") $v.credentials.enabled) -}}
 {{- end -}}
 
 {{/* The API server's user in the webhook kubeconfigs: the client pair on the node, or none. */}}
@@ -123,19 +128,20 @@ user: {}
   "autoRegistrationPerSecond" $v.operator.autoRegistrationPerSecond -}}
 {{- $server := merge (dict
   "host" "0.0.0.0"
-  "port" 8443
+  "port" (int $v.service.targetPort)
   "certFile" "/etc/gatehouse/tls/tls.crt"
   "keyFile" "/etc/gatehouse/tls/tls.key") $v.server -}}
 {{- if $v.webhook.clientCertificates.enabled -}}
 {{- $_ := set $server "clientCAFile" "/etc/gatehouse/client-ca/ca.crt" -}}
 {{- else if eq (include "gatehouse.apiServerClientCert" .) "true" -}}
 {{- /* The chart's own CA signed the API server's client pair; only the kubeconfig-reached routes ask for it. */ -}}
-{{- $_ := set $server "clientCAFile" "/etc/gatehouse/tls/ca.crt" -}}
+{{- $_ := set $server "clientCAFile" (ternary "/etc/gatehouse/ca/ca.crt" "/etc/gatehouse/tls/ca.crt" (eq $v.certs.mode "operator")) -}}
 {{- $_ := set $server "clientCertificateRoutes" (list "authorize" "authenticate") -}}
 {{- end -}}
 {{- $proxy := dict "enabled" $v.credentials.proxy.enabled "host" "0.0.0.0" "port" 8444 -}}
 {{- with $v.credentials.proxy.externalURL }}{{- $_ := set $proxy "externalURL" . -}}{{- end }}
-{{- if ne $v.certs.mode "provided" }}{{- $_ := set $proxy "caFile" "/etc/gatehouse/tls/ca.crt" -}}{{- end }}
+{{- if eq $v.certs.mode "operator" }}{{- $_ := set $proxy "caFile" "/etc/gatehouse/ca/ca.crt" -}}
+{{- else if ne $v.certs.mode "provided" }}{{- $_ := set $proxy "caFile" "/etc/gatehouse/tls/ca.crt" -}}{{- end }}
 {{- $credentials := dict
   "enabled" $v.credentials.enabled
   "invitationTTLSeconds" $v.credentials.invitationTTLSeconds
@@ -155,6 +161,28 @@ user: {}
   "server" $server
   "console" $console
   "operator" $operator -}}
+{{- if eq $v.certs.mode "operator" -}}
+{{- $fullname := include "gatehouse.fullname" . -}}
+{{- $o := $v.certs.operator -}}
+{{- $day := 86400 -}}
+{{- $_ := set $cfg "certificates" (dict
+  "mode" "operator"
+  "secretName" (include "gatehouse.tlsSecretName" .)
+  "caConfigMapName" (include "gatehouse.caConfigMapName" .)
+  "commonName" ($fullname | trunc 64)
+  "dnsNames" (include "gatehouse.dnsNames" . | fromJsonArray)
+  "ipAddresses" (include "gatehouse.ipAddresses" . | fromJsonArray)
+  "validatingWebhookConfigurations" (list $fullname)
+  "mutatingWebhookConfigurations" (list $fullname)
+  "apiServerClient" (eq (include "gatehouse.apiServerClientCert" .) "true")
+  "caValiditySeconds" (mul $o.caValidityDays $day)
+  "caRotateBeforeSeconds" (mul $o.caRotateBeforeDays $day)
+  "caOverlapSeconds" (mul $o.caOverlapDays $day)
+  "certValiditySeconds" (mul $o.certValidityDays $day)
+  "certRenewBeforeSeconds" (mul $o.certRenewBeforeDays $day)) -}}
+{{- else -}}
+{{- $_ := set $cfg "certificates" (dict "mode" "files") -}}
+{{- end -}}
 {{- toYaml $cfg -}}
 {{- end -}}
 
@@ -169,6 +197,13 @@ user: {}
 {{- end -}}
 {{- if and .Values.webhook.clientCertificates.enabled (not .Values.webhook.clientCertificates.caBundle) -}}
 {{- fail "webhook.clientCertificates.enabled needs webhook.clientCertificates.caBundle: the base64 PEM of the CA that signed the certificate the API server presents to webhooks (docs/security.md)" -}}
+{{- end -}}
+{{- $o := .Values.certs.operator -}}
+{{- if and (eq .Values.certs.mode "operator") (or (ge (int $o.certRenewBeforeDays) (int $o.certValidityDays)) (ge (int $o.caRotateBeforeDays) (int $o.caValidityDays)) (ge (int $o.caOverlapDays) (int $o.caRotateBeforeDays))) -}}
+{{- fail "certs.operator: certRenewBeforeDays must be less than certValidityDays, caRotateBeforeDays less than caValidityDays, and caOverlapDays less than caRotateBeforeDays" -}}
+{{- end -}}
+{{- if and (or .Values.metrics.serviceMonitor.enabled .Values.metrics.podMonitor.enabled) (eq .Values.certs.mode "cert-manager") (not .Values.metrics.caConfigMap) -}}
+{{- fail "metrics.serviceMonitor / podMonitor with certs.mode cert-manager need metrics.caConfigMap: a ConfigMap with the CA (key ca.crt) in the release namespace, e.g. from trust-manager" -}}
 {{- end -}}
 {{- if and (eq .Values.certs.mode "cert-manager") (not (.Capabilities.APIVersions.Has "cert-manager.io/v1")) -}}
 {{- fail "certs.mode cert-manager needs cert-manager installed (the API cert-manager.io/v1 is not served by this cluster); install cert-manager first or use certs.mode self-signed" -}}

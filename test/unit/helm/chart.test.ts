@@ -36,6 +36,10 @@ function tmpValues(text: string): string {
   return file;
 }
 
+// The tests written for the chart-generated CA (certs.mode self-signed, the default before
+// certs.mode operator); test/unit/helm/daytwo.test.ts covers the operator mode.
+const renderSelfSigned = (args: string[] = []): Promise<Rendered> => renderChart(['--set', 'certs.mode=self-signed', ...args]);
+
 function configOf(r: Rendered): Record<string, unknown> {
   const cm = r.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-config`);
   return yaml.load(cm.data['config.yaml'] ?? '') as Record<string, unknown>;
@@ -106,7 +110,11 @@ test('helm template renders every object the chart promises', async () => {
   const kinds = r.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
   assert.deepEqual(kinds, [
     `ClusterRole/${FULLNAME}`,
+    `ClusterRole/${FULLNAME}-test`,
+    `ClusterRole/${FULLNAME}-webhook-ca`,
     `ClusterRoleBinding/${FULLNAME}`,
+    `ClusterRoleBinding/${FULLNAME}-test`,
+    `ClusterRoleBinding/${FULLNAME}-webhook-ca`,
     `ConfigMap/${FULLNAME}-authz-webhook`,
     `ConfigMap/${FULLNAME}-config`,
     'CustomResourceDefinition/rolebindings.iam.gatehouse.dev',
@@ -116,13 +124,16 @@ test('helm template renders every object the chart promises', async () => {
     `Deployment/${FULLNAME}`,
     `MutatingWebhookConfiguration/${FULLNAME}`,
     `NetworkPolicy/${FULLNAME}`,
+    `Pod/${FULLNAME}-test`,
     `PodDisruptionBudget/${FULLNAME}`,
+    `ResourceQuota/${FULLNAME}-critical-pods`,
+    `Role/${FULLNAME}-certificates`,
     `Role/${FULLNAME}-leader-election`,
+    `RoleBinding/${FULLNAME}-certificates`,
     `RoleBinding/${FULLNAME}-leader-election`,
-    `Secret/${FULLNAME}-apiserver-client`,
-    `Secret/${FULLNAME}-tls`,
     `Service/${FULLNAME}`,
     `ServiceAccount/${FULLNAME}`,
+    `ServiceAccount/${FULLNAME}-test`,
     `ValidatingWebhookConfiguration/${FULLNAME}`,
   ]);
   for (const o of r.objects) {
@@ -133,7 +144,7 @@ test('helm template renders every object the chart promises', async () => {
 });
 
 test('the rendered config file passes parseConfig and carries values.yaml unchanged', async () => {
-  const r = await renderChart();
+  const r = await renderSelfSigned();
   const raw = configOf(r);
   assert.deepEqual(Object.keys(raw).sort(), Object.keys(CONFIG_SCHEMA.properties).sort());
   const cfg = parseConfig(raw, 'rendered config.yaml');
@@ -199,7 +210,7 @@ test('the Service maps 443 to the https port', async () => {
 
 test('the ClusterRole is least privilege: reads, status, Users and Roles it keeps, events; no delete, no secrets', async () => {
   const r = await renderChart();
-  const rules = r.get<{ rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> }>('ClusterRole').rules;
+  const rules = r.get<{ rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> }>('ClusterRole', FULLNAME).rules;
   const granted = new Set<string>();
   for (const rule of rules) {
     for (const g of rule.apiGroups) for (const res of rule.resources) for (const v of rule.verbs) granted.add(`${g}/${res}:${v}`);
@@ -213,7 +224,7 @@ test('the ClusterRole is least privilege: reads, status, Users and Roles it keep
   for (const v of ['get', 'list', 'watch']) expected.add(`/namespaces:${v}`);
   for (const g of ['', 'events.k8s.io']) for (const v of ['create', 'patch']) expected.add(`${g}/events:${v}`);
   assert.deepEqual([...granted].sort(), [...expected].sort());
-  const leases = r.get<{ metadata: { namespace: string }; rules: Array<{ resources: string[]; verbs: string[] }> }>('Role');
+  const leases = r.get<{ metadata: { namespace: string }; rules: Array<{ resources: string[]; verbs: string[] }> }>('Role', `${FULLNAME}-leader-election`);
   assert.equal(leases.metadata.namespace, NAMESPACE);
   assert.ok(leases.rules.every((x) => x.resources.every((res) => res === 'leases')));
 });
@@ -226,7 +237,7 @@ test('authorization.mode rbac: no authorization-webhook kubeconfig; the operator
   assert.ok(!names(rbac).includes(`${FULLNAME}-authz-webhook`));
   const grants = (r: typeof rbac): Set<string> => {
     const out = new Set<string>();
-    for (const rule of r.get<{ rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> }>('ClusterRole').rules) {
+    for (const rule of r.get<{ rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> }>('ClusterRole', FULLNAME).rules) {
       for (const g of rule.apiGroups) for (const res of rule.resources) for (const v of rule.verbs) out.add(`${g}/${res}:${v}`);
     }
     return out;
@@ -242,9 +253,9 @@ test('authorization.mode rbac: no authorization-webhook kubeconfig; the operator
 });
 
 test('credentials on: the proxy Service and port, Secrets only in the release namespace, impersonation of users and groups only, the CA for invitations', async () => {
-  const off = await renderChart();
+  const off = await renderSelfSigned();
   assert.equal(off.all('Service').length, 1, 'no proxy Service while credentials are off');
-  const r = await renderChart(['--set', 'credentials.enabled=true', '--set', 'credentials.proxy.externalURL=https://gatehouse.example.com']);
+  const r = await renderSelfSigned(['--set', 'credentials.enabled=true', '--set', 'credentials.proxy.externalURL=https://gatehouse.example.com']);
   const cfg = parseConfig(configOf(r));
   assert.equal(cfg.credentials.enabled, true);
   assert.deepEqual({ ...cfg.credentials.proxy }, { enabled: true, host: '0.0.0.0', port: 8444, externalURL: 'https://gatehouse.example.com', caFile: '/etc/gatehouse/tls/ca.crt' });
@@ -254,7 +265,7 @@ test('credentials on: the proxy Service and port, Secrets only in the release na
   assert.deepEqual(c.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]), [['https', 8443], ['proxy', 8444]]);
   const tlsVolume = r.get<Manifest>('Deployment').spec.template.spec.volumes.find((v: { name: string }) => v.name === 'tls');
   assert.deepEqual(tlsVolume.secret.items.map((i: { key: string }) => i.key), ['tls.crt', 'tls.key', 'ca.crt'], 'the CA certificate, never its key');
-  const impersonate = r.get<Manifest>('ClusterRole').rules.filter((x: { verbs: string[] }) => x.verbs.includes('impersonate'));
+  const impersonate = r.get<Manifest>('ClusterRole', FULLNAME).rules.filter((x: { verbs: string[] }) => x.verbs.includes('impersonate'));
   assert.deepEqual(impersonate, [{ apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] }]);
   const role = r.get<Manifest>('Role', `${FULLNAME}-credentials`);
   assert.equal(role.metadata.namespace, NAMESPACE);
@@ -264,7 +275,7 @@ test('credentials on: the proxy Service and port, Secrets only in the release na
 });
 
 test('webhooks: Gatehouse kinds fail closed, namespaces mutate open and validate closed, release namespace excluded', async () => {
-  const r = await renderChart();
+  const r = await renderSelfSigned();
   const validating = webhooks(r, 'ValidatingWebhookConfiguration');
   const mutating = webhooks(r, 'MutatingWebhookConfiguration');
   const expect: Array<[Webhook[], string, string, string]> = [
@@ -298,12 +309,12 @@ test('webhooks: Gatehouse kinds fail closed, namespaces mutate open and validate
       assert.deepEqual(w.rules.map((x) => x.resources), [['users', 'roles', 'teams', 'rolebindings']]);
     }
   }
-  const off = await renderChart(['--set', 'webhook.namespaces.enabled=false']);
+  const off = await renderSelfSigned(['--set', 'webhook.namespaces.enabled=false']);
   assert.deepEqual(webhooks(off, 'ValidatingWebhookConfiguration').map((w) => w.name), ['validate.iam.gatehouse.dev']);
 });
 
 test('self-signed certificates: the serving cert is signed by the CA in the caBundle and names the Service', async () => {
-  const r = await renderChart(['--set', 'service.clusterIP=10.96.0.200']);
+  const r = await renderSelfSigned(['--set', 'service.clusterIP=10.96.0.200']);
   const secret = r.get<{ type: string; data: Record<string, string> }>('Secret', `${FULLNAME}-tls`);
   assert.equal(secret.type, 'kubernetes.io/tls');
   const pem = (k: string): string => Buffer.from(secret.data[k] ?? '', 'base64').toString('utf8');
@@ -424,7 +435,7 @@ test('security (issue 16): a NetworkPolicy opens only the HTTPS port, to webhook
 });
 
 test('security (issue 16): webhook.clientCertificates makes the operator check client certificates and the API server present one', async () => {
-  const plain = await renderChart();
+  const plain = await renderSelfSigned();
   // Issue 19: by default /authorize and /authenticate ask for the client certificate the chart
   // makes (signed by its CA) and the kubeconfig the API server is given presents it.
   const byDefault = configOf(plain)['server'] as Record<string, unknown>;
@@ -437,16 +448,16 @@ test('security (issue 16): webhook.clientCertificates makes the operator check c
   const plainKubeconfig = yaml.load(plain.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-authz-webhook`).data['kubeconfig.yaml']!) as Manifest;
   assert.deepEqual(plainKubeconfig.users[0].user, { 'client-certificate': '/etc/kubernetes/pki/gatehouse-webhook-client.crt', 'client-key': '/etc/kubernetes/pki/gatehouse-webhook-client.key' });
   // With credentials, the token webhook's kubeconfig presents the same pair, and audiences flow.
-  const cred = await renderChart(['--set', 'credentials.enabled=true', '--set', 'credentials.audiences[0]=https://vault.example.com']);
+  const cred = await renderSelfSigned(['--set', 'credentials.enabled=true', '--set', 'credentials.audiences[0]=https://vault.example.com']);
   const authn = yaml.load(cred.get<{ data: Record<string, string> }>('ConfigMap', `${FULLNAME}-authz-webhook`).data['authn-kubeconfig.yaml']!) as Manifest;
   assert.match(authn.clusters[0].cluster.server, /\/authenticate$/);
   assert.deepEqual(authn.users[0].user, plainKubeconfig.users[0].user);
   assert.deepEqual(parseConfig(configOf(cred)).credentials.audiences, ['https://vault.example.com']);
-  const optedOut = await renderChart(['--set', 'webhook.clientCertificates.apiServerWebhooks=false']);
+  const optedOut = await renderSelfSigned(['--set', 'webhook.clientCertificates.apiServerWebhooks=false']);
   assert.equal((configOf(optedOut)['server'] as Record<string, unknown>)['clientCAFile'], undefined, 'opted out: no check');
   assert.equal(optedOut.all('Secret').filter((x) => x.metadata.name === `${FULLNAME}-apiserver-client`).length, 0);
   const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-  const r = await renderChart(['--set', 'webhook.clientCertificates.enabled=true', '--set', `webhook.clientCertificates.caBundle=${Buffer.from(pem).toString('base64')}`]);
+  const r = await renderSelfSigned(['--set', 'webhook.clientCertificates.enabled=true', '--set', `webhook.clientCertificates.caBundle=${Buffer.from(pem).toString('base64')}`]);
   const server = configOf(r)['server'] as Record<string, unknown>;
   assert.equal(server['clientCAFile'], '/etc/gatehouse/client-ca/ca.crt');
   assert.equal(parseConfig(configOf(r)).server.clientCAFile, '/etc/gatehouse/client-ca/ca.crt');
