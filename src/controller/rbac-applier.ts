@@ -274,7 +274,8 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     if (k !== undefined && k.rv === have.metadata.resourceVersion) return k.hash === want ? 'same' : 'differs';
     // Written as something else (or not by us): a write is due whatever the spec says now.
     if (have.metadata.annotations?.[HASH_ANNOTATION] !== want) return 'differs';
-    return 'same'; // MUTANT: trusts the annotation
+    // Written as wanted, then changed by someone: an edit keeps the annotation, so read it.
+    return 'unknown';
   }
 
   /** A whole copy of an object was seen: remember what it holds at its resourceVersion. */
