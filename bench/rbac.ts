@@ -1,10 +1,16 @@
 // npm run bench:rbac [-- --mode rbac|webhook] [--scale F] [--trials N]: Gatehouse's native RBAC
 // mode against a real kube-apiserver that runs `--authorization-mode=RBAC` only, on bench/world.ts's
 // world (issue size: 10,000 users, 1,000 teams, 200 roles, 10,000 bindings, 2,000 namespaces;
-// --scale 0.1 divides every count by ten). The world is created first; then the operator starts
-// (in this process) and the bench measures:
+// --scale 0.1 divides every count by ten). The world is created first; then (mode rbac):
+//   - the raw-write baseline: the same RBAC objects the operator will want (compiled here from the
+//     same world), under other names, as plain creates RAW_PARALLEL at a time from this process to
+//     the same API server; timed, then deleted again;
+//   - webhook mode's heap: an operator in mode webhook starts on the same world, syncs, is weighed
+//     (heap after GC, minus the heap before it started) and stopped (`--no-webhook-heap` skips it);
+// then the operator starts (in this process) and the bench measures:
 //   - apply -> converged: from the operator's start until every desired RBAC object is in the
-//     cluster as wanted (mode webhook: until the index has synced), and the objects written;
+//     cluster as wanted (mode webhook: until the index has synced), the objects written and the
+//     writes per second; the convergence ratio is this time over the raw-write baseline's;
 //   - an idle full resync: API writes (must be 0);
 //   - a new Gatehouse RoleBinding, and a new namespace labelled with a team whose binding covers
 //     it: from the POST to the first SubjectAccessReview the API server allows (polled back to
@@ -28,11 +34,15 @@ import { createKubeClient, isConflict, type KubeClient } from '../src/controller
 import { generateWorld, type WorldSize } from './world.js';
 import { PermissionIndex } from '../src/authz/index.js';
 import { compileRbac, RbacCompiler } from '../src/rbac/compile.js';
+import { RBAC_GROUP, type RbacObject } from '../src/rbac/objects.js';
+import type { World } from '../src/authz/index.js';
+import { contentHash } from '../src/controller/rbac-applier.js';
+import { HASH_ANNOTATION } from '../src/rbac/objects.js';
 import { indexSource } from '../src/rbac/source.js';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
-  options: { mode: { type: 'string', default: 'rbac' }, scale: { type: 'string', default: '1' }, trials: { type: 'string', default: '50' }, 'compile-only': { type: 'boolean', default: false } },
+  options: { mode: { type: 'string', default: 'rbac' }, scale: { type: 'string', default: '1' }, trials: { type: 'string', default: '50' }, 'compile-only': { type: 'boolean', default: false }, 'no-webhook-heap': { type: 'boolean', default: false } },
 });
 const MODE = args.mode === 'webhook' ? 'webhook' : 'rbac';
 const SCALE = Number(args.scale);
@@ -40,6 +50,47 @@ const TRIALS = Number(args.trials);
 const BASE: WorldSize = { users: 10_000, teams: 1_000, roles: 200, bindings: 10_000, namespaces: 2_000 };
 const SIZE: WorldSize = Object.fromEntries(Object.entries(BASE).map(([k, v]) => [k, Math.max(5, Math.round(v * SCALE))])) as unknown as WorldSize;
 const GH = '/apis/iam.gatehouse.dev/v1alpha1';
+/** Creates in flight in the raw-write baseline (the issue's figure: ~1,000 RoleBindings/s at 64). */
+const RAW_PARALLEL = 64;
+/** The operator's write budget here: a ceiling far above what the API server takes, so the server sets the pace. */
+const BUDGET = 10_000;
+const RBAC_API = `/apis/${RBAC_GROUP}/v1`;
+const POLICY = { defaults: { role: 'role-0', team: 'team-0' }, projects: { ownerRole: 'role-1', publicRole: 'role-2' } };
+
+/** The RBAC objects the operator will want for this world, compiled here. */
+function desiredObjects(world: Required<World>): RbacObject[] {
+  const index = PermissionIndex.build(world, parseConfig({ ...POLICY, authorization: { mode: 'rbac' } }));
+  return [...compileRbac(indexSource(index), { now: Date.now() }).objects.values()];
+}
+
+const rbacPath = (o: { kind: string; metadata: { namespace?: string } }): string => {
+  const plural = o.kind === 'ClusterRole' ? 'clusterroles' : o.kind === 'ClusterRoleBinding' ? 'clusterrolebindings' : 'rolebindings';
+  return o.kind === 'RoleBinding' ? `${RBAC_API}/namespaces/${o.metadata.namespace}/${plural}` : `${RBAC_API}/${plural}`;
+};
+
+/**
+ * The baseline: the same objects (same namespaces, subjects, rules, annotations and size) under
+ * `rawbench:` names and a `bench=raw` label, created RAW_PARALLEL at a time; then deleted.
+ */
+async function rawBaseline(api: KubeClient, objects: readonly RbacObject[]): Promise<{ seconds: number; writes: number }> {
+  const raw = objects.map((o) => {
+    const { kind, metadata, ...rest } = o;
+    const hash = contentHash(kind, o);
+    return {
+      apiVersion: `${RBAC_GROUP}/v1`, kind, ...rest,
+      metadata: { ...metadata, name: `rawbench:${metadata.name.slice('gatehouse:'.length)}`, labels: { ...metadata.labels, bench: 'raw', 'app.kubernetes.io/managed-by': 'bench' }, annotations: { ...metadata.annotations, [HASH_ANNOTATION]: hash } },
+    };
+  });
+  const t = performance.now();
+  await mapLimit(raw, RAW_PARALLEL, (o) => create(api, `${rbacPath(o)}?fieldManager=bench`, o));
+  const seconds = (performance.now() - t) / 1000;
+  const namespaces = [...new Set(raw.flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : [])))];
+  const del = (path: string): Promise<unknown> => api.request({ method: 'DELETE', path, query: { labelSelector: 'bench=raw' }, timeoutMs: 120_000 });
+  await del(`${RBAC_API}/clusterroles`);
+  await del(`${RBAC_API}/clusterrolebindings`);
+  await mapLimit(namespaces, 16, async (ns) => void (await del(`${RBAC_API}/namespaces/${ns}/rolebindings`)));
+  return { seconds, writes: raw.length };
+}
 
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 const heapMb = (): number => {
@@ -114,14 +165,36 @@ async function main(): Promise<void> {
     const createSec = (performance.now() - t0) / 1000;
     process.stderr.write(`bench:rbac: world created in ${createSec.toFixed(1)} s\n`);
 
-    const heap0 = heapMb();
-    const config = parseConfig({
-      defaults: { role: 'role-0', team: 'team-0' },
-      projects: { ownerRole: 'role-1', publicRole: 'role-2' },
-      authorization: { mode: MODE, rbac: { writesPerSecond: 500 } },
-      server: { host: '127.0.0.1', port, certFile: tls.cert, keyFile: tls.key },
+    const probeObjects = {
+      roles: [{ kind: 'Role', metadata: { name: 'bench-probe' }, spec: { permissions: ['example.com/probes:get'] } }],
+      teams: [{ kind: 'Team', metadata: { name: 'probe-team' }, spec: { members: [teamUser.metadata.name] } }],
+      bindings: [{ kind: 'RoleBinding', metadata: { name: 'probe-team' }, spec: { role: 'bench-probe', subjects: [{ kind: 'Team', name: 'probe-team' }], scope: { teams: ['probe-team'] } } }],
+    };
+    let raw: { seconds: number; writes: number } | undefined;
+    if (MODE === 'rbac') {
+      const full = { ...world, roles: [...world.roles, ...probeObjects.roles], teams: [...world.teams, ...probeObjects.teams], bindings: [...world.bindings, ...probeObjects.bindings] } as unknown as Required<World>;
+      const objects = desiredObjects(full);
+      raw = await rawBaseline(api, objects);
+      process.stderr.write(`bench:rbac: raw-write baseline: ${raw.writes} creates in ${raw.seconds.toFixed(1)} s (${Math.round(raw.writes / raw.seconds)}/s at ${RAW_PARALLEL} in flight)\n`);
+    }
+    const configFor = (mode: string, serverPort: number) => parseConfig({
+      ...POLICY,
+      authorization: { mode, rbac: { writesPerSecond: BUDGET } },
+      server: { host: '127.0.0.1', port: serverPort, certFile: tls.cert, keyFile: tls.key },
       operator: { namespace: 'gatehouse-system', identity: 'bench', kubeconfig: cp.kubeconfigPath, leaderElection: { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 } },
     });
+    let webhookHeapMb: number | undefined;
+    if (MODE === 'rbac' && !args['no-webhook-heap']) {
+      const h0 = heapMb();
+      const wop = await startOperator({ config: configFor('webhook', await freePort()), logger: silentLogger(), kubeConfig: await kubeConfigFor(cp) });
+      await wop.controller.synced;
+      webhookHeapMb = heapMb() - h0;
+      await wop.stop();
+      process.stderr.write(`bench:rbac: operator heap in mode webhook: ${webhookHeapMb.toFixed(1)} MB\n`);
+    }
+
+    const heap0 = heapMb();
+    const config = configFor(MODE, port);
     const t1 = performance.now();
     const op = await startOperator({ config, logger: silentLogger(), kubeConfig: await kubeConfigFor(cp) });
     stopOperator = () => op.stop();
@@ -137,7 +210,8 @@ async function main(): Promise<void> {
     const convergeSec = (performance.now() - t1) / 1000;
     const m0 = rbac?.metrics();
     const heap1 = heapMb();
-    process.stderr.write(`bench:rbac: converged in ${convergeSec.toFixed(1)} s\n`);
+    const objectsWritten = m0 ? m0.creates + m0.applies + m0.deletes : 0;
+    process.stderr.write(`bench:rbac: converged in ${convergeSec.toFixed(1)} s, ${objectsWritten} objects written (${Math.round(objectsWritten / convergeSec)}/s)${raw ? `, ${(convergeSec / raw.seconds).toFixed(2)}x the raw-write baseline` : ''}; heap ${(heap1 - heap0).toFixed(1)} MB\n`);
 
     let idleWrites = 0;
     if (rbac) {
@@ -171,19 +245,30 @@ async function main(): Promise<void> {
       world: SIZE,
       worldCreateSec: createSec,
       rbacObjects: m0?.managedObjects ?? 0,
-      objectsWritten: m0 ? m0.creates + m0.applies + m0.deletes : 0,
+      objectsWritten,
       convergeSec,
+      writesPerSec: objectsWritten / convergeSec,
+      rawCreateSec: raw?.seconds ?? null,
+      rawWrites: raw?.writes ?? null,
+      rawWritesPerSec: raw ? raw.writes / raw.seconds : null,
+      convergenceRatio: raw ? convergeSec / raw.seconds : null,
+      writeBudgetPerSec: BUDGET,
+      throttled: m0?.throttled ?? 0,
+      failedWrites: m0?.failed ?? 0,
       lastCompileMs: m1?.lastCompileMs ?? 0,
       idleResyncWrites: idleWrites,
       newBindingMs: { p50: pct(bindingMs, 50), p99: pct(bindingMs, 99), n: bindingMs.length },
       newTeamNamespaceMs: { p50: pct(nsMs, 50), p99: pct(nsMs, 99), n: nsMs.length },
       operatorHeapMb: heap1 - heap0,
+      heapMB: heap1 - heap0,
+      webhookHeapMB: webhookHeapMb ?? null,
       load: { before: load0, after: load1 },
       node: process.version,
     };
-    console.log(`| mode | RBAC objects | written | apply -> converged | idle resync writes | new binding p50 / p99 | new team namespace p50 / p99 | operator heap |`);
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    console.log(`| ${MODE} | ${row.rbacObjects} | ${row.objectsWritten} | ${f(convergeSec)} s | ${idleWrites} | ${f(row.newBindingMs.p50)} / ${f(row.newBindingMs.p99)} ms | ${f(row.newTeamNamespaceMs.p50)} / ${f(row.newTeamNamespaceMs.p99)} ms | ${f(row.operatorHeapMb)} MB |`);
+    const r = (x: number | null | undefined, unit: string, digits = 1): string => (x === null || x === undefined ? '-' : `${x.toFixed(digits)}${unit}`);
+    console.log(`| mode | RBAC objects | written | apply -> converged (writes/s) | raw creates (writes/s) | ratio | idle resync writes | new binding p50 / p99 | new team namespace p50 / p99 | operator heap (webhook mode) |`);
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log(`| ${MODE} | ${row.rbacObjects} | ${row.objectsWritten} | ${f(convergeSec)} s (${Math.round(row.writesPerSec)}) | ${r(row.rawCreateSec, ' s')} (${r(row.rawWritesPerSec, '', 0)}) | ${r(row.convergenceRatio, '', 2)} | ${idleWrites} | ${f(row.newBindingMs.p50)} / ${f(row.newBindingMs.p99)} ms | ${f(row.newTeamNamespaceMs.p50)} / ${f(row.newTeamNamespaceMs.p99)} ms | ${f(row.operatorHeapMb)} MB (${r(row.webhookHeapMB, ' MB')}) |`);
     console.log(`World ${JSON.stringify(SIZE)} created in ${f(createSec)} s; one compile ${f(row.lastCompileMs)} ms; load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores, Node ${process.version})`);
     console.log(JSON.stringify(row));
   } finally {

@@ -77,6 +77,9 @@ function readPart(kind: IndexedKind, o: { metadata: ObjectMeta; spec?: unknown }
   return canonical({ spec: o.spec, labels: o.metadata.labels ?? {}, deleting: Boolean(o.metadata.deletionTimestamp) });
 }
 
+/** Namespace changes the index remembers by name (namespacesChangedSince). */
+const CHANGE_LOG_SIZE = 1024;
+
 export class PermissionIndex {
   readonly config: PolicyConfig;
   private readonly clock: () => number;
@@ -142,6 +145,31 @@ export class PermissionIndex {
   generationOf(kind: IndexedKind): number {
     return this.kindGenerations[kind];
   }
+  /** The last CHANGE_LOG_SIZE Namespace changes: [generationOf('Namespace') after it, name]. */
+  private readonly namespaceLog: Array<readonly [number, string]> = [];
+  /** The log holds every Namespace change after this generation. */
+  private namespaceLogFrom = 0;
+  private logNamespace(name: string): void {
+    this.namespaceLog.push([this.kindGenerations.Namespace, name]);
+    if (this.namespaceLog.length > 2 * CHANGE_LOG_SIZE) {
+      this.namespaceLog.splice(0, this.namespaceLog.length - CHANGE_LOG_SIZE);
+      // The oldest generation kept may have lost some of its names.
+      this.namespaceLogFrom = this.namespaceLog[0]![0];
+    }
+  }
+  /**
+   * The namespaces that changed after generationOf('Namespace') was `generation` (so a reader, the
+   * RBAC compiler, re-asks only about them), or undefined when the log no longer reaches back that far.
+   */
+  namespacesChangedSince(generation: number): string[] | undefined {
+    const now = this.kindGenerations.Namespace;
+    if (generation === now) return [];
+    const log = this.namespaceLog;
+    if (generation > now || generation < this.namespaceLogFrom) return undefined;
+    const out = new Set<string>();
+    for (let i = log.length - 1; i >= 0 && log[i]![0] > generation; i--) out.add(log[i]![1]);
+    return [...out];
+  }
   markSynced(): void {
     if (!this._synced) this._generation++;
     this._synced = true;
@@ -157,12 +185,14 @@ export class PermissionIndex {
       if (!old) return false;
       this._generation++;
       this.kindGenerations[change.kind]++;
+      if (change.kind === 'Namespace') this.logNamespace(name);
       this.remove(change.kind, name);
       return true;
     }
     if (old && readPart(change.kind, old) === readPart(change.kind, change.object)) return false;
     this._generation++;
     this.kindGenerations[change.kind]++;
+    if (change.kind === 'Namespace') this.logNamespace(name);
     this.upsert(change, false);
     return true;
   }
@@ -188,6 +218,14 @@ export class PermissionIndex {
     if (changed.size > 0) {
       this._generation++;
       this.kindGenerations[kind]++;
+      // One generation for the whole relist: logged name by name when small, else a gap (readers relist too).
+      if (kind === 'Namespace') {
+        if (changed.size <= CHANGE_LOG_SIZE) for (const name of changed) this.logNamespace(name);
+        else {
+          this.namespaceLog.length = 0;
+          this.namespaceLogFrom = this.kindGenerations.Namespace;
+        }
+      }
     }
     return changed;
   }

@@ -10,7 +10,7 @@
 import type { Logger } from '../log.js';
 import type { ObjectMeta } from '../api/types.js';
 import { backoffMs, sleep, type Clock } from './clock.js';
-import { KubeApiError, isGone, type KubeClient, type WatchEvent } from './kube.js';
+import { KubeApiError, isGone, METADATA_ITEM, METADATA_LIST, type KubeClient, type WatchEvent } from './kube.js';
 
 export interface KubeObject {
   apiVersion?: string;
@@ -51,6 +51,13 @@ export interface InformerOptions<T extends KubeObject> {
    * object that stops being accepted leaves the store as if deleted.
    */
   accept?: (o: T) => boolean;
+  /**
+   * Lists and watches metadata only (PartialObjectMetadata): the store holds no spec, rules or
+   * subjects. For caches that need names, versions and annotations only (the RBAC applier's).
+   */
+  metadataOnly?: boolean;
+  /** Makes what the store keeps from each listed or watched object (e.g. drops managedFields). */
+  transform?: (o: T) => T;
 }
 
 export interface InformerStats {
@@ -119,6 +126,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
   const keyOf = (m: KubeObject['metadata'] & { namespace?: string }): string => (m.namespace ? `${m.namespace}/${m.name}` : m.name);
   const selector = opts.labelSelector !== undefined ? { labelSelector: opts.labelSelector } : {};
   const accept = opts.accept;
+  const transform = opts.transform ?? ((o: T): T => o);
 
   async function list(): Promise<string> {
     const items: T[] = [];
@@ -131,8 +139,9 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
         query: { limit: opts.pageSize ?? 500, continue: cont, ...selector },
         timeoutMs: Math.max(silenceMs, 5000),
         signal: stopper.signal,
+        ...(opts.metadataOnly ? { accept: METADATA_LIST } : {}),
       });
-      items.push(...(page.items ?? []));
+      for (const item of page.items ?? []) items.push(transform(item));
       rv = page.metadata?.resourceVersion ?? rv;
       cont = page.metadata?.continue || undefined;
     } while (cont);
@@ -169,11 +178,13 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
         { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds, ...selector },
         ac.signal,
         (ev: WatchEvent) => {
-          const obj = ev.object as unknown as T & { code?: number; message?: string; reason?: string };
+          const raw = ev.object as unknown as T & { code?: number; message?: string; reason?: string };
           if (ev.type === 'ERROR') {
+            const obj = raw;
             const code = typeof obj.code === 'number' ? obj.code : 500;
             throw new KubeApiError(`watch ${opts.path}: ${obj.message ?? 'error event'}`, code, obj.reason ?? '');
           }
+          const obj = raw.metadata?.name && ev.type !== 'BOOKMARK' ? transform(raw) : raw;
           const objRv = obj.metadata?.resourceVersion;
           if (objRv) latestRv = objRv;
           stats.lastSyncMs = clock.now();
@@ -192,6 +203,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
           }
         },
         arm,
+        opts.metadataOnly ? METADATA_ITEM : undefined,
       );
     } catch (err) {
       if (silent) throw new SilentWatchError(`no data for ${opts.watch.silenceTimeoutSeconds} s`);

@@ -24,7 +24,19 @@ export interface KubeRequest {
   /** The whole request must finish within this; defaults to 30 s. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** The Accept header; defaults to application/json (METADATA_LIST, METADATA_ITEM ask for metadata only). */
+  accept?: string;
 }
+
+/**
+ * Accept headers that make the API server answer a list (a watch, a get) with
+ * PartialObjectMetadataList (PartialObjectMetadata): the objects' metadata only, no spec, as
+ * client-go's metadata informers ask. A client that needs only names, versions and annotations
+ * (the RBAC applier's caches) then holds and parses a fraction of the bytes. Plain JSON is the
+ * last choice, so a server that cannot answer so still answers (the caller slims what it keeps).
+ */
+export const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const METADATA_ITEM = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 /** One line of a watch stream. */
 export interface WatchEvent {
@@ -39,18 +51,29 @@ export interface KubeClient {
    * watchdog's heartbeat). Resolves when the server ends the stream cleanly, rejects on any error,
    * an HTTP status other than 200, or when `signal` aborts.
    */
-  watch(path: string, query: Query, signal: AbortSignal, onEvent: (ev: WatchEvent) => void, onData?: () => void): Promise<void>;
+  watch(path: string, query: Query, signal: AbortSignal, onEvent: (ev: WatchEvent) => void, onData?: () => void, accept?: string): Promise<void>;
 }
 
 /** A failed API call; `statusCode` 0 means the request never got an HTTP answer. */
 export class KubeApiError extends GatehouseError {
   readonly statusCode: number;
   readonly reason: string;
+  /**
+   * How long the API server asked the client to wait (a `Retry-After` header, or a Status's
+   * details.retryAfterSeconds): API Priority and Fairness and max-inflight answer 429 with it.
+   */
+  retryAfterMs: number | undefined;
   constructor(message: string, statusCode: number, reason = '', options?: { cause?: unknown }) {
     super('GH_KUBE_API', message, { statusCode, reason }, options);
     this.statusCode = statusCode;
     this.reason = reason;
+    this.retryAfterMs = undefined;
   }
+}
+
+/** The API server is shedding load: 429 (API Priority and Fairness, max-inflight), or a 5xx that says when to come back. */
+export function isThrottled(err: unknown): boolean {
+  return err instanceof KubeApiError && (err.statusCode === 429 || (err.statusCode >= 500 && err.retryAfterMs !== undefined));
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -69,17 +92,24 @@ function buildUrl(server: string, path: string, query: Query | undefined): URL {
   return url;
 }
 
-function apiErrorFrom(status: number, body: string, method: string, path: string): KubeApiError {
+function apiErrorFrom(status: number, body: string, method: string, path: string, retryAfter?: string | string[]): KubeApiError {
   let message = body.slice(0, 500);
   let reason = '';
+  let retryAfterSeconds: number | undefined;
   try {
-    const parsed = JSON.parse(body) as { message?: string; reason?: string };
+    const parsed = JSON.parse(body) as { message?: string; reason?: string; details?: { retryAfterSeconds?: unknown } };
     if (parsed.message) message = parsed.message;
     if (parsed.reason) reason = parsed.reason;
+    if (typeof parsed.details?.retryAfterSeconds === 'number') retryAfterSeconds = parsed.details.retryAfterSeconds;
   } catch {
     /* not a Status object */
   }
-  return new KubeApiError(`${method} ${path}: ${status} ${message}`, status, reason);
+  const err = new KubeApiError(`${method} ${path}: ${status} ${message}`, status, reason);
+  // The header wins over the body; only a number of seconds is honoured (the API server sends no dates), capped at a minute.
+  const header = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+  const seconds = Number.isFinite(header) && header >= 0 ? header : retryAfterSeconds;
+  if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0) err.retryAfterMs = Math.min(60, seconds) * 1000;
+  return err;
 }
 
 export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
@@ -101,7 +131,7 @@ export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
   async function request<T>(req: KubeRequest): Promise<T> {
     const url = buildUrl(server(), req.path, req.query);
     const payload = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = req.accept !== undefined ? { Accept: req.accept } : {};
     if (payload !== undefined) {
       headers['Content-Type'] = req.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
@@ -136,7 +166,7 @@ export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
-          if (status < 200 || status >= 300) return finish(apiErrorFrom(status, text, req.method, req.path));
+          if (status < 200 || status >= 300) return finish(apiErrorFrom(status, text, req.method, req.path, res.headers['retry-after']));
           try {
             finish(undefined, (text ? JSON.parse(text) : undefined) as T);
           } catch (err) {
@@ -148,9 +178,9 @@ export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
     });
   }
 
-  async function watch(path: string, query: Query, signal: AbortSignal, onEvent: (ev: WatchEvent) => void, onData?: () => void): Promise<void> {
+  async function watch(path: string, query: Query, signal: AbortSignal, onEvent: (ev: WatchEvent) => void, onData?: () => void, accept?: string): Promise<void> {
     const url = buildUrl(server(), path, { ...query, watch: true });
-    const r = await open('GET', url, {});
+    const r = await open('GET', url, accept !== undefined ? { Accept: accept } : {});
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const finish = (err?: Error): void => {
@@ -170,7 +200,7 @@ export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
         if (status !== 200) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => finish(apiErrorFrom(status, Buffer.concat(chunks).toString('utf8'), 'GET', path)));
+          res.on('end', () => finish(apiErrorFrom(status, Buffer.concat(chunks).toString('utf8'), 'GET', path, res.headers['retry-after'])));
           res.on('error', (err) => finish(new KubeApiError(`watch ${path}: ${err.message}`, 0, 'Network', { cause: err })));
           return;
         }

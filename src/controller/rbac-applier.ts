@@ -14,23 +14,48 @@
 // - a watch event on a managed object checks that key (a hand edit or delete is undone);
 // - a key whose desired and cached content differ is queued; the leader's workers write it with
 //   server-side apply (field manager `gatehouse`), create a missing one, or delete one no longer
-//   wanted, at most `writesPerSecond` writes per second; equal content is never written;
+//   wanted; equal content is never written;
+// - the workers write in parallel at the pace the API server sets (src/controller/write-pace.ts):
+//   up to MAX_IN_FLIGHT at once, halved on each 429 and paused for its Retry-After, never above
+//   `writesPerSecond` (a ceiling, not a pace); progress (pending, written, failed) is in metrics()
+//   and a log line per 10% of a large batch;
 // - the next binding expiry sets one timer (no polling).
+//
+// Memory: the caches hold metadata only (PartialObjectMetadata, slimmed to the labels and
+// annotations read here), never rules or subject lists. What an object contains is known by
+// resourceVersion instead: `known` maps a key to the resourceVersion and content hash of the last
+// full copy seen, the answer to our own create or apply, a GET, or the paged read (`sweep`) done
+// when many objects are of unknown content (leadership gained, operator start). An object whose
+// cached resourceVersion is the known one has the known content; any other version was written by
+// someone else (a hand edit: RBAC objects have no generation, and an edit keeps the content-hash
+// annotation), so its content is unknown and a worker reads it (one GET) and repairs it when it
+// differs. The content-hash annotation written with each object says what it was written as: when
+// it differs from the desired hash, a write is due without reading anything.
 import type { Logger } from '../log.js';
 import type { GatehouseConfig } from '../config.js';
 import type { PermissionIndex } from '../authz/index.js';
 import { RbacCompiler } from '../rbac/compile.js';
-import { isGatehouseObject, keyOf, MANAGED_BY, MANAGED_BY_LABEL, objectKey, RBAC_GROUP, SOURCE_ANNOTATION, SOURCE_LABEL, type RbacKind, type RbacObject } from '../rbac/objects.js';
+import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { HASH_ANNOTATION, isGatehouseObject, MANAGED_BY, MANAGED_BY_LABEL, objectKey, RBAC_GROUP, SOURCE_ANNOTATION, SOURCE_LABEL, type RbacKind, type RbacObject } from '../rbac/objects.js';
 import { indexSource } from '../rbac/source.js';
 import type { Clock } from './clock.js';
 import { createInformer, type Informer, type KubeObject } from './informer.js';
-import { isConflict, isNotFound, type KubeClient } from './kube.js';
+import { isConflict, isNotFound, KubeApiError, type KubeClient, type KubeRequest } from './kube.js';
 import { createWorkQueue } from './queue.js';
+import { createWritePace, NotLeaderError } from './write-pace.js';
 
 export const FIELD_MANAGER = 'gatehouse';
 /** How often discovery is read for new API groups (CRDs installed while nothing else changed). */
 const DISCOVERY_INTERVAL_MS = 60_000;
 const API = `/apis/${RBAC_GROUP}/v1`;
+/** Writes in flight at most (the API server's 429s shrink the window, see write-pace.ts). */
+const MAX_IN_FLIGHT = 64;
+/** Above this many cached objects of unknown content, one paged read of all beats a GET each. */
+const SWEEP_THRESHOLD = 50;
+/** A batch of at least this many keys logs its progress per 10%. */
+const PROGRESS_MIN = 100;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface RbacApplierOptions {
   client: KubeClient;
@@ -58,6 +83,18 @@ export interface RbacApplierMetrics {
    * object someone else created under that name): each was rewritten or deleted.
    */
   foreignObjects: number;
+  /** Keys queued or being written now (progress: pending). */
+  pending: number;
+  /** Creates, applies and deletes that succeeded (progress: written). */
+  written: number;
+  /** Writes that failed after their retries (the key is tried again later; progress: failed). */
+  failed: number;
+  /** Objects read whole to learn their content (a GET each; the sweep's pages are counted as `sweeps`). */
+  reads: number;
+  sweeps: number;
+  /** Throttling answers (429 / Retry-After) and the current window of writes in flight. */
+  throttled: number;
+  writeWindow: number;
   /** The earliest expiresAt still ahead among bindings (ms since the epoch), or null. */
   nextExpiry: number | null;
   /** Gatehouse RoleBindings whose expiresAt has passed while RBAC objects compiled from them are still in the cluster. */
@@ -93,6 +130,35 @@ interface CachedRbac extends KubeObject {
 
 const RULE_FIELDS = ['apiGroups', 'resources', 'resourceNames', 'nonResourceURLs', 'verbs'] as const;
 
+/** What the caches keep of an object: the metadata read here (no managedFields, no foreign annotations). */
+function slim(o: CachedRbac): CachedRbac {
+  const m = o.metadata;
+  const pick = (from: Record<string, string> | undefined, keys: readonly string[]): Record<string, string> | undefined => {
+    if (from === undefined) return undefined;
+    let out: Record<string, string> | undefined;
+    for (const k of keys) if (from[k] !== undefined) (out ??= {})[k] = from[k];
+    return out;
+  };
+  const labels = pick(m.labels, [MANAGED_BY_LABEL, SOURCE_LABEL]);
+  const annotations = pick(m.annotations, [SOURCE_ANNOTATION, HASH_ANNOTATION]);
+  return {
+    metadata: {
+      name: m.name,
+      ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
+      ...(m.uid !== undefined ? { uid: m.uid } : {}),
+      ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+      ...(m.deletionTimestamp !== undefined ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      ...(labels ? { labels } : {}),
+      ...(annotations ? { annotations } : {}),
+    },
+  };
+}
+
+/** The content hash (HASH_ANNOTATION) of a desired or a whole cluster object. */
+export function contentHash(kind: RbacKind, o: Parameters<typeof content>[1]): string {
+  return createHash('sha256').update(content(kind, o)).digest('base64url').slice(0, 22);
+}
+
 /** The part of an object Gatehouse owns, in one canonical text (desired and cached alike). */
 function content(kind: RbacKind, o: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }; rules?: unknown; roleRef?: unknown; subjects?: unknown }): string {
   const labels = o.metadata.labels ?? {};
@@ -118,64 +184,48 @@ function pathOf(kind: RbacKind, namespace: string | undefined, name?: string): s
   return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
 }
 
-function manifest(o: RbacObject): Record<string, unknown> {
+function manifest(o: RbacObject, hash: string): Record<string, unknown> {
   const { kind, metadata, ...rest } = o;
-  return { apiVersion: `${RBAC_GROUP}/v1`, kind, metadata, ...rest };
+  return { apiVersion: `${RBAC_GROUP}/v1`, kind, metadata: { ...metadata, annotations: { ...metadata.annotations, [HASH_ANNOTATION]: hash } }, ...rest };
 }
 
-/** A token bucket: at most `rate` writes per second, bursts up to `rate`. */
-function tokenBucket(rate: number, clock: Clock): (signal: AbortSignal) => Promise<void> {
-  let tokens = rate;
-  let at = clock.now();
-  return async (signal) => {
-    for (;;) {
-      const now = clock.now();
-      tokens = Math.min(rate, tokens + ((now - at) / 1000) * rate);
-      at = now;
-      if (tokens >= 1) {
-        tokens -= 1;
-        return;
-      }
-      const wait = Math.ceil(((1 - tokens) / rate) * 1000);
-      await new Promise<void>((resolve) => {
-        const cancel = clock.setTimer(done, wait);
-        function done(): void {
-          cancel();
-          signal.removeEventListener('abort', done);
-          resolve();
-        }
-        signal.addEventListener('abort', done, { once: true });
-      });
-      if (signal.aborted) throw new Error('not the leader any more');
-    }
-  };
+/** What the last full copy of an object seen said: its content hash at that resourceVersion. */
+interface Known {
+  readonly rv: string;
+  readonly hash: string;
 }
+
+type State = 'same' | 'differs' | 'unknown';
 
 export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
   const { client, index, config, clock } = opts;
   const logger = opts.logger.child({ component: 'rbac' });
   const settings = config.authorization.rbac;
   const source = indexSource(index);
-  const counters = { compiles: 0, lastCompileMs: 0, writes: 0, creates: 0, applies: 0, deletes: 0, foreignObjects: 0 };
+  const counters = { compiles: 0, lastCompileMs: 0, writes: 0, creates: 0, applies: 0, deletes: 0, foreignObjects: 0, failed: 0, reads: 0, sweeps: 0 };
   const compiler = new RbacCompiler(settings.maxSubjectsPerObject);
   /** Set by the first compile. */
   let compiled = false;
-  /** Desired content per key as of the last compile. */
-  const desiredText = new Map<string, string>();
-  /** What was last written per key, until the watch brings the next event for it back. */
-  const written = new Map<string, string>();
+  /** Desired content hash per key as of the last compile. */
+  const desiredHash = new Map<string, string>();
+  /** Per key: the resourceVersion and content hash of the last whole copy seen (see the top comment). */
+  const known = new Map<string, Known>();
   let started = false;
   let stopped = false;
   let scheduled: (() => void) | null = null;
   let fullCheck = false;
+  let sweeping: Promise<void> | null = null;
   let cancelExpiry = (): void => {};
   let cancelDiscovery = (): void => {};
   /** The groups the cluster serves, from discovery; group-less wildcards are written over them. */
   let apiGroups: readonly string[] = [];
   const idleWaiters: Array<() => void> = [];
-  const take = tokenBucket(settings.writesPerSecond, clock);
+  const pace = createWritePace({ clock, ratePerSecond: settings.writesPerSecond, maxInFlight: MAX_IN_FLIGHT, backoffInitialMs: config.operator.watch.backoffInitialMs, backoffMaxMs: config.operator.watch.backoffMaxMs });
+  let active = 0;
+  /** The batch being converged, for the progress log. */
+  let round: { startedAt: number; done: number; decile: number; written0: number } | null = null;
 
-  const queue = createWorkQueue({ clock, logger, backoffInitialMs: config.operator.watch.backoffInitialMs, backoffMaxMs: config.operator.watch.backoffMaxMs, concurrency: 4 });
+  const queue = createWorkQueue({ clock, logger, backoffInitialMs: config.operator.watch.backoffInitialMs, backoffMaxMs: config.operator.watch.backoffMaxMs, concurrency: MAX_IN_FLIGHT });
 
   const informerFor = (kind: RbacKind, path: string): Informer<CachedRbac> =>
     createInformer<CachedRbac>({
@@ -184,6 +234,8 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
       client,
       // No label selector: the label is not what makes an object Gatehouse's (see the top comment).
       accept: isGatehouseObject,
+      metadataOnly: true,
+      transform: slim,
       watch: config.operator.watch,
       clock,
       logger,
@@ -192,10 +244,14 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
           const keys = new Set<string>();
           for (const o of objects) keys.add(objectKey(kind, o.metadata.namespace, o.metadata.name));
           for (const o of previous.values()) keys.add(objectKey(kind, o.metadata.namespace, o.metadata.name));
-          for (const k of keys) observed(k);
+          for (const k of keys) check(k);
         },
-        onUpsert: (o) => observed(objectKey(kind, o.metadata.namespace, o.metadata.name)),
-        onDelete: (o) => observed(objectKey(kind, o.metadata.namespace, o.metadata.name)),
+        onUpsert: (o) => check(objectKey(kind, o.metadata.namespace, o.metadata.name)),
+        onDelete: (o) => {
+          const key = objectKey(kind, o.metadata.namespace, o.metadata.name);
+          known.delete(key);
+          check(key);
+        },
       },
     });
   const caches = {
@@ -204,30 +260,114 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     RoleBinding: informerFor('RoleBinding', `${API}/rolebindings`),
   } as const;
 
+  const kindOf = (key: string): RbacKind => key.slice(0, key.indexOf('/')) as RbacKind;
+
   function cached(key: string): CachedRbac | undefined {
     const [kind, ns, ...rest] = key.split('/') as [RbacKind, string, ...string[]];
     const name = rest.join('/');
     return caches[kind].store.get(ns ? `${ns}/${name}` : name);
   }
 
-  /** The cache now shows the object as the API server has it: our last write is no longer pending. */
-  function observed(key: string): void {
-    written.delete(key);
-    check(key);
+  /** Whether a cached object holds the wanted content, as far as metadata can tell. */
+  function stateOf(key: string, have: CachedRbac, want: string): State {
+    const k = known.get(key);
+    if (k !== undefined && k.rv === have.metadata.resourceVersion) return k.hash === want ? 'same' : 'differs';
+    // Written as something else (or not by us): a write is due whatever the spec says now.
+    if (have.metadata.annotations?.[HASH_ANNOTATION] !== want) return 'differs';
+    // Written as wanted, then changed by someone: an edit keeps the annotation, so read it.
+    return 'unknown';
+  }
+
+  /** A whole copy of an object was seen: remember what it holds at its resourceVersion. */
+  function remember(key: string, o: CachedRbac | undefined): void {
+    if (o?.metadata.resourceVersion === undefined) return;
+    known.set(key, { rv: o.metadata.resourceVersion, hash: contentHash(kindOf(key), o) });
   }
 
   /** Whether a key needs a write now; queues it when it does. */
   function check(key: string): void {
     if (!started || stopped || !compiled || opts.term() === undefined) return;
-    const want = desiredText.get(key);
+    const want = desiredHash.get(key);
     const have = cached(key);
-    const kind = key.slice(0, key.indexOf('/')) as RbacKind;
-    const haveText = have ? content(kind, have) : undefined;
-    if (want === haveText) return;
-    // Already being deleted (a finalizer holds it): deleting again would only spin.
-    if (want === undefined && have?.metadata.deletionTimestamp) return;
-    if (written.get(key) === (want ?? 'deleted')) return; // our write is on its way back
+    if (have === undefined) {
+      if (want !== undefined) enqueue(key);
+      return;
+    }
+    if (want === undefined) {
+      // Already being deleted (a finalizer holds it): deleting again would only spin.
+      if (!have.metadata.deletionTimestamp) enqueue(key);
+      return;
+    }
+    if (stateOf(key, have, want) !== 'same') enqueue(key);
+  }
+
+  function enqueue(key: string): void {
+    round ??= { startedAt: clock.now(), done: 0, decile: 0, written0: written() };
     queue.add(key);
+  }
+
+  const written = (): number => counters.creates + counters.applies + counters.deletes;
+
+  /** A key finished (written, found equal, or failed): log each 10% of a large batch, and its end. */
+  function progressed(): void {
+    round ??= { startedAt: clock.now(), done: 0, decile: 0, written0: written() };
+    round.done++;
+    const pending = queue.length + active;
+    const total = round.done + pending;
+    if (total < PROGRESS_MIN) {
+      if (pending === 0) round = null;
+      return;
+    }
+    const decile = Math.floor((10 * round.done) / total);
+    if (pending > 0 && decile > round.decile) {
+      round.decile = decile;
+      logger.info({ percent: decile * 10, pending, written: written(), failed: counters.failed, throttled: pace.stats.throttled, window: pace.stats.window }, 'rbac write progress');
+    }
+    if (pending === 0) {
+      const seconds = Math.max(0.001, (clock.now() - round.startedAt) / 1000);
+      const batch = written() - round.written0;
+      logger.info({ keys: round.done, written: batch, failed: counters.failed, seconds: Math.round(seconds * 10) / 10, writesPerSecond: Math.round(batch / seconds) }, 'rbac writes done');
+      round = null;
+    }
+  }
+
+  function unknownCount(): number {
+    let n = 0;
+    for (const inf of Object.values(caches)) {
+      for (const o of inf.store.values()) {
+        const k = known.get(objectKey(inf.kind as RbacKind, o.metadata.namespace, o.metadata.name));
+        if (k === undefined || k.rv !== o.metadata.resourceVersion) n++;
+      }
+    }
+    return n;
+  }
+
+  function checkAll(): void {
+    for (const k of desiredHash.keys()) check(k);
+    for (const inf of Object.values(caches)) for (const o of inf.store.values()) check(objectKey(inf.kind as RbacKind, o.metadata.namespace, o.metadata.name));
+  }
+
+  /**
+   * Reads every object of the three kinds whole, page by page, and remembers what each holds (only
+   * the hash: a page is dropped once read), so a full check needs no GET per object. Done when
+   * many cached objects are of unknown content: the first check after start or leadership gained.
+   */
+  async function sweep(): Promise<void> {
+    const term = opts.term();
+    for (const kind of Object.keys(caches) as RbacKind[]) {
+      let cont: string | undefined;
+      do {
+        if (stopped || term === undefined || term.aborted) return;
+        const page = await client.request<{ items?: CachedRbac[]; metadata?: { continue?: string } }>({
+          method: 'GET', path: caches[kind].path, query: { limit: 250, continue: cont }, timeoutMs: 60_000, signal: term,
+        });
+        counters.sweeps++;
+        for (const o of page.items ?? []) {
+          if (isGatehouseObject(o)) remember(objectKey(kind, o.metadata.namespace, o.metadata.name), o);
+        }
+        cont = page.metadata?.continue || undefined;
+      } while (cont);
+    }
   }
 
   function compile(): void {
@@ -238,10 +378,10 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     let moved = 0;
     for (const k of next.changed) {
       const o = next.objects.get(k);
-      const text = o === undefined ? undefined : content(o.kind, o);
-      if (text === desiredText.get(k)) continue;
-      if (text === undefined) desiredText.delete(k);
-      else desiredText.set(k, text);
+      const hash = o === undefined ? undefined : contentHash(o.kind, o);
+      if (hash === desiredHash.get(k)) continue;
+      if (hash === undefined) desiredHash.delete(k);
+      else desiredHash.set(k, hash);
       moved++;
       if (!fullCheck) check(k);
     }
@@ -250,10 +390,19 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     counters.lastCompileMs = performance.now() - t0;
     if (fullCheck) {
       fullCheck = false;
-      for (const k of desiredText.keys()) check(k);
-      for (const inf of Object.values(caches)) for (const o of inf.store.values()) check(keyOf({ kind: inf.kind as RbacKind, metadata: o.metadata } as RbacObject));
+      if (sweeping === null && opts.term() !== undefined && unknownCount() > SWEEP_THRESHOLD) {
+        sweeping = sweep()
+          .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'rbac sweep failed, reading objects one by one'))
+          .finally(() => {
+            sweeping = null;
+            checkAll();
+            settleIdle();
+          });
+      } else {
+        checkAll();
+      }
     }
-    logger.debug({ objects: desiredText.size, units: next.recompiled, moved, ms: Math.round(counters.lastCompileMs) }, 'rbac compiled');
+    logger.debug({ objects: desiredHash.size, units: next.recompiled, moved, ms: Math.round(counters.lastCompileMs) }, 'rbac compiled');
     if (opts.onCountsChanged && next.countsChanged.length > 0) opts.onCountsChanged([...next.countsChanged]);
     cancelExpiry();
     if (next.nextExpiry !== null) cancelExpiry = clock.setTimer(() => changed(), next.nextExpiry - index.now() + 1);
@@ -266,53 +415,100 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     scheduled = clock.setTimer(compile, 5);
   }
 
+  /** One write through the pace (budget, window, Retry-After; throttled attempts retried there). */
+  function send<T>(term: AbortSignal, req: KubeRequest): Promise<T> {
+    return pace.run(term, () => {
+      counters.writes++;
+      return client.request<T>({ ...req, signal: term, timeoutMs: REQUEST_TIMEOUT_MS });
+    });
+  }
+
+  /** The object whole, or undefined when it is gone. */
+  async function read(kind: RbacKind, ns: string | undefined, name: string, term: AbortSignal): Promise<CachedRbac | undefined> {
+    counters.reads++;
+    try {
+      return await client.request<CachedRbac>({ method: 'GET', path: pathOf(kind, ns, name), timeoutMs: REQUEST_TIMEOUT_MS, signal: term });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async function process(key: string): Promise<void> {
+    active++;
+    try {
+      await write(key);
+    } catch (err) {
+      if (err instanceof NotLeaderError || stopped || opts.term()?.aborted !== false) return;
+      counters.failed++;
+      throw err;
+    } finally {
+      active--;
+      progressed();
+    }
+  }
+
   async function write(key: string): Promise<void> {
     const term = opts.term();
     if (!term || term.aborted || stopped || !compiled) return;
+    // Every write in flight listens for the end of the term.
+    setMaxListeners(4 * MAX_IN_FLIGHT + 16, term);
     const want = compiler.objects.get(key);
-    const have = cached(key);
-    const kind = key.slice(0, key.indexOf('/')) as RbacKind;
-    const wantText = desiredText.get(key);
-    if (have && wantText === content(kind, have)) return;
-    if (written.get(key) === (wantText ?? 'deleted')) return;
-    const request = async <T>(req: Parameters<KubeClient['request']>[0]): Promise<T> => {
-      await take(term);
-      counters.writes++;
-      return client.request<T>({ ...req, signal: term, timeoutMs: 10_000 });
-    };
+    const wantHash = desiredHash.get(key);
+    let have = cached(key);
+    const kind = kindOf(key);
     const ns = want?.metadata.namespace ?? have?.metadata.namespace;
-    if (have && have.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) foreign(kind, ns, have.metadata.name, want ? 'rewritten' : 'deleted');
-    if (!want) {
-      if (!have) return;
-      try {
-        await request({ method: 'DELETE', path: pathOf(kind, ns, have.metadata.name), body: { preconditions: { uid: have.metadata.uid } } });
-        counters.deletes++;
-      } catch (err) {
-        if (!isNotFound(err) && !isConflict(err)) throw err;
-      }
-      written.set(key, 'deleted');
+    if (!want || wantHash === undefined) {
+      if (!have || have.metadata.deletionTimestamp) return;
+      if (have.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) foreign(kind, ns, have.metadata.name, 'deleted');
+      await remove(term, kind, ns, have);
       return;
     }
-    const apply = async (): Promise<void> => {
-      await request({ method: 'PATCH', path: pathOf(kind, ns, want.metadata.name), query: { fieldManager: FIELD_MANAGER, force: true }, body: manifest(want), contentType: 'application/apply-patch+yaml' });
-      counters.applies++;
-    };
     if (have) {
-      const haveRef = (have.roleRef ?? {}).name;
-      if (want.kind !== 'ClusterRole' && haveRef !== want.roleRef.name) {
-        // roleRef cannot change: replace the object.
-        await request({ method: 'DELETE', path: pathOf(kind, ns, want.metadata.name), body: { preconditions: { uid: have.metadata.uid } } }).catch((err: unknown) => {
-          if (!isNotFound(err)) throw err;
-        });
-        counters.deletes++;
-        if (!(await create(want, kind, ns, request, apply))) return;
-      } else {
-        await apply();
+      const state = stateOf(key, have, wantHash);
+      if (state === 'same') return;
+      if (state === 'unknown') {
+        const whole = await read(kind, ns, want.metadata.name, term);
+        remember(key, whole);
+        if (whole !== undefined && contentHash(kind, whole) === wantHash) return;
+        // Gone meanwhile: create it.
+        if (whole === undefined) have = undefined;
       }
-    } else if (!(await create(want, kind, ns, request, apply))) {
-      return;
     }
-    written.set(key, wantText!);
+    if (have) {
+      if (have.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) foreign(kind, ns, have.metadata.name, 'rewritten');
+      await apply(term, key, want, wantHash, have.metadata.uid);
+    } else {
+      await create(term, key, want, wantHash);
+    }
+  }
+
+  async function remove(term: AbortSignal, kind: RbacKind, ns: string | undefined, have: { metadata: { name: string; uid?: string } }): Promise<void> {
+    try {
+      await send(term, { method: 'DELETE', path: pathOf(kind, ns, have.metadata.name), body: { preconditions: { uid: have.metadata.uid } } });
+      counters.deletes++;
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
+    known.delete(objectKey(kind, ns, have.metadata.name));
+  }
+
+  /** Server-side apply; a roleRef cannot change, so an object with another roleRef is replaced. */
+  async function apply(term: AbortSignal, key: string, want: RbacObject, hash: string, uid: string | undefined): Promise<void> {
+    const kind = want.kind;
+    const ns = want.metadata.namespace;
+    try {
+      const out = await send<CachedRbac>(term, { method: 'PATCH', path: pathOf(kind, ns, want.metadata.name), query: { fieldManager: FIELD_MANAGER, force: true }, body: manifest(want, hash), contentType: 'application/apply-patch+yaml' });
+      counters.applies++;
+      remember(key, out);
+    } catch (err) {
+      if (!(kind !== 'ClusterRole' && err instanceof KubeApiError && err.statusCode === 422 && err.message.includes('roleRef'))) throw err;
+      await remove(term, kind, ns, { metadata: { name: want.metadata.name, uid } });
+      // Created again at once; a conflict (someone was quicker) leaves the key to the next attempt.
+      const out = await send<CachedRbac>(term, { method: 'POST', path: pathOf(kind, ns), query: { fieldManager: FIELD_MANAGER }, body: manifest(want, hash) });
+      counters.creates++;
+      remember(key, out);
+    }
   }
 
   /** An object under a reserved name without Gatehouse's label: an error the operator reports, then repairs. */
@@ -323,27 +519,24 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
 
   // A create first; an object already under the name (the cache had not seen it) is Gatehouse's
   // by its reserved name: reported when it lacks the label, then rewritten (replaced when its
-  // roleRef differs, since a roleRef cannot change). False when nothing was written.
-  async function create(want: RbacObject, kind: RbacKind, ns: string | undefined, request: <T>(req: Parameters<KubeClient['request']>[0]) => Promise<T>, apply: () => Promise<void>): Promise<boolean> {
+  // roleRef differs, since a roleRef cannot change).
+  async function create(term: AbortSignal, key: string, want: RbacObject, hash: string): Promise<void> {
+    const kind = want.kind;
+    const ns = want.metadata.namespace;
     try {
-      await request({ method: 'POST', path: pathOf(kind, ns), query: { fieldManager: FIELD_MANAGER }, body: manifest(want) });
+      const out = await send<CachedRbac>(term, { method: 'POST', path: pathOf(kind, ns), query: { fieldManager: FIELD_MANAGER }, body: manifest(want, hash) });
       counters.creates++;
-      return true;
+      remember(key, out);
+      return;
     } catch (err) {
       if (!isConflict(err)) throw err;
-      const existing = await client.request<CachedRbac>({ method: 'GET', path: pathOf(kind, ns, want.metadata.name), timeoutMs: 10_000 });
-      if (existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) foreign(kind, ns, want.metadata.name, 'rewritten');
-      if (want.kind !== 'ClusterRole' && (existing.roleRef ?? {}).name !== want.roleRef.name) {
-        await request({ method: 'DELETE', path: pathOf(kind, ns, want.metadata.name), body: { preconditions: { uid: existing.metadata.uid } } }).catch((e: unknown) => {
-          if (!isNotFound(e)) throw e;
-        });
-        counters.deletes++;
-        // The next attempt (queue retry) creates it; failing here keeps the key queued.
-        throw new Error('rbac object under a reserved name replaced, create again');
-      }
-      await apply();
-      return true;
     }
+    const existing = await read(kind, ns, want.metadata.name, term);
+    if (existing === undefined) throw new Error('rbac object vanished between create and read, create again');
+    remember(key, existing);
+    if (existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) foreign(kind, ns, want.metadata.name, 'rewritten');
+    if (contentHash(kind, existing) === hash) return;
+    await apply(term, key, want, hash, existing.metadata.uid);
   }
 
   /**
@@ -394,9 +587,9 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
   }
 
   function settleIdle(): void {
-    if (scheduled !== null) return;
+    if (scheduled !== null || sweeping !== null) return;
     void queue.idle().then(() => {
-      if (scheduled === null) idleWaiters.splice(0).forEach((r) => r());
+      if (scheduled === null && sweeping === null) idleWaiters.splice(0).forEach((r) => r());
     });
   }
 
@@ -410,7 +603,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     start() {
       if (started) return;
       started = true;
-      queue.start(write);
+      queue.start(process);
       fullCheck = true;
       scheduled = clock.setTimer(compile, 0);
       void refreshApiGroups();
@@ -438,7 +631,11 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     },
     metrics: () => ({
       ...counters,
-      desiredObjects: desiredText.size,
+      pending: queue.length + active,
+      written: written(),
+      throttled: pace.stats.throttled,
+      writeWindow: pace.stats.window,
+      desiredObjects: desiredHash.size,
       managedObjects: Object.values(caches).reduce((n, i) => n + i.store.size, 0),
       nextExpiry: index.nextExpiry(),
       overdueGrants: overdueGrants(),
@@ -446,11 +643,11 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     subjectCount: (username) => (compiled ? (compiler.subjectCounts.get(username) ?? 0) : undefined),
     converged() {
       if (!compiled) return false;
-      for (const [k, text] of desiredText) {
+      for (const [k, hash] of desiredHash) {
         const have = cached(k);
-        if (!have || content(k.slice(0, k.indexOf('/')) as RbacKind, have) !== text) return false;
+        if (!have || stateOf(k, have, hash) !== 'same') return false;
       }
-      return Object.values(caches).reduce((n, i) => n + i.store.size, 0) === desiredText.size;
+      return Object.values(caches).reduce((n, i) => n + i.store.size, 0) === desiredHash.size;
     },
   };
 }

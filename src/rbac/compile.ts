@@ -104,6 +104,8 @@ interface Seen {
   readonly roles: ReadonlyMap<string, Answer>;
   readonly bindings: ReadonlyMap<string, BindingSeen>;
   readonly namespaces: ReadonlyMap<string, Answer>;
+  /** Per namespace: the teams whose scope covers it (label or spec.namespaces). */
+  readonly namespaceTeams: ReadonlyMap<string, readonly string[]>;
 }
 
 /** A binding's answer and what it was made from: the same inputs (by identity) give the same answer. */
@@ -151,10 +153,27 @@ export class RbacCompiler {
     // Liveness changes only when the clock passes an expiry (or goes back).
     if (last === null || now < last.now || (last.nextExpiry !== null && now >= last.nextExpiry)) moved.add('time');
     if (last === null || last.apiGroups !== apiGroups.join(',')) moved.add('discovery');
-    const pass = new Pass(src, now, apiGroups, moved, this.answers, last);
+    // A Namespace event: the index names the namespaces that changed, so only questions about them
+    // (and about their teams' namespace lists) are asked again, not every namespace's and team's.
+    let nsChanged: ReadonlySet<string> | null = null;
+    if (last !== null && moved.has('Namespace') && src.namespacesChangedSince) {
+      const list = src.namespacesChangedSince(last.versions.get('Namespace')!);
+      if (list !== undefined) nsChanged = new Set(list);
+    }
+    const pass = new Pass(src, now, apiGroups, moved, this.answers, last, nsChanged);
+    const narrowed = (letter: string): string[] | null => {
+      if (nsChanged === null) return null;
+      const why = DEPENDS[letter]!.filter((k) => moved.has(k));
+      if (why.length !== 1 || why[0] !== 'Namespace') return null;
+      if (letter === Q.namespaceExists || letter === Q.project) return [...nsChanged].map((n) => letter + n);
+      if (letter === Q.teamNamespaces) return [...pass.teamsOf(nsChanged, last)].map((t) => letter + t);
+      return null;
+    };
     const dirty = new Set<string>();
-    for (const [letter, queries] of this.readers) {
+    for (const [letter, family] of this.readers) {
       if (!DEPENDS[letter]!.some((k) => moved.has(k))) continue;
+      const only = narrowed(letter);
+      const queries: Iterable<[string, Set<string>]> = only === null ? family : only.flatMap((q): Array<[string, Set<string>]> => (family.has(q) ? [[q, family.get(q)!]] : []));
       for (const [q, units] of queries) {
         const answer = pass.answer(q);
         if (answer.text === this.answers.get(q)?.text) continue;
@@ -244,6 +263,7 @@ class Pass {
   private readonly roles: ReadonlyMap<string, Answer>;
   private readonly bindings: ReadonlyMap<string, BindingSeen>;
   private readonly namespaces: ReadonlyMap<string, Answer>;
+  private readonly namespaceTeams: ReadonlyMap<string, readonly string[]>;
   private readonly nextExpiry: number | null;
 
   constructor(
@@ -253,11 +273,40 @@ class Pass {
     private readonly moved: ReadonlySet<Kind>,
     private readonly remembered: ReadonlyMap<string, Answer>,
     last: Seen | null,
+    nsChanged: ReadonlySet<string> | null,
   ) {
     // A listing is taken again only when its kind moved; otherwise the last one still holds.
     const relist = (kinds: readonly Kind[]): boolean => last === null || kinds.some((k) => moved.has(k));
     this.roles = relist(['Role']) ? new Map([...src.roles()].map((r) => [r.name, roleAnswer(r)])) : last!.roles;
-    this.namespaces = relist(['Namespace']) ? new Map([...src.namespaces()].map((ns) => [ns.name, projectAnswer(ns)])) : last!.namespaces;
+    if (!relist(['Namespace'])) {
+      this.namespaces = last!.namespaces;
+      this.namespaceTeams = last!.namespaceTeams;
+    } else if (last !== null && nsChanged !== null) {
+      // Only the namespaces the index says changed are read again.
+      const namespaces = new Map(last.namespaces);
+      const teams = new Map(last.namespaceTeams);
+      for (const name of nsChanged) {
+        const ns = src.namespace(name);
+        if (ns === undefined) {
+          namespaces.delete(name);
+          teams.delete(name);
+        } else {
+          namespaces.set(name, projectAnswer(ns));
+          teams.set(name, ns.teams);
+        }
+      }
+      this.namespaces = namespaces;
+      this.namespaceTeams = teams;
+    } else {
+      const namespaces = new Map<string, Answer>();
+      const teams = new Map<string, readonly string[]>();
+      for (const ns of src.namespaces()) {
+        namespaces.set(ns.name, projectAnswer(ns));
+        teams.set(ns.name, ns.teams);
+      }
+      this.namespaces = namespaces;
+      this.namespaceTeams = teams;
+    }
     if (!relist(['RoleBinding', 'time'])) {
       this.bindings = last!.bindings;
       this.nextExpiry = last!.nextExpiry;
@@ -278,7 +327,17 @@ class Pass {
   }
 
   seen(versions: ReadonlyMap<IndexedKind, number>): Seen {
-    return { versions, now: this.now, apiGroups: this.apiGroups.join(','), nextExpiry: this.nextExpiry, roles: this.roles, bindings: this.bindings, namespaces: this.namespaces };
+    return { versions, now: this.now, apiGroups: this.apiGroups.join(','), nextExpiry: this.nextExpiry, roles: this.roles, bindings: this.bindings, namespaces: this.namespaces, namespaceTeams: this.namespaceTeams };
+  }
+
+  /** The teams covering any of these namespaces, before or now (their namespace lists may have changed). */
+  teamsOf(names: ReadonlySet<string>, last: Seen | null): Set<string> {
+    const out = new Set<string>();
+    for (const n of names) {
+      for (const t of last?.namespaceTeams.get(n) ?? []) out.add(t);
+      for (const t of this.namespaceTeams.get(n) ?? []) out.add(t);
+    }
+    return out;
   }
 
   /** The sources that are units, before and now, with their unit-key prefixes. */

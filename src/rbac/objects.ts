@@ -11,6 +11,13 @@ export const MANAGED_BY = 'gatehouse';
 export const SOURCE_LABEL = `${GROUP}/rbac-source`;
 /** Annotation: the exact source, e.g. `RoleBinding/vision-researchers` or `projects.ownerRole`. */
 export const SOURCE_ANNOTATION = `${GROUP}/source`;
+/**
+ * Annotation: a hash of the content Gatehouse wrote (its labels, source annotation, rules or roleRef
+ * and subjects). The applier's caches hold metadata only; this says what an object was written as
+ * without its spec. It cannot say that a spec was edited by hand since (an edit keeps annotations),
+ * which is why the applier also compares resourceVersions (src/controller/rbac-applier.ts).
+ */
+export const HASH_ANNOTATION = `${GROUP}/content-hash`;
 /** The label selector of Gatehouse's objects (tools and people filter by it). */
 export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
 /**

@@ -57,6 +57,11 @@ export interface RbacSource {
   namespace(name: string): RbacNamespace | undefined;
   /** Existing namespaces a team's scope covers (label or spec.namespaces). */
   teamNamespaces(team: string): readonly string[];
+  /**
+   * The namespaces that changed since version('Namespace') was `version`, or undefined when that is
+   * no longer known: the compiler then re-asks only the questions about these (and their teams).
+   */
+  namespacesChangedSince?(version: number): readonly string[] | undefined;
 }
 
 /** The adapter from today's PermissionIndex: the one place the compiler's input meets the index. */
@@ -113,5 +118,6 @@ export function indexSource(index: PermissionIndex): RbacSource {
     teamNamespaces(team) {
       return [...index.teamNamespaces(team)].filter((ns) => index.getNamespace(ns) !== undefined).sort();
     },
+    namespacesChangedSince: (version) => index.namespacesChangedSince(version),
   };
 }

@@ -4,7 +4,7 @@
 // the compiler (compile.ts) knows what each unit read and recompiles a unit only when one of those
 // answers changed. Pure: no I/O, no clock.
 import type { PolicyRule, Subject } from '../api/types.js';
-import { rbacName, partName, meta, PART_RESERVE, RBAC_GROUP, type RbacBindingObject, type RbacObject, type RbacSubject, type SourceKind } from './objects.js';
+import { rbacName, meta, PART_RESERVE, RBAC_GROUP, type RbacBindingObject, type RbacObject, type RbacSubject, type SourceKind } from './objects.js';
 import type { RbacRole, RbacSource } from './source.js';
 import { delegatedRules, roleRules, SUPERUSER_RULES } from './rules.js';
 import { ignoreListsOf, leftAloneBecause } from '../authz/rules.js';
@@ -74,13 +74,78 @@ export class UnitOutput {
     return name;
   }
 
-  /** One binding object per `maxSubjects` subjects (none when there are no subjects). */
+  /**
+   * One binding object for up to `maxSubjects` subjects (none when there are none); a longer list
+   * is split into parts (splitSubjects) named `base` and `base:<id>`, each of at most `maxSubjects`.
+   */
   bind(kind: RbacBindingObject['kind'], base: string, namespace: string | undefined, roleName: string, subjects: readonly RbacSubject[], source: SourceKind, annotation: string): void {
-    for (let part = 0; part * this.maxSubjects < subjects.length; part++) {
-      const chunk = subjects.slice(part * this.maxSubjects, (part + 1) * this.maxSubjects);
-      this.objects.push({ kind, metadata: meta(partName(base, part), namespace, source, annotation), roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: roleName }, subjects: chunk });
-    }
+    const push = (name: string, chunk: RbacSubject[]): void => {
+      this.objects.push({ kind, metadata: meta(name, namespace, source, annotation), roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: roleName }, subjects: chunk });
+    };
+    if (subjects.length === 0) return;
+    // One list shared by every namespace a binding covers (nothing mutates it): memory, not copies.
+    if (subjects.length <= this.maxSubjects) return push(base, subjects as RbacSubject[]);
+    for (const part of splitSubjects(subjects, this.maxSubjects)) push(part.id === '' ? base : `${base}:${part.id}`, subjects.slice(part.start, part.end));
   }
+}
+
+/** A part of a split subject list: subjects [start, end), named by `id` ('' for the first). */
+export interface SubjectPart {
+  readonly start: number;
+  readonly end: number;
+  readonly id: string;
+}
+
+/** FNV-1a, 32 bits: cheap, stable, and spread well enough to pick part boundaries. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Room for ':' and the id after a base name (PART_RESERVE). */
+const PART_ID_LENGTH = PART_RESERVE - 1;
+const partId = (s: RbacSubject): string => fnv1a(`${s.kind}:${s.name}`).toString(36).padStart(PART_ID_LENGTH, '0').slice(-PART_ID_LENGTH);
+
+const splits = new WeakMap<readonly RbacSubject[], { max: number; parts: readonly SubjectPart[] }>();
+
+/**
+ * Splits a sorted subject list where its content says, not at every `max`-th position: a part
+ * starts at each subject whose hash is 0 modulo about max/3 (content-defined chunking, as rsync
+ * and backup tools do), or where the part would otherwise grow past `max`. A part is named by the
+ * id of its first subject. So one subject added or removed changes only the part it falls in (and
+ * its neighbour, when it is a boundary itself), not every part after it, and the same list always
+ * gives the same parts: the split depends on the list alone, never on what was written before.
+ * Memoised per list object: the lists of everyone are one array shared by many units.
+ */
+export function splitSubjects(subjects: readonly RbacSubject[], max: number): readonly SubjectPart[] {
+  const memo = splits.get(subjects);
+  if (memo !== undefined && memo.max === max) return memo.parts;
+  const every = Math.max(2, Math.ceil(max / 3));
+  const parts: SubjectPart[] = [];
+  const used = new Set<string>(['']);
+  let start = 0;
+  let id = '';
+  for (let i = 1; i < subjects.length; i++) {
+    const full = i - start >= max;
+    const natural = fnv1a(`${subjects[i]!.kind}:${subjects[i]!.name}`) % every === 0;
+    if (!full && !natural) continue;
+    const next = partId(subjects[i]!);
+    // Two boundaries with one id in one list (odds of about 1 in 10^7): the later one does not
+    // start a part, unless the part is full; then it takes its position as a suffix.
+    let name = next;
+    if (used.has(name)) {
+      if (!full) continue;
+      name = `${next.slice(0, 2)}${(i % 46656).toString(36).padStart(3, '0')}`;
+    }
+    parts.push({ start, end: i, id });
+    used.add(name);
+    start = i;
+    id = name;
+  }
+  parts.push({ start, end: subjects.length, id });
+  splits.set(subjects, { max, parts });
+  return parts;
 }
 
 const roleName = (role: string): string => rbacName('role', role);

@@ -36,6 +36,10 @@ export interface RbacExpiryStatus {
   nextExpiry: number | null;
   overdueGrants: number;
   foreignObjects: number;
+  /** Convergence progress (issue 26): keys queued or being written, writes done, writes failed after retries. */
+  pending?: number;
+  written?: number;
+  failed?: number;
 }
 
 export interface WebhookMetrics {
@@ -164,6 +168,32 @@ export function createWebhookMetrics(options: WebhookMetricsOptions = {}): Webho
         }
       },
     });
+    new Gauge({
+      name: 'gatehouse_rbac_pending_objects',
+      help: 'RBAC objects queued or being written by the leader (0 once converged).',
+      registers: [registry],
+      collect() {
+        this.set(rbac()?.pending ?? 0);
+      },
+    });
+    for (const [field, name, help] of [
+      ['written', 'gatehouse_rbac_writes_total', 'RBAC objects created, applied or deleted by this replica.'],
+      ['failed', 'gatehouse_rbac_write_failures_total', 'RBAC writes that failed after their retries (the object is tried again later).'],
+    ] as const) {
+      let seen = 0;
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          const now = rbac()?.[field] ?? 0;
+          if (now > seen) {
+            this.inc(now - seen);
+            seen = now;
+          }
+        },
+      });
+    }
   }
   // Day two (docs/runbook.md): leadership, freshness per kind, reconcile errors, certificate expiry.
   const controller = options.controller;

@@ -80,6 +80,10 @@ before(async () => {
     authorizationWebhook: { url: `https://127.0.0.1:${balancer.port}/authorize`, caFile: bundleFile },
     // Service-referencing webhooks (the chart's) are called at the Service's Endpoints.
     extraArgs: ['--enable-aggregator-routing=true'],
+    // No kube-controller-manager: its endpoints controller would rebuild the chart Service's
+    // Endpoints from its pod selector (there are no pods here) and erase the ones written below
+    // for the operator running as a host process.
+    controllerManager: false,
   });
   await installCrds(cp);
   admin = createKubeClient(await kubeConfigFor(cp));

@@ -4,19 +4,22 @@
 //    decide() allows, and never allow where it does not, on >= 2,000 requests;
 //  - the Run:ai preset table, every cell through `kubectl auth can-i`;
 //  - drift: hand edits and deletes undone, a later team namespace, suspension, expiry, deletion of
-//    a Gatehouse RoleBinding, and an idle resync that writes nothing.
+//    a Gatehouse RoleBinding, and an idle resync that writes nothing;
+//  - memory (issue 26): the applier's caches hold metadata only, each object carries its content
+//    hash, and a hand edit made while no operator watched is still repaired when one starts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, type Stack } from '../support/stack.js';
 import { manifest } from '../support/world.js';
-import { eventually, kubeConfigFor } from '../support/operator.js';
+import { eventually, kubeConfigFor, testLogger } from '../support/operator.js';
 import { canI, mapLimit } from '../support/authz-e2e.js';
 import { runaiCells, runaiCrd, CELL_VERBS, RUNAI_VERBS, RUNAI_ROLES } from '../support/runai-seed.js';
 import { compareWithDecide, randomRbacWorld, RBAC_WORLD_API_GROUPS, RBAC_WORLD_CONFIG, type RbacWorld } from '../support/rbac-world.js';
 import { createKubeClient, type KubeClient } from '../../src/controller/kube.js';
 import type { AccessRequest } from '../../src/authz/types.js';
-import { MANAGED_SELECTOR, SOURCE_ANNOTATION } from '../../src/rbac/objects.js';
-import type { RbacApplier } from '../../src/controller/rbac-applier.js';
+import { HASH_ANNOTATION, MANAGED_SELECTOR, SOURCE_ANNOTATION } from '../../src/rbac/objects.js';
+import { contentHash, type RbacApplier } from '../../src/controller/rbac-applier.js';
+import { startOperator } from '../../src/operator.js';
 import { PermissionIndex } from '../../src/authz/index.js';
 import { decide } from '../../src/authz/decide.js';
 import { policy } from '../support/authz.js';
@@ -262,4 +265,36 @@ test('an idle full resync writes nothing', async () => {
   await rbac.idle();
   assert.equal(rbac.metrics().writes, before);
   assert.ok(rbac.converged());
+});
+
+test('the caches hold metadata only; each object carries its content hash; an edit made while no operator ran is repaired at start (issue 26)', async () => {
+  await converged();
+  let cached = 0;
+  for (const inf of rbac.informers) {
+    for (const o of inf.store.values()) {
+      cached++;
+      const whole = o as unknown as { rules?: unknown; subjects?: unknown; roleRef?: unknown; metadata: { managedFields?: unknown } };
+      assert.equal(whole.rules ?? whole.subjects ?? whole.roleRef ?? whole.metadata.managedFields, undefined, `${inf.kind} ${o.metadata.name} is cached whole`);
+    }
+  }
+  assert.ok(cached > 5, `${cached} cached objects`);
+  for (const kind of ['clusterroles', 'clusterrolebindings', 'rolebindings'] as const) {
+    for (const o of await managed(kind)) {
+      const k = kind === 'clusterroles' ? 'ClusterRole' : kind === 'clusterrolebindings' ? 'ClusterRoleBinding' : 'RoleBinding';
+      assert.equal(o.metadata.annotations?.[HASH_ANNOTATION], contentHash(k, o as never), `${k} ${o.metadata.name}: the annotation is the hash of what it holds`);
+    }
+  }
+  // The drift test's binding, edited while no operator runs: the annotation stays, the subjects do not.
+  const rb = ['-n', 'd-ns', 'rolebinding', 'gatehouse:binding:d-bind'];
+  await stack.operator.stop();
+  await stack.kubectlOk(['patch', ...rb, '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/subjects/-', value: { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'mallory' } }])]);
+  assert.ok((await stack.kubectlOk(['get', ...rb, '-o', 'jsonpath={.subjects[*].name}'])).includes('mallory'));
+  const next = await startOperator({ config: stack.config, logger: testLogger('e2e-restart'), kubeConfig: await kubeConfigFor(stack.cp) });
+  try {
+    await next.controller.synced;
+    await eventually('the edit made while no operator ran is undone', async () => !(await stack.kubectlOk(['get', ...rb, '-o', 'jsonpath={.subjects[*].name}'])).includes('mallory'), 60_000);
+    assert.match(await canI(stack, 'list', 'pods', { as: 'mallory', namespace: 'd-ns' }), /^no/);
+  } finally {
+    await next.stop();
+  }
 });

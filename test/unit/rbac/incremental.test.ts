@@ -9,7 +9,7 @@ import { PermissionIndex, type Change } from '../../../src/authz/index.js';
 import { compileRbac, RbacCompiler } from '../../../src/rbac/compile.js';
 import type { RbacObject } from '../../../src/rbac/objects.js';
 import { indexSource } from '../../../src/rbac/source.js';
-import { policy } from '../../support/authz.js';
+import { binding, ns, policy, role, team, user } from '../../support/authz.js';
 import { randomRbacWorld, RBAC_WORLD_API_GROUPS, RBAC_WORLD_CONFIG, type RbacWorld } from '../../support/rbac-world.js';
 import { prng } from '../../../bench/world.js';
 
@@ -77,5 +77,34 @@ describe('RbacCompiler: an update after any change equals a fresh compile', () =
     assert.ok(steps > 30 * 30, `${steps} steps`);
     // Incremental: one change recompiles a few units, not the world.
     assert.ok(recompiled < units * 0.25, `${recompiled} of ${units} units recompiled`);
+  });
+});
+
+describe('RbacCompiler: a Namespace event re-asks only that namespace\'s questions (issue 26)', () => {
+  it('a new team namespace reads that namespace and its team, not every namespace and team', () => {
+    const teams = Array.from({ length: 40 }, (_, i) => team(`t${i}`, { members: i === 7 ? ['alice'] : [] }));
+    const namespaces = Array.from({ length: 40 }, (_, i) => ns(`n${i}`, { 'iam.gatehouse.dev/team': `t${i}` }));
+    const bindings = Array.from({ length: 40 }, (_, i) => binding(`b${i}`, 'r', [{ kind: 'Team', name: `t${i}` }], { teams: [`t${i}`] }));
+    const index = PermissionIndex.build({ users: [user('alice')], roles: [role('r', ['pods:get'])], teams, bindings, namespaces }, policy({}));
+    const src = indexSource(index);
+    const asked = { teamNamespaces: [] as string[], namespaces: 0, namespace: [] as string[] };
+    const counting = {
+      ...src,
+      teamNamespaces: (t: string) => (asked.teamNamespaces.push(t), src.teamNamespaces(t)),
+      namespaces: () => (asked.namespaces++, src.namespaces()),
+      namespace: (n: string) => (asked.namespace.push(n), src.namespace(n)),
+    };
+    const compiler = new RbacCompiler();
+    compiler.update(counting, { now: NOW });
+    asked.teamNamespaces = [];
+    asked.namespaces = 0;
+    asked.namespace = [];
+    index.apply({ op: 'upsert', kind: 'Namespace', object: ns('new-ns', { 'iam.gatehouse.dev/team': 't7' }) });
+    const out = compiler.update(counting, { now: NOW });
+    assert.deepEqual([...new Set(asked.teamNamespaces)], ['t7'], 'only the new namespace\'s team');
+    assert.equal(asked.namespaces, 0, 'no listing of every namespace');
+    assert.deepEqual(asked.namespace, ['new-ns']);
+    assert.ok(out.objects.has('RoleBinding/new-ns/gatehouse:binding:b7'));
+    assert.deepEqual(texts(out.objects), texts(compileRbac(src, { now: NOW }).objects));
   });
 });
