@@ -38,6 +38,11 @@ export interface Operator {
   readonly proxyPort: number | undefined;
   /** The web console's port when config.console.enabled. */
   readonly consolePort: number | undefined;
+  /**
+   * The first step of a graceful shutdown: /readyz fails and every response closes its connection
+   * while the webhooks keep answering, for `ms`; stop() follows.
+   */
+  drain(ms: number): Promise<void>;
   /** Stops serving, stops the controller (releasing the lease). Idempotent. */
   stop(): Promise<void>;
 }
@@ -112,6 +117,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     view: () => (index.synced ? createPolicyView(index, now) : undefined),
     now,
   });
+  let draining = false;
   // Built before the webhook (which serves its TokenReview route); counts into the webhook's metrics.
   let webhookRef: GatehouseWebhook | undefined;
   const credentials = config.credentials.enabled
@@ -135,7 +141,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       }
       return decide(index, req, { now: now() });
     },
-    isReady: () => index.synced,
+    isReady: () => !draining && index.synced,
     validate: (review) => policy.validate(review),
     mutate: (review) => policy.mutate(review),
     createPendingUser: (username) => createPendingUser(kube, username),
@@ -163,6 +169,11 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     credentials,
     proxyPort,
     consolePort: consoleServer?.port,
+    async drain(ms) {
+      draining = true;
+      webhook.server.drain();
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+    },
     stop() {
       // Stop taking work first (the controller releases its lease), then close the server, whose
       // in-flight reviews finish.

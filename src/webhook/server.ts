@@ -74,6 +74,12 @@ export interface InjectResponse {
 export interface WebhookServer {
   listen(): Promise<{ port: number }>;
   close(): Promise<void>;
+  /**
+   * Starts a graceful drain before close(): every later response carries `Connection: close`, so
+   * clients (the API server) stop reusing their keep-alive connections after one more request,
+   * and the connections idle now are closed. New connections are still served.
+   */
+  drain(): void;
   /** Runs one request through routing and the handlers without a socket (tests). */
   inject(req: InjectRequest): Promise<InjectResponse>;
   /** Re-reads the certificate files now; true when a new certificate was installed. */
@@ -123,6 +129,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   let material: TlsMaterial | undefined;
   let pollTimer: NodeJS.Timeout | undefined;
   let reloading: Promise<boolean> | undefined;
+  let draining = false;
 
   const httpsServer = https.createServer({
     // The real certificate is installed by listen(); a server cannot be created without options here.
@@ -237,6 +244,9 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       'Content-Type': reply.contentType ?? JSON_CONTENT_TYPE,
       'Content-Length': body.length,
       ...reply.headers,
+      // Draining: the client closes this connection after the response instead of sending the
+      // next review on it while we shut down (a request written just as we close would fail).
+      ...(draining ? { Connection: 'close' } : {}),
     };
     const closing = reply.headers?.['Connection'] === 'close';
     res.writeHead(reply.status, headers);
@@ -318,6 +328,10 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       logger.info({ host: config.host, port, clientCertificates: verifyClients }, 'webhook server listening');
       return { port };
+    },
+    drain() {
+      draining = true;
+      httpsServer.closeIdleConnections();
     },
     async close() {
       if (pollTimer) clearInterval(pollTimer);

@@ -44,11 +44,6 @@ apiVersion: ${G}/v1alpha1
 kind: RoleBinding
 metadata: {name: vision-pod-users}
 spec: {role: pod-user, subjects: [{kind: Team, name: vision}], scope: {teams: [vision]}}
----
-# No controller-manager here to make the namespace's default service account.
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: default, namespace: vision-dev}
 `;
 
 before(async () => {
@@ -216,6 +211,8 @@ test('finding 3: an upgraded (exec-like) session spliced by the proxy ends when 
   await new Promise<void>((r) => kubelet.listen(0, '127.0.0.1', r));
   const kubeletPort = (kubelet.address() as { port: number }).port;
   try {
+    // The namespace's default service account comes from kube-controller-manager, as on a real cluster.
+    await eventually('the default service account', async () => (await stack.kubectl(['get', 'serviceaccount', 'default', '-n', 'vision-dev'])).code === 0, 60_000, 250);
     assertOk(await apply(stack, `
 apiVersion: v1
 kind: Node
