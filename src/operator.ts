@@ -172,6 +172,8 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     async drain(ms) {
       draining = true;
       webhook.server.drain();
+      // Hand the lease over now rather than after the drain; the index stays current meanwhile.
+      await controller.stepDown();
       if (ms > 0) await new Promise((r) => setTimeout(r, ms));
     },
     stop() {
