@@ -458,6 +458,8 @@ export function runCommand(bin: string, args: string[], opts: { input?: string |
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    // A command that exits before reading its input (a refused connection) must not crash the caller with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }
