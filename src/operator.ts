@@ -141,7 +141,8 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       }
       return decide(index, req, { now: now() });
     },
-    isReady: () => !draining && index.synced,
+    isReady: () => index.synced,
+    isServing: () => !draining,
     validate: (review) => policy.validate(review),
     mutate: (review) => policy.mutate(review),
     createPendingUser: (username) => createPendingUser(kube, username),
