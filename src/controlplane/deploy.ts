@@ -114,11 +114,6 @@ export class GatehouseRelease {
       '--authorization-webhook-version=v1', '--authorization-webhook-cache-authorized-ttl=0s', '--authorization-webhook-cache-unauthorized-ttl=0s']);
   }
 
-  /** Back to RBAC alone (after an uninstall in webhook mode). */
-  async unwireAuthorizationWebhook(): Promise<void> {
-    await this.node.cp.reconfigureApiserver(['--authorization-mode=RBAC', '--authorization-webhook-config-file=', '--authorization-webhook-version=v1']);
-  }
-
   async pods(): Promise<OperatorPod[]> {
     const out = JSON.parse(await this.node.cp.kubectlOk(['get', 'pods', '-n', this.namespace, '-l', `app.kubernetes.io/instance=${this.release}`, '-o', 'json'])) as { items: OperatorPod[] };
     return out.items;
