@@ -51,7 +51,7 @@ const schema = {
       annotations: { type: 'object', additionalProperties: { type: 'string' } },
       loadBalancerSourceRanges: { type: 'array', items: { type: 'string', minLength: 1 } },
     }),
-    server: { ...P.server, properties: pick(P.server.properties, ['maxBodyBytes', 'requestTimeoutMs']) },
+    server: { ...P.server, properties: pick(P.server.properties, ['maxBodyBytes', 'requestTimeoutMs', 'drainSeconds']) },
     console: { ...P.console, properties: pick(P.console.properties, ['enabled', 'port', 'allowedHosts']) },
     operator: { ...P.operator, properties: { leaderElection: le, ...pick(P.operator.properties, ['watch', 'autoRegistrationPerSecond']) } },
     starterObjects: obj('Roles viewer and project-owner and Team everyone, created once by a post-install hook.', { enabled: bool('Create the starter objects (install with --wait).') }),

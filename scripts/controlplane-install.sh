@@ -125,6 +125,10 @@ fi
 if [ "$WANT_NODE" = 1 ] && [ ! -x "$BIN/pause" ]; then
   # The pod sandbox's process, from the same source; static, so its image needs nothing else.
   log "building pause"
+  if ! command -v gcc >/dev/null 2>&1 || [ ! -e /usr/lib/x86_64-linux-gnu/libc.a ]; then
+    as_root apt-get -q update >&2
+    DEBIAN_FRONTEND=noninteractive as_root apt-get -q install -y --no-install-recommends gcc libc6-dev >&2
+  fi
   gcc -static -O2 -DVERSION=3.2 -o "$BIN/pause.tmp" "$SRC_DIR/tree/build/pause/linux/pause.c"
   mv "$BIN/pause.tmp" "$BIN/pause"
 fi

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 # from inside `npm test`, which has installed and built already.
 case " $* " in
   *" --down "*) ;;
+  *" --cluster "*) GATEHOUSE_NODE=1 bash scripts/setup.sh >&2; npm run --silent build >&2 ;;
   *) if [ "${GATEHOUSE_SKIP_SETUP:-}" != 1 ]; then bash scripts/setup.sh >&2; npm run --silent build >&2; fi ;;
 esac
 exec node dist/scripts/local.js "$@"

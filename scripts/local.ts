@@ -11,6 +11,8 @@
 //                                      chart's default is refused by name
 //   npm run local -- --no-samples      skip samples/
 //   npm run local -- --dir DIR         keep state in DIR instead of .gatehouse/local
+//   npm run local -- --cluster         the chart and the image in real pods on a single-node
+//                                      cluster instead (root on Linux; scripts/local-cluster.ts)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, openSync, copyFileSync } from 'node:fs';
 import https from 'node:https';
@@ -409,9 +411,16 @@ async function main(): Promise<void> {
       values: { type: 'string' },
       'no-samples': { type: 'boolean', default: false },
       dir: { type: 'string' },
+      cluster: { type: 'boolean', default: false },
     },
     strict: true,
   });
+  if (values.cluster) {
+    if (values.detach || values.down || values.dir) throw new Error('--cluster runs in the foreground (Ctrl-C stops it); --detach, --down and --dir do not apply');
+    const { runCluster, checkValuesFile } = await import('./local-cluster.js');
+    checkValuesFile(values.values);
+    return runCluster(ROOT, { values: values.values, samples: !values['no-samples'] });
+  }
   if (values.dir) {
     STATE_DIR = path.resolve(values.dir);
     STATE_FILE = path.join(STATE_DIR, 'state.json');

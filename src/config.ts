@@ -79,6 +79,12 @@ export interface ServerConfig {
   clientCertificateRoutes?: Array<'authorize' | 'authenticate' | 'validate' | 'mutate'>;
   maxBodyBytes: number;
   requestTimeoutMs: number;
+  /**
+   * On SIGTERM, keep serving this long before closing (readiness failing, every response closing
+   * its connection), so routing that still points here (kube-proxy's rules, the API server's
+   * open connections) moves to the other replicas first. 0 for host processes and tests.
+   */
+  drainSeconds?: number;
 }
 
 export interface OperatorConfig {
@@ -221,6 +227,7 @@ export const CONFIG_SCHEMA = {
       },
       maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 3 * 1024 * 1024, default: 3 * 1024 * 1024 },
       requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 10_000 },
+      drainSeconds: { type: 'integer', minimum: 0, maximum: 120, default: 0 },
     }),
     certificates: section({
       mode: { enum: ['files', 'operator'], default: 'files' },

@@ -20,10 +20,13 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (exiting) return;
     exiting = true;
-    logger.info({ signal }, 'shutting down');
-    // A hung shutdown must not keep a terminating pod alive past its grace period.
-    setTimeout(() => process.exit(1), 20_000).unref();
-    operator.stop().then(
+    logger.info({ signal, drainSeconds: config.server.drainSeconds }, 'shutting down');
+    // Keep answering while the Service's routing moves to the other replicas (server.drainSeconds),
+    // then stop; a hung stop must not keep a terminating pod alive past its grace period.
+    operator.drain((config.server.drainSeconds ?? 0) * 1000).then(() => {
+      setTimeout(() => process.exit(1), 20_000).unref();
+      return operator.stop();
+    }).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err: errorMessage(err) }, 'shutdown failed');

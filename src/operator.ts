@@ -41,6 +41,11 @@ export interface Operator {
   readonly consolePort: number | undefined;
   /** certificates.mode operator: the keeper of the certificate Secret; undefined in mode files. */
   readonly certificates: CertKeeper | undefined;
+  /**
+   * The first step of a graceful shutdown: /readyz fails and every response closes its connection
+   * while the webhooks keep answering, for `ms`; stop() follows.
+   */
+  drain(ms: number): Promise<void>;
   /** Stops serving, stops the controller (releasing the lease). Idempotent. */
   stop(): Promise<void>;
 }
@@ -116,6 +121,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     view: () => (index.synced ? createPolicyView(index, now) : undefined),
     now,
   });
+  let draining = false;
   // Built before the webhook (which serves its TokenReview route); counts into the webhook's metrics.
   let webhookRef: GatehouseWebhook | undefined;
   const credentials = config.credentials.enabled
@@ -140,6 +146,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       return decide(index, req, { now: now() });
     },
     isReady: () => index.synced,
+    isServing: () => !draining,
     validate: (review) => policy.validate(review),
     mutate: (review) => policy.mutate(review),
     createPendingUser: (username) => createPendingUser(kube, username),
@@ -189,6 +196,13 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     proxyPort,
     consolePort: consoleServer?.port,
     certificates: certKeeper,
+    async drain(ms) {
+      draining = true;
+      webhook.server.drain();
+      // Hand the lease over now rather than after the drain; the index stays current meanwhile.
+      await controller.stepDown();
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+    },
     stop() {
       // Stop taking work first (the controller releases its lease), then close the server, whose
       // in-flight reviews finish.

@@ -54,6 +54,11 @@ export interface Controller {
   /** Resolves once every kind has been listed and the index marked synced. */
   readonly synced: Promise<void>;
   isLeader(): boolean;
+  /**
+   * Stops taking work, lets writes in flight finish and releases the lease, but keeps the watches
+   * (the index stays current while the webhooks drain): the first step of a graceful shutdown.
+   */
+  stepDown(): Promise<void>;
   /** Stops taking work, lets writes in flight finish, releases the lease, stops the watches. */
   stop(): Promise<void>;
   metrics(): ControllerMetrics;
@@ -100,6 +105,7 @@ export function createController(opts: ControllerOptions): Controller {
 
   let synced = false;
   let stopped = false;
+  let steppingDown: Promise<void> | undefined;
 
   const queue = createWorkQueue({ clock, logger, backoffInitialMs: watch.backoffInitialMs, backoffMaxMs: watch.backoffMaxMs, concurrency: 2 });
 
@@ -338,6 +344,15 @@ export function createController(opts: ControllerOptions): Controller {
     enqueueAll();
   });
 
+  const stepDown = (): Promise<void> => {
+    steppingDown ??= (async () => {
+      await rbac?.stop();
+      await queue.stop();
+      await leader.stop();
+    })();
+    return steppingDown;
+  };
+
   return {
     start() {
       for (const inf of informers) inf.start();
@@ -345,12 +360,11 @@ export function createController(opts: ControllerOptions): Controller {
     },
     synced: syncedPromise,
     isLeader: () => leader.isLeader(),
+    stepDown,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await rbac?.stop();
-      await queue.stop();
-      await leader.stop();
+      await stepDown();
       await Promise.all(informers.map((i) => i.stop()));
       logger.info({}, 'controller stopped');
     },

@@ -371,6 +371,17 @@ export class ControlPlane {
     await this.startApiserver();
   }
 
+  /**
+   * Restarts the API server with flags set or replaced (by name, `--flag=value`), e.g. to wire an
+   * authorization webhook whose kubeconfig exists only once something in the cluster rendered it.
+   */
+  async reconfigureApiserver(flags: string[]): Promise<void> {
+    const names = new Set(flags.map((f) => f.split('=')[0]));
+    const kept = this.apiserverArgs.filter((a) => !names.has(a.split('=')[0]));
+    this.apiserverArgs.splice(0, this.apiserverArgs.length, ...kept, ...flags);
+    await this.restartApiserver();
+  }
+
   get apiserverPid(): number | undefined {
     return this.apiserver?.child.pid;
   }
@@ -447,6 +458,8 @@ export function runCommand(bin: string, args: string[], opts: { input?: string |
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    // A command that exits before reading its input (a refused connection) must not crash the caller with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

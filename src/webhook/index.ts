@@ -20,6 +20,11 @@ export interface GatehouseWebhookOptions {
   authorize: (req: AccessRequest) => Decision;
   /** True once the index has synced (readiness, and answers before it are no opinion). */
   isReady: () => boolean;
+  /**
+   * False while the replica drains before shutting down: /readyz fails, but the webhooks keep
+   * answering from the index (an answer of "not synced" then would be a wrong answer).
+   */
+  isServing?: () => boolean;
   /** Admission validator and mutator; without a validator /validate and /mutate are not served. */
   validate?: Validator;
   mutate?: Mutator;
@@ -99,7 +104,7 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
     authorize,
     ...(admission ? { admission } : {}),
     ...(options.authenticate ? { authenticate: options.authenticate } : {}),
-    isReady,
+    isReady: () => isReady() && (options.isServing?.() ?? true),
     ...(options.servingTrusted ? { servingTrusted: options.servingTrusted } : {}),
     metrics,
   });

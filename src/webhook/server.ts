@@ -79,6 +79,12 @@ export interface InjectResponse {
 export interface WebhookServer {
   listen(): Promise<{ port: number }>;
   close(): Promise<void>;
+  /**
+   * Starts a graceful drain before close(): every later response carries `Connection: close`, so
+   * clients (the API server) stop reusing their keep-alive connections after one more request.
+   * New connections are still served.
+   */
+  drain(): void;
   /** Runs one request through routing and the handlers without a socket (tests). */
   inject(req: InjectRequest): Promise<InjectResponse>;
   /** Re-reads the certificate files now; true when a new certificate was installed. */
@@ -135,6 +141,7 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   let material: TlsMaterial | undefined;
   let pollTimer: NodeJS.Timeout | undefined;
   let reloading: Promise<boolean> | undefined;
+  let draining = false;
 
   const httpsServer = https.createServer({
     // The real certificate is installed by listen(); a server cannot be created without options here.
@@ -249,6 +256,9 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       'Content-Type': reply.contentType ?? JSON_CONTENT_TYPE,
       'Content-Length': body.length,
       ...reply.headers,
+      // Draining: the client closes this connection after the response instead of sending the
+      // next review on it while we shut down (a request written just as we close would fail).
+      ...(draining ? { Connection: 'close' } : {}),
     };
     const closing = reply.headers?.['Connection'] === 'close';
     res.writeHead(reply.status, headers);
@@ -349,6 +359,12 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       logger.info({ host: config.host, port, clientCertificates: verifyClients }, 'webhook server listening');
       return { port };
+    },
+    drain() {
+      // Idle connections are left open: closing one races with a client that just picked it for
+      // its next request (the unit test saw "socket hang up"). Each is closed after its next
+      // response instead, and close() ends those never used again.
+      draining = true;
     },
     async close() {
       if (pollTimer) clearInterval(pollTimer);

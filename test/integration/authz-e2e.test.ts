@@ -54,11 +54,11 @@ const WORLD = [
 before(async () => {
   stack = await startStack({ config: CONFIG });
   await stack.kubectlOk(['apply', '-f', '-'], { input: WORLD });
-  // Native RBAC: reading pods and configmaps everywhere for the inactive users, an Active one, and
-  // a user without a User. (Not the built-in `view`: it is aggregated by the controller-manager,
-  // which the test control plane does not run, so it is empty here.)
-  await stack.kubectlOk(['create', 'clusterrole', 'native-reader', '--verb=get,list,watch', '--resource=pods,configmaps']);
-  await stack.kubectlOk(['create', 'clusterrolebinding', 'native-view', '--clusterrole=native-reader',
+  // Native RBAC: the built-in `view` for the inactive users, an Active one, and a user without a
+  // User. kube-controller-manager aggregates `view`'s rules shortly after the API server starts.
+  await eventually('the built-in view ClusterRole aggregated', async () =>
+    (await stack.kubectl(['get', 'clusterrole', 'view', '-o', 'jsonpath={.rules[*].resources}'])).stdout.includes('pods'), 120_000, 500);
+  await stack.kubectlOk(['create', 'clusterrolebinding', 'native-view', '--clusterrole=view',
     '--user=pat', '--user=rex', '--user=sue', '--user=act', '--user=uma', '--user=system:serviceaccount:ci:builder']);
   await stack.settle();
 });
@@ -117,7 +117,7 @@ test('Pending, Rejected and Suspended users are refused even where native RBAC a
   // and is let in by RBAC after Gatehouse's no opinion.
   assert.equal(await canI(stack, 'get', 'pods', { as: 'act', namespace: 'rbac-ns' }), 'yes');
   assert.deepEqual(await review(stack, 'act', { verb: 'get', resource: 'pods', namespace: 'rbac-ns' }),
-    { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "native-view" of ClusterRole "native-reader" to User "act"' });
+    { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "native-view" of ClusterRole "view" to User "act"' });
   for (const [name, state] of [['pat', 'Pending'], ['rex', 'Rejected'], ['sue', 'Suspended']] as const) {
     assert.equal(await canI(stack, 'get', 'pods', { as: name, namespace: 'rbac-ns' }), `no - user ${name} is ${state}`);
     const get = await stack.kubectl(['get', 'pods', '-n', 'rbac-ns'], { as: name });
@@ -135,7 +135,7 @@ test('an unknown user (no User object) falls through to native RBAC', async () =
   // uma has a native ClusterRoleBinding to view; ned has nothing.
   assert.equal(await canI(stack, 'get', 'pods', { as: 'uma', namespace: 'rbac-ns' }), 'yes');
   assert.equal((await review(stack, 'uma', { verb: 'get', resource: 'pods', namespace: 'rbac-ns' })).reason,
-    'RBAC: allowed by ClusterRoleBinding "native-view" of ClusterRole "native-reader" to User "uma"');
+    'RBAC: allowed by ClusterRoleBinding "native-view" of ClusterRole "view" to User "uma"');
   assert.match(await canI(stack, 'get', 'pods', { as: 'ned', namespace: 'rbac-ns' }), /^no - user ned has no User object/);
   const get = await stack.kubectl(['get', 'pods', '-n', 'rbac-ns'], { as: 'ned' });
   assert.match(get.stderr, /Forbidden.*User "ned" cannot list resource "pods"/);

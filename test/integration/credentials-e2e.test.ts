@@ -347,6 +347,8 @@ test('upgraded connections (exec) go through the proxy as the user and carry byt
   await new Promise<void>((r) => kubelet.listen(0, '127.0.0.1', r));
   const kubeletPort = (kubelet.address() as { port: number }).port;
   try {
+    // The namespace's default service account comes from kube-controller-manager, as on a real cluster.
+    await eventually('the default service account', async () => (await stack.kubectl(['get', 'serviceaccount', 'default', '-n', 'vision-dev'])).code === 0, 60_000, 250);
     assertOk(await apply(stack, `
 apiVersion: v1
 kind: Node
@@ -354,11 +356,6 @@ metadata: {name: fake-node}
 status:
   addresses: [{type: InternalIP, address: 127.0.0.1}]
   daemonEndpoints: {kubeletEndpoint: {Port: ${kubeletPort}}}
----
-# No controller-manager here to make the namespace's default service account.
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: default, namespace: vision-dev}
 ---
 apiVersion: v1
 kind: Pod

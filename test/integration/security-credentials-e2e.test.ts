@@ -29,9 +29,7 @@ const WORLD = world()
   .namespace('vision-dev')
   .role('pod-user', ['pods:*', 'configmaps:*', 'pods/exec:create'])
   .team('vision', { members: [], namespaces: ['vision-dev'] })
-  .binding('vision-pod-users', 'pod-user', 'Team:vision', 'team:vision')
-  // No controller-manager here to make the namespace's default service account.
-  .object({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'vision-dev' } });
+  .binding('vision-pod-users', 'pod-user', 'Team:vision', 'team:vision');
 
 before(async () => {
   stack = await startWithWorld(WORLD, {
@@ -196,6 +194,8 @@ test('finding 3: an upgraded (exec-like) session spliced by the proxy ends when 
   await new Promise<void>((r) => kubelet.listen(0, '127.0.0.1', r));
   const kubeletPort = (kubelet.address() as { port: number }).port;
   try {
+    // The namespace's default service account comes from kube-controller-manager, as on a real cluster.
+    await eventually('the default service account', async () => (await stack.kubectl(['get', 'serviceaccount', 'default', '-n', 'vision-dev'])).code === 0, 60_000, 250);
     assertOk(await apply(stack, `
 apiVersion: v1
 kind: Node

@@ -88,7 +88,7 @@ test("values.schema.json describes the product keys exactly as the operator's CO
   }
   // server and operator: only the settings the chart leaves to values, with the same subschemas.
   const server = valuesSchema.properties['server']?.properties ?? {};
-  assert.deepEqual(Object.keys(server).sort(), ['maxBodyBytes', 'requestTimeoutMs']);
+  assert.deepEqual(Object.keys(server).sort(), ['drainSeconds', 'maxBodyBytes', 'requestTimeoutMs']);
   for (const [k, v] of Object.entries(server)) {
     assert.deepEqual(v, (CONFIG_SCHEMA.properties.server.properties as Record<string, unknown>)[k]);
   }

@@ -289,3 +289,21 @@ test('an AdmissionReview nested too deep still gets a review that echoes its uid
   assert.equal(answer.response.allowed, false);
   assert.match(answer.response.status.message, /deeper than 100/);
 });
+
+test('drain(): still serving, but every response closes its connection, so a client moves off before close()', async () => {
+  const { server, port } = await start(serverConfig(certs));
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const a = await request(port, { path: '/authorize', body: JSON.stringify(sar()), ca, agent });
+    assert.equal(a.headers['connection'], 'keep-alive');
+    server.drain();
+    const b = await request(port, { path: '/authorize', body: JSON.stringify(sar()), ca, agent });
+    assert.equal(b.status, 200, 'answered while draining');
+    assert.equal(b.headers['connection'], 'close');
+    const c = await request(port, { path: '/authorize', body: JSON.stringify(sar()), ca, agent });
+    assert.equal(c.status, 200, 'a new connection is still served');
+    assert.notEqual(c.socketId, b.socketId, 'the client did not reuse the drained connection');
+  } finally {
+    agent.destroy();
+  }
+});
