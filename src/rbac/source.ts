@@ -57,6 +57,8 @@ export interface RbacSource {
   namespace(name: string): RbacNamespace | undefined;
   /** Existing namespaces a team's scope covers (label or spec.namespaces). */
   teamNamespaces(team: string): readonly string[];
+  /** Existing namespaces a `teams: [team]` scope covers: the team's and every team's below it. */
+  subtreeNamespaces(team: string): readonly string[];
 }
 
 /** The adapter from today's PermissionIndex: the one place the compiler's input meets the index. */
@@ -112,6 +114,9 @@ export function indexSource(index: PermissionIndex): RbacSource {
     namespace: nsFacts,
     teamNamespaces(team) {
       return [...index.teamNamespaces(team)].filter((ns) => index.getNamespace(ns) !== undefined).sort();
+    },
+    subtreeNamespaces(team) {
+      return [...index.subtreeNamespaces(team)].filter((ns) => index.getNamespace(ns) !== undefined).sort();
     },
   };
 }
