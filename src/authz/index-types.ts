@@ -1,7 +1,10 @@
-// The index's shared types: the kinds and changes it takes, and what decide() reads of a user, a
-// role name and a namespace. Re-exported by index.ts, which callers import.
-import type { Namespace, Role, RoleBinding, Team, User, UserState } from '../api/types.js';
-import type { CompiledBinding } from './index.js';
+// The index's shared types: the kinds and changes it takes, what a binding compiles to, and what
+// decide() reads of a user, a role name and a namespace. Re-exported by index.ts, which callers
+// import. The index's parts (placement, memberships, role-table, user-records) import their types
+// from here, and this file imports none of them nor index.ts: no import circle inside src/authz/
+// (test/unit/architecture/imports.test.ts checks it).
+import type { Namespace, Role, RoleBinding, Subject, Team, User, UserState } from '../api/types.js';
+import type { CompiledScope } from './scope.js';
 
 export type IndexedKind = 'User' | 'Role' | 'Team' | 'RoleBinding' | 'Namespace';
 
@@ -27,6 +30,21 @@ export interface World {
   teams?: readonly Team[];
   bindings?: readonly RoleBinding[];
   namespaces?: readonly Namespace[];
+}
+
+/** A RoleBinding as the index holds it: its scope compiled, its subjects as ids, its role's cell. */
+export interface CompiledBinding {
+  readonly name: string;
+  readonly role: string;
+  readonly subjects: readonly Subject[];
+  readonly scope: CompiledScope;
+  /** ms since epoch; null = never. NaN (unparseable expiresAt) counts as expired. */
+  readonly expiresAt: number | null;
+  readonly object: RoleBinding;
+  /** The role as compiled now (a cell shared by every binding of the role, updated on recompiles). */
+  readonly roleCell: RoleCell;
+  /** Internal ids of the subjects (subject-ids.ts), compared as numbers in decide(). */
+  readonly subjectIds: readonly number[];
 }
 
 /** Milliseconds since the epoch; injected so expiry is testable. */

@@ -11,7 +11,8 @@
 //                    with answers by name derived from them
 //   placement.ts     compiled bindings by subject, by scope (cluster, namespace, team) and by role
 //   subject-ids.ts   subjects as small integers; multimap.ts the map-of-sets helpers;
-//   index-types.ts   the shared types (re-exported here)
+//   index-types.ts   the shared types (re-exported here); it imports none of the parts nor this
+//                    file, so the parts depend on it and never on index.ts (no import circle)
 // Role compilation itself is in roles.ts, the bitsets in grantbits.ts, the shared rules in rules.ts,
 // the status diagnostics next to status (src/controller/diagnostics.ts).
 //
@@ -36,7 +37,7 @@
 // the state a rebuild from the same objects gives (test/unit/authz/property.test.ts checks it with
 // test/support/index-equivalence.ts, which compares every public answer). Expiry is evaluated when
 // asked, with the injected clock, never at apply time.
-import type { Namespace, ObjectMeta, Role, RoleBinding, Subject, SubjectKind, Team, User } from '../api/types.js';
+import type { Namespace, ObjectMeta, Role, RoleBinding, SubjectKind, Team, User } from '../api/types.js';
 import { canonical } from '../api/canonical.js';
 import { OWNER_USERNAME_ANNOTATION } from '../api/owner.js';
 import type { PolicyConfig } from '../config.js';
@@ -52,22 +53,8 @@ import { UserRecords } from './user-records.js';
 
 export type { CompiledRole, OwnRole, RoleAtom } from './roles.js';
 
-export type { IndexedKind, ObjectOfKind, Change, World, NowSource, UserRecord, RoleCell, NamespaceFast } from './index-types.js';
-import type { IndexedKind, ObjectOfKind, Change, World, NowSource, UserRecord, RoleCell, NamespaceFast } from './index-types.js';
-
-export interface CompiledBinding {
-  readonly name: string;
-  readonly role: string;
-  readonly subjects: readonly Subject[];
-  readonly scope: CompiledScope;
-  /** ms since epoch; null = never. NaN (unparseable expiresAt) counts as expired. */
-  readonly expiresAt: number | null;
-  readonly object: RoleBinding;
-  /** The role as compiled now (a cell shared by every binding of the role, updated on recompiles). */
-  readonly roleCell: RoleCell;
-  /** Internal ids of the subjects (subject-ids.ts), compared as numbers in decide(). */
-  readonly subjectIds: readonly number[];
-}
+export type { IndexedKind, ObjectOfKind, Change, World, NowSource, UserRecord, RoleCell, NamespaceFast, CompiledBinding } from './index-types.js';
+import type { IndexedKind, ObjectOfKind, Change, World, NowSource, UserRecord, NamespaceFast, CompiledBinding } from './index-types.js';
 
 function parseExpiry(text: string | undefined): number | null {
   if (text === undefined || text === '') return null;

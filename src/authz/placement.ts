@@ -4,7 +4,7 @@
 // namespace's NamespaceFast; team-scoped ones by scope team), and by role. A binding without
 // subjects is filed under NO_SUBJECT, which no request carries, so it is found by scope and grants
 // nothing. Bindings with an expiresAt are also kept apart, so nextExpiry() scans only those.
-import type { CompiledBinding } from './index.js';
+import type { CompiledBinding } from './index-types.js';
 import type { Memberships } from './memberships.js';
 import { addAt, addTo, EMPTY, removeAt, removeFrom } from './multimap.js';
 import { NO_SUBJECT, type SubjectIds } from './subject-ids.js';

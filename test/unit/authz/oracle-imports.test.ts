@@ -7,25 +7,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { importsOf } from '../../support/source-imports.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // dist/test/unit/authz -> the repository root.
 const root = resolve(here, '../../../..');
-
-/** Every import/export-from statement of a TypeScript or JavaScript source: its text and module. */
-export function importsOf(source: string): { text: string; from: string; typeOnly: boolean }[] {
-  const out: { text: string; from: string; typeOnly: boolean }[] = [];
-  const re = /^\s*(import|export)\s+([\s\S]*?)\s+from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm;
-  for (const m of source.matchAll(re)) {
-    const from = m[3] ?? m[4] ?? m[5]!;
-    const clause = m[2] ?? '';
-    // `import type {..}` / `export type {..}`; a clause whose every name is `type X` is type-only too.
-    const names = clause.replace(/^type\s+/, '').replace(/[{}]/g, '').split(',').map((x) => x.trim()).filter(Boolean);
-    const typeOnly = m[1] !== undefined && (/^type\s/.test(clause) || (clause.startsWith('{') && names.length > 0 && clause.replace(/[{}]/g, '').split(',').every((x) => /^\s*type\s/.test(x) || x.trim() === '')));
-    out.push({ text: m[0].trim(), from, typeOnly });
-  }
-  return out;
-}
 
 const fromSrcAuthz = (spec: string): boolean => /(^|\/)src\/authz(\/|$)/.test(spec);
 
