@@ -230,7 +230,9 @@ describe('quota allocation: examples', () => {
       for (let j = 0; j < 5; j++) if (createPod(m, 'a2')) sibling++;
       settle(m);
     }
-    assert.equal(sibling, 3);
+    // 3 GPUs are free between a1 (using 1) and a2: equal whole shares give a2 two of them; the odd
+    // one stays where it is (a1) so rounds do not flip it back and forth (docs/quotas.md).
+    assert.equal(sibling, 2);
   });
 
   it('parses and prints quantities exactly', () => {
