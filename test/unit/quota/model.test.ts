@@ -235,6 +235,20 @@ describe('quota allocation: examples', () => {
     assert.equal(sibling, 2);
   });
 
+  it('loosening waits until the tightening is in force (status.hard), or two namespaces could overshoot', () => {
+    const m: Model = { teams, nsTeam: new Map([['a1', 'a'], ['a2', 'a']]), rqs: new Map(), pods: new Map() };
+    settle(m); // 2 + 2
+    assert.ok(createPod(m, 'a2') && createPod(m, 'a2'));
+    sync(m, 'a2');
+    assert.equal(round(m), 'tighten'); // a1 2 -> 1 in spec; a1's status still says 2
+    assert.equal(round(m), 'wait'); // a2 may not grow to 3 yet
+    for (let i = 0; i < 3; i++) createPod(m, 'a1'); // admitted against status.hard 2
+    for (const ns of ['a1', 'a2']) sync(m, ns);
+    settle(m);
+    for (let i = 0; i < 3; i++) createPod(m, 'a2');
+    assert.ok(usage(m, 'a') <= 4n * U, `a uses ${formatQuantity(usage(m, 'a'))}`);
+  });
+
   it('parses and prints quantities exactly', () => {
     assert.equal(parseQuantity('8'), 8000n);
     assert.equal(parseQuantity(8), 8000n);
