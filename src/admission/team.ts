@@ -6,7 +6,7 @@ import { scopeText } from '../authz/scope.js';
 import { dns1123LabelProblem } from './names.js';
 import { grantProblem } from './grants.js';
 import { MAX_DESCRIPTION_LENGTH, textProblem, UNSAFE_TEXT } from '../api/username.js';
-import { budgetProblems, type QuotaTeam } from '../quota/allocate.js';
+import { budgetProblems, quotaTeams, type QuotaTeam } from '../quota/allocate.js';
 import { parseQuantity, QuantityError } from '../quota/quantity.js';
 
 const TEAM_FIELDS = { description: 'string', members: 'string[]', groups: 'string[]', namespaces: 'string[]', parent: 'string', quota: 'object' } as const;
@@ -129,21 +129,6 @@ export function readQuota(env: Pick<Env, 'f'>, team: Team): Map<string, bigint> 
     }
   }
   return env.f.ok ? out : undefined;
-}
-
-/** The index's teams as the allocation sees them (a malformed quota reads as none). */
-export function quotaTeams(teams: readonly Team[]): Map<string, QuotaTeam> {
-  const out = new Map<string, QuotaTeam>();
-  for (const t of teams) {
-    let hard = new Map<string, bigint>();
-    try {
-      for (const [k, v] of Object.entries(t.spec.quota?.hard ?? {})) hard.set(k, parseQuantity(v));
-    } catch {
-      hard = new Map();
-    }
-    out.set(t.metadata.name, { name: t.metadata.name, parent: t.spec.parent, hard });
-  }
-  return out;
 }
 
 /** A child's budget fits what its parent has left, and the team's own children fit it (with figures). */

@@ -19,7 +19,8 @@
 // quota), and only once every managed quota's status.hard has caught up with its spec, the
 // loosening ones (raise, drop a limit, delete a quota). A namespace freed by deleted pods is
 // therefore re-offered to its siblings one round after kube-controller-manager recounts.
-import { formatQuantity } from './quantity.js';
+import type { Team } from '../api/types.js';
+import { formatQuantity, parseQuantity } from './quantity.js';
 
 export const QUOTA_TEAM_ANNOTATION = 'iam.gatehouse.dev/quota-team';
 export const QUOTA_BUDGET_ANNOTATION = 'iam.gatehouse.dev/quota-budget';
@@ -337,3 +338,19 @@ export function budgetProblems(teams: ReadonlyMap<string, QuotaTeam>, team: Quot
   }
   return problems;
 }
+
+/** The index's teams as the allocation sees them (a malformed quota reads as none). */
+export function quotaTeams(teams: readonly Team[]): Map<string, QuotaTeam> {
+  const out = new Map<string, QuotaTeam>();
+  for (const t of teams) {
+    let hard = new Map<string, bigint>();
+    try {
+      for (const [k, v] of Object.entries(t.spec.quota?.hard ?? {})) hard.set(k, parseQuantity(v));
+    } catch {
+      hard = new Map();
+    }
+    out.set(t.metadata.name, { name: t.metadata.name, parent: t.spec.parent, hard });
+  }
+  return out;
+}
+
