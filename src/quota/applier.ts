@@ -120,6 +120,13 @@ export function teamTotals(world: QuotaWorld): Map<string, { hard: Map<string, b
   return out;
 }
 
+/** The applier's totals as metric samples, in whole units (milli-units / 1000). */
+export function teamQuotaSamples(teams: QuotaApplierMetrics['teams']): Array<{ team: string; resource: string; hard: number; used: number }> {
+  const out: Array<{ team: string; resource: string; hard: number; used: number }> = [];
+  for (const [team, t] of teams) for (const [resource, hard] of t.hard) out.push({ team, resource, hard: Number(hard) / 1000, used: Number(t.used.get(resource) ?? 0n) / 1000 });
+  return out;
+}
+
 export function createQuotaApplier(opts: QuotaApplierOptions): QuotaApplier {
   const { client, index, logger, clock } = opts;
   let started = false;

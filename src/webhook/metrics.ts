@@ -16,6 +16,15 @@ export interface WebhookMetricsOptions {
   processMetrics?: boolean;
   /** Modes rbac and both: what the RBAC applier knows of expiry and foreign objects (undefined otherwise). */
   rbac?: () => RbacExpiryStatus | undefined;
+  /** Team budgets and use over each subtree (src/quota/applier.ts), in whole units of each resource. */
+  teamQuotas?: () => Iterable<TeamQuotaSample>;
+}
+
+export interface TeamQuotaSample {
+  team: string;
+  resource: string;
+  hard: number;
+  used: number;
 }
 
 /** The RBAC applier's figures the alerts read (src/controller/rbac-applier.ts metrics()). */
@@ -116,6 +125,20 @@ export function createWebhookMetrics(options: WebhookMetricsOptions = {}): Webho
       }
     },
   });
+  if (options.teamQuotas) {
+    const samples = options.teamQuotas;
+    const gauge = (name: string, help: string, pick: (s: TeamQuotaSample) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['team', 'resource'], registers: [registry],
+        collect() {
+          this.reset();
+          for (const s of samples()) this.set({ team: s.team, resource: s.resource }, pick(s));
+        },
+      });
+    };
+    gauge('gatehouse_team_quota_hard', 'A team\'s budget (spec.quota.hard) per resource, for its whole subtree (docs/quotas.md).', (s) => s.hard);
+    gauge('gatehouse_team_quota_used', 'What the namespaces of a team\'s subtree use of a budgeted resource, from their ResourceQuotas\' status.used.', (s) => s.used);
+  }
   if (options.rbac) {
     // Native RBAC objects do not expire: Gatehouse deletes them when a binding's expiresAt passes,
     // so a grant outlives its expiry while no replica leads. These let an alert say so (docs/rbac.md).
