@@ -13,8 +13,8 @@
 // within the budget means pods created concurrently in two namespaces cannot overshoot.
 //
 // allocate() says what each namespace's hard should be: its use, plus a share of the subtree's
-// free headroom (equal shares in whole units; a remainder stays with the namespaces holding the
-// most now, so rounds converge); as a namespace's use grows, so does its hard, at its siblings' expense. plan() turns that into writes that never
+// free headroom (one whole unit each first, then equal shares in whole units; orders by use only,
+// so rounds converge); as a namespace's use grows, so does its hard, at its siblings' expense. plan() turns that into writes that never
 // transiently break the rule: first only tightening writes (lower a hard, add a limit, create a
 // quota), and only once every managed quota's status.hard has caught up with its spec, the
 // loosening ones (raise, drop a limit, delete a quota). A namespace freed by deleted pods is
@@ -214,8 +214,11 @@ function budgetText(world: QuotaWorld, team: string, resources: readonly string[
 
 /**
  * Shares `budget` among units: each first gets its use (capped by its own budget; if uses already
- * exceed the budget, in name order until it runs out), then the free rest in equal whole grains,
- * the remainder one grain each to the units holding the most now (stable across rounds).
+ * exceed the budget, in name order until it runs out); then every unit one whole grain of headroom
+ * while the budget lasts (so an idle namespace can start, and a namespace whose pods were deleted
+ * frees a unit its sibling can take); then the free rest in equal grains, the remainder one grain
+ * each. Every order here depends on use only (least used first, then name), never on the current
+ * hard, so a round does not undo the last one and the rounds settle.
  */
 function share(units: Unit[], budget: bigint): void {
   let left = budget;
@@ -227,16 +230,19 @@ function share(units: Unit[], budget: bigint): void {
   const whole = (v: bigint | null): boolean => v === null || v % 1000n === 0n;
   const grain = whole(budget) && units.every((u) => whole(u.used) && whole(u.cap)) ? 1000n : 1n;
   const room = (u: Unit): bigint => (u.cap === null ? INF : u.cap - u.given);
+  const fits = (u: Unit): boolean => room(u) === INF || room(u) >= grain;
+  const byNeed = [...units].sort((a, b) => (a.used !== b.used ? (a.used < b.used ? -1 : 1) : a.name < b.name ? -1 : 1));
+  for (const u of byNeed) {
+    if (left < grain) break;
+    if (!fits(u)) continue;
+    u.given += grain;
+    left -= grain;
+  }
   for (;;) {
-    const open = units.filter((u) => room(u) === INF || room(u) >= grain);
+    const open = byNeed.filter(fits);
     if (open.length === 0 || left < grain) break;
     const each = (left / grain / BigInt(open.length)) * grain;
     if (each === 0n) {
-      // Where the remainder already is stays put (a round must not undo the last one), then by name.
-      open.sort((a, b) => {
-        if (a.current !== b.current) return a.current === null ? 1 : b.current === null ? -1 : a.current > b.current ? -1 : 1;
-        return a.name < b.name ? -1 : 1;
-      });
       for (const u of open) {
         if (left < grain) break;
         u.given += grain;
