@@ -15,7 +15,7 @@
 import https from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { loadavg, cpus } from 'node:os';
-import { startStack } from '../test/support/stack.js';
+import { startWithWorld, world } from '../test/support/world.js';
 import { issueToken } from '../src/credentials/token.js';
 import { stats, type Stats } from './stats.js';
 
@@ -92,38 +92,18 @@ async function throughput(get: () => Promise<number>): Promise<number> {
 async function main(): Promise<void> {
   const load0 = loadavg();
   process.stderr.write(`bench:proxy: ${REQUESTS} sequential GETs per path (after ${WARMUP} warm-up), ${SECONDS} s closed loop at ${CONCURRENCY} connections; load ${load0.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores\n`);
-  const stack = await startStack({
+  // alice, in team-a, which may read pods in its namespace.
+  const WORLD = world()
+    .namespace(NS)
+    .user('alice', { state: 'Active' })
+    .team('team-a', { members: ['alice'], namespaces: [NS] })
+    .role('pod-reader', ['pods:read'])
+    .binding('team-a-pods', 'pod-reader', 'Team:team-a', 'team:team-a');
+  const stack = await startWithWorld(WORLD, {
     controlPlane: { users: [{ token: ALICE_STATIC, user: 'alice', groups: [] }] },
     config: { credentials: { enabled: true, rateLimits: { perSourcePerMinute: 100_000, perUserPerMinute: 100_000 } } },
   });
   try {
-    await stack.kubectlOk(['apply', '-f', '-'], {
-      input: `apiVersion: v1
-kind: Namespace
-metadata: {name: ${NS}}
----
-apiVersion: iam.gatehouse.dev/v1alpha1
-kind: User
-metadata: {name: alice}
-spec: {state: Active}
----
-apiVersion: iam.gatehouse.dev/v1alpha1
-kind: Team
-metadata: {name: team-a}
-spec: {members: [alice], namespaces: [${NS}]}
----
-apiVersion: iam.gatehouse.dev/v1alpha1
-kind: Role
-metadata: {name: pod-reader}
-spec: {permissions: ["pods:read"]}
----
-apiVersion: iam.gatehouse.dev/v1alpha1
-kind: RoleBinding
-metadata: {name: team-a-pods}
-spec: {role: pod-reader, subjects: [{kind: Team, name: team-a}], scope: {teams: [team-a]}}
-`,
-    });
-    await stack.settle();
     // An invitation the way the CLI makes one (a request Secret with the hash), then redemption.
     const inv = issueToken('inv');
     await stack.kubectlOk(['create', 'secret', 'generic', 'bench-invite', '-n', 'gatehouse-system', '--from-literal=action=invite',

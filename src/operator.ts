@@ -14,7 +14,7 @@ import { createPolicyView } from './admission/view.js';
 import { createGatehouseWebhook, type GatehouseWebhook } from './webhook/index.js';
 import { createCredentials, type Credentials } from './credentials/index.js';
 import { startConsoleServer, type ConsoleServer } from './console/server.js';
-import { clientFromKubeConfig } from './cli/kube.js';
+import { clientFromKubeConfig } from './client/kube.js';
 import { ConsoleError } from './errors.js';
 
 export interface OperatorOptions {

@@ -1,6 +1,6 @@
 // The command table's shape, argv -> (command, flags, positionals), and the help text. Pure.
 import { parseArgs } from 'node:util';
-import { usageError } from './errors.js';
+import { usageError } from '../client/errors.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';

@@ -2,12 +2,12 @@
 // client (so `--help` and usage errors never touch the kubeconfig).
 import type { GatehouseKind } from '../api/types.js';
 import type { OptionValues } from './args.js';
-import { CliError, EXIT, usageError } from './errors.js';
+import { usageError } from '../client/errors.js';
+import { findObject, NOUN, updateWithRetry, type SpecChange, type Update } from '../client/edits.js';
 import type { OutputFormat } from './format.js';
-import { forDisplay, nearestNames, render } from './format.js';
-import type { GatehouseClient, ObjectOf } from './kube.js';
+import { forDisplay, render } from './format.js';
+import type { GatehouseClient, ObjectOf } from '../client/kube.js';
 import type { PostToken } from './login.js';
-import { usernameOf } from '../authz/rules.js';
 
 export interface Context {
   args: string[];
@@ -60,36 +60,6 @@ export function asList(items: unknown[]): { apiVersion: string; kind: string; it
   return { apiVersion: 'v1', kind: 'List', items };
 }
 
-const NOUN: Record<GatehouseKind, string> = { User: 'user', Role: 'role', Team: 'team', RoleBinding: 'role assignment' };
-const LIST_CMD: Record<GatehouseKind, string> = { User: 'user list', Role: 'role list', Team: 'team list', RoleBinding: 'role assignment list' };
-
-/**
- * Gets an object by name. A User may also be named by its username (alice@example.com). When it is
- * not there, the error lists the nearest names the caller can see.
- */
-export async function findObject<K extends GatehouseKind>(ctx: Context, kind: K, name: string): Promise<ObjectOf<K>> {
-  const client = ctx.client();
-  try {
-    return await client.get(kind, name);
-  } catch (err) {
-    if (!(err instanceof CliError) || err.details['notFound'] !== true) throw err;
-  }
-  let all: Array<ObjectOf<K>> = [];
-  try {
-    all = await client.list(kind);
-  } catch {
-    /* the caller may not list them; the plain not-found message must do */
-  }
-  if (kind === 'User') {
-    const byUsername = all.find((u) => usernameOf(u as ObjectOf<'User'>) === name);
-    if (byUsername) return byUsername;
-  }
-  const candidates = all.flatMap((o) => (kind === 'User' ? [o.metadata.name, usernameOf(o as ObjectOf<'User'>)] : [o.metadata.name]));
-  const near = nearestNames(name, candidates);
-  const hint = near.length ? `; did you mean ${near.join(', ')}?` : all.length ? '' : '';
-  throw new CliError(`${NOUN[kind]} ${JSON.stringify(name)} not found${hint} (\`kubectl gatehouse ${LIST_CMD[kind]}\` shows them all)`, EXIT.api, { notFound: true, nearest: near });
-}
-
 /** Lists a kind, or returns undefined (and why) when the caller may not; for best-effort columns. */
 export async function tryList<K extends GatehouseKind>(ctx: Context, kind: K): Promise<Array<ObjectOf<K>> | undefined> {
   try {
@@ -115,18 +85,10 @@ export function forTable<T extends { metadata: { name: string } }>(ctx: Context,
 
 /** Deletes an object found by name and says so (`<noun> NAME deleted`, then `detail`). */
 export async function removeObject<K extends GatehouseKind>(ctx: Context, kind: K, name: string, detail: (o: ObjectOf<K>) => string = () => ''): Promise<ObjectOf<K>> {
-  const o = await findObject(ctx, kind, name);
+  const o = await findObject(ctx.client(), kind, name);
   await ctx.client().delete(kind, o.metadata.name);
   ctx.out(`${NOUN[kind]} ${o.metadata.name} deleted${detail(o)}\n`);
   return o;
-}
-
-/** The spec fields to merge into the current object; undefined: nothing to change. */
-export type SpecChange<K extends GatehouseKind> = (current: ObjectOf<K>) => Record<string, unknown> | undefined;
-/** The object before an update, and after it (undefined: nothing changed). */
-export interface Update<K extends GatehouseKind> {
-  before: ObjectOf<K>;
-  after: ObjectOf<K> | undefined;
 }
 
 /**
@@ -134,26 +96,8 @@ export interface Update<K extends GatehouseKind> {
  * nothing changed). Returns the update for what a command adds.
  */
 export async function updateAndSay<K extends GatehouseKind>(ctx: Context, kind: K, name: string, change: SpecChange<K>, say: (before: ObjectOf<K>, after: ObjectOf<K> | undefined) => string): Promise<Update<K>> {
-  const result = await updateWithRetry(ctx, kind, name, change);
+  const result = await updateWithRetry(ctx.client(), kind, name, change);
   if (!printStructured(ctx, forDisplay(result.after ?? result.before))) ctx.out(say(result.before, result.after));
   return result;
 }
 
-/** A merge patch guarded by resourceVersion, re-read and retried when someone else wrote meanwhile. */
-export async function updateWithRetry<K extends GatehouseKind>(ctx: Context, kind: K, name: string, change: SpecChange<K>): Promise<Update<K>> {
-  for (let attempt = 0; ; attempt++) {
-    const current = await findObject(ctx, kind, name);
-    const spec = change(current);
-    if (!spec) return { before: current, after: undefined };
-    try {
-      const after = await ctx.client().mergePatch(kind, current.metadata.name, {
-        metadata: { resourceVersion: current.metadata.resourceVersion },
-        spec,
-      });
-      return { before: current, after };
-    } catch (err) {
-      if (attempt < 3 && err instanceof CliError && err.details['conflict'] === true) continue;
-      throw err;
-    }
-  }
-}

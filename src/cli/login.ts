@@ -3,7 +3,7 @@
 // Pure except for postToken, which main.ts wires (the CLI's only network use outside client-node).
 import https from 'node:https';
 import yaml from 'js-yaml';
-import { usageError } from './errors.js';
+import { usageError } from '../client/errors.js';
 
 export interface TlsTrust {
   /** PEM CA bundle the proxy's certificate must chain to; the system roots when absent. */

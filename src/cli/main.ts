@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { postToken } from './login.js';
 import { run } from './run.js';
-import { createKubeClient } from './kube.js';
+import { createKubeClient } from '../client/kube.js';
 
 const code = await run(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),

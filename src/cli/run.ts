@@ -2,10 +2,11 @@
 // codes. main.ts supplies the real process; tests supply fakes.
 import { resolve, commandHelp, groupHelp, type CommandSpec } from './args.js';
 import type { Context } from './context.js';
-import { CliError, EXIT, usageError } from './errors.js';
+import { usageError } from '../client/errors.js';
+import { EXIT, exitCodeOf } from './errors.js';
 import { errorMessage } from '../errors.js';
 import { escapeControls, type OutputFormat } from './format.js';
-import type { ConnectionOptions, GatehouseClient } from './kube.js';
+import type { ConnectionOptions, GatehouseClient } from '../client/kube.js';
 import type { PostToken } from './login.js';
 import { credentialCommands } from './commands/credentials.js';
 import { userCommands } from './commands/users.js';
@@ -82,11 +83,8 @@ export async function run(argv: readonly string[], rawDeps: CliDeps): Promise<nu
     };
     return await command.run(ctx);
   } catch (err) {
-    if (err instanceof CliError) {
-      deps.stderr(`error: ${err.message}\n`);
-      return err.exitCode;
-    }
+    // The client core's errors carry a stable code the exit code follows; anything else exits 3.
     deps.stderr(`error: ${errorMessage(err)}\n`);
-    return EXIT.api;
+    return exitCodeOf(err);
   }
 }

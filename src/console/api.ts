@@ -1,21 +1,19 @@
-// The console's JSON operations: each reads or writes through the caller's own GatehouseClient
-// (so the API server authorizes and the admission webhook checks every change as that person) and
-// answers with the same queries and helpers as the CLI. No state of its own.
+// The console's JSON operations: HTTP's side of the client core (src/client/). Each reads or
+// writes through the caller's own GatehouseClient (so the API server authorizes and the admission
+// webhook checks every change as that person) with the same queries, parsers and edits as the
+// CLI; what is here is only the reading of the request and the shape of the answer. No state.
 import { whoCan } from '../authz/queries.js';
 import type { PolicyConfig } from '../config.js';
 import { ConsoleError } from '../errors.js';
-import type { Role, RoleBinding, User, UserState } from '../api/types.js';
-import { PermissionIndex } from '../authz/index.js';
-import { collect, listWorld, sourceLine, accessRequest, explainChain, resolveUsername, type Snapshot } from '../cli/access.js';
-import type { Context } from '../cli/context.js';
-import { updateWithRetry } from '../cli/context.js';
-import { CliError } from '../cli/errors.js';
-import { bindingName, parseExpiry } from '../cli/format.js';
-import type { GatehouseClient } from '../cli/kube.js';
-import { normalizePermission } from '../cli/permissions.js';
-import { parseTarget, describeRequest } from '../cli/target.js';
-import { applyMembership } from '../cli/commands/teams.js';
-import { parseScopes, subjectsFrom, subjectsText } from '../cli/commands/roles.js';
+import type { Role, RoleBinding, UserState } from '../api/types.js';
+import { collect, listWorld, sourceLine, withOwnUser, type Snapshot } from '../client/world.js';
+import { accessRequest, explainChain, resolveUsername } from '../client/access.js';
+import { ClientError } from '../client/errors.js';
+import { applyMembership, updateWithRetry } from '../client/edits.js';
+import { bindingName, parseExpiry, parseScopes, subjectsFrom, subjectsText } from '../client/assignments.js';
+import type { GatehouseClient } from '../client/kube.js';
+import { normalizePermission } from '../client/permissions.js';
+import { parseTarget, describeRequest } from '../client/target.js';
 import { scopeText } from '../authz/scope.js';
 import { paged, userPage, userText, pendingRows, teamRows, teamText, roleMatrix, roleText } from './views.js';
 
@@ -46,30 +44,6 @@ function names(v: unknown, what: string): string[] {
 
 function optional(v: unknown, what: string, max = 253): string | undefined {
   return v === undefined || v === null || v === '' ? undefined : text(v, what, max);
-}
-
-/** The CLI's helpers take a Context; the console lends them one around the caller's client. */
-function contextOf(caller: Caller): Context {
-  return {
-    args: [],
-    values: {},
-    format: 'json',
-    client: () => caller.client,
-    out: () => undefined,
-    err: () => undefined,
-    now: caller.now,
-    readFile: () => {
-      throw input('the console reads no files');
-    },
-    writeFile: () => {
-      throw input('the console writes no files');
-    },
-    defaultKubeconfig: () => {
-      throw input('the console edits no kubeconfig');
-    },
-    postToken: () => Promise.reject(input('the console redeems no tokens')),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  };
 }
 
 function listing(q: Query) {
@@ -123,7 +97,7 @@ async function each(list: string[], change: (name: string) => Promise<string>): 
     try {
       results.push({ name, ok: true, detail: await change(name) });
     } catch (err) {
-      if (!(err instanceof CliError)) throw err;
+      if (!(err instanceof ClientError)) throw err;
       results.push({ name, ok: false, status: Number(err.details['status'] ?? 500), message: err.message });
     }
   }
@@ -136,9 +110,8 @@ const STATES: readonly UserState[] = ['Active', 'Rejected', 'Suspended'];
 export async function setState(caller: Caller, body: Record<string, unknown>) {
   const state = STATES.find((s) => s === body['state']);
   if (!state) throw input(`state must be one of ${STATES.join(', ')}`);
-  const ctx = contextOf(caller);
   return each(names(body['names'], 'names'), async (name) => {
-    const { before, after } = await updateWithRetry(ctx, 'User', name, (u) => (u.spec.state === state ? undefined : { state }));
+    const { before, after } = await updateWithRetry(caller.client, 'User', name, (u) => (u.spec.state === state ? undefined : { state }));
     return after ? `${before.spec.state} -> ${after.spec.state}` : `already ${state}`;
   });
 }
@@ -146,9 +119,8 @@ export async function setState(caller: Caller, body: Record<string, unknown>) {
 export async function superuser(caller: Caller, body: Record<string, unknown>) {
   if (typeof body['grant'] !== 'boolean') throw input('grant must be true or false');
   const grant = body['grant'];
-  const ctx = contextOf(caller);
   return each(names(body['names'], 'names'), async (name) => {
-    const { after } = await updateWithRetry(ctx, 'User', name, (u) => (Boolean(u.spec.superuser) === grant ? undefined : { superuser: grant }));
+    const { after } = await updateWithRetry(caller.client, 'User', name, (u) => (Boolean(u.spec.superuser) === grant ? undefined : { superuser: grant }));
     return after ? (grant ? 'now a superuser' : 'no longer a superuser') : 'unchanged';
   });
 }
@@ -158,9 +130,8 @@ export async function membership(caller: Caller, body: Record<string, unknown>) 
   const add = body['action'] === 'add' ? true : body['action'] === 'remove' ? false : undefined;
   if (add === undefined) throw input('action must be add or remove');
   const members = names(body['members'], 'members');
-  const ctx = contextOf(caller);
   return each([team], async () => {
-    const { after } = await updateWithRetry(ctx, 'Team', team, (t) => applyMembership(t.spec, { members, groups: [], namespaces: [] }, add));
+    const { after } = await updateWithRetry(caller.client, 'Team', team, (t) => applyMembership(t.spec, { members, groups: [], namespaces: [] }, add));
     return after ? `members now ${(after.spec.members ?? []).join(', ') || '<none>'}` : 'unchanged';
   });
 }
@@ -216,29 +187,12 @@ function targetOf(q: Query) {
   }));
 }
 
-/**
- * A person who may not list Users may still read their own (the `me` permission): asking about
- * oneself then still starts from one's own User, state and all, instead of "unknown user".
- */
-async function withOwnUser(caller: Caller, snap: Snapshot, user: string): Promise<Snapshot> {
-  if (!snap.unreadable.some((u) => u.what === 'users')) return snap;
-  let own: User;
-  try {
-    own = await caller.client.get('User', user);
-  } catch (err) {
-    if (err instanceof CliError) return snap;
-    throw err;
-  }
-  const world = { ...snap.world, users: [own] };
-  return { ...snap, world, index: PermissionIndex.build(world, caller.policy.config, caller.now), counts: { ...snap.counts, users: 1 } };
-}
-
 /** `kubectl gatehouse explain` for a user: the decision with its whole chain. */
 export async function explain(caller: Caller, q: Query) {
   const target = targetOf(q);
   const user = text(q.get('user'), 'user');
   const groups = q.getAll('group').filter(Boolean).slice(0, 50);
-  const snap = await withOwnUser(caller, await collect(caller.client, caller.policy.config, caller.policy.source, caller.now), user);
+  const snap = await withOwnUser(caller.client, await collect(caller.client, caller.policy.config, caller.policy.source, caller.now), user, caller.policy.config, caller.now);
   const { req, note } = resolveUsername(snap.index, accessRequest({ user, groups }, target));
   const chain = explainChain(snap.index, req, caller.now());
   return { ...chain, allowed: chain.decision.verdict === 'allow', source: sourceLine(snap), ...(note ? { note } : {}), unreadable: unreadable(snap) };

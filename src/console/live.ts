@@ -3,7 +3,7 @@
 // caller may not watch is reported once (`unavailable`, the API server's words) and left alone.
 import type { ServerResponse } from 'node:http';
 import { KINDS, type GatehouseKind } from '../api/types.js';
-import type { GatehouseClient } from '../cli/kube.js';
+import type { GatehouseClient } from '../client/kube.js';
 
 export interface LiveOptions {
   /** Wait before watching a kind again after its watch ended (timeouts end every watch). */

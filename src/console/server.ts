@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import type { PolicyConfig } from '../config.js';
 import { ConsoleError, errorMessage } from '../errors.js';
-import { CliError } from '../cli/errors.js';
-import type { GatehouseClient } from '../cli/kube.js';
+import { ClientError } from '../client/errors.js';
+import type { GatehouseClient } from '../client/kube.js';
 import { checkRequest, loopbackHosts, LocalSession, bearerToken, SECURITY_HEADERS, type ConsoleMode } from './guard.js';
 import * as api from './api.js';
 import { streamChanges } from './live.js';
@@ -92,7 +92,7 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
 /** Errors go back as they were given: the API server's or the webhook's message, and the rule id. */
 function fail(res: http.ServerResponse, err: unknown, logger: Logger | undefined): void {
   if (err instanceof ConsoleError) return json(res, err.status, { error: { code: err.code, message: err.message } });
-  if (err instanceof CliError) {
+  if (err instanceof ClientError) {
     const status = Number(err.details['status'] ?? 502);
     const rule = ruleOf(err.message);
     return json(res, status >= 400 && status < 600 ? status : 502, { error: { code: err.code, message: err.message, ...(rule ? { rule } : {}) } });

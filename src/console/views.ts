@@ -1,12 +1,11 @@
 // What each console page shows, computed from the objects the caller could list. Pure: no I/O,
-// the clock passed in. The CLI's own helpers say which teams and bindings belong to a user, so the
-// console and `kubectl gatehouse user show` cannot disagree.
+// the clock passed in. The client core's helpers (src/client/assignments.ts) say which teams and
+// bindings belong to a user, so the console and `kubectl gatehouse user show` cannot disagree.
 import { LABELS, type Team, type User, type RoleBinding } from '../api/types.js';
 import { usernameOf } from '../authz/rules.js';
 import type { World, PermissionIndex } from '../authz/index.js';
 import type { PermissionAtom } from '../authz/permission.js';
-import { teamsOfUser, bindingsOfUser } from '../cli/commands/users.js';
-import { subjectsText } from '../cli/commands/roles.js';
+import { teamsOfUser, bindingsOfUser, subjectsText } from '../client/assignments.js';
 import { scopeText } from '../authz/scope.js';
 
 export interface Page<T> {

@@ -11,9 +11,10 @@
 // and finalizers, 13 dry run.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, type Stack } from '../support/stack.js';
+import type { Stack } from '../support/stack.js';
+import { startWithWorld, world } from '../support/world.js';
 import { eventually } from '../support/operator.js';
-import { apply, create, assertDenied, assertForbidden, assertOk, canIBecomes, exists, getJson, mergePatch, usersYaml } from '../support/e2e.js';
+import { apply, create, assertDenied, assertForbidden, assertOk, canIBecomes, exists, getJson, mergePatch } from '../support/e2e.js';
 
 let stack: Stack;
 
@@ -26,159 +27,50 @@ const G = 'iam.gatehouse.dev';
 // meg: only `me`. mo: `me`, and users:write in namespace a (so a write to another User reaches
 // admission). sue: a superuser. root: the seed admin. alice, rolf and mo may read Gatehouse's kinds
 // cluster-wide (binding readers), so kubectl apply and patch (which read first) work for them.
-const WORLD = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: a}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: b}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: researcher}
-spec: {permissions: ["pods:*", "configmaps:read"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: viewer}
-spec: {permissions: ["pods:read", "services:read"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: admin}
-spec: {permissions: ["*:*"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: dept-admin}
-spec:
-  permissions: ["${G}/rolebindings:create", "${G}/rolebindings:delete", "${G}/rolebindings:read"]
-  canAssign: [viewer]
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: team-admin}
-spec: {permissions: ["${G}/teams:update", "${G}/teams:patch", "${G}/teams:get"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: role-maker}
-spec: {permissions: ["${G}/roles:create", "jobs:*"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: user-admin}
-spec: {permissions: ["${G}/users:update", "${G}/users:patch", "${G}/users:read"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: approver}
-spec: {permissions: ["${G}/users:approve", "${G}/users:read"]}  # no users:patch: approve lets the patch through (decide.ts)
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: self}
-spec: {permissions: ["me"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: user-writer}
-spec: {permissions: ["${G}/users:write"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: gatehouse-reader}
-spec: {permissions: ["${G}/users:read", "${G}/roles:read", "${G}/teams:read", "${G}/rolebindings:read"]}
----
-${usersYaml({
-  dana: { state: 'Active' },
-  alice: { state: 'Active' },
-  bob: { state: 'Active', displayName: 'Bob' },
-  rolf: { state: 'Active' },
-  uma: { state: 'Active' },
-  ava: { state: 'Active' },
-  meg: { state: 'Active', displayName: 'Meg' },
-  mo: { state: 'Active' },
-  sue: { state: 'Active', superuser: true },
-  tmp: { state: 'Active' },
-  pat: { state: 'Pending' },
-  pia: { state: 'Pending' },
-})}
----
-apiVersion: ${G}/v1alpha1
-kind: Team
-metadata: {name: vision}
-spec: {members: [alice]}
----
-apiVersion: ${G}/v1alpha1
-kind: Team
-metadata: {name: gpu}
-spec: {members: [bob]}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: dana-dept-admin}
-spec: {role: dept-admin, subjects: [{kind: User, name: dana}], scope: {namespaces: [a]}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: dana-researcher}
-spec: {role: researcher, subjects: [{kind: User, name: dana}], scope: {namespaces: [a]}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: bob-viewer-b}
-spec: {role: viewer, subjects: [{kind: User, name: bob}], scope: {namespaces: [b]}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: alice-team-admin}
-spec: {role: team-admin, subjects: [{kind: User, name: alice}], scope: {teams: [vision, gpu]}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: vision-researchers}
-spec: {role: researcher, subjects: [{kind: Team, name: vision}], scope: {teams: [vision]}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: gpu-admins}
-spec: {role: admin, subjects: [{kind: Team, name: gpu}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: rolf-role-maker}
-spec: {role: role-maker, subjects: [{kind: User, name: rolf}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: uma-user-admin}
-spec: {role: user-admin, subjects: [{kind: User, name: uma}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: ava-approver}
-spec: {role: approver, subjects: [{kind: User, name: ava}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: self-service}
-spec: {role: self, subjects: [{kind: User, name: meg}, {kind: User, name: mo}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: mo-user-writer-a}
-spec: {role: user-writer, subjects: [{kind: User, name: mo}], scope: {namespaces: [a]}}
----
-# kubectl apply and kubectl patch read the object first, and reads of Gatehouse's kinds need a
-# cluster-wide grant; dana has none and uses kubectl create, as a delegated admin without it would.
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: readers}
-spec: {role: gatehouse-reader, subjects: [{kind: User, name: alice}, {kind: User, name: rolf}, {kind: User, name: mo}], scope: {cluster: true}}
-`;
+const WORLD = world()
+  .namespace('a')
+  .namespace('b')
+  .role('researcher', ['pods:*', 'configmaps:read'])
+  .role('viewer', ['pods:read', 'services:read'])
+  .role('admin', ['*:*'])
+  .role('dept-admin', { permissions: [`${G}/rolebindings:create`, `${G}/rolebindings:delete`, `${G}/rolebindings:read`], canAssign: ['viewer'] })
+  .role('team-admin', [`${G}/teams:update`, `${G}/teams:patch`, `${G}/teams:get`])
+  .role('role-maker', [`${G}/roles:create`, 'jobs:*'])
+  .role('user-admin', [`${G}/users:update`, `${G}/users:patch`, `${G}/users:read`])
+  .role('approver', [`${G}/users:approve`, `${G}/users:read`])
+  .role('self', ['me'])
+  .role('user-writer', [`${G}/users:write`])
+  .role('gatehouse-reader', [`${G}/users:read`, `${G}/roles:read`, `${G}/teams:read`, `${G}/rolebindings:read`])
+  .users({
+    dana: { state: 'Active' },
+    alice: { state: 'Active' },
+    bob: { state: 'Active', displayName: 'Bob' },
+    rolf: { state: 'Active' },
+    uma: { state: 'Active' },
+    ava: { state: 'Active' },
+    meg: { state: 'Active', displayName: 'Meg' },
+    mo: { state: 'Active' },
+    sue: { state: 'Active', superuser: true },
+    tmp: { state: 'Active' },
+    pat: { state: 'Pending' },
+    pia: { state: 'Pending' },
+  })
+  .team('vision', { members: ['alice'] })
+  .team('gpu', { members: ['bob'] })
+  .binding('dana-dept-admin', 'dept-admin', 'User:dana', 'namespace:a')
+  .binding('dana-researcher', 'researcher', 'User:dana', 'namespace:a')
+  .binding('bob-viewer-b', 'viewer', 'User:bob', 'namespace:b')
+  .binding('alice-team-admin', 'team-admin', 'User:alice', 'team:vision,gpu')
+  .binding('vision-researchers', 'researcher', 'Team:vision', 'team:vision')
+  .binding('gpu-admins', 'admin', 'Team:gpu', 'cluster')
+  .binding('rolf-role-maker', 'role-maker', 'User:rolf', 'cluster')
+  .binding('uma-user-admin', 'user-admin', 'User:uma', 'cluster')
+  .binding('ava-approver', 'approver', 'User:ava', 'cluster')
+  .binding('self-service', 'self', ['User:meg', 'User:mo'], 'cluster')
+  .binding('mo-user-writer-a', 'user-writer', 'User:mo', 'namespace:a')
+  // kubectl apply and kubectl patch read the object first, and reads of Gatehouse's kinds need a
+  // cluster-wide grant; dana has none and uses kubectl create, as a delegated admin without it would.
+  .binding('readers', 'gatehouse-reader', ['User:alice', 'User:rolf', 'User:mo'], 'cluster');
 
 function rb(name: string, role: string, scope: string, subject = 'bob'): string {
   return `apiVersion: ${G}/v1alpha1\nkind: RoleBinding\nmetadata: {name: ${name}}\nspec: {role: ${role}, subjects: [{kind: User, name: ${subject}}], scope: ${scope}}\n`;
@@ -189,8 +81,7 @@ function role(name: string, permissions: string[]): string {
 }
 
 before(async () => {
-  stack = await startStack({ config: { seedAdmins: [{ username: 'root', email: 'root@example.com' }] } });
-  assertOk(await apply(stack, WORLD), 'applying the world as the admin');
+  stack = await startWithWorld(WORLD, { config: { seedAdmins: [{ username: 'root', email: 'root@example.com' }] } });
   await canIBecomes(stack, ['list', 'configmaps', '-n', 'a'], 'dana', 'yes');
   await eventually('the seed admin', () => exists(stack, 'ghuser/root'));
   await stack.settle();

@@ -8,9 +8,10 @@
 // superuser, system:masters), 11 namespaces.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, type Stack } from '../support/stack.js';
+import type { Stack } from '../support/stack.js';
+import { startWithWorld, world } from '../support/world.js';
 import { eventually } from '../support/operator.js';
-import { apply, assertDenied, assertOk, canIBecomes, create, exists, getJson, mergePatch, userIs, usersYaml } from '../support/e2e.js';
+import { assertDenied, assertOk, canIBecomes, create, exists, getJson, mergePatch, userIs } from '../support/e2e.js';
 
 let stack: Stack;
 const G = 'iam.gatehouse.dev';
@@ -21,83 +22,33 @@ const VISIBILITY = `${G}/visibility`;
 // alice and bob may create namespaces (a cluster-wide Gatehouse grant; no RBAC); bob and tina may
 // also patch any namespace, so their label changes reach admission. tina may update team vision.
 // carol has no User yet but a binding waiting for her in namespace proj.
-const WORLD = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: proj}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: ml-t
-  labels: {${TEAM}: vision}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: project-owner}
-spec: {permissions: ["pods:*", "configmaps:*", "namespaces:get", "namespaces:patch"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: ns-creator}
-spec: {permissions: ["namespaces:create"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: ns-editor}
-spec: {permissions: ["namespaces:get", "namespaces:patch"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: team-admin}
-spec: {permissions: ["${G}/teams:update", "${G}/teams:patch"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: pod-reader}
-spec: {permissions: ["pods:read"]}
----
-${usersYaml({
-  sue: { state: 'Active', superuser: true },
-  sam: { state: 'Active' },
-  alice: { state: 'Active' },
-  bob: { state: 'Active' },
-  tina: { state: 'Active' },
-})}
----
-apiVersion: ${G}/v1alpha1
-kind: Team
-metadata: {name: vision}
-spec: {members: [tina]}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: ns-creators}
-spec: {role: ns-creator, subjects: [{kind: User, name: alice}, {kind: User, name: bob}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: ns-editors}
-spec: {role: ns-editor, subjects: [{kind: User, name: bob}, {kind: User, name: tina}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: tina-team-admin}
-spec: {role: team-admin, subjects: [{kind: User, name: tina}], scope: {teams: [vision]}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: carol-pod-reader}
-spec: {role: pod-reader, subjects: [{kind: User, name: carol}], scope: {namespaces: [proj]}}
-`;
+const WORLD = world()
+  .namespace('proj')
+  .namespace('ml-t', { [TEAM]: 'vision' })
+  .role('project-owner', ['pods:*', 'configmaps:*', 'namespaces:get', 'namespaces:patch'])
+  .role('ns-creator', ['namespaces:create'])
+  .role('ns-editor', ['namespaces:get', 'namespaces:patch'])
+  .role('team-admin', [`${G}/teams:update`, `${G}/teams:patch`])
+  .role('pod-reader', ['pods:read'])
+  .users({
+    sue: { state: 'Active', superuser: true },
+    sam: { state: 'Active' },
+    alice: { state: 'Active' },
+    bob: { state: 'Active' },
+    tina: { state: 'Active' },
+  })
+  .team('vision', { members: ['tina'] })
+  .binding('ns-creators', 'ns-creator', ['User:alice', 'User:bob'], 'cluster')
+  .binding('ns-editors', 'ns-editor', ['User:bob', 'User:tina'], 'cluster')
+  .binding('tina-team-admin', 'team-admin', 'User:tina', 'team:vision')
+  .binding('carol-pod-reader', 'pod-reader', 'User:carol', 'namespace:proj');
 
 function labelsOf(o: { metadata: Record<string, unknown> }): Record<string, string> {
   return (o.metadata['labels'] as Record<string, string> | undefined) ?? {};
 }
 
 before(async () => {
-  stack = await startStack({ config: { projects: { ownerRole: 'project-owner' }, registration: { mode: 'approval' } } });
-  assertOk(await apply(stack, WORLD), 'applying the world as the admin');
+  stack = await startWithWorld(WORLD, { config: { projects: { ownerRole: 'project-owner' }, registration: { mode: 'approval' } } });
   await canIBecomes(stack, ['create', 'namespaces'], 'alice', 'yes');
   await stack.settle();
 });

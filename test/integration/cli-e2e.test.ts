@@ -5,9 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { startStack, type Stack } from '../support/stack.js';
+import type { Stack } from '../support/stack.js';
+import { startWithWorld, world } from '../support/world.js';
 import { runCli, pluginDir, runKubectlPlugin } from '../support/cli.js';
-import { apply, assertOk, canIBecomes, getJson, userIs, usersYaml } from '../support/e2e.js';
+import { canIBecomes, getJson, userIs } from '../support/e2e.js';
 
 let stack: Stack;
 let plugins: string;
@@ -15,24 +16,15 @@ const G = 'iam.gatehouse.dev';
 
 // bob: Active, not a superuser, may read and patch Users cluster-wide (so `superuser grant` gets
 // past authorization and meets admission). sue: a superuser. dave: Pending.
-const WORLD = `
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: user-admin}
-spec: {permissions: ["${G}/users:read", "${G}/users:patch", "${G}/users:update"]}
----
-${usersYaml({
-  alice: { state: 'Active' },
-  bob: { state: 'Active' },
-  sue: { state: 'Active', superuser: true },
-  dave: { state: 'Pending' },
-})}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: bob-user-admin}
-spec: {role: user-admin, subjects: [{kind: User, name: bob}], scope: {cluster: true}}
-`;
+const WORLD = world()
+  .role('user-admin', [`${G}/users:read`, `${G}/users:patch`, `${G}/users:update`])
+  .users({
+    alice: { state: 'Active' },
+    bob: { state: 'Active' },
+    sue: { state: 'Active', superuser: true },
+    dave: { state: 'Pending' },
+  })
+  .binding('bob-user-admin', 'user-admin', 'User:bob', 'cluster');
 
 /** kubectl-gatehouse with the admin's kubeconfig, impersonating `as` with the CLI's own --as. */
 function cliAs(as: string, args: string[]) {
@@ -40,8 +32,7 @@ function cliAs(as: string, args: string[]) {
 }
 
 before(async () => {
-  stack = await startStack({ config: { seedAdmins: [{ username: 'root' }] } });
-  assertOk(await apply(stack, WORLD), 'applying the world as the admin');
+  stack = await startWithWorld(WORLD, { config: { seedAdmins: [{ username: 'root' }] } });
   await canIBecomes(stack, ['delete', 'nodes'], 'sue', 'yes');
   await stack.settle();
   plugins = await pluginDir();

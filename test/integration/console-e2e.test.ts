@@ -10,7 +10,8 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Page } from 'playwright-core';
-import { startStack, type Stack } from '../support/stack.js';
+import type { Stack } from '../support/stack.js';
+import { startWithWorld, world } from '../support/world.js';
 import { CLI_PATH } from '../support/cli.js';
 import { apply, assertOk, canIBecomes, getJson, exists, usersYaml } from '../support/e2e.js';
 import { eventually } from '../support/operator.js';
@@ -23,66 +24,25 @@ const SHOTS = process.env['GATEHOUSE_SCREENSHOTS'];
 // sue: superuser. dan: delegated admin of team vision (may assign researcher there, reads all
 // Gatehouse objects). carol: a member of vision who may read roles, teams and role assignments,
 // and her own User, but not list Users. pat, pia: Pending.
-const WORLD = `
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: researcher}
-spec: {description: "Submits training jobs", permissions: ["batch/jobs:*", "pods:read", "pods/log:get"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: team-admin}
-spec: {description: "Assigns researcher inside the team", permissions: ["${G}/rolebindings:create", "${G}/rolebindings:delete"], canAssign: [researcher]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: gatehouse-reader}
-spec: {permissions: ["${G}/users:read", "${G}/roles:read", "${G}/teams:read", "${G}/rolebindings:read"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: directory}
-spec: {permissions: ["${G}/roles:read", "${G}/teams:read", "${G}/rolebindings:read", "me"]}
----
-${usersYaml({
-  sue: { state: 'Active', superuser: true, email: 'sue@example.com' },
-  dan: { state: 'Active', email: 'dan@example.com' },
-  carol: { state: 'Active', email: 'carol@example.com' },
-  erin: { state: 'Active', email: 'erin@example.com' },
-  pat: { state: 'Pending', email: 'pat@example.com' },
-  pia: { state: 'Pending', email: 'pia@example.com' },
-})}
----
-apiVersion: ${G}/v1alpha1
-kind: Team
-metadata: {name: vision}
-spec: {description: "Computer vision", members: [carol, dan], groups: ["oidc:vision"], namespaces: [vision-dev]}
----
-apiVersion: ${G}/v1alpha1
-kind: Team
-metadata: {name: nlp}
-spec: {description: "Language models", members: [], namespaces: [nlp-dev]}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: dan-team-admin}
-spec: {role: team-admin, subjects: [{kind: User, name: dan}], scope: {teams: [vision]}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: dan-reader}
-spec: {role: gatehouse-reader, subjects: [{kind: User, name: dan}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: vision-researchers}
-spec: {role: researcher, subjects: [{kind: Team, name: vision}], scope: {teams: [vision]}, expiresAt: "2030-01-01T00:00:00Z"}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: carol-directory}
-spec: {role: directory, subjects: [{kind: User, name: carol}], scope: {cluster: true}}
-`;
+const WORLD = world()
+  .role('researcher', { description: 'Submits training jobs', permissions: ['batch/jobs:*', 'pods:read', 'pods/log:get'] })
+  .role('team-admin', { description: 'Assigns researcher inside the team', permissions: [`${G}/rolebindings:create`, `${G}/rolebindings:delete`], canAssign: ['researcher'] })
+  .role('gatehouse-reader', [`${G}/users:read`, `${G}/roles:read`, `${G}/teams:read`, `${G}/rolebindings:read`])
+  .role('directory', [`${G}/roles:read`, `${G}/teams:read`, `${G}/rolebindings:read`, 'me'])
+  .users({
+    sue: { state: 'Active', superuser: true, email: 'sue@example.com' },
+    dan: { state: 'Active', email: 'dan@example.com' },
+    carol: { state: 'Active', email: 'carol@example.com' },
+    erin: { state: 'Active', email: 'erin@example.com' },
+    pat: { state: 'Pending', email: 'pat@example.com' },
+    pia: { state: 'Pending', email: 'pia@example.com' },
+  })
+  .team('vision', { description: 'Computer vision', members: ['carol', 'dan'], groups: ['oidc:vision'], namespaces: ['vision-dev'] })
+  .team('nlp', { description: 'Language models', members: [], namespaces: ['nlp-dev'] })
+  .binding('dan-team-admin', 'team-admin', 'User:dan', 'team:vision')
+  .binding('dan-reader', 'gatehouse-reader', 'User:dan', 'cluster')
+  .binding('vision-researchers', 'researcher', 'Team:vision', 'team:vision', '2030-01-01T00:00:00Z')
+  .binding('carol-directory', 'directory', 'User:carol', 'cluster');
 
 let stack: Stack;
 const consoles: ChildProcess[] = [];
@@ -143,11 +103,10 @@ async function withBrowser<T>(fn: (b: Browser) => Promise<T>, headers?: Record<s
 }
 
 before(async () => {
-  stack = await startStack({
+  stack = await startWithWorld(WORLD, {
     config: { seedAdmins: [{ username: 'root' }], presets: { runai: true }, console: { enabled: true, host: '127.0.0.1', port: 0 } },
     controlPlane: { users: [{ token: CAROL_TOKEN, user: 'carol', groups: ['oidc:vision'] }] },
   });
-  assertOk(await apply(stack, WORLD), 'applying the world as the admin');
   await canIBecomes(stack, ['delete', 'nodes'], 'sue', 'yes');
   await canIBecomes(stack, ['list', 'roles.iam.gatehouse.dev'], 'carol', 'yes');
   await eventually('the Run:ai preset roles', () => exists(stack, 'ghrole/runai-viewer'));

@@ -11,7 +11,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, type Stack } from '../support/stack.js';
+import type { Stack } from '../support/stack.js';
+import { startWithWorld, world } from '../support/world.js';
 import { makeServingCert, runCommand, type KubectlResult } from '../../src/controlplane/controlplane.js';
 import { controlPlaneEnv } from '../../src/config.js';
 import type { IncomingMessage } from 'node:http';
@@ -29,46 +30,19 @@ const G = 'iam.gatehouse.dev';
 // Team vision (namespace vision-dev) holds pod-user there through Gatehouse. Separately, plain RBAC
 // lets the *group* gatehouse:team:vision list Secrets in vision-dev: that works only if the user's
 // teams arrive as groups. root is a seed superuser with a generated token.
-const WORLD = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: vision-dev}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: pod-user}
-spec: {permissions: ["pods:*", "configmaps:*", "pods/exec:create"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Team
-metadata: {name: vision}
-spec: {members: [], namespaces: [vision-dev]}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: vision-pod-users}
-spec: {role: pod-user, subjects: [{kind: Team, name: vision}], scope: {teams: [vision]}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: secret-reader, namespace: vision-dev}
-rules: [{apiGroups: [""], resources: [secrets], verbs: [list]}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: vision-group-secrets, namespace: vision-dev}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-reader}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "gatehouse:team:vision"}]
-`;
+const WORLD = world()
+  .namespace('vision-dev')
+  .role('pod-user', ['pods:*', 'configmaps:*', 'pods/exec:create'])
+  .team('vision', { members: [], namespaces: ['vision-dev'] })
+  .binding('vision-pod-users', 'pod-user', 'Team:vision', 'team:vision')
+  .teamGroupMayListSecrets('vision', 'vision-dev', 'vision-group-secrets');
 
 before(async () => {
-  stack = await startStack({
+  stack = await startWithWorld(WORLD, {
     tokenWebhook: true,
     config: { seedAdmins: [{ username: 'root', credentials: 'generate' }], credentials: { enabled: true } },
   });
   dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-cred-'));
-  assertOk(await apply(stack, WORLD), 'applying the world');
-  await stack.settle();
   assert.ok(stack.operator.proxyPort, 'the proxy runs');
   proxyUrl = `https://127.0.0.1:${stack.operator.proxyPort}`;
   ca = await readFile(stack.caFile, 'utf8');

@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, type Stack } from '../support/stack.js';
+import { manifest } from '../support/world.js';
 import { eventually, kubeConfigFor } from '../support/operator.js';
 import { canI, mapLimit } from '../support/authz-e2e.js';
 import { runaiCells, runaiCrd, CELL_VERBS, RUNAI_VERBS, RUNAI_ROLES } from '../support/runai-seed.js';
@@ -48,7 +49,7 @@ async function converged(timeoutMs = 60_000): Promise<void> {
   }, timeoutMs, 100);
 }
 
-const yaml = (docs: object[]): string => docs.map((d) => JSON.stringify(d)).join('\n---\n');
+const yaml = manifest;
 
 async function sar(r: AccessRequest): Promise<boolean> {
   const spec = r.resource

@@ -12,47 +12,29 @@ import os from 'node:os';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { startStack, type Stack } from '../support/stack.js';
+import type { Stack } from '../support/stack.js';
+import { startWithWorld, world } from '../support/world.js';
 import { makeServingCert, type KubectlResult } from '../../src/controlplane/controlplane.js';
 import { runCli } from '../support/cli.js';
 import { eventually } from '../support/operator.js';
 import { apply, assertOk } from '../support/e2e.js';
 
-const G = 'iam.gatehouse.dev';
 let stack: Stack;
 let dir: string;
 let proxyUrl: string;
 let ca: string;
 let apiCa: string;
 
-const WORLD = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: vision-dev}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: pod-user}
-spec: {permissions: ["pods:*", "configmaps:*", "pods/exec:create"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Team
-metadata: {name: vision}
-spec: {members: [], namespaces: [vision-dev]}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: vision-pod-users}
-spec: {role: pod-user, subjects: [{kind: Team, name: vision}], scope: {teams: [vision]}}
----
-# No controller-manager here to make the namespace's default service account.
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: default, namespace: vision-dev}
-`;
+const WORLD = world()
+  .namespace('vision-dev')
+  .role('pod-user', ['pods:*', 'configmaps:*', 'pods/exec:create'])
+  .team('vision', { members: [], namespaces: ['vision-dev'] })
+  .binding('vision-pod-users', 'pod-user', 'Team:vision', 'team:vision')
+  // No controller-manager here to make the namespace's default service account.
+  .object({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'vision-dev' } });
 
 before(async () => {
-  stack = await startStack({
+  stack = await startWithWorld(WORLD, {
     tokenWebhook: true,
     config: {
       seedAdmins: [{ username: 'root' }],
@@ -62,8 +44,6 @@ before(async () => {
     },
   });
   dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-seccred-'));
-  assertOk(await apply(stack, WORLD), 'applying the world');
-  await stack.settle();
   assert.ok(stack.operator.proxyPort, 'the proxy runs');
   proxyUrl = `https://127.0.0.1:${stack.operator.proxyPort}`;
   ca = await readFile(stack.caFile, 'utf8');

@@ -14,8 +14,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { readFile } from 'node:fs/promises';
-import { startStack, type Stack } from '../support/stack.js';
-import { apply, assertDenied, assertOk, assertRawDenied, canIBecomes, create, exists, getJson, mergePatch, rawMergePatch, userIs, usersYaml } from '../support/e2e.js';
+import type { Stack } from '../support/stack.js';
+import { startWithWorld, world } from '../support/world.js';
+import { assertDenied, assertOk, assertRawDenied, canIBecomes, create, exists, getJson, mergePatch, rawMergePatch, userIs } from '../support/e2e.js';
 
 let stack: Stack;
 const G = 'iam.gatehouse.dev';
@@ -25,127 +26,42 @@ const TEAM = `${G}/team`;
 const FINALIZER = 'example.com/keep';
 const API = `/apis/${G}/v1alpha1`;
 
-const WORLD = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: work}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: olga-ns
-  labels: {${OWNER}: olga}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: public-ns
-  labels: {${G}/visibility: public}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: everyone-ns
-  labels: {${TEAM}: everyone}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: vision-ns
-  labels: {${TEAM}: vision}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: vision-ns2
-  labels: {${TEAM}: vision}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: token, namespace: public-ns}
-stringData: {password: hunter2}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: viewer}
-spec: {permissions: ["*:read", "me"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: project-owner}
-spec: {permissions: ["*:*"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: pod-reader}
-spec: {permissions: ["pods:read"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: deployer}
-spec: {permissions: ["pods:*", "deployments:*"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: ns-editor}
-spec: {permissions: ["namespaces:get", "namespaces:patch", "namespaces:create"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: team-admin}
-spec: {permissions: ["${G}/teams:update", "${G}/teams:patch"]}
----
-${usersYaml({
-  sue: { state: 'Active', superuser: true },
-  olga: { state: 'Active' },
-  mia: { state: 'Active' },
-  svc: { state: 'Active', username: 'svc-bot' },
-  tina: { state: 'Active' },
-  ab: { state: 'Active', username: 'a@b.c' },
-  ab2: { state: 'Active', username: 'a_at_b.c' },
-})}
----
-apiVersion: ${G}/v1alpha1
-kind: Team
-metadata: {name: everyone}
-spec: {}
----
-apiVersion: ${G}/v1alpha1
-kind: Team
-metadata: {name: vision}
-spec: {members: [tina]}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: mia-pods}
-spec: {role: pod-reader, subjects: [{kind: User, name: mia}], scope: {namespaces: [work]}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: olga-pods}
-spec: {role: pod-reader, subjects: [{kind: User, name: olga}], scope: {namespaces: [work]}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: svc-deployer}
-spec: {role: deployer, subjects: [{kind: User, name: svc}], scope: {namespaces: [work]}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: ns-editors}
-spec: {role: ns-editor, subjects: [{kind: User, name: tina}, {kind: User, name: ab}, {kind: User, name: ab2}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: tina-team-admin}
-spec: {role: team-admin, subjects: [{kind: User, name: tina}], scope: {teams: [vision]}}
-`;
+const WORLD = world()
+  .namespace('work')
+  .namespace('olga-ns', { [OWNER]: 'olga' })
+  .namespace('public-ns', { [`${G}/visibility`]: 'public' })
+  .namespace('everyone-ns', { [TEAM]: 'everyone' })
+  .namespace('vision-ns', { [TEAM]: 'vision' })
+  .namespace('vision-ns2', { [TEAM]: 'vision' })
+  .object({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token', namespace: 'public-ns' }, stringData: { password: 'hunter2' } })
+  .role('viewer', ['*:read', 'me'])
+  .role('project-owner', ['*:*'])
+  .role('pod-reader', ['pods:read'])
+  .role('deployer', ['pods:*', 'deployments:*'])
+  .role('ns-editor', ['namespaces:get', 'namespaces:patch', 'namespaces:create'])
+  .role('team-admin', [`${G}/teams:update`, `${G}/teams:patch`])
+  .users({
+    sue: { state: 'Active', superuser: true },
+    olga: { state: 'Active' },
+    mia: { state: 'Active' },
+    svc: { state: 'Active', username: 'svc-bot' },
+    tina: { state: 'Active' },
+    ab: { state: 'Active', username: 'a@b.c' },
+    ab2: { state: 'Active', username: 'a_at_b.c' },
+  })
+  .team('everyone', {})
+  .team('vision', { members: ['tina'] })
+  .binding('mia-pods', 'pod-reader', 'User:mia', 'namespace:work')
+  .binding('olga-pods', 'pod-reader', 'User:olga', 'namespace:work')
+  .binding('svc-deployer', 'deployer', 'User:svc', 'namespace:work')
+  .binding('ns-editors', 'ns-editor', ['User:tina', 'User:ab', 'User:ab2'], 'cluster')
+  .binding('tina-team-admin', 'team-admin', 'User:tina', 'team:vision');
 
 const canI = async (args: string[], as: string): Promise<string> =>
   (await stack.kubectl(['auth', 'can-i', ...args], { as })).stdout.trim().split(/\s/)[0] ?? '';
 
 before(async () => {
-  stack = await startStack({
+  stack = await startWithWorld(WORLD, {
     clientCertificates: true,
     config: {
       defaults: { role: 'viewer', team: 'everyone' },
@@ -153,7 +69,6 @@ before(async () => {
       registration: { mode: 'approval' },
     },
   });
-  assertOk(await apply(stack, WORLD), 'applying the world as the admin');
   await canIBecomes(stack, ['create', 'pods', '-n', 'work'], 'svc-bot', 'yes');
   await canIBecomes(stack, ['create', 'pods', '-n', 'olga-ns'], 'olga', 'yes');
   await stack.settle();

@@ -13,8 +13,9 @@
 //   olga    owns namespace olga-ns (project-owner, `*:*`, there).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, type Stack } from '../support/stack.js';
-import { apply, assertDenied, assertOk, assertRawDenied, canIBecomes, create, getJson, mergePatch, rawMergePatch, usersYaml } from '../support/e2e.js';
+import type { Stack } from '../support/stack.js';
+import { startWithWorld, world } from '../support/world.js';
+import { apply, assertDenied, assertOk, assertRawDenied, canIBecomes, create, getJson, mergePatch, rawMergePatch } from '../support/e2e.js';
 
 let stack: Stack;
 const G = 'iam.gatehouse.dev';
@@ -27,64 +28,58 @@ const at = (ms: number): string => new Date(Date.now() + ms).toISOString();
 // The time-bound grant tom holds: an hour from the start of the run.
 const TOM_UNTIL = at(HOUR);
 
-const ns = (name: string, labels: Record<string, string> = {}): string =>
-  `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n  labels: ${JSON.stringify(labels)}\n`;
 const roleYaml = (name: string, spec: Record<string, unknown>): string =>
   `apiVersion: ${G}/v1alpha1\nkind: Role\nmetadata: {name: ${name}}\nspec: ${JSON.stringify(spec)}\n`;
 const bindingYaml = (name: string, role: string, subjects: Array<[string, string]>, scope: Record<string, unknown>, expiresAt?: string): string =>
   `apiVersion: ${G}/v1alpha1\nkind: RoleBinding\nmetadata: {name: ${name}}\nspec: ${JSON.stringify({
     role, subjects: subjects.map(([kind, name]) => ({ kind, name })), scope, ...(expiresAt ? { expiresAt } : {}),
   })}\n`;
-const teamYaml = (name: string, spec: Record<string, unknown>): string =>
-  `apiVersion: ${G}/v1alpha1\nkind: Team\nmetadata: {name: ${name}}\nspec: ${JSON.stringify(spec)}\n`;
 
-const WORLD = [
-  ns('proj-a'), ns('hr-private'), ns('everyone-ns'), ns('vision-ns', { [TEAM]: 'vision' }), ns('olga-ns', { [OWNER]: 'olga' }),
-  `apiVersion: v1\nkind: Secret\nmetadata: {name: token, namespace: proj-a}\nstringData: {password: hunter2}\n`,
-  `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: salaries, namespace: hr-private}\ndata: {alice: "1"}\n`,
-  roleYaml('viewer', { permissions: ['*:read', 'me'] }),
-  roleYaml('project-owner', { permissions: ['*:*'] }),
+const WORLD = world()
+  .namespace('proj-a').namespace('hr-private').namespace('everyone-ns').namespace('vision-ns', { [TEAM]: 'vision' }).namespace('olga-ns', { [OWNER]: 'olga' })
+  .object({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token', namespace: 'proj-a' }, stringData: { password: 'hunter2' } })
+  .object({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'salaries', namespace: 'hr-private' }, data: { alice: '1' } })
+  .role('viewer', ['*:read', 'me'])
+  .role('project-owner', ['*:*'])
   // A role that grants little itself but lets its holders assign project-owner.
-  roleYaml('assign-owner', { permissions: ['pods:read'], canAssign: ['project-owner'] }),
+  .role('assign-owner', { permissions: ['pods:read'], canAssign: ['project-owner'] })
   // ... and one that inherits that canAssign through includes.
-  roleYaml('wraps-owner', { includes: ['assign-owner'] }),
-  roleYaml('junior-admin', { permissions: [`${G}/rolebindings:*`, 'pods:read'], canAssign: ['viewer'] }),
-  roleYaml('role-writer', { permissions: [`${G}/roles:*`, 'pods:read'] }),
-  roleYaml('binder', { permissions: [`${G}/rolebindings:*`, 'pods:*'] }),
-  roleYaml('pod-admin', { permissions: ['pods:*'] }),
-  roleYaml('teams-all', { permissions: [`${G}/teams:*`] }),
-  roleYaml('team-admin', { permissions: [`${G}/teams:update`, `${G}/teams:patch`] }),
-  roleYaml('ns-editor', { permissions: ['namespaces:get', 'namespaces:patch'] }),
-  usersYaml({
+  .role('wraps-owner', { includes: ['assign-owner'] })
+  .role('junior-admin', { permissions: [`${G}/rolebindings:*`, 'pods:read'], canAssign: ['viewer'] })
+  .role('role-writer', [`${G}/roles:*`, 'pods:read'])
+  .role('binder', [`${G}/rolebindings:*`, 'pods:*'])
+  .role('pod-admin', ['pods:*'])
+  .role('teams-all', [`${G}/teams:*`])
+  .role('team-admin', [`${G}/teams:update`, `${G}/teams:patch`])
+  .role('ns-editor', ['namespaces:get', 'namespaces:patch'])
+  .users({
     sue: { state: 'Active', superuser: true }, junior: { state: 'Active' }, roler: { state: 'Active' }, tom: { state: 'Active' },
     dave: { state: 'Active' }, teamer: { state: 'Active' }, tina: { state: 'Active' }, olga: { state: 'Active' },
-  }),
-  teamYaml('everyone', { namespaces: ['everyone-ns'] }),
-  teamYaml('vision', { members: ['tina'] }),
-  teamYaml('ml', {}),
-  bindingYaml('junior-admin', 'junior-admin', [['User', 'junior']], { namespaces: ['proj-a'] }),
-  bindingYaml('roler', 'role-writer', [['User', 'roler']], { cluster: true }),
-  bindingYaml('tom-binder', 'binder', [['User', 'tom']], { namespaces: ['proj-a'] }, TOM_UNTIL),
-  bindingYaml('dave-expired', 'project-owner', [['User', 'dave']], { namespaces: ['proj-a'] }, '2020-01-01T00:00:00Z'),
-  bindingYaml('teamer', 'teams-all', [['User', 'teamer']], { cluster: true }),
-  bindingYaml('tina-team-admin', 'team-admin', [['User', 'tina']], { teams: ['vision'] }),
-  bindingYaml('tina-ns', 'ns-editor', [['User', 'tina']], { cluster: true }),
+  })
+  .team('everyone', { namespaces: ['everyone-ns'] })
+  .team('vision', { members: ['tina'] })
+  .team('ml', {})
+  .binding('junior-admin', 'junior-admin', 'User:junior', 'namespace:proj-a')
+  .binding('roler', 'role-writer', 'User:roler', 'cluster')
+  .binding('tom-binder', 'binder', 'User:tom', 'namespace:proj-a', TOM_UNTIL)
+  .binding('dave-expired', 'project-owner', 'User:dave', 'namespace:proj-a', '2020-01-01T00:00:00Z')
+  .binding('teamer', 'teams-all', 'User:teamer', 'cluster')
+  .binding('tina-team-admin', 'team-admin', 'User:tina', 'team:vision')
+  .binding('tina-ns', 'ns-editor', 'User:tina', 'cluster')
   // A cluster-wide binding of a Role nobody has created yet (git applies in any order).
-  bindingYaml('ml-future', 'future-admin', [['Team', 'ml']], { cluster: true }),
-].join('---\n');
+  .binding('ml-future', 'future-admin', 'Team:ml', 'cluster');
 
 const canI = async (args: string[], as: string): Promise<string> =>
   (await stack.kubectl(['auth', 'can-i', ...args], { as })).stdout.trim().split(/\s/)[0] ?? '';
 
 before(async () => {
-  stack = await startStack({
+  stack = await startWithWorld(WORLD, {
     config: {
       defaults: { role: 'viewer', team: 'everyone' },
       projects: { ownerRole: 'project-owner', publicRole: 'viewer' },
       registration: { mode: 'closed' },
     },
   });
-  assertOk(await apply(stack, WORLD), 'applying the world as the admin');
   await canIBecomes(stack, ['create', 'pods', '-n', 'proj-a'], 'tom', 'yes');
   await canIBecomes(stack, ['create', 'pods', '-n', 'olga-ns'], 'olga', 'yes');
   await stack.settle();

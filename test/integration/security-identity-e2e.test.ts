@@ -9,11 +9,12 @@ import https from 'node:https';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, type Stack } from '../support/stack.js';
+import type { Stack } from '../support/stack.js';
+import { startWithWorld, world } from '../support/world.js';
 import type { KubectlResult } from '../../src/controlplane/controlplane.js';
 import { runCli } from '../support/cli.js';
 import { eventually } from '../support/operator.js';
-import { apply, assertDenied, assertOk, create, mergePatch, userIs } from '../support/e2e.js';
+import { assertDenied, assertOk, create, mergePatch, userIs } from '../support/e2e.js';
 import { usernameProblem } from '../../src/api/username.js';
 
 let stack: Stack;
@@ -25,66 +26,22 @@ const G = 'iam.gatehouse.dev';
 // grace is a superuser (not a seed admin); useradmin holds users:* cluster-wide (the platform-admin
 // shape of issue 19: not a superuser). Team vision owns vision-dev; plain RBAC lets the group
 // gatehouse:team:vision list Secrets there, which only team groups reach.
-const WORLD = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: vision-dev}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: user-admin}
-spec: {permissions: ["${G}/users:*"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: pod-user}
-spec: {permissions: ["pods:*"]}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: grace}
-spec: {state: Active, superuser: true}
----
-apiVersion: ${G}/v1alpha1
-kind: User
-metadata: {name: useradmin}
-spec: {state: Active}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: useradmin-users}
-spec: {role: user-admin, subjects: [{kind: User, name: useradmin}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: Team
-metadata: {name: vision}
-spec: {members: [henry], namespaces: [vision-dev]}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: vision-pod-users}
-spec: {role: pod-user, subjects: [{kind: Team, name: vision}], scope: {teams: [vision]}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: secret-reader, namespace: vision-dev}
-rules: [{apiGroups: [""], resources: [secrets], verbs: [list]}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: vision-group-secrets, namespace: vision-dev}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-reader}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "gatehouse:team:vision"}]
-`;
+const WORLD = world()
+  .namespace('vision-dev')
+  .role('user-admin', [`${G}/users:*`])
+  .role('pod-user', ['pods:*'])
+  .users({ grace: { state: 'Active', superuser: true }, useradmin: { state: 'Active' } })
+  .binding('useradmin-users', 'user-admin', 'User:useradmin', 'cluster')
+  .team('vision', { members: ['henry'], namespaces: ['vision-dev'] })
+  .binding('vision-pod-users', 'pod-user', 'Team:vision', 'team:vision')
+  .teamGroupMayListSecrets('vision', 'vision-dev', 'vision-group-secrets');
 
 before(async () => {
-  stack = await startStack({
+  stack = await startWithWorld(WORLD, {
     tokenWebhook: true,
     config: { seedAdmins: [{ username: 'root' }], credentials: { enabled: true }, registration: { mode: 'approval' } },
   });
   dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-identity-'));
-  assertOk(await apply(stack, WORLD), 'applying the world');
-  await stack.settle();
   await userIs(stack, 'grace', 'Active');
   assert.ok(stack.operator.proxyPort, 'the proxy runs');
   proxyUrl = `https://127.0.0.1:${stack.operator.proxyPort}`;

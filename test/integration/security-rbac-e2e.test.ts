@@ -10,6 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, type Stack } from '../support/stack.js';
+import { manifest } from '../support/world.js';
 import { eventually } from '../support/operator.js';
 import { canI } from '../support/authz-e2e.js';
 import type { RbacApplier } from '../../src/controller/rbac-applier.js';
@@ -33,7 +34,7 @@ after(async () => {
   await stack?.stop();
 });
 
-const yaml = (docs: object[]): string => docs.map((d) => JSON.stringify(d)).join('\n---\n');
+const yaml = manifest;
 
 async function converged(): Promise<void> {
   await stack.settle();

@@ -20,10 +20,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { readFile } from 'node:fs/promises';
-import { startStack, type Stack } from '../support/stack.js';
+import type { Stack } from '../support/stack.js';
+import { startWithWorld, world } from '../support/world.js';
 import { eventually } from '../support/operator.js';
 import { EXPLICIT_VERBS, isExplicitOnly, isExplicitVerb } from '../../src/authz/permission.js';
-import { apply, assertOk, canIBecomes, create, getJson, mergePatch, rawMergePatch, usersYaml } from '../support/e2e.js';
+import { assertOk, canIBecomes, create, getJson, mergePatch, rawMergePatch } from '../support/e2e.js';
 
 let stack: Stack;
 const G = 'iam.gatehouse.dev';
@@ -32,94 +33,34 @@ const TEAM = `${G}/team`;
 const API = `/apis/${G}/v1alpha1`;
 const OPERATOR_NS = 'gatehouse-system';
 
-const WORLD = `
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: olga-ns
-  labels: {${OWNER}: olga}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: alice-ns
-  labels: {${OWNER}: alice}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: vision-ns
-  labels: {${TEAM}: vision}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: project-owner}
-spec: {permissions: ["*:*", "secrets:*", "pods/exec:*", "pods/attach:*", "pods/portforward:*"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: everything}
-spec: {permissions: ["*:*"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: ns-editor}
-spec: {permissions: ["namespaces:get", "namespaces:patch", "namespaces:update", "namespaces/status:get", "namespaces/status:patch", "namespaces/status:update", "namespaces/finalize:update"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: team-admin}
-spec: {permissions: ["${G}/teams:update", "${G}/teams:patch"]}
----
-apiVersion: ${G}/v1alpha1
-kind: Role
-metadata: {name: reviewer}
-spec: {permissions: ["authorization.k8s.io/localsubjectaccessreviews:create"]}
----
-${usersYaml({
-  sue: { state: 'Active', superuser: true },
-  grace: { state: 'Active', superuser: true },
-  olga: { state: 'Active' },
-  alice: { state: 'Active' },
-  ada: { state: 'Active' },
-  pat: { state: 'Active' },
-  frank: { state: 'Active' },
-  mallory: { state: 'Active' },
-  ivy: { state: 'Active' },
-  dave: { state: 'Suspended' },
-  carl: { state: 'Active' },
-})}
----
-apiVersion: ${G}/v1alpha1
-kind: Team
-metadata: {name: vision}
-spec: {members: [frank]}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: ada-everything}
-spec: {role: everything, subjects: [{kind: User, name: ada}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: pat-admin}
-spec: {role: adaptive-admin, subjects: [{kind: User, name: pat}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: ns-editors}
-spec: {role: ns-editor, subjects: [{kind: User, name: frank}, {kind: User, name: mallory}], scope: {cluster: true}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: frank-team-admin}
-spec: {role: team-admin, subjects: [{kind: User, name: frank}], scope: {teams: [vision]}}
----
-apiVersion: ${G}/v1alpha1
-kind: RoleBinding
-metadata: {name: ivy-reviews}
-spec: {role: reviewer, subjects: [{kind: User, name: ivy}], scope: {namespaces: [olga-ns]}}
-`;
+const WORLD = world()
+  .namespace('olga-ns', { [OWNER]: 'olga' })
+  .namespace('alice-ns', { [OWNER]: 'alice' })
+  .namespace('vision-ns', { [TEAM]: 'vision' })
+  .role('project-owner', ['*:*', 'secrets:*', 'pods/exec:*', 'pods/attach:*', 'pods/portforward:*'])
+  .role('everything', ['*:*'])
+  .role('ns-editor', ['namespaces:get', 'namespaces:patch', 'namespaces:update', 'namespaces/status:get', 'namespaces/status:patch', 'namespaces/status:update', 'namespaces/finalize:update'])
+  .role('team-admin', [`${G}/teams:update`, `${G}/teams:patch`])
+  .role('reviewer', ['authorization.k8s.io/localsubjectaccessreviews:create'])
+  .users({
+    sue: { state: 'Active', superuser: true },
+    grace: { state: 'Active', superuser: true },
+    olga: { state: 'Active' },
+    alice: { state: 'Active' },
+    ada: { state: 'Active' },
+    pat: { state: 'Active' },
+    frank: { state: 'Active' },
+    mallory: { state: 'Active' },
+    ivy: { state: 'Active' },
+    dave: { state: 'Suspended' },
+    carl: { state: 'Active' },
+  })
+  .team('vision', { members: ['frank'] })
+  .binding('ada-everything', 'everything', 'User:ada', 'cluster')
+  .binding('pat-admin', 'adaptive-admin', 'User:pat', 'cluster')
+  .binding('ns-editors', 'ns-editor', ['User:frank', 'User:mallory'], 'cluster')
+  .binding('frank-team-admin', 'team-admin', 'User:frank', 'team:vision')
+  .binding('ivy-reviews', 'reviewer', 'User:ivy', 'namespace:olga-ns');
 
 const canI = async (args: string[], as: string): Promise<string> =>
   (await stack.kubectl(['auth', 'can-i', ...args], { as })).stdout.trim().split(/\s/)[0] ?? '';
@@ -158,7 +99,7 @@ async function selfCan(as: string, resourceAttributes: Record<string, string>): 
 const labelsOf = async (ns: string): Promise<Record<string, string>> => ((await getJson(stack, `namespace/${ns}`)).metadata['labels'] ?? {}) as Record<string, string>;
 
 before(async () => {
-  stack = await startStack({
+  stack = await startWithWorld(WORLD, {
     authorizationMode: 'both',
     config: {
       projects: { ownerRole: 'project-owner' },
@@ -166,7 +107,6 @@ before(async () => {
       presets: { adaptive: true },
     },
   });
-  assertOk(await apply(stack, WORLD), 'applying the world as the admin');
   await canIBecomes(stack, ['create', 'pods', '-n', 'olga-ns'], 'olga', 'yes');
   await canIBecomes(stack, ['create', 'localsubjectaccessreviews', '-n', 'olga-ns'], 'ivy', 'yes');
   await canIBecomes(stack, ['impersonate', 'serviceaccounts', '-n', 'olga-ns'], 'pat', 'yes');

@@ -1,8 +1,8 @@
 // An in-memory GatehouseClient for unit tests of the CLI's commands: no API server, same errors.
 import type { GatehouseKind, Namespace } from '../../src/api/types.js';
 import type { AccessRequest, Requester } from '../../src/authz/types.js';
-import { translateError } from '../../src/cli/errors.js';
-import type { GatehouseClient, ObjectOf, SecretRequest, ServerAnswer } from '../../src/cli/kube.js';
+import { translateError } from '../../src/client/errors.js';
+import type { GatehouseClient, ObjectOf, SecretRequest, ServerAnswer } from '../../src/client/kube.js';
 
 function apiError(code: number, reason: string, message: string, name?: string): Error {
   return Object.assign(new Error('HTTP ' + code), { code, body: JSON.stringify({ kind: 'Status', code, reason, message, ...(name ? { details: { name } } : {}) }) });

@@ -5,12 +5,14 @@ import { decide } from '../../authz/decide.js';
 import type { AccessRequest, Requester } from '../../authz/types.js';
 import type { CommandSpec, OptionSpec } from '../args.js';
 import { type Context, arg, str, strs, flag, printStructured } from '../context.js';
-import { CliError, EXIT, usageError } from '../errors.js';
+import { ClientError, usageError } from '../../client/errors.js';
+import { EXIT } from '../errors.js';
 import { details, table } from '../format.js';
-import type { ServerAnswer } from '../kube.js';
+import type { ServerAnswer } from '../../client/kube.js';
 import { inForce } from '../../rbac/explain.js';
-import { policyFrom, collect, sourceLine, warnings, accessRequest, explainChain, resolveUsername as resolveRequestUser, type Snapshot } from '../access.js';
-import { parseTarget, describeRequest, type Target } from '../target.js';
+import { policyFrom, collect, sourceLine, warnings, type Snapshot } from '../../client/world.js';
+import { accessRequest, explainChain, resolveUsername as resolveRequestUser } from '../../client/access.js';
+import { parseTarget, describeRequest, type Target } from '../../client/target.js';
 
 const TARGET_OPTIONS: Record<string, OptionSpec> = {
   namespace: { type: 'string', short: 'n', value: 'NAMESPACE', description: "the namespace (default: the kubeconfig context's, then default)" },
@@ -63,7 +65,7 @@ async function askServer(ctx: Context, req: AccessRequest): Promise<ServerResult
   try {
     return { asked: true, answer: await ctx.client().subjectAccessReview(req) };
   } catch (err) {
-    if (err instanceof CliError) return { asked: false, why: err.message };
+    if (err instanceof ClientError) return { asked: false, why: err.message };
     throw err;
   }
 }

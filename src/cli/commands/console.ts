@@ -3,8 +3,8 @@
 import { spawn } from 'node:child_process';
 import type { CommandSpec } from '../args.js';
 import { type Context, str, strs, flag } from '../context.js';
-import { usageError } from '../errors.js';
-import { policyFrom } from '../access.js';
+import { usageError } from '../../client/errors.js';
+import { policyFrom } from '../../client/world.js';
 import { startConsoleServer } from '../../console/server.js';
 
 /** Hands the URL to the desktop's browser; a machine without one just shows the printed URL. */

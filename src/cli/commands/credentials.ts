@@ -8,10 +8,11 @@
 // Only the operator reads the users' hash Secrets; the CLI reads back nothing but its own request.
 import { GROUP } from '../../api/types.js';
 import type { CommandSpec } from '../args.js';
-import { type Context, arg, str, flag, findObject } from '../context.js';
-import { CliError, EXIT, usageError } from '../errors.js';
-import { parseExpiry } from '../format.js';
-import { loadKubeConfig } from '../kube.js';
+import { type Context, arg, str, flag } from '../context.js';
+import { findObject } from '../../client/edits.js';
+import { parseExpiry } from '../../client/assignments.js';
+import { apiError, usageError } from '../../client/errors.js';
+import { loadKubeConfig } from '../../client/kube.js';
 import { contextName, parseCredential, withCredential, withToken, type TlsTrust } from '../login.js';
 import { issueToken } from '../../credentials/token.js';
 
@@ -43,11 +44,11 @@ async function request(ctx: Context, data: Record<string, string>): Promise<void
     const error = annotations[ERROR_ANNOTATION];
     if (error !== undefined) {
       await client.deleteSecret(ns, name);
-      throw new CliError(`the operator refused: ${error}`, EXIT.api);
+      throw apiError(`the operator refused: ${error}`);
     }
     if (ctx.now() > deadline) {
       await client.deleteSecret(ns, name);
-      throw new CliError(`the operator did not answer within ${REQUEST_WAIT_MS / 1000} s (is it running, with credentials enabled, in namespace ${ns}?)`, EXIT.api);
+      throw apiError(`the operator did not answer within ${REQUEST_WAIT_MS / 1000} s (is it running, with credentials enabled, in namespace ${ns}?)`);
     }
     await ctx.sleep(100);
   }
@@ -69,7 +70,7 @@ export async function inviteUser(ctx: Context, user: string, quietWhenOff: boole
   }
   if (!discovery || discovery['enabled'] !== 'true') {
     if (quietWhenOff) return false;
-    throw new CliError(`Gatehouse credentials are not enabled (no ConfigMap ${ns}/${DISCOVERY_CONFIGMAP}); set credentials.enabled in the Helm values`, EXIT.api);
+    throw apiError(`Gatehouse credentials are not enabled (no ConfigMap ${ns}/${DISCOVERY_CONFIGMAP}); set credentials.enabled in the Helm values`);
   }
   let ttlSeconds: number | undefined;
   const expires = str(ctx, 'invite-expires');
@@ -117,7 +118,7 @@ async function activate(ctx: Context): Promise<number> {
   const trust = trustFrom(ctx);
   const res = await ctx.postToken(proxyUrl(server, ACTIVATE_PATH), token, trust);
   const cred = parseCredential(res);
-  if ('error' in cred) throw new CliError(`activation failed: ${cred.error}`, EXIT.api);
+  if ('error' in cred) throw apiError(`activation failed: ${cred.error}`);
   // With webhook token authentication the kubeconfig may point at the API server itself.
   const apiServer = str(ctx, 'api-server');
   const apiCa = str(ctx, 'api-server-certificate-authority');
@@ -147,7 +148,7 @@ async function rotate(ctx: Context): Promise<number> {
   const fromKubeconfig: TlsTrust = cluster?.caData ? { ca: Buffer.from(cluster.caData, 'base64').toString('utf8') } : cluster?.caFile ? { ca: ctx.readFile(cluster.caFile) } : {};
   const res = await ctx.postToken(proxyUrl(server, ROTATE_PATH), user.token, trust.ca || trust.insecureSkipVerify ? trust : { ...fromKubeconfig, ...(cluster?.skipTLSVerify ? { insecureSkipVerify: true } : {}) });
   const cred = parseCredential(res);
-  if ('error' in cred) throw new CliError(`rotation failed: ${cred.error}`, EXIT.api);
+  if ('error' in cred) throw apiError(`rotation failed: ${cred.error}`);
   const file = str(ctx, 'kubeconfig') ?? ctx.defaultKubeconfig();
   ctx.writeFile(file, withToken(ctx.readFile(file), user.name, cred.token));
   ctx.out(`token rotated for ${cred.username}; the old one no longer works (${file} updated)\n`);
@@ -155,14 +156,14 @@ async function rotate(ctx: Context): Promise<number> {
 }
 
 async function revoke(ctx: Context): Promise<number> {
-  const user = await findObject(ctx, 'User', arg(ctx, 0));
+  const user = await findObject(ctx.client(), 'User', arg(ctx, 0));
   await request(ctx, { action: 'revoke', user: user.metadata.name });
   ctx.out(`every Gatehouse token and invitation of user ${user.metadata.name} revoked\n`);
   return 0;
 }
 
 async function invite(ctx: Context): Promise<number> {
-  const user = await findObject(ctx, 'User', arg(ctx, 0));
+  const user = await findObject(ctx.client(), 'User', arg(ctx, 0));
   await inviteUser(ctx, user.metadata.name, false);
   return 0;
 }

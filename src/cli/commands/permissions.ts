@@ -3,7 +3,7 @@ import type { Role } from '../../api/types.js';
 import type { CommandSpec } from '../args.js';
 import { type Context, printStructured } from '../context.js';
 import { table } from '../format.js';
-import { PERMISSION_ALIASES } from '../permissions.js';
+import { PERMISSION_ALIASES } from '../../client/permissions.js';
 
 export const GRAMMAR = [
   'A permission is [group/]resource[/subresource]:action, or the word me.',

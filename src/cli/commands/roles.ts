@@ -1,74 +1,13 @@
 // role create|list|show|delete, role assign, role assignment list|delete.
-import type { Role, RoleBinding, Scope, Subject, SubjectKind, Team, User } from '../../api/types.js';
-import { usernameOf } from '../../authz/rules.js';
+import type { Role, RoleBinding } from '../../api/types.js';
 import { scopeText } from '../../authz/scope.js';
 import type { CommandSpec } from '../args.js';
-import { type Context, arg, str, strs, printStructured, findObject, forTable, removeObject, tryList } from '../context.js';
-import { CliError, usageError } from '../errors.js';
-import { table, details, age, list, forDisplay, parseExpiry, bindingName } from '../format.js';
-import { normalizePermission } from '../permissions.js';
-
-export function subjectsText(subjects: readonly Subject[]): string {
-  return subjects.map((s) => `${s.kind} ${s.name}`).join(', ');
-}
-
-export function expiryText(expiresAt: string | undefined, now: number): string {
-  if (!expiresAt) return '';
-  return Date.parse(expiresAt) <= now ? ` (expired ${expiresAt})` : ` (until ${expiresAt})`;
-}
-
-/** `--scope cluster | team:NAME | namespace:NAME`, repeatable within one kind. */
-export function parseScopes(values: readonly string[]): Scope {
-  if (values.length === 0) throw usageError('--scope is required: cluster, team:NAME or namespace:NAME');
-  const teams: string[] = [];
-  const namespaces: string[] = [];
-  let cluster = false;
-  for (const v of values) {
-    const m = /^(cluster|team|teams|namespace|namespaces|ns):?(.*)$/.exec(v);
-    const kind = m?.[1];
-    const name = m?.[2] ?? '';
-    if (kind === 'cluster' && name === '') cluster = true;
-    else if ((kind === 'team' || kind === 'teams') && name) teams.push(...name.split(',').filter(Boolean));
-    else if ((kind === 'namespace' || kind === 'namespaces' || kind === 'ns') && name) namespaces.push(...name.split(',').filter(Boolean));
-    else throw usageError(`--scope ${JSON.stringify(v)}: expected cluster, team:NAME or namespace:NAME`);
-  }
-  if (Number(cluster) + Number(teams.length > 0) + Number(namespaces.length > 0) !== 1) {
-    throw usageError('a role assignment has exactly one kind of scope: cluster, or teams, or namespaces (make one assignment per kind)');
-  }
-  if (cluster) return { cluster: true };
-  if (teams.length) return { teams: [...new Set(teams)] };
-  return { namespaces: [...new Set(namespaces)] };
-}
-
-export function subjectsFrom(users: readonly string[], teams: readonly string[], groups: readonly string[]): Subject[] {
-  const out: Subject[] = [];
-  const add = (kind: SubjectKind, names: readonly string[]) => {
-    for (const name of names) if (!out.some((s) => s.kind === kind && s.name === name)) out.push({ kind, name });
-  };
-  add('User', users);
-  add('Team', teams);
-  add('Group', groups);
-  return out;
-}
-
-/** Bindings that match the filters; a --user also matches through the teams the user is a member of. */
-export function filterBindings(
-  bindings: readonly RoleBinding[],
-  filter: { user?: string; userAliases?: readonly string[]; userTeams?: readonly string[]; team?: string; group?: string; role?: string },
-): RoleBinding[] {
-  return bindings.filter((b) => {
-    if (filter.role && b.spec.role !== filter.role) return false;
-    if (filter.team && !b.spec.subjects.some((s) => s.kind === 'Team' && s.name === filter.team)) return false;
-    if (filter.group && !b.spec.subjects.some((s) => s.kind === 'Group' && s.name === filter.group)) return false;
-    if (filter.user) {
-      // The user's aliases when the User was found (one resolution), else the name as typed.
-      const names = new Set(filter.userAliases?.length ? filter.userAliases : [filter.user]);
-      const teams = filter.userTeams ?? [];
-      if (!b.spec.subjects.some((s) => (s.kind === 'User' && names.has(s.name)) || (s.kind === 'Team' && teams.includes(s.name)))) return false;
-    }
-    return true;
-  });
-}
+import { type Context, arg, str, strs, printStructured, forTable, removeObject, tryList } from '../context.js';
+import { findObject } from '../../client/edits.js';
+import { bindingName, expiryText, filterBindings, parseExpiry, parseScopes, subjectsFrom, subjectsText, userFilter } from '../../client/assignments.js';
+import { ClientError, usageError } from '../../client/errors.js';
+import { table, details, age, list, forDisplay } from '../format.js';
+import { normalizePermission } from '../../client/permissions.js';
 
 async function create(ctx: Context): Promise<number> {
   const name = arg(ctx, 0);
@@ -115,7 +54,7 @@ async function listRoles(ctx: Context): Promise<number> {
 }
 
 async function show(ctx: Context): Promise<number> {
-  const role = await findObject(ctx, 'Role', arg(ctx, 0));
+  const role = await findObject(ctx.client(), 'Role', arg(ctx, 0));
   if (printStructured(ctx, forDisplay(role))) return 0;
   const bindings = await tryList(ctx, 'RoleBinding');
   const mine = bindings?.filter((b) => b.spec.role === role.metadata.name);
@@ -162,14 +101,14 @@ export async function assign(ctx: Context): Promise<number> {
   try {
     await ctx.client().get('Role', role);
   } catch (err) {
-    if (err instanceof CliError && err.details['notFound']) ctx.err(`warning: role ${role} does not exist (yet); this assignment grants nothing until it does\n`);
+    if (err instanceof ClientError && err.details['notFound']) ctx.err(`warning: role ${role} does not exist (yet); this assignment grants nothing until it does\n`);
   }
   let created: RoleBinding;
   try {
     created = await ctx.client().create('RoleBinding', binding);
   } catch (err) {
-    if (err instanceof CliError && err.details['alreadyExists']) {
-      throw new CliError(`role ${role} is already assigned to ${subjectsText(subjects)} in ${scopeText(scope)} (role assignment ${name}); delete it first to change it: kubectl gatehouse role assignment delete ${name}`, err.exitCode, { alreadyExists: true });
+    if (err instanceof ClientError && err.details['alreadyExists']) {
+      throw new ClientError(err.code, `role ${role} is already assigned to ${subjectsText(subjects)} in ${scopeText(scope)} (role assignment ${name}); delete it first to change it: kubectl gatehouse role assignment delete ${name}`, { alreadyExists: true });
     }
     throw err;
   }
@@ -181,24 +120,8 @@ export async function assign(ctx: Context): Promise<number> {
 
 async function listAssignments(ctx: Context): Promise<number> {
   const user = str(ctx, 'user');
-  let userAliases: string[] = [];
-  let userTeams: string[] = [];
-  if (user) {
-    const users: User[] = (await tryList(ctx, 'User')) ?? [];
-    // The index's one resolution (docs/security.md): the User of that name, else of that username;
-    // its username names it only when no other User has that name.
-    const found = users.find((u) => u.metadata.name === user) ?? users.find((u) => usernameOf(u) === user);
-    if (found) {
-      const username = usernameOf(found);
-      const taken = users.some((u) => u !== found && u.metadata.name === username);
-      userAliases = taken ? [found.metadata.name] : [found.metadata.name, username];
-    }
-    const teams: Team[] = (await tryList(ctx, 'Team')) ?? [];
-    const names = new Set(found ? userAliases : [user]);
-    userTeams = teams.filter((t) => (t.spec.members ?? []).some((m) => names.has(m))).map((t) => t.metadata.name);
-  }
   const filter = {
-    ...(user ? { user, userAliases, userTeams } : {}),
+    ...(user ? userFilter(user, (await tryList(ctx, 'User')) ?? [], (await tryList(ctx, 'Team')) ?? []) : {}),
     ...(str(ctx, 'team') ? { team: str(ctx, 'team') } : {}),
     ...(str(ctx, 'group') ? { group: str(ctx, 'group') } : {}),
     ...(str(ctx, 'role') ? { role: str(ctx, 'role') } : {}),

@@ -1,17 +1,12 @@
 // team create|list|show|add|remove|delete.
 import type { Team } from '../../api/types.js';
 import type { CommandSpec } from '../args.js';
-import { type Context, arg, str, strs, printStructured, findObject, forTable, removeObject, tryList, updateAndSay } from '../context.js';
-import { usageError } from '../errors.js';
+import { type Context, arg, str, strs, printStructured, forTable, removeObject, tryList, updateAndSay } from '../context.js';
+import { applyMembership, findObject, type MembershipChange } from '../../client/edits.js';
+import { usageError } from '../../client/errors.js';
 import { table, details, age, list, forDisplay } from '../format.js';
-import { subjectsText, expiryText } from './roles.js';
+import { subjectsText, expiryText } from '../../client/assignments.js';
 import { scopeText } from '../../authz/scope.js';
-
-interface MembershipChange {
-  members: string[];
-  groups: string[];
-  namespaces: string[];
-}
 
 function changeFrom(ctx: Context, positionalsFrom: number): MembershipChange {
   const change = { members: ctx.args.slice(positionalsFrom), groups: strs(ctx, 'group'), namespaces: strs(ctx, 'namespace') };
@@ -19,18 +14,6 @@ function changeFrom(ctx: Context, positionalsFrom: number): MembershipChange {
     throw usageError('name at least one USER, --group GROUP or --namespace NAMESPACE');
   }
   return change;
-}
-
-/** The new spec lists after adding or removing, or undefined when nothing would change. */
-export function applyMembership(spec: Team['spec'], change: MembershipChange, add: boolean): Partial<Record<keyof MembershipChange, string[]>> | undefined {
-  const out: Partial<Record<keyof MembershipChange, string[]>> = {};
-  for (const field of ['members', 'groups', 'namespaces'] as const) {
-    if (change[field].length === 0) continue;
-    const current = spec[field] ?? [];
-    const next = add ? [...current, ...change[field].filter((x) => !current.includes(x))] : current.filter((x) => !change[field].includes(x));
-    if (next.length !== current.length) out[field] = [...new Set(next)];
-  }
-  return Object.keys(out).length ? out : undefined;
 }
 
 async function create(ctx: Context): Promise<number> {
@@ -60,7 +43,7 @@ async function listTeams(ctx: Context): Promise<number> {
 }
 
 async function show(ctx: Context): Promise<number> {
-  const team = await findObject(ctx, 'Team', arg(ctx, 0));
+  const team = await findObject(ctx.client(), 'Team', arg(ctx, 0));
   if (printStructured(ctx, forDisplay(team))) return 0;
   const bindings = await tryList(ctx, 'RoleBinding');
   const name = team.metadata.name;

@@ -1,26 +1,16 @@
 // user create|list|show|activate|reject|suspend|delete and superuser grant|revoke.
 import { usernameOf } from '../../authz/rules.js';
-import { USER_STATES, type User, type UserState, type Team, type RoleBinding } from '../../api/types.js';
+import { USER_STATES, type User, type UserState } from '../../api/types.js';
 import type { CommandSpec } from '../args.js';
-import { type Context, arg, str, strs, flag, printStructured, findObject, forTable, removeObject, tryList, updateAndSay } from '../context.js';
-import { usageError } from '../errors.js';
+import { type Context, arg, str, strs, flag, printStructured, forTable, removeObject, tryList, updateAndSay } from '../context.js';
+import { findObject } from '../../client/edits.js';
+import { bindingsOfUser, expiryText, subjectsText, teamsOfUser } from '../../client/assignments.js';
+import { usageError } from '../../client/errors.js';
 import { table, details, age, list, forDisplay } from '../format.js';
-import { subjectsText, expiryText, assign } from './roles.js';
+import { assign } from './roles.js';
 import { scopeText } from '../../authz/scope.js';
 import { membership } from './teams.js';
 import { inviteUser, INVITE_OPTIONS } from './credentials.js';
-
-/** Teams the user belongs to by name (members); group membership needs the user's groups, which a list cannot show. */
-export function teamsOfUser(user: User, teams: readonly Team[]): string[] {
-  const names = new Set([user.metadata.name, usernameOf(user)]);
-  return teams.filter((t) => (t.spec.members ?? []).some((m) => names.has(m))).map((t) => t.metadata.name).sort();
-}
-
-/** Bindings naming the user directly or through one of `teams`. */
-export function bindingsOfUser(user: User, teams: readonly string[], bindings: readonly RoleBinding[]): RoleBinding[] {
-  const names = new Set([user.metadata.name, usernameOf(user)]);
-  return bindings.filter((b) => b.spec.subjects.some((s) => (s.kind === 'User' && names.has(s.name)) || (s.kind === 'Team' && teams.includes(s.name))));
-}
 
 function stateOf(value: string | undefined, allowed: readonly UserState[]): UserState | undefined {
   if (value === undefined) return undefined;
@@ -73,7 +63,7 @@ async function listUsers(ctx: Context): Promise<number> {
 }
 
 async function show(ctx: Context): Promise<number> {
-  const user = await findObject(ctx, 'User', arg(ctx, 0));
+  const user = await findObject(ctx.client(), 'User', arg(ctx, 0));
   if (printStructured(ctx, forDisplay(user))) return 0;
   const [teams, bindings] = [await tryList(ctx, 'Team'), await tryList(ctx, 'RoleBinding')];
   const myTeams = teams ? teamsOfUser(user, teams) : undefined;

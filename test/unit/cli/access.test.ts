@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { run } from '../../../src/cli/run.js';
 import { FakeClient, runFake } from '../../support/fake-client.js';
-import { parseTarget } from '../../../src/cli/target.js';
-import { permissionFor } from '../../../src/cli/access.js';
+import { parseTarget } from '../../../src/client/target.js';
+import { permissionFor } from '../../../src/client/access.js';
 
 const NOW = Date.parse('2026-01-02T00:00:00Z');
 

@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseScopes, subjectsFrom, filterBindings } from '../../../src/cli/commands/roles.js';
-import { applyMembership } from '../../../src/cli/commands/teams.js';
-import { teamsOfUser } from '../../../src/cli/commands/users.js';
+import { parseScopes, subjectsFrom, filterBindings, teamsOfUser } from '../../../src/client/assignments.js';
+import { applyMembership } from '../../../src/client/edits.js';
 import { permissionsInUse } from '../../../src/cli/commands/permissions.js';
-import { normalizePermission } from '../../../src/cli/permissions.js';
+import { normalizePermission } from '../../../src/client/permissions.js';
 import type { RoleBinding } from '../../../src/api/types.js';
 
 test('parseScopes: one kind per assignment, names may repeat or be comma-separated', () => {

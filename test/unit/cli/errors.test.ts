@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { translateError, CliError, EXIT } from '../../../src/cli/errors.js';
+import { translateError, usageError } from '../../../src/client/errors.js';
+import { EXIT, exitCodeOf } from '../../../src/cli/errors.js';
 
 const apiErr = (code: number, body: unknown) => Object.assign(new Error('x'), { code, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
 test('403 prints the API server (or webhook) sentence after "forbidden:"', () => {
   const e = translateError(apiErr(403, { kind: 'Status', reason: 'Forbidden', message: 'users.iam.gatehouse.dev "a" is forbidden: User "bob" cannot patch resource' }), { action: 'patch', kind: 'User', name: 'a' });
   assert.equal(e.message, 'forbidden: users.iam.gatehouse.dev "a" is forbidden: User "bob" cannot patch resource');
-  assert.equal(e.exitCode, EXIT.api);
+  assert.equal(exitCodeOf(e), EXIT.api);
 });
 
 test('404 without a Status naming the object means the CRDs are not installed', () => {
@@ -34,7 +35,7 @@ test('an unreachable API server names the address and what to check', () => {
   assert.match(e.message, /cannot reach the API server at https:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\).*kubeconfig/);
 });
 
-test('a CliError passes through unchanged', () => {
-  const original = new CliError('x', EXIT.usage);
+test('a ClientError passes through unchanged', () => {
+  const original = usageError('x');
   assert.equal(translateError(original, { action: 'y' }), original);
 });

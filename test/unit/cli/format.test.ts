@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { table, details, age, parseExpiry, editDistance, nearestNames, bindingName, nameFragment, forDisplay } from '../../../src/cli/format.js';
+import { table, details, age, forDisplay } from '../../../src/cli/format.js';
+import { parseExpiry, bindingName, nameFragment } from '../../../src/client/assignments.js';
+import { editDistance, nearestNames } from '../../../src/client/edits.js';
 
 test('table pads every column but the last, kubectl-style', () => {
   assert.equal(table(['NAME', 'STATE'], [['alice', 'Active'], ['bo', 'Pending']]), 'NAME    STATE\nalice   Active\nbo      Pending\n');

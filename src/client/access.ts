@@ -1,93 +1,13 @@
-// can-i / explain / who-can: build the permission index from the objects the caller may list, with
-// the operator's own code, and ask it. Collecting is I/O; the chain is computed by pure functions.
-import type { Namespace } from '../api/types.js';
+// can-i / explain / who-can for people: the request decide() sees, the name a person typed
+// resolved to a username, and the whole chain behind a decision with what to change. Pure over a
+// permission index built from a world (world.ts); both faces print or serve the result.
 import { usernameOf } from '../authz/rules.js';
-import { PermissionIndex, type CompiledBinding, type World } from '../authz/index.js';
+import type { PermissionIndex, CompiledBinding } from '../authz/index.js';
 import { decide, prepareTarget, roleGrants, forEachCandidateBinding, matchingSubject } from '../authz/decide.js';
 import { effectiveGroups, isLive, leftAloneBecause } from '../authz/rules.js';
 import type { AccessRequest, Decision, Requester } from '../authz/types.js';
 import { scopeText } from '../authz/scope.js';
-import { loadConfig, parseConfig, type PolicyConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
-import { CliError, usageError } from './errors.js';
-import type { GatehouseClient } from './kube.js';
 import { describeRequest, type Target } from './target.js';
-
-export interface Snapshot {
-  index: PermissionIndex;
-  counts: { users: number; roles: number; teams: number; rolebindings: number; namespaces: number };
-  /** What the caller could not list, with the API server's reason; the answer may then miss something. */
-  unreadable: Array<{ what: string; why: string }>;
-  /** Where the policy configuration came from. */
-  config: string;
-  /** The objects as listed (the console's pages show them as well as asking the index). */
-  world: Required<World>;
-}
-
-/** `--config FILE` is the operator's configuration file (the Helm values' policy part). */
-export function policyFrom(file: string | undefined, readFile: (f: string) => string): { config: PolicyConfig; source: string } {
-  if (!file) return { config: parseConfig({}), source: 'default policy (no --config: no seed admins, project roles or defaults)' };
-  try {
-    return { config: loadConfig({ argv: ['--config', file], env: {}, readFile }), source: `policy from ${file}` };
-  } catch (err) {
-    if (err instanceof ConfigError) throw usageError(`--config: ${err.message}`);
-    throw err;
-  }
-}
-
-type Listable = 'users' | 'roles' | 'teams' | 'rolebindings' | 'namespaces';
-const ALL: readonly Listable[] = ['users', 'roles', 'teams', 'rolebindings', 'namespaces'];
-
-/**
- * Lists what the caller may of the four kinds and namespaces (`only` narrows it). A refusal only
- * narrows the answer and is reported in `unreadable`; missing CRDs or an unreachable server make
- * any answer meaningless, so they throw.
- */
-export async function listWorld(client: GatehouseClient, only: readonly Listable[] = ALL): Promise<{ world: Required<World>; unreadable: Snapshot['unreadable'] }> {
-  const unreadable: Snapshot['unreadable'] = [];
-  const guard = async <T>(what: Listable, call: () => Promise<T[]>): Promise<T[]> => {
-    if (!only.includes(what)) return [];
-    try {
-      return await call();
-    } catch (err) {
-      if (err instanceof CliError && err.details['status'] === 403) {
-        unreadable.push({ what, why: err.message.replace(/^forbidden: /, '') });
-        return [];
-      }
-      throw err;
-    }
-  };
-  const [users, roles, teams, bindings, namespaces] = await Promise.all([
-    guard('users', () => client.list('User')),
-    guard('roles', () => client.list('Role')),
-    guard('teams', () => client.list('Team')),
-    guard('rolebindings', () => client.list('RoleBinding')),
-    guard<Namespace>('namespaces', () => client.listNamespaces()),
-  ]);
-  return { world: { users, roles, teams, bindings, namespaces }, unreadable };
-}
-
-export async function collect(client: GatehouseClient, config: PolicyConfig, configSource: string, now: () => number): Promise<Snapshot> {
-  const { world, unreadable } = await listWorld(client);
-  const index = PermissionIndex.build(world, config, now);
-  const { users, roles, teams, bindings, namespaces } = world;
-  return {
-    index,
-    counts: { users: users.length, roles: roles.length, teams: teams.length, rolebindings: bindings.length, namespaces: namespaces.length },
-    unreadable,
-    config: configSource,
-    world,
-  };
-}
-
-export function sourceLine(s: Snapshot): string {
-  const c = s.counts;
-  return `decided locally from the objects you can list (${c.users} users, ${c.roles} roles, ${c.teams} teams, ${c.rolebindings} role assignments, ${c.namespaces} namespaces; ${s.config}); the operator was not asked`;
-}
-
-export function warnings(s: Snapshot): string[] {
-  return s.unreadable.map((u) => `warning: you may not list ${u.what} (${u.why}); the answer leaves them out and may be wrong`);
-}
 
 /** The request decide() sees; the API server adds system:authenticated to every authenticated user. */
 export function accessRequest(who: Requester, target: Target): AccessRequest {
