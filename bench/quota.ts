@@ -101,7 +101,7 @@ async function latency(trials: number): Promise<void> {
   });
   try {
     await stack.kubectlOk(['apply', '-f', '-'], { input: [
-      `apiVersion: iam.gatehouse.dev/v1alpha1\nkind: Team\nmetadata: {name: dept}\nspec: {quota: {hard: {${GPU}: 2}}}`,
+      `apiVersion: iam.gatehouse.dev/v1alpha1\nkind: Team\nmetadata: {name: dept}\nspec: {quota: {hard: {${GPU}: 4}}}`,
       'apiVersion: v1\nkind: Namespace\nmetadata: {name: n1, labels: {iam.gatehouse.dev/team: dept}}',
       'apiVersion: v1\nkind: Namespace\nmetadata: {name: n2, labels: {iam.gatehouse.dev/team: dept}}',
     ].join('\n---\n') });
@@ -116,28 +116,29 @@ async function latency(trials: number): Promise<void> {
     for (const ns of ['n1', 'n2']) await until(`sa in ${ns}`, async () => (await api('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)) === 200);
     const out: number[] = [];
     for (let i = 0; i < trials; i++) {
-      // n1 holds both GPUs.
-      const names: string[] = [];
-      await until('n1 full', async () => {
-        const n = seq;
-        if ((await pod('n1')) === 201) names.push(`p${n}`);
-        return names.length === 2;
+      // The department is full: n1 holds 3 GPUs, n2 1 (the unit of headroom an idle namespace keeps).
+      const names = new Map<string, string[]>([['n1', []], ['n2', []]]);
+      await until('department full', async () => {
+        for (const ns of ['n1', 'n2']) {
+          const n = seq;
+          if ((await pod(ns)) === 201) names.get(ns)!.push(`p${n}`);
+        }
+        return names.get('n1')!.length + names.get('n2')!.length === 4;
       });
-      await new Promise((r) => setTimeout(r, 2500)); // let rounds settle: n2's share is 0
+      await new Promise((r) => setTimeout(r, 2500)); // rounds settle
       const t0 = performance.now();
-      await api('DELETE', `/api/v1/namespaces/n1/pods/${names[0]}?gracePeriodSeconds=0`);
-      let sibling = '';
+      // Two of n1's pods go: one GPU returns to n1's headroom, one becomes n2's.
+      for (const p of names.get('n1')!.splice(0, 2)) await api('DELETE', `/api/v1/namespaces/n1/pods/${p}?gracePeriodSeconds=0`);
       await until('a pod admitted in n2', async () => {
         const n = seq;
         if ((await pod('n2')) !== 201) return false;
-        sibling = `p${n}`;
+        names.get('n2')!.push(`p${n}`);
         return true;
       });
       const ms = performance.now() - t0;
       out.push(ms);
       console.log(`  trial ${i + 1}: ${ms.toFixed(0)} ms`);
-      await api('DELETE', `/api/v1/namespaces/n1/pods/${names[1]}?gracePeriodSeconds=0`);
-      await api('DELETE', `/api/v1/namespaces/n2/pods/${sibling}?gracePeriodSeconds=0`);
+      for (const [ns, list] of names) for (const p of list) await api('DELETE', `/api/v1/namespaces/${ns}/pods/${p}?gracePeriodSeconds=0`);
       await new Promise((r) => setTimeout(r, 2500));
     }
     const s = stats(out);
