@@ -147,6 +147,8 @@ export interface GatehouseConfig extends PolicyConfig {
   server: ServerConfig;
   operator: OperatorConfig;
   console: ConsoleConfig;
+  /** The team tree and its budgets (docs/quotas.md). Optional in code: absent means the defaults. */
+  teams?: { maxDepth?: number; quotaIntervalMs?: number };
 }
 
 /** A section of the file: an object with only the listed keys, each defaulted when absent. */
@@ -194,6 +196,10 @@ export const CONFIG_SCHEMA = {
       audiences: { type: 'array', maxItems: 32, items: { type: 'string', minLength: 1, maxLength: 1024 }, default: [] },
     }),
     defaults: section({ role: { type: 'string', minLength: 1 }, team: { type: 'string', minLength: 1 } }),
+    teams: section({
+      maxDepth: { type: 'integer', minimum: 1, maximum: 32, default: 6 },
+      quotaIntervalMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 1000 },
+    }),
     projects: section({ ownerRole: { type: 'string', minLength: 1 }, publicRole: { type: 'string', minLength: 1 } }),
     registration: section({
       mode: { enum: ['approval', 'open', 'closed'], default: 'approval' },

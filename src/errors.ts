@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'GH_CONSOLE_ORIGIN'
   | 'GH_CONSOLE_AUTH'
   | 'GH_CONSOLE_INPUT'
+  | 'GH_QUANTITY_INVALID'
   | 'GH_INTERNAL';
 
 export class GatehouseError extends Error {

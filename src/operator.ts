@@ -60,6 +60,7 @@ export function loadKubeConfig(config: GatehouseConfig): KubeConfig {
 // Registration `auto` names Users as admission expects (src/api/username.ts).
 export { userObjectName } from './api/username.js';
 import { userObjectName } from './api/username.js';
+import { teamQuotaSamples } from './quota/applier.js';
 
 async function createPendingUser(kube: KubeClient, username: string): Promise<void> {
   try {
@@ -153,6 +154,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     indexGeneration: () => index.generation,
     watchRestarts: () => controller.metrics().watchRestarts,
     ...(controller.rbac ? { rbac: () => controller.rbac?.metrics() } : {}),
+    teamQuotas: () => teamQuotaSamples(controller.quota.metrics().teams),
     processMetrics: true,
     ...(credentials ? { authenticate: (body: unknown, source: string | undefined) => credentials.tokenReview(body, source) } : {}),
     controllerMetrics: () => controller.metrics(),

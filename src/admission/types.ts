@@ -92,7 +92,9 @@ export type RuleId =
   | 'namespace-labels'
   | 'metadata-protected'
   | 'delegated-scope'
-  | 'not-synced';
+  | 'not-synced'
+  | 'team-tree'
+  | 'quota-budget';
 
 export interface FieldError {
   /** A field path like `spec.scope.teams[0]`; `metadata` or `` for the object as a whole. */
@@ -174,11 +176,18 @@ export interface PolicyView {
   ownsNamespace(requester: Requester, owner: string): boolean;
   /** Namespaces a team owns now (spec.namespaces and namespaces labelled with the team). */
   teamNamespaces(team: string): readonly string[];
+  /** `team`, its parent, and so on up to the root, as the index has the tree now (a cycle once). */
+  teamAncestorsOrSelf(team: string): readonly string[];
+  /** Teams naming `team` as their parent now. */
+  teamChildren(team: string): readonly string[];
+  /** The namespaces a `teams: [team]` scope covers now (the team's and every team's below it). */
+  subtreeNamespaces(team: string): readonly string[];
+  listTeams(): readonly Team[];
 }
 
 /** What the policy is built from. `view()` returns the current snapshot or undefined before sync. */
 export interface AdmissionContext {
-  config: Pick<GatehouseConfig, 'seedAdmins' | 'registration' | 'authorization' | 'operator' | 'defaults' | 'projects'>;
+  config: Pick<GatehouseConfig, 'seedAdmins' | 'registration' | 'authorization' | 'operator' | 'defaults' | 'projects' | 'teams'>;
   view(): PolicyView | undefined;
   now(): number;
   /**

@@ -51,6 +51,10 @@ export function createPolicyView(index: PermissionIndex, now: () => number = () 
     scopesHolding: (r, attrs) => scopesHolding(index, r, { verb: attrs.verb, group: attrs.group, resource: attrs.resource }, now()),
     holdsMe: (r) => missingPermissions(index, r, ['me'], { cluster: true }, now()).missing.length === 0,
     teamNamespaces: (team) => [...index.teamNamespaces(team)],
+    teamAncestorsOrSelf: (team) => index.teamAncestorsOrSelf(team),
+    teamChildren: (team) => [...index.teamChildren(team)].sort(),
+    subtreeNamespaces: (team) => [...index.subtreeNamespaces(team)].sort(),
+    listTeams: () => index.listTeams(),
     ownsNamespace(r, owner) {
       const u = record(r);
       return u !== undefined && u.state === 'Active' && u.aliases.includes(owner);

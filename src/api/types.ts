@@ -113,16 +113,31 @@ export interface Role {
   status?: RoleStatus;
 }
 
+/** A budget in ResourceQuota's resource names (`requests.nvidia.com/gpu`, `pods`, ...) and quantities. */
+export type ResourceList = Record<string, string | number>;
+export interface TeamQuota {
+  /** The team's budget across its namespaces and its subtree's (docs/quotas.md). */
+  hard?: ResourceList;
+}
 export interface TeamSpec {
   description?: string;
   members?: string[];
   groups?: string[];
   namespaces?: string[];
+  /** The Team above this one (a department above its projects); unset: a root. */
+  parent?: string;
+  quota?: TeamQuota;
 }
 export interface TeamStatus extends CommonStatus {
   memberCount?: number;
   namespaces?: string[];
   missingMembers?: string[];
+  /** The parent as the tree resolved it (printer column). */
+  parent?: string;
+  /** Budget and use aggregated over the subtree, as the ResourceQuota controller reports use. */
+  quota?: { hard?: Record<string, string>; used?: Record<string, string> };
+  /** `used/hard` of requests.nvidia.com/gpu over the subtree, for the printer column. */
+  gpu?: string;
 }
 export interface Team {
   apiVersion?: string;

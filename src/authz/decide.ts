@@ -92,9 +92,9 @@ export function matchingSubject(index: PermissionIndex, b: CompiledBinding, user
 export function grantScopeFor(index: PermissionIndex, scope: CompiledScope, namespace: string | undefined): GrantScope {
   if (scope.kind === 'cluster' || namespace === undefined) return { kind: 'cluster' };
   if (scope.kind === 'teams') {
-    const label = index.namespaceLabelTeam(namespace);
-    if (label !== undefined && scope.teams.has(label)) return { kind: 'namespace', namespace, via: { team: label } };
-    for (const t of index.namespaceSpecTeams(namespace) ?? []) if (scope.teams.has(t)) return { kind: 'namespace', namespace, via: { team: t } };
+    // The scope team itself, or the nearest one above the namespace's team (the tree).
+    const team = index.scopeTeamOf(namespace, scope.teams);
+    if (team !== undefined) return { kind: 'namespace', namespace, via: { team } };
   }
   return { kind: 'namespace', namespace };
 }
@@ -198,10 +198,22 @@ function findBinding(index: PermissionIndex, ids: readonly number[], f: Readonly
   if (t.path === undefined && t.namespace !== undefined && f !== undefined) {
     scanBySubject(s, f.bySubject, ids);
     const label = f.labelTeamId;
-    if (label !== undefined) scanBySubject(s, index.teamScopeBindings(label), ids);
-    if (f.specTeamIds !== undefined) for (const tid of f.specTeamIds) if (tid !== label) scanBySubject(s, index.teamScopeBindings(tid), ids);
+    if (label !== undefined || f.specTeamIds !== undefined) {
+      // A teams scope covers the namespaces of the team and of every team below it: walk up from
+      // each owning team (bounded by the tree's depth; a team seen twice is scanned once).
+      const seen: number[] = [];
+      if (label !== undefined) scanUp(s, index, label, ids, seen);
+      if (f.specTeamIds !== undefined) for (const tid of f.specTeamIds) scanUp(s, index, tid, ids, seen);
+    }
   }
   return s.best;
+}
+
+function scanUp(s: Search, index: PermissionIndex, from: number, ids: readonly number[], seen: number[]): void {
+  for (let t: number | undefined = from; t !== undefined && !seen.includes(t); t = index.parentTeamId(t)) {
+    seen.push(t);
+    scanBySubject(s, index.teamScopeBindings(t), ids);
+  }
 }
 
 /**

@@ -396,6 +396,34 @@ export class PermissionIndex {
   teamOwnsNamespace(team: string, namespace: string): boolean {
     return this.memberships.teamOwnsNamespace(team, namespace);
   }
+  /** A team's spec.parent, whether or not that Team exists (the tree: memberships.ts). */
+  teamParent(team: string): string | undefined {
+    return this.memberships.parentOf(team);
+  }
+  /** Teams naming `team` as their parent. */
+  teamChildren(team: string): ReadonlySet<string> {
+    return this.memberships.childrenOf(team);
+  }
+  /** `team`, its parent, and so on up to the root (a cycle is walked once). */
+  teamAncestorsOrSelf(team: string): string[] {
+    return this.memberships.ancestorsOrSelf(team);
+  }
+  /** `team` and every team below it. */
+  teamSubtree(team: string): Set<string> {
+    return this.memberships.subtree(team);
+  }
+  /** What a `teams: [team]` scope covers: the namespaces of the team and of every team below it. */
+  subtreeNamespaces(team: string): Set<string> {
+    return this.memberships.subtreeNamespaces(team);
+  }
+  /** The team of `teams` through which a teams scope covers the namespace (undefined: it does not). */
+  scopeTeamOf(namespace: string, teams: ReadonlySet<string>): string | undefined {
+    return this.memberships.scopeTeamOf(namespace, teams);
+  }
+  /** A team id's parent id (decide()'s walk up the tree). */
+  parentTeamId(id: number): number | undefined {
+    return this.memberships.parentId(id);
+  }
   /** Teams a namespace belongs to. */
   namespaceTeams(namespace: string): Set<string> {
     return this.memberships.namespaceTeams(namespace);

@@ -31,9 +31,20 @@ export class Memberships {
   private readonly labelNamespacesByTeam = new Map<string, Set<string>>();
   private readonly namespacesByOwner = new Map<string, Set<string>>();
   private readonly publicNamespaces = new Set<string>();
+  /**
+   * The tree (spec.parent), by name and by id. An edge is kept whether or not the parent exists
+   * (Git order: a child may arrive first), and walks stop at a repeat, so a cycle admission did not
+   * see (objects written before the webhook) cannot hang a request. Nothing is derived and cached
+   * from the edges: a move of a subtree changes one edge, and every answer below reads it fresh.
+   */
+  private readonly parentByTeam = new Map<string, string>();
+  private readonly childrenByTeam = new Map<string, Set<string>>();
+  /** team id -> parent team id (the child holds the parent's id). */
+  private readonly parentIdOf: (number | undefined)[];
 
   constructor(private readonly ids: SubjectIds) {
     this.teamIdsOfGroupId = ids.array();
+    this.parentIdOf = ids.array<number>();
   }
 
   // ---------------------------------------------------------------- changes
@@ -47,6 +58,12 @@ export class Memberships {
     for (const m of team.spec.members ?? []) this.memberSet(m).add(id);
     for (const g of team.spec.groups ?? []) addAt(this.teamIdsOfGroupId, this.ids.acquire('Group', g), id);
     for (const ns of team.spec.namespaces ?? []) (this.fastFor(ns).specTeamIds ??= new Set()).add(id);
+    const parent = team.spec.parent;
+    if (parent !== undefined && parent !== '') {
+      this.parentByTeam.set(name, parent);
+      addTo(this.childrenByTeam, parent, name);
+      this.parentIdOf[id] = this.ids.acquire('Team', parent); // given back in removeTeam
+    }
   }
 
   removeTeam(name: string): void {
@@ -70,6 +87,14 @@ export class Memberships {
         if (f.specTeamIds.size === 0) f.specTeamIds = undefined;
         this.tidy(ns, f);
       }
+    }
+    const parent = this.parentByTeam.get(name);
+    if (parent !== undefined) {
+      this.parentByTeam.delete(name);
+      removeFrom(this.childrenByTeam, parent, name);
+      const pid = this.parentIdOf[id];
+      this.parentIdOf[id] = undefined;
+      if (pid !== undefined) this.ids.release(pid);
     }
     this.ids.release(id);
   }
@@ -199,13 +224,83 @@ export class Memberships {
     if (f?.labelTeamId !== undefined) out.add(this.ids.name(f.labelTeamId));
     return out;
   }
-  /** Whether the namespace belongs to one of `teams` (either way), without building a set. */
+  /**
+   * Whether the namespace lies in the scope of one of `teams`: it belongs (either way) to one of
+   * them or to a team below one of them. Without building a set.
+   */
   namespaceInTeams(namespace: string, teams: ReadonlySet<string>): boolean {
+    return this.scopeTeamOf(namespace, teams) !== undefined;
+  }
+  /** The team of `teams` whose scope covers the namespace (the owning team or its nearest ancestor in `teams`). */
+  scopeTeamOf(namespace: string, teams: ReadonlySet<string>): string | undefined {
     const f = this.nsFast.get(namespace);
-    if (f === undefined) return false;
-    if (f.labelTeamId !== undefined && teams.has(this.ids.name(f.labelTeamId))) return true;
-    if (f.specTeamIds !== undefined) for (const id of f.specTeamIds) if (teams.has(this.ids.name(id))) return true;
-    return false;
+    if (f === undefined) return undefined;
+    const hit = (id: number): string | undefined => {
+      for (const tid of this.ancestorIdsOrSelf(id)) {
+        const n = this.ids.name(tid);
+        if (teams.has(n)) return n;
+      }
+      return undefined;
+    };
+    if (f.labelTeamId !== undefined) {
+      const t = hit(f.labelTeamId);
+      if (t !== undefined) return t;
+    }
+    if (f.specTeamIds !== undefined) {
+      for (const id of f.specTeamIds) {
+        const t = hit(id);
+        if (t !== undefined) return t;
+      }
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- the tree
+
+  /** A team's spec.parent (whether or not that Team exists). */
+  parentOf(team: string): string | undefined {
+    return this.parentByTeam.get(team);
+  }
+  /** Teams naming `team` as their parent. */
+  childrenOf(team: string): ReadonlySet<string> {
+    return this.childrenByTeam.get(team) ?? EMPTY;
+  }
+  /** The team id's parent id (decide()'s walk). */
+  parentId(id: number): number | undefined {
+    return this.parentIdOf[id];
+  }
+  /** The id, then its parent's, up to the root; stops at a repeat (a cycle). */
+  *ancestorIdsOrSelf(id: number): Generator<number> {
+    const seen: number[] = [];
+    for (let t: number | undefined = id; t !== undefined && !seen.includes(t); t = this.parentIdOf[t]) {
+      seen.push(t);
+      yield t;
+    }
+  }
+  /** `team`, then its parent, up to the root (stops at a repeat). */
+  ancestorsOrSelf(team: string): string[] {
+    const out: string[] = [];
+    for (let t: string | undefined = team; t !== undefined && !out.includes(t); t = this.parentByTeam.get(t)) out.push(t);
+    return out;
+  }
+  /** `team` and every team below it (a repeat is visited once). */
+  subtree(team: string): Set<string> {
+    const out = new Set<string>([team]);
+    const queue = [team];
+    for (let t = queue.pop(); t !== undefined; t = queue.pop()) {
+      for (const c of this.childrenByTeam.get(t) ?? EMPTY) {
+        if (out.has(c)) continue;
+        out.add(c);
+        queue.push(c);
+      }
+    }
+    return out;
+  }
+  /** The namespaces a `teams: [team]` scope covers: the team's and those of every team below it. */
+  subtreeNamespaces(team: string): Set<string> {
+    const out = new Set<string>();
+    for (const t of this.subtree(team)) for (const ns of this.teamNamespaces(t)) out.add(ns);
+    return out;
   }
   namespaceOwner(namespace: string): string | undefined {
     return this.nsFast.get(namespace)?.owner;

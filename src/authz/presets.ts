@@ -72,7 +72,13 @@ function runaiRoles(): Record<string, RoleSpec> {
     for (const [resource, cells] of RUNAI_TABLE) for (const action of CELL_ACTIONS[cells[col]!]) permissions.push(`${resource}:${action}`);
     const spec: RoleSpec = { description: RUNAI_DESCRIPTIONS[name], permissions };
     if (name === 'runai-admin') spec.canAssign = [...RUNAI_ROLES];
-    if (name === 'runai-department-admin') spec.canAssign = ['runai-researcher', 'runai-ml-engineer'];
+    if (name === 'runai-department-admin') {
+      spec.canAssign = ['runai-researcher', 'runai-ml-engineer'];
+      // Run:ai's Department Administrator manages "departments, descendent projects and workloads":
+      // bound in a department Team's scope, this creates and manages project Teams under it (their
+      // spec.parent is the department or below) and binds the canAssign roles there (docs/quotas.md).
+      permissions.push(...['create', 'read', 'update', 'patch', 'delete'].flatMap((verb) => [`iam.gatehouse.dev/teams:${verb}`, `iam.gatehouse.dev/rolebindings:${verb}`]), 'iam.gatehouse.dev/users:read');
+    }
     out[name] = spec;
   });
   return out;

@@ -69,15 +69,18 @@ function holdings(index: PermissionIndex, user: UserRecord, groups: readonly str
       covers(part) {
         if (scope.kind === 'cluster') return true;
         if (part.kind === 'cluster') return false;
-        if (part.kind === 'team') return scope.kind === 'teams' && scope.teams.has(part.team);
+        // A team's scope holds in every team below it too (the tree).
+        if (part.kind === 'team') return scope.kind === 'teams' && index.teamAncestorsOrSelf(part.team).some((t) => scope.teams.has(t));
         return index.scopeCovers(scope, part.namespace);
       },
       scope() {
         if (scope.kind === 'cluster') return { cluster: true, namespaces: [], teams: [] };
         if (scope.kind === 'namespaces') return { cluster: false, namespaces: [...scope.namespaces].sort(), teams: [] };
         const ns = new Set<string>();
-        for (const t of scope.teams) for (const n of index.teamNamespaces(t)) ns.add(n);
-        return { cluster: false, namespaces: [...ns].sort(), teams: [...scope.teams].sort() };
+        const teams = new Set<string>();
+        for (const t of scope.teams) for (const sub of index.teamSubtree(t)) teams.add(sub);
+        for (const t of teams) for (const n of index.teamNamespaces(t)) ns.add(n);
+        return { cluster: false, namespaces: [...ns].sort(), teams: [...teams].sort() };
       },
     });
   });

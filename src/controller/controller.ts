@@ -14,6 +14,7 @@ import { createKubeClient, isConflict, isNotFound, type KubeClient } from './kub
 import { createLeaderElector, type LeaderElector } from './leader.js';
 import { createWorkQueue, type ProcessResult } from './queue.js';
 import { createRbacApplier, type RbacApplier, type RbacApplierMetrics } from './rbac-applier.js';
+import { createQuotaApplier, type QuotaApplier } from '../quota/applier.js';
 import { desiredSeedUser, keepPatch, seedObjectName } from './seeds.js';
 import { canonical, computeStatus, dependents, statusEqual, type StatusEvent, type StatusWorld } from './status.js';
 
@@ -72,6 +73,8 @@ export interface Controller {
   indexFeeds(): ReadonlyArray<Pick<Informer<KubeObject>, 'kind' | 'path' | 'labelSelector' | 'store' | 'appliedResourceVersion'>>;
   /** The native RBAC writer (authorization modes rbac and both), else undefined. */
   readonly rbac: RbacApplier | undefined;
+  /** The team budget writer (ResourceQuota objects). */
+  readonly quota: QuotaApplier;
 }
 
 /*
@@ -132,6 +135,7 @@ export function createController(opts: ControllerOptions): Controller {
         // The index says which objects changed in what it reads; a status-only difference is none.
         const changed = index.replaceAll(indexKind, objects as never);
         if (changed.size > 0) rbac?.changed();
+        if (changed.size > 0) quota.changed();
         const touched: Array<KubeObject | undefined> = [];
         const current = changed.size > 0 ? new Map(objects.map((o) => [o.metadata.name, o] as const)) : undefined;
         for (const name of changed) touched.push(previous.get(name), current!.get(name));
@@ -141,6 +145,7 @@ export function createController(opts: ControllerOptions): Controller {
       onUpsert(object, old) {
         if (index.apply({ op: 'upsert', kind: indexKind, object } as Change)) {
           rbac?.changed();
+          quota.changed();
           enqueue(dependents(kind, [old, object] as never, world));
         } else if (kind !== 'Namespace') {
           // Nothing the index reads changed (our own status write, say): check the status is still
@@ -149,7 +154,10 @@ export function createController(opts: ControllerOptions): Controller {
         }
       },
       onDelete(object) {
-        if (index.apply({ op: 'delete', kind: indexKind, name: object.metadata.name })) rbac?.changed();
+        if (index.apply({ op: 'delete', kind: indexKind, name: object.metadata.name })) {
+          rbac?.changed();
+          quota.changed();
+        }
         written.delete(`${kind}/${object.metadata.name}`);
         enqueue(dependents(kind, [object] as never, world));
       },
@@ -177,6 +185,14 @@ export function createController(opts: ControllerOptions): Controller {
             return name ? [`User/${name}`] : [];
           })),
         });
+  // Every mode: team budgets become ResourceQuota objects (src/quota/), written by the leader.
+  const quota: QuotaApplier = createQuotaApplier({
+    client, index, logger, clock,
+    intervalMs: config.teams?.quotaIntervalMs ?? 1000,
+    term: () => (leader.isLeader() ? leader.term() : undefined),
+    onTeamsChanged: (names) => enqueue(names.map((n) => `Team/${n}`)),
+  });
+  world.teamQuota = (team) => quota.teamStatus(team);
   world.mode = config.authorization.mode;
   if (rbac) world.rbacCount = (u) => rbac.subjectCount(u);
   const informers: Array<Informer<KubeObject>> = [...crInformers, namespaces as never, ...(rbac?.informers ?? [])];
@@ -333,6 +349,7 @@ export function createController(opts: ControllerOptions): Controller {
     index.markSynced();
     logger.info({ users: users.store.size, roles: roles.store.size, teams: teams.store.size, bindings: bindings.store.size, namespaces: namespaces.store.size }, 'caches synced');
     rbac?.start();
+    quota.start();
     queue.start(async (key) => {
       try {
         return await reconcile(key);
@@ -347,6 +364,7 @@ export function createController(opts: ControllerOptions): Controller {
   const stepDown = (): Promise<void> => {
     steppingDown ??= (async () => {
       await rbac?.stop();
+      await quota.stop();
       await queue.stop();
       await leader.stop();
     })();
@@ -387,5 +405,6 @@ export function createController(opts: ControllerOptions): Controller {
     idle: () => queue.idle(),
     indexFeeds: () => [...crInformers, namespaces as never],
     rbac,
+    quota,
   };
 }

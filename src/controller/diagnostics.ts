@@ -84,7 +84,7 @@ export function bindingDiagnostics(index: PermissionIndex, name: string, now: nu
   if (b.scope.kind === 'namespaces') resolved = sorted(b.scope.namespaces);
   else if (b.scope.kind === 'teams') {
     const all = new Set<string>();
-    for (const t of b.scope.teams) for (const ns of index.teamNamespaces(t)) all.add(ns);
+    for (const t of b.scope.teams) for (const ns of index.subtreeNamespaces(t)) all.add(ns);
     resolved = sorted(all);
   }
   return {

@@ -33,6 +33,8 @@ export interface StatusWorld {
   mode?: AuthorizationMode;
   /** Modes rbac and both: binding objects naming a username, per the last RBAC compile. */
   rbacCount?: (username: string) => number | undefined;
+  /** A team's budget and use over its subtree, per the quota applier's last round (src/quota/). */
+  teamQuota?: (team: string) => { hard: Record<string, string>; used: Record<string, string>; gpu?: string } | undefined;
 }
 
 /** The Ready message's note on how a grant is in force, for modes other than the webhook alone. */
@@ -193,14 +195,21 @@ function roleStatus(role: Role, world: StatusWorld, now: number): StatusResult {
 function teamStatus(team: Team, world: StatusWorld, now: number): StatusResult {
   const diag = teamDiagnostics(world.index, team.metadata.name);
   const missing = diag?.missingMembers ?? [];
+  const parent = team.spec.parent;
+  const parentMissing = parent !== undefined && !world.index.getTeam(parent);
   const ready: Ready =
     missing.length > 0
       ? { ok: false, reason: 'MissingMembers', message: `Member(s) ${list(missing)} have no User object yet; they get nothing through this team until their Users exist` }
-      : { ok: true, reason: 'Valid', message: `The team has ${diag?.memberCount ?? 0} member(s) and ${diag?.namespaces.length ?? 0} namespace(s)` };
+      : parentMissing
+        ? { ok: false, reason: 'ParentMissing', message: `Parent Team ${parent} does not exist yet; the team is a root of the tree (and its budget is its own) until it does` }
+        : { ok: true, reason: 'Valid', message: `The team has ${diag?.memberCount ?? 0} member(s) and ${diag?.namespaces.length ?? 0} namespace(s)` };
+  const quota = world.teamQuota?.(team.metadata.name);
   const status: TeamStatus = {
     memberCount: diag?.memberCount ?? 0,
     namespaces: diag?.namespaces ?? [],
     missingMembers: missing,
+    ...(parent !== undefined ? { parent } : {}),
+    ...(quota ? { quota: { hard: quota.hard, used: quota.used }, ...(quota.gpu !== undefined ? { gpu: quota.gpu } : {}) } : {}),
     observedGeneration: team.metadata.generation,
     conditions: [readyCondition(ready, team.metadata.generation, team.status?.conditions, now)],
   };

@@ -84,11 +84,11 @@ type Kind = IndexedKind | 'time' | 'discovery';
 // change the answer (`time`: a binding's expiry passed; `discovery`: the served API groups).
 const Q = {
   role: 'R', roleKind: 'K', otherGroups: 'G', binding: 'B', usersNamed: 'U', team: 'T', namespaceExists: 'X', project: 'P',
-  teamNamespaces: 'M', everyone: 'E', superusers: 'S', owners: 'O', anyPublic: 'A',
+  teamNamespaces: 'M', scopeNamespaces: 'N', everyone: 'E', superusers: 'S', owners: 'O', anyPublic: 'A',
 } as const;
 const DEPENDS: Readonly<Record<string, readonly Kind[]>> = {
   R: ['Role'], K: ['Role'], G: ['Role', 'discovery'], B: ['RoleBinding', 'time'], U: ['User'], T: ['Team'], X: ['Namespace'], P: ['Namespace'],
-  M: ['Namespace', 'Team'], E: ['User'], S: ['User'], O: ['Namespace', 'User'], A: ['Namespace'],
+  M: ['Namespace', 'Team'], N: ['Namespace', 'Team'], E: ['User'], S: ['User'], O: ['Namespace', 'User'], A: ['Namespace'],
 };
 const KINDS: readonly IndexedKind[] = ['User', 'Role', 'Team', 'RoleBinding', 'Namespace'];
 
@@ -368,6 +368,7 @@ class Pass {
       namespaceExists: (name) => ask(Q.namespaceExists + name),
       project: (name) => ask(Q.project + name),
       teamNamespaces: (team) => ask(Q.teamNamespaces + team),
+      scopeNamespaces: (team) => ask(Q.scopeNamespaces + team),
       everyone: () => ask(Q.everyone),
       superusers: () => ask(Q.superusers),
       owners: () => ask(Q.owners),
@@ -432,6 +433,10 @@ class Pass {
       }
       case Q.teamNamespaces: {
         const list = src.teamNamespaces(arg);
+        return text(list, list.join(','));
+      }
+      case Q.scopeNamespaces: {
+        const list = src.subtreeNamespaces(arg);
         return text(list, list.join(','));
       }
       case Q.everyone: {

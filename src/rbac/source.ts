@@ -62,6 +62,8 @@ export interface RbacSource {
    * no longer known: the compiler then re-asks only the questions about these (and their teams).
    */
   namespacesChangedSince?(version: number): readonly string[] | undefined;
+  /** Existing namespaces a `teams: [team]` scope covers: the team's and every team's below it. */
+  subtreeNamespaces(team: string): readonly string[];
 }
 
 /** The adapter from today's PermissionIndex: the one place the compiler's input meets the index. */
@@ -119,5 +121,8 @@ export function indexSource(index: PermissionIndex): RbacSource {
       return [...index.teamNamespaces(team)].filter((ns) => index.getNamespace(ns) !== undefined).sort();
     },
     namespacesChangedSince: (version) => index.namespacesChangedSince(version),
+    subtreeNamespaces(team) {
+      return [...index.subtreeNamespaces(team)].filter((ns) => index.getNamespace(ns) !== undefined).sort();
+    },
   };
 }

@@ -38,6 +38,8 @@ export interface UnitReads {
   /** Owner (username) and visibility of an existing namespace. */
   project(name: string): { readonly owner: string | undefined; readonly isPublic: boolean } | undefined;
   teamNamespaces(team: string): readonly string[];
+  /** The namespaces a `teams: [team]` scope covers: the team's and those of every team below it. */
+  scopeNamespaces(team: string): readonly string[];
   /** Every eligible user, as one sorted subject list. */
   everyone(): readonly RbacSubject[];
   superusers(): readonly string[];
@@ -181,7 +183,7 @@ export function bindingUnit(r: UnitReads, out: UnitOutput, name: string): void {
   if (b.scope.kind === 'namespaces') {
     for (const ns of b.scope.namespaces) if (r.namespaceExists(ns)) namespaces.add(ns);
   } else {
-    for (const t of b.scope.teams) for (const ns of r.teamNamespaces(t)) namespaces.add(ns);
+    for (const t of b.scope.teams) for (const ns of r.scopeNamespaces(t)) namespaces.add(ns);
   }
   for (const ns of [...namespaces].sort()) out.bind('RoleBinding', base, ns, roleName(b.role), list, 'binding', annotation);
 }

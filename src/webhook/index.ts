@@ -9,7 +9,7 @@ import { createWebhookRoutes } from './routes.js';
 import { createAuthorizeHandler } from './sar.js';
 import { createAdmissionHandler, type Mutator, type Validator } from './admission.js';
 import type { Requester } from '../authz/types.js';
-import { createWebhookMetrics, type ControllerFigures, type RbacExpiryStatus, type WebhookMetrics } from './metrics.js';
+import { createWebhookMetrics, type ControllerFigures, type RbacExpiryStatus, type TeamQuotaSample, type WebhookMetrics } from './metrics.js';
 import type { Reply } from './http.js';
 import { createAutoRegistrar, type AutoRegistrar } from './registration.js';
 
@@ -37,6 +37,7 @@ export interface GatehouseWebhookOptions {
   indexGeneration?: () => number;
   watchRestarts?: () => number;
   rbac?: () => RbacExpiryStatus | undefined;
+  teamQuotas?: () => Iterable<TeamQuotaSample>;
   /** Milliseconds, for the registration rate limit. */
   now?: () => number;
   certReloadIntervalMs?: number;
@@ -69,6 +70,7 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
     ...(options.indexGeneration ? { indexGeneration: options.indexGeneration } : {}),
     ...(options.watchRestarts ? { watchRestarts: options.watchRestarts } : {}),
     ...(options.rbac ? { rbac: options.rbac } : {}),
+    ...(options.teamQuotas ? { teamQuotas: options.teamQuotas } : {}),
     processMetrics: options.processMetrics ?? false,
     ...(options.controllerMetrics ? { controller: options.controllerMetrics } : {}),
   });

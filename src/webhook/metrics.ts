@@ -19,6 +19,8 @@ export interface WebhookMetricsOptions {
   rbac?: () => RbacExpiryStatus | undefined;
   /** The controller's day-two figures (src/controller/controller.ts metrics()). */
   controller?: () => ControllerFigures | undefined;
+  /** Team budgets and use over each subtree (src/quota/applier.ts), in whole units of each resource. */
+  teamQuotas?: () => Iterable<TeamQuotaSample>;
 }
 
 /** What the day-two series read from the controller (a subset of ControllerMetrics). */
@@ -28,6 +30,13 @@ export interface ControllerFigures {
   leaderAcquisitions: number;
   /** Per kind, ms since the epoch of the last list, event or bookmark (0: never). */
   lastSyncByKind: Record<string, number>;
+}
+
+export interface TeamQuotaSample {
+  team: string;
+  resource: string;
+  hard: number;
+  used: number;
 }
 
 /** The RBAC applier's figures the alerts read (src/controller/rbac-applier.ts metrics()). */
@@ -134,6 +143,20 @@ export function createWebhookMetrics(options: WebhookMetricsOptions = {}): Webho
       }
     },
   });
+  if (options.teamQuotas) {
+    const samples = options.teamQuotas;
+    const gauge = (name: string, help: string, pick: (s: TeamQuotaSample) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['team', 'resource'], registers: [registry],
+        collect() {
+          this.reset();
+          for (const s of samples()) this.set({ team: s.team, resource: s.resource }, pick(s));
+        },
+      });
+    };
+    gauge('gatehouse_team_quota_hard', 'A team\'s budget (spec.quota.hard) per resource, for its whole subtree (docs/quotas.md).', (s) => s.hard);
+    gauge('gatehouse_team_quota_used', 'What the namespaces of a team\'s subtree use of a budgeted resource, from their ResourceQuotas\' status.used.', (s) => s.used);
+  }
   if (options.rbac) {
     // Native RBAC objects do not expire: Gatehouse deletes them when a binding's expiresAt passes,
     // so a grant outlives its expiry while no replica leads. These let an alert say so (docs/rbac.md).

@@ -311,6 +311,14 @@ export function referenceDecide(w: RefWorld, cfg: PolicyConfig, r: AccessRequest
     const team = w.teams.find((x) => x.metadata.name === t);
     return new Set([...(team?.spec.namespaces ?? []), ...w.namespaces.filter((n) => n.metadata.labels?.['iam.gatehouse.dev/team'] === t).map((n) => n.metadata.name)]);
   };
+  const subtreeOf = (t: string): Set<string> => {
+    const out = new Set([t]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const x of w.teams) if (x.spec.parent !== undefined && out.has(x.spec.parent) && !out.has(x.metadata.name)) { out.add(x.metadata.name); grew = true; }
+    }
+    return out;
+  };
   const ns = r.resource?.namespace;
   const live = w.bindings
     .filter((b) => b.spec.expiresAt === undefined || Date.parse(b.spec.expiresAt) > now)
@@ -319,7 +327,9 @@ export function referenceDecide(w: RefWorld, cfg: PolicyConfig, r: AccessRequest
   const covers = (b: RoleBinding): boolean => {
     if (b.spec.scope.cluster) return true;
     if (ns === undefined) return false;
-    if (b.spec.scope.teams) return b.spec.scope.teams.some((t) => teamNamespaces(t).has(ns));
+    // A teams scope covers the namespaces of every team below the named one (spec.parent), found here
+    // by growing the set of teams to a fixpoint rather than walking up as the index does.
+    if (b.spec.scope.teams) return b.spec.scope.teams.some((t) => [...subtreeOf(t)].some((x) => teamNamespaces(x).has(ns)));
     return (b.spec.scope.namespaces ?? []).includes(ns);
   };
   const hit = live.find((b) => covers(b) && grants(b.spec.role));

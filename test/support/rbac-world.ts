@@ -82,7 +82,7 @@ export function randomRbacWorld(seed: number, size: RbacWorldSize = SMALL_WORLD,
 
   const teams: Team[] = teamNames.map((name) => ({
     kind: 'Team', metadata: { name },
-    spec: { members: some(memberNames, 4), groups: some(groupPool, 2), namespaces: p(0.5) ? some([...nsNames, 'w-missing-ns'], 2) : [] },
+    spec: { members: some(memberNames, 4), groups: some(groupPool, 2), namespaces: p(0.5) ? some([...nsNames, 'w-missing-ns'], 2) : [], ...(p(0.4) ? { parent: pick([...teamNames, 'tw-unknown']) } : {}) },
   }));
   const namespaces: Namespace[] = nsNames.map((name) => {
     const labels: Record<string, string> = {};

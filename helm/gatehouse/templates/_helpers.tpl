@@ -155,6 +155,7 @@ user: {}
   "seedAdmins" $v.seedAdmins
   "defaults" $v.defaults
   "projects" $v.projects
+  "teams" $v.teams
   "registration" $v.registration
   "authorization" $v.authorization
   "presets" $v.presets

@@ -50,7 +50,9 @@ const roleArb = (name: string): fc.Arbitrary<Role> =>
   // Sparse roles, so a decision often hangs on one permission (wide roles would hide mistakes).
   fc.record({ permissions: fc.subarray(PERMS, { maxLength: 4 }), rules: fc.subarray(RULES, { maxLength: 2 }), includes: fc.subarray([...ROLES, 'ghost'], { maxLength: 2 }), canAssign: sub(ROLES) }).map((spec) => ({ kind: 'Role', metadata: { name }, spec }));
 const teamArb = (name: string): fc.Arbitrary<Team> =>
-  fc.record({ members: sub([...USERS, 'x@e', 'nobody']), groups: sub([...GROUPS, 'system:masters']), namespaces: sub(NSS) }).map((spec) => ({ kind: 'Team', metadata: { name }, spec }));
+  // A parent from the same pool (cycles and missing parents included: the index must stay total on them).
+  fc.record({ members: sub([...USERS, 'x@e', 'nobody']), groups: sub([...GROUPS, 'system:masters']), namespaces: sub(NSS), parent: fc.option(fc.constantFrom(...TEAMS, 'ghost'), { nil: undefined }) })
+    .map(({ parent, ...spec }) => ({ kind: 'Team', metadata: { name }, spec: parent === undefined ? spec : { ...spec, parent } }));
 const scopeArb = fc.oneof(fc.constant({ cluster: true }), sub(TEAMS).map((teams) => ({ teams })), sub(NSS).map((namespaces) => ({ namespaces })));
 const subjectArb = fc.oneof(
   fc.constantFrom(...USERS, 'x@e', 'ghost').map((name) => ({ kind: 'User' as const, name })),

@@ -223,6 +223,8 @@ test('the ClusterRole is least privilege: reads, status, Users and Roles it keep
   for (const res of ['users', 'roles']) for (const v of ['create', 'update', 'patch']) expected.add(`iam.gatehouse.dev/${res}:${v}`);
   for (const v of ['get', 'list', 'watch']) expected.add(`/namespaces:${v}`);
   for (const g of ['', 'events.k8s.io']) for (const v of ['create', 'patch']) expected.add(`${g}/events:${v}`);
+  // Team budgets (docs/quotas.md): the operator writes one ResourceQuota per namespace under a budget.
+  for (const v of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']) expected.add(`/resourcequotas:${v}`);
   assert.deepEqual([...granted].sort(), [...expected].sort());
   const leases = r.get<{ metadata: { namespace: string }; rules: Array<{ resources: string[]; verbs: string[] }> }>('Role', `${FULLNAME}-leader-election`);
   assert.equal(leases.metadata.namespace, NAMESPACE);
