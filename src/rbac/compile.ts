@@ -167,6 +167,13 @@ export class RbacCompiler {
       if (why.length !== 1 || why[0] !== 'Namespace') return null;
       if (letter === Q.namespaceExists || letter === Q.project) return [...nsChanged].map((n) => letter + n);
       if (letter === Q.teamNamespaces) return [...pass.teamsOf(nsChanged, last)].map((t) => letter + t);
+      if (letter === Q.scopeNamespaces && src.teamAncestorsOrSelf) {
+        // The tree has not moved (only Namespace did), so a changed namespace's team reaches the
+        // subtree scopes of exactly its ancestors.
+        const scopes = new Set<string>();
+        for (const t of pass.teamsOf(nsChanged, last)) for (const a of src.teamAncestorsOrSelf(t)) scopes.add(a);
+        return [...scopes].map((t) => letter + t);
+      }
       return null;
     };
     const dirty = new Set<string>();

@@ -64,6 +64,11 @@ export interface RbacSource {
   namespacesChangedSince?(version: number): readonly string[] | undefined;
   /** Existing namespaces a `teams: [team]` scope covers: the team's and every team's below it. */
   subtreeNamespaces(team: string): readonly string[];
+  /**
+   * `team`, its parent and so on up to the root: the scopes whose namespace lists a namespace of
+   * `team` can change. Without it a Namespace event re-asks every subtree's list.
+   */
+  teamAncestorsOrSelf?(team: string): readonly string[];
 }
 
 /** The adapter from today's PermissionIndex: the one place the compiler's input meets the index. */
@@ -121,6 +126,7 @@ export function indexSource(index: PermissionIndex): RbacSource {
       return [...index.teamNamespaces(team)].filter((ns) => index.getNamespace(ns) !== undefined).sort();
     },
     namespacesChangedSince: (version) => index.namespacesChangedSince(version),
+    teamAncestorsOrSelf: (team) => index.teamAncestorsOrSelf(team),
     subtreeNamespaces(team) {
       return [...index.subtreeNamespaces(team)].filter((ns) => index.getNamespace(ns) !== undefined).sort();
     },

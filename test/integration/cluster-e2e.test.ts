@@ -28,9 +28,9 @@ let node: NodeCluster | undefined;
 let rel: GatehouseRelease;
 const figures: Array<[string, string]> = [];
 const TRIALS = Number(process.env['GATEHOUSE_NODE_TRIALS'] ?? 10);
-// Root on Linux with `scripts/controlplane-install.sh --node` done (scripts/setup.sh does it as
-// root on Linux); otherwise skipped with the reason. GATEHOUSE_NODE=0 skips it on purpose.
-const skip = process.env['GATEHOUSE_NODE'] === '0' ? 'GATEHOUSE_NODE=0' : (nodeUnavailableReason() ?? false);
+// Opt-in (GATEHOUSE_NODE=1, with which scripts/setup.sh installs the node as root on Linux) until a
+// clean-clone CI run with it is measured; otherwise skipped with the reason.
+const skip = process.env['GATEHOUSE_NODE'] !== '1' ? 'opt-in: GATEHOUSE_NODE=1 runs it (root on Linux)' : (nodeUnavailableReason() ?? false);
 
 before(async () => {
   if (skip) return;

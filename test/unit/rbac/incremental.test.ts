@@ -90,7 +90,9 @@ describe('RbacCompiler: a Namespace event re-asks only that namespace\'s questio
     const asked = { teamNamespaces: [] as string[], namespaces: 0, namespace: [] as string[] };
     const counting = {
       ...src,
+      // A team's own namespaces (default roles) and a `teams:` scope's subtree (bindings): both count.
       teamNamespaces: (t: string) => (asked.teamNamespaces.push(t), src.teamNamespaces(t)),
+      subtreeNamespaces: (t: string) => (asked.teamNamespaces.push(t), src.subtreeNamespaces(t)),
       namespaces: () => (asked.namespaces++, src.namespaces()),
       namespace: (n: string) => (asked.namespace.push(n), src.namespace(n)),
     };
