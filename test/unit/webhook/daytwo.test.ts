@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { createGatehouseWebhook } from '../../../src/webhook/index.js';
+import { createWebhookMetrics } from '../../../src/webhook/metrics.js';
 import { parseConfig } from '../../../src/config.js';
 import { silentLogger } from '../../../src/log.js';
 import { issueCa, issueServing } from '../../../src/certs/x509.js';
@@ -66,4 +67,16 @@ test('an installed certificate is served at once, a second one from the next han
   } finally {
     await wh.server.close();
   }
+});
+
+test('team budget gauges: one series per team and resource, read at scrape time', async () => {
+  let samples = [{ team: 'research', resource: 'requests.nvidia.com/gpu', hard: 8, used: 3 }];
+  const metrics = createWebhookMetrics({ teamQuotas: () => samples });
+  const first = await metrics.render();
+  assert.match(first, /gatehouse_team_quota_hard\{team="research",resource="requests.nvidia.com\/gpu"\} 8/);
+  assert.match(first, /gatehouse_team_quota_used\{team="research",resource="requests.nvidia.com\/gpu"\} 3/);
+  samples = [{ team: 'vision', resource: 'pods', hard: 20, used: 0 }];
+  const second = await metrics.render();
+  assert.match(second, /gatehouse_team_quota_hard\{team="vision",resource="pods"\} 20/);
+  assert.doesNotMatch(second, /team="research"/, 'a team gone from the samples is gone from the scrape');
 });
