@@ -17,7 +17,8 @@ export interface TreeRow {
   note?: string;
 }
 
-const byName = (a: Team, b: Team): number => a.metadata.name.localeCompare(b.metadata.name);
+// Object names are ASCII: a plain comparison sorts them as kubectl does (and as the console's lists).
+const byName = (a: Team, b: Team): number => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0);
 
 /**
  * The rows of the forest in drawing order (depth first, children by name). With `root`, only that

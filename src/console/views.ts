@@ -7,6 +7,8 @@ import type { World, PermissionIndex } from '../authz/index.js';
 import type { PermissionAtom } from '../authz/permission.js';
 import { teamsOfUser, bindingsOfUser, subjectsText } from '../client/assignments.js';
 import { scopeText } from '../authz/scope.js';
+import { treeRows, quotaRows } from '../client/team-tree.js';
+import { parseQuantity } from '../quota/quantity.js';
 
 export interface Page<T> {
   items: T[];
@@ -159,9 +161,26 @@ export function pendingRows(users: readonly User[]): UserRow[] {
     .sort((a, b) => byTime(a.registered, b.registered) || byName(a.name, b.name));
 }
 
+/** One budgeted resource of a team's subtree: the usage bar. */
+export interface BudgetBar {
+  resource: string;
+  /** The subtree's budget and use as the operator last reported them (else the team's own budget). */
+  hard: string;
+  used: string;
+  /** used / hard in percent, 0-100; null when either figure is missing or unreadable. */
+  percent: number | null;
+}
+
 export interface TeamRow {
   name: string;
   description: string;
+  /** spec.parent, or null for a root. */
+  parent: string | null;
+  /** Depth in the teams tree as drawn (rows come in tree order: a parent before its children). */
+  depth: number;
+  /** Why a team with a parent is drawn as a root (parent missing, a cycle). */
+  note: string | null;
+  budget: BudgetBar[];
   members: string[];
   groups: string[];
   namespaces: string[];
@@ -172,14 +191,40 @@ export interface TeamRow {
   scopedHere: Array<{ binding: string; role: string; subjects: string }>;
 }
 
+function percentOf(used: string | undefined, hard: string | undefined): number | null {
+  if (used === undefined || hard === undefined) return null;
+  try {
+    const h = parseQuantity(hard);
+    const u = parseQuantity(used);
+    if (h === 0n) return u === 0n ? 0 : 100;
+    return Math.min(100, Number((u * 1000n) / h) / 10);
+  } catch {
+    return null;
+  }
+}
+
+function budgetBars(t: Team, teams: readonly Team[]): BudgetBar[] {
+  return quotaRows(t, teams)
+    .filter((r) => r.hard !== undefined || r.budget !== undefined)
+    .map((r) => {
+      const hard = r.hard ?? r.budget!;
+      const used = r.used ?? '0';
+      return { resource: r.resource, hard, used, percent: percentOf(used, hard) };
+    });
+}
+
+/** One row per team in tree order (roots by name, each followed by its subtree), as `team tree` draws it. */
 export function teamRows(world: Pick<Required<World>, 'teams' | 'bindings'>, now: number): TeamRow[] {
-  return [...world.teams]
-    .sort((a, b) => byName(a.metadata.name, b.metadata.name))
-    .map((t) => {
+  return (treeRows(world.teams) ?? [])
+    .map(({ team: t, depth, note }) => {
       const name = t.metadata.name;
       return {
         name,
         description: t.spec.description ?? '',
+        parent: t.spec.parent ?? null,
+        depth,
+        note: note ?? null,
+        budget: budgetBars(t, world.teams),
         members: [...(t.spec.members ?? [])],
         groups: [...(t.spec.groups ?? [])],
         namespaces: [...(t.status?.namespaces ?? t.spec.namespaces ?? [])],
@@ -193,7 +238,7 @@ export function teamRows(world: Pick<Required<World>, 'teams' | 'bindings'>, now
 }
 
 export function teamText(r: TeamRow): string {
-  return [r.name, r.description, ...r.members, ...r.groups, ...r.namespaces, ...r.holds.map((h) => h.role)].join(' ');
+  return [r.name, r.description, r.parent ?? '', ...r.members, ...r.groups, ...r.namespaces, ...r.holds.map((h) => h.role)].join(' ');
 }
 
 /** The Run:ai table's columns: C(reate) R(ead) U(pdate) D(elete), plus any other verb by name. */

@@ -37,7 +37,9 @@ const WORLD = world()
     pat: { state: 'Pending', email: 'pat@example.com' },
     pia: { state: 'Pending', email: 'pia@example.com' },
   })
-  .team('vision', { description: 'Computer vision', members: ['carol', 'dan'], groups: ['oidc:vision'], namespaces: ['vision-dev'] })
+  .team('vision', { description: 'Computer vision', members: ['carol', 'dan'], groups: ['oidc:vision'], namespaces: ['vision-dev'], quota: { hard: { 'requests.nvidia.com/gpu': '8' } } })
+  // A project below vision, for the Teams page's tree and its budget bars.
+  .team('vision-a', { description: 'Vision project A', members: [], parent: 'vision', quota: { hard: { 'requests.nvidia.com/gpu': '4' } } })
   .team('nlp', { description: 'Language models', members: [], namespaces: ['nlp-dev'] })
   .binding('dan-team-admin', 'team-admin', 'User:dan', 'team:vision')
   .binding('dan-reader', 'gatehouse-reader', 'User:dan', 'cluster')
@@ -173,6 +175,13 @@ test('superuser: approve two Pending users at once, see them Active in the API s
     // Teams: add and remove a member through the form.
     await page.getByRole('link', { name: 'Teams' }).click();
     await page.locator('#teams tr[data-team=nlp]').waitFor();
+    // The tree: roots by name, each followed by the teams below it, indented, with budget bars.
+    assert.deepEqual(await page.locator('#teams tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-team'))), ['nlp', 'vision', 'vision-a']);
+    const child = page.locator('#teams tr[data-team="vision-a"] th');
+    assert.equal(await child.getAttribute('class'), 'team-name depth-1');
+    assert.match((await child.textContent()) ?? '', /vision-a\s*in vision/);
+    assert.match((await child.locator('meter').getAttribute('aria-label')) ?? '', /^requests\.nvidia\.com\/gpu used 0 of 4$/);
+    assert.match((await page.locator('#teams tr[data-team=vision] th meter').getAttribute('aria-label')) ?? '', /^requests\.nvidia\.com\/gpu used \d+ of 8$/);
     await page.getByLabel('Add members to nlp').fill('erin');
     await page.locator('#teams tr[data-team=nlp]').getByRole('button', { name: 'Add' }).click();
     await eventually('erin in nlp', async () => ((await getJson(stack, 'ghteam/nlp')).spec['members'] as string[] | undefined)?.includes('erin'));

@@ -281,7 +281,16 @@ async function teams(view) {
         : data.items.map((t) => {
           const input = h('input', { id: `add-${t.name}`, type: 'text', size: 14, autocomplete: 'off' });
           return h('tr', { 'data-team': t.name },
-            h('th', { scope: 'row' }, t.name, t.description ? h('div', { class: 'muted' }, t.description) : null),
+            // The tree: a child is indented under its parent (rows come in tree order), with a
+            // usage bar per budgeted resource of its subtree.
+            h('th', { scope: 'row', class: `team-name depth-${Math.min(t.depth, 6)}` },
+              t.depth > 0 ? h('span', { class: 'muted', 'aria-hidden': 'true' }, '└ ') : null, t.name,
+              t.parent ? h('div', { class: 'muted' }, `in ${t.parent}`) : null,
+              t.note ? h('span', { class: 'badge' }, t.note) : null,
+              t.description ? h('div', { class: 'muted' }, t.description) : null,
+              t.budget.length ? h('ul', { class: 'budget' }, t.budget.map((b) => h('li', {},
+                h('meter', { min: '0', max: '100', value: String(b.percent ?? 0), 'aria-label': `${b.resource} used ${b.used} of ${b.hard}` }),
+                h('span', { class: 'mono' }, ` ${b.used}/${b.hard} ${b.resource}`)))) : null),
             h('td', {},
               h('ul', {}, t.members.map((m) => h('li', {}, m, t.missingMembers.includes(m) ? h('span', { class: 'badge' }, 'no such user') : null, ' ',
                 h('button', { type: 'button', class: 'small secondary', 'aria-label': `Remove ${m} from ${t.name}`, onclick: () => change(t.name, 'remove', [m]) }, 'Remove')))),

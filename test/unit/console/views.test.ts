@@ -91,3 +91,29 @@ test('userPage: the same rows as userRows, paged; a search also finds roles and 
   assert.deepEqual(userPage(world, NOW, { q: 'researcher vision', offset: 0, limit: 10 }).items.map((r) => r.name), ['alice']);
   assert.deepEqual(userPage(world, NOW, { q: '', state: 'Pending', offset: 0, limit: 10 }).items.map((r) => r.name), ['bob', 'carl']);
 });
+
+test('teamRows: tree order with depth and parent, a usage bar per budgeted resource', () => {
+  const gpu = 'requests.nvidia.com/gpu';
+  const tree: Team[] = [
+    { metadata: { name: 'zeta' }, spec: {} },
+    { metadata: { name: 'vision' }, spec: { parent: 'research', quota: { hard: { [gpu]: '4' } } } },
+    { metadata: { name: 'research' }, spec: { quota: { hard: { [gpu]: '8', 'requests.memory': '64Gi' } } },
+      status: { quota: { hard: { [gpu]: '8', 'requests.memory': '64Gi' }, used: { [gpu]: '6', 'requests.memory': '16Gi' } } } },
+    { metadata: { name: 'lost' }, spec: { parent: 'gone' } },
+  ];
+  const rows = teamRows({ teams: tree, bindings: [] }, NOW);
+  assert.deepEqual(rows.map((r) => [r.name, r.depth, r.parent, r.note]), [
+    ['lost', 0, 'gone', 'parent gone not found'],
+    ['research', 0, null, null],
+    ['vision', 1, 'research', null],
+    ['zeta', 0, null, null],
+  ]);
+  const research = rows[1]!;
+  assert.deepEqual(research.budget, [
+    { resource: 'requests.memory', hard: '64Gi', used: '16Gi', percent: 25 },
+    { resource: gpu, hard: '8', used: '6', percent: 75 },
+  ]);
+  // No status yet: the team's own budget, nothing used.
+  assert.deepEqual(rows[2]!.budget, [{ resource: gpu, hard: '4', used: '0', percent: 0 }]);
+  assert.deepEqual(rows[3]!.budget, []);
+});
