@@ -102,14 +102,35 @@ export class GatehouseRelease {
    */
   async wireAuthorizationWebhook(): Promise<void> {
     await mkdir(this.apiServerDir, { recursive: true });
-    const kubeconfig = await this.node.cp.kubectlOk(['get', 'configmap', `${this.fullname}-authz-webhook`, '-n', this.namespace,
+    let kubeconfig = await this.node.cp.kubectlOk(['get', 'configmap', `${this.fullname}-authz-webhook`, '-n', this.namespace,
       '-o', 'jsonpath={.data.kubeconfig\\.yaml}']);
-    const secret = JSON.parse(await this.node.cp.kubectlOk(['get', 'secret', `${this.fullname}-apiserver-client`, '-n', this.namespace, '-o', 'json'])) as
-      { data: Record<string, string> };
+    const secretOf = async (name: string): Promise<Record<string, string> | undefined> => {
+      const res = await this.node.cp.kubectl(['get', 'secret', name, '-n', this.namespace, '-o', 'json']);
+      return res.code === 0 ? (JSON.parse(res.stdout) as { data: Record<string, string> }).data : undefined;
+    };
+    // certs.mode operator (the default): the API server's client pair is in the operator's own
+    // Secret and the CA in the CA-only ConfigMap, which the kubeconfig names by a path on the
+    // control-plane node (NOTES.txt); the other modes keep the pair in its own Secret.
+    let crt: string | undefined;
+    let key: string | undefined;
+    const own = await secretOf(`${this.fullname}-apiserver-client`);
+    if (own) {
+      crt = own['tls.crt'];
+      key = own['tls.key'];
+    } else {
+      const operator = await secretOf(`${this.fullname}-tls`);
+      crt = operator?.['apiserver-client.crt'];
+      key = operator?.['apiserver-client.key'];
+      const ca = await this.node.cp.kubectlOk(['get', 'configmap', `${this.fullname}-ca`, '-n', this.namespace, '-o', 'jsonpath={.data.ca\\.crt}']);
+      const caFile = path.join(this.apiServerDir, 'ca.crt');
+      await writeFile(caFile, ca);
+      kubeconfig = kubeconfig.split('/etc/kubernetes/gatehouse/ca.crt').join(caFile);
+    }
+    if (!crt || !key) throw new Error(`no client pair for the API server in ${this.fullname}-apiserver-client or ${this.fullname}-tls\n${await this.diagnostics()}`);
     const file = path.join(this.apiServerDir, 'authz-webhook.yaml');
     await writeFile(file, kubeconfig);
-    await writeFile(path.join(this.apiServerDir, 'client.crt'), Buffer.from(secret.data['tls.crt'] ?? '', 'base64'));
-    await writeFile(path.join(this.apiServerDir, 'client.key'), Buffer.from(secret.data['tls.key'] ?? '', 'base64'), { mode: 0o600 });
+    await writeFile(path.join(this.apiServerDir, 'client.crt'), Buffer.from(crt, 'base64'));
+    await writeFile(path.join(this.apiServerDir, 'client.key'), Buffer.from(key, 'base64'), { mode: 0o600 });
     await this.node.cp.reconfigureApiserver(['--authorization-mode=Node,Webhook,RBAC', `--authorization-webhook-config-file=${file}`,
       '--authorization-webhook-version=v1', '--authorization-webhook-cache-authorized-ttl=0s', '--authorization-webhook-cache-unauthorized-ttl=0s']);
   }
