@@ -26,15 +26,7 @@ const byName = (a: Team, b: Team): number => (a.metadata.name < b.metadata.name 
  */
 export function treeRows(teams: readonly Team[], root?: string): TreeRow[] | undefined {
   const named = new Map(teams.map((t) => [t.metadata.name, t]));
-  const children = new Map<string, Team[]>();
-  for (const t of teams) {
-    const p = t.spec.parent;
-    if (p !== undefined && p !== t.metadata.name && named.has(p)) {
-      const list = children.get(p) ?? [];
-      list.push(t);
-      children.set(p, list);
-    }
-  }
+  const children = childrenByParent(teams);
   const rows: TreeRow[] = [];
   const seen = new Set<string>();
   const walk = (t: Team, depth: number, last: boolean, lines: readonly boolean[], note?: string): void => {
@@ -80,9 +72,25 @@ export interface QuotaRow {
   children: ReadonlyArray<readonly [string, string]>;
 }
 
-/** Every resource the team, its status or a child names, with what each says of it. */
-export function quotaRows(team: Team, teams: readonly Team[]): QuotaRow[] {
-  const kids = teams.filter((t) => t.spec.parent === team.metadata.name && t.metadata.name !== team.metadata.name).sort(byName);
+/** The teams directly below each team, by name (a team naming itself as parent is not its own child). */
+export function childrenByParent(teams: readonly Team[]): Map<string, Team[]> {
+  const out = new Map<string, Team[]>();
+  for (const t of teams) {
+    const p = t.spec.parent;
+    if (p === undefined || p === t.metadata.name) continue;
+    const list = out.get(p) ?? [];
+    list.push(t);
+    out.set(p, list);
+  }
+  return out;
+}
+
+/**
+ * Every resource the team, its status or a child names, with what each says of it. `children`:
+ * childrenByParent() of the same list, when a caller asks for many teams (the console's page).
+ */
+export function quotaRows(team: Team, teams: readonly Team[], children: ReadonlyMap<string, readonly Team[]> = childrenByParent(teams)): QuotaRow[] {
+  const kids = [...(children.get(team.metadata.name) ?? [])].sort(byName);
   const budget = team.spec.quota?.hard ?? {};
   const hard = team.status?.quota?.hard ?? {};
   const used = team.status?.quota?.used ?? {};

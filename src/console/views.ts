@@ -7,7 +7,7 @@ import type { World, PermissionIndex } from '../authz/index.js';
 import type { PermissionAtom } from '../authz/permission.js';
 import { teamsOfUser, bindingsOfUser, subjectsText } from '../client/assignments.js';
 import { scopeText } from '../authz/scope.js';
-import { treeRows, quotaRows } from '../client/team-tree.js';
+import { treeRows, quotaRows, childrenByParent } from '../client/team-tree.js';
 import { parseQuantity } from '../quota/quantity.js';
 
 export interface Page<T> {
@@ -203,8 +203,8 @@ function percentOf(used: string | undefined, hard: string | undefined): number |
   }
 }
 
-function budgetBars(t: Team, teams: readonly Team[]): BudgetBar[] {
-  return quotaRows(t, teams)
+function budgetBars(t: Team, teams: readonly Team[], children: ReadonlyMap<string, readonly Team[]>): BudgetBar[] {
+  return quotaRows(t, teams, children)
     .filter((r) => r.hard !== undefined || r.budget !== undefined)
     .map((r) => {
       const hard = r.hard ?? r.budget!;
@@ -215,6 +215,7 @@ function budgetBars(t: Team, teams: readonly Team[]): BudgetBar[] {
 
 /** One row per team in tree order (roots by name, each followed by its subtree), as `team tree` draws it. */
 export function teamRows(world: Pick<Required<World>, 'teams' | 'bindings'>, now: number): TeamRow[] {
+  const children = childrenByParent(world.teams);
   return (treeRows(world.teams) ?? [])
     .map(({ team: t, depth, note }) => {
       const name = t.metadata.name;
@@ -224,7 +225,7 @@ export function teamRows(world: Pick<Required<World>, 'teams' | 'bindings'>, now
         parent: t.spec.parent ?? null,
         depth,
         note: note ?? null,
-        budget: budgetBars(t, world.teams),
+        budget: budgetBars(t, world.teams, children),
         members: [...(t.spec.members ?? [])],
         groups: [...(t.spec.groups ?? [])],
         namespaces: [...(t.status?.namespaces ?? t.spec.namespaces ?? [])],

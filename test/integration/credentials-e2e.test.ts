@@ -19,7 +19,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { runCli } from '../support/cli.js';
 import { eventually } from '../support/operator.js';
-import { apply, assertOk, userIs } from '../support/e2e.js';
+import { assertOk, userIs, podOnFakeKubelet } from '../support/e2e.js';
 
 let stack: Stack;
 let dir: string;
@@ -347,24 +347,7 @@ test('upgraded connections (exec) go through the proxy as the user and carry byt
   await new Promise<void>((r) => kubelet.listen(0, '127.0.0.1', r));
   const kubeletPort = (kubelet.address() as { port: number }).port;
   try {
-    // The namespace's default service account comes from kube-controller-manager, as on a real cluster.
-    await eventually('the default service account', async () => (await stack.kubectl(['get', 'serviceaccount', 'default', '-n', 'vision-dev'])).code === 0, 60_000, 250);
-    assertOk(await apply(stack, `
-apiVersion: v1
-kind: Node
-metadata: {name: fake-node}
-status:
-  addresses: [{type: InternalIP, address: 127.0.0.1}]
-  daemonEndpoints: {kubeletEndpoint: {Port: ${kubeletPort}}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: sleeper, namespace: vision-dev}
-spec:
-  nodeName: fake-node
-  automountServiceAccountToken: false
-  containers: [{name: c, image: busybox}]
-`), 'a node and a pod on it');
+    await podOnFakeKubelet(stack, 'vision-dev', kubeletPort);
     const u = await newUser('xena', ['--team', 'vision']);
     const execPath = '/api/v1/namespaces/vision-dev/pods/sleeper/exec?container=c&command=cat&stdin=true&stdout=true';
     const { head, exchange } = await upgradeThroughProxy(u.token, execPath, 'ping-1');

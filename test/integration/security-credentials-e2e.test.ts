@@ -17,7 +17,7 @@ import { startWithWorld, world } from '../support/world.js';
 import { makeServingCert, type KubectlResult } from '../../src/controlplane/controlplane.js';
 import { runCli } from '../support/cli.js';
 import { eventually } from '../support/operator.js';
-import { apply, assertOk } from '../support/e2e.js';
+import { assertOk, podOnFakeKubelet } from '../support/e2e.js';
 
 let stack: Stack;
 let dir: string;
@@ -194,24 +194,7 @@ test('finding 3: an upgraded (exec-like) session spliced by the proxy ends when 
   await new Promise<void>((r) => kubelet.listen(0, '127.0.0.1', r));
   const kubeletPort = (kubelet.address() as { port: number }).port;
   try {
-    // The namespace's default service account comes from kube-controller-manager, as on a real cluster.
-    await eventually('the default service account', async () => (await stack.kubectl(['get', 'serviceaccount', 'default', '-n', 'vision-dev'])).code === 0, 60_000, 250);
-    assertOk(await apply(stack, `
-apiVersion: v1
-kind: Node
-metadata: {name: fake-node}
-status:
-  addresses: [{type: InternalIP, address: 127.0.0.1}]
-  daemonEndpoints: {kubeletEndpoint: {Port: ${kubeletPort}}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: sleeper, namespace: vision-dev}
-spec:
-  nodeName: fake-node
-  automountServiceAccountToken: false
-  containers: [{name: c, image: busybox}]
-`), 'a node and a pod on it');
+    await podOnFakeKubelet(stack, 'vision-dev', kubeletPort);
     for (const [name, end] of [
       ['xavi', async () => assertOk(await stack.kubectl(['patch', 'ghuser/xavi', '--type=merge', '-p', '{"spec":{"state":"Suspended"}}']), 'suspend')],
       ['yuri', async () => assertOk(await stack.kubectl(['delete', 'ghuser/yuri', '--wait=false']), 'delete')],

@@ -125,3 +125,28 @@ export function assertRawDenied(res: { status: number; body: string }, rule: str
   assert.match(res.body, new RegExp(`\\(rule: ${rule}\\)`), res.body);
   if (path !== undefined) assert.match(res.body, new RegExp(`Gatehouse denied: (.*; )?${escape(path)}: `), res.body);
 }
+
+/**
+ * A Node whose kubelet is `kubeletPort` on loopback (a test's fake kubelet) and a Pod `sleeper` on
+ * it in `namespace`, for exec/attach through the API server. Waits first for the namespace's
+ * default service account, which kube-controller-manager makes, as on a real cluster.
+ */
+export async function podOnFakeKubelet(stack: Stack, namespace: string, kubeletPort: number): Promise<void> {
+  await eventually('the default service account', async () => (await stack.kubectl(['get', 'serviceaccount', 'default', '-n', namespace])).code === 0, 60_000, 250);
+  assertOk(await apply(stack, `
+apiVersion: v1
+kind: Node
+metadata: {name: fake-node}
+status:
+  addresses: [{type: InternalIP, address: 127.0.0.1}]
+  daemonEndpoints: {kubeletEndpoint: {Port: ${kubeletPort}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sleeper, namespace: ${namespace}}
+spec:
+  nodeName: fake-node
+  automountServiceAccountToken: false
+  containers: [{name: c, image: busybox}]
+`), 'a node and a pod on it');
+}
