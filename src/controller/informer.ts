@@ -123,7 +123,8 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     }
   }
 
-  const keyOf = (m: KubeObject['metadata'] & { namespace?: string }): string => (m.namespace ? `${m.namespace}/${m.name}` : m.name);
+  // A flat string (join), not a template literal's cons string: every cached object keeps its key.
+  const keyOf = (m: KubeObject['metadata'] & { namespace?: string }): string => (m.namespace ? [m.namespace, m.name].join('/') : m.name);
   const selector = opts.labelSelector !== undefined ? { labelSelector: opts.labelSelector } : {};
   const accept = opts.accept;
   const transform = opts.transform ?? ((o: T): T => o);

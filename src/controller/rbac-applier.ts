@@ -130,33 +130,86 @@ interface CachedRbac extends KubeObject {
 
 const RULE_FIELDS = ['apiGroups', 'resources', 'resourceNames', 'nonResourceURLs', 'verbs'] as const;
 
-/** What the caches keep of an object: the metadata read here (no managedFields, no foreign annotations). */
-function slim(o: CachedRbac): CachedRbac {
-  const m = o.metadata;
-  const pick = (from: Record<string, string> | undefined, keys: readonly string[]): Record<string, string> | undefined => {
+/**
+ * Identical small values shared between cached objects (memory, issue 26): the labels and
+ * annotations kept of tens of thousands of objects take a few hundred distinct values (one source
+ * annotation per Gatehouse binding, one content hash per distinct content: a binding's RoleBindings
+ * in every namespace it covers are equal), so each distinct value is one frozen object or string.
+ * Emptied when it grows well past the objects cached, so values no object holds any more go.
+ */
+export class Interner {
+  private readonly strings = new Map<string, string>();
+  private readonly records = new Map<string, Readonly<Record<string, string>>>();
+
+  constructor(private readonly bound: () => number) {}
+
+  string(s: string): string {
+    const have = this.strings.get(s);
+    if (have !== undefined) return have;
+    this.trim();
+    this.strings.set(s, s);
+    return s;
+  }
+
+  /** One frozen record per distinct set of these keys' values (undefined when none is set). */
+  pick(from: Record<string, string> | undefined, keys: readonly string[]): Readonly<Record<string, string>> | undefined {
     if (from === undefined) return undefined;
-    let out: Record<string, string> | undefined;
-    for (const k of keys) if (from[k] !== undefined) (out ??= {})[k] = from[k];
-    return out;
-  };
-  const labels = pick(m.labels, [MANAGED_BY_LABEL, SOURCE_LABEL]);
-  const annotations = pick(m.annotations, [SOURCE_ANNOTATION, HASH_ANNOTATION]);
-  return {
-    metadata: {
-      name: m.name,
-      ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
-      ...(m.uid !== undefined ? { uid: m.uid } : {}),
-      ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
-      ...(m.deletionTimestamp !== undefined ? { deletionTimestamp: m.deletionTimestamp } : {}),
-      ...(labels ? { labels } : {}),
-      ...(annotations ? { annotations } : {}),
-    },
+    const values = keys.map((k) => from[k]);
+    if (values.every((v) => v === undefined)) return undefined;
+    const id = JSON.stringify(values);
+    const have = this.records.get(id);
+    if (have !== undefined) return have;
+    const out: Record<string, string> = {};
+    keys.forEach((k, i) => {
+      if (values[i] !== undefined) out[k] = this.string(values[i]);
+    });
+    this.trim();
+    this.records.set(id, Object.freeze(out));
+    return this.records.get(id);
+  }
+
+  private trim(): void {
+    const limit = 2 * this.bound() + 1024;
+    if (this.strings.size > limit) this.strings.clear();
+    if (this.records.size > limit) this.records.clear();
+  }
+}
+
+/** What the caches keep of an object: the metadata read here (no managedFields, no foreign annotations). */
+export function slimmer(intern: Interner): (o: CachedRbac) => CachedRbac {
+  return (o) => {
+    const m = o.metadata;
+    const labels = intern.pick(m.labels, [MANAGED_BY_LABEL, SOURCE_LABEL]);
+    const annotations = intern.pick(m.annotations, [SOURCE_ANNOTATION, HASH_ANNOTATION]);
+    const metadata: CachedRbac['metadata'] = { name: m.name };
+    if (m.namespace !== undefined) metadata.namespace = intern.string(m.namespace);
+    if (m.uid !== undefined) metadata.uid = m.uid;
+    if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
+    if (m.deletionTimestamp !== undefined) metadata.deletionTimestamp = m.deletionTimestamp;
+    if (labels) metadata.labels = labels as Record<string, string>;
+    if (annotations) metadata.annotations = annotations as Record<string, string>;
+    return { metadata };
   };
 }
 
 /** The content hash (HASH_ANNOTATION) of a desired or a whole cluster object. */
 export function contentHash(kind: RbacKind, o: Parameters<typeof content>[1]): string {
-  return createHash('sha256').update(content(kind, o)).digest('base64url').slice(0, 22);
+  return base64url22(createHash('sha256').update(content(kind, o)).digest());
+}
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * The first 22 characters of a digest's base64url text, built as one flat string (`slice` of the
+ * whole text would keep the 43-character parent alive behind a slice: tens of thousands are kept).
+ */
+function base64url22(d: Uint8Array): string {
+  const codes: number[] = [];
+  for (let i = 0; codes.length < 22; i += 3) {
+    const n = (d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!;
+    codes.push(B64URL.charCodeAt(n >>> 18), B64URL.charCodeAt((n >>> 12) & 63), B64URL.charCodeAt((n >>> 6) & 63), B64URL.charCodeAt(n & 63));
+  }
+  return String.fromCharCode(...codes.slice(0, 22));
 }
 
 /** The part of an object Gatehouse owns, in one canonical text (desired and cached alike). */
@@ -189,10 +242,16 @@ function manifest(o: RbacObject, hash: string): Record<string, unknown> {
   return { apiVersion: `${RBAC_GROUP}/v1`, kind, metadata: { ...metadata, annotations: { ...metadata.annotations, [HASH_ANNOTATION]: hash } }, ...rest };
 }
 
-/** What the last full copy of an object seen said: its content hash at that resourceVersion. */
-interface Known {
-  readonly rv: string;
-  readonly hash: string;
+/**
+ * What the last full copy of an object seen said, as one string: its resourceVersion, a space, its
+ * content hash (one flat string per object rather than an object and two strings: memory).
+ */
+type Known = string;
+const knownOf = (rv: string, hash: string): Known => [rv, hash].join(' ');
+/** The remembered hash when the remembered resourceVersion is `rv`, else undefined. */
+function knownHash(k: Known | undefined, rv: string | undefined): string | undefined {
+  if (k === undefined || rv === undefined) return undefined;
+  return k.length > rv.length && k.charCodeAt(rv.length) === 32 && k.startsWith(rv) ? k.slice(rv.length + 1) : undefined;
 }
 
 type State = 'same' | 'differs' | 'unknown';
@@ -227,6 +286,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
 
   const queue = createWorkQueue({ clock, logger, backoffInitialMs: config.operator.watch.backoffInitialMs, backoffMaxMs: config.operator.watch.backoffMaxMs, concurrency: MAX_IN_FLIGHT });
 
+  const intern = new Interner(() => desiredHash.size + known.size);
   const informerFor = (kind: RbacKind, path: string): Informer<CachedRbac> =>
     createInformer<CachedRbac>({
       kind,
@@ -235,7 +295,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
       // No label selector: the label is not what makes an object Gatehouse's (see the top comment).
       accept: isGatehouseObject,
       metadataOnly: true,
-      transform: slim,
+      transform: slimmer(intern),
       watch: config.operator.watch,
       clock,
       logger,
@@ -270,8 +330,8 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
 
   /** Whether a cached object holds the wanted content, as far as metadata can tell. */
   function stateOf(key: string, have: CachedRbac, want: string): State {
-    const k = known.get(key);
-    if (k !== undefined && k.rv === have.metadata.resourceVersion) return k.hash === want ? 'same' : 'differs';
+    const k = knownHash(known.get(key), have.metadata.resourceVersion);
+    if (k !== undefined) return k === want ? 'same' : 'differs';
     // Written as something else (or not by us): a write is due whatever the spec says now.
     if (have.metadata.annotations?.[HASH_ANNOTATION] !== want) return 'differs';
     // Written as wanted, then changed by someone: an edit keeps the annotation, so read it.
@@ -281,7 +341,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
   /** A whole copy of an object was seen: remember what it holds at its resourceVersion. */
   function remember(key: string, o: CachedRbac | undefined): void {
     if (o?.metadata.resourceVersion === undefined) return;
-    known.set(key, { rv: o.metadata.resourceVersion, hash: contentHash(kindOf(key), o) });
+    known.set(key, knownOf(o.metadata.resourceVersion, contentHash(kindOf(key), o)));
   }
 
   /** Whether a key needs a write now; queues it when it does. */
@@ -335,8 +395,7 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
     let n = 0;
     for (const inf of Object.values(caches)) {
       for (const o of inf.store.values()) {
-        const k = known.get(objectKey(inf.kind as RbacKind, o.metadata.namespace, o.metadata.name));
-        if (k === undefined || k.rv !== o.metadata.resourceVersion) n++;
+        if (knownHash(known.get(objectKey(inf.kind as RbacKind, o.metadata.namespace, o.metadata.name)), o.metadata.resourceVersion) === undefined) n++;
       }
     }
     return n;

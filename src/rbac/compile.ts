@@ -69,7 +69,8 @@ export function compileRbac(src: RbacSource, opts: CompileOptions): DesiredRbac 
 }
 
 interface Unit {
-  readonly queries: ReadonlySet<string>;
+  /** Each query once. An array, not a Set: tens of thousands of units each read a few (memory, issue 26). */
+  readonly queries: readonly string[];
   readonly objects: readonly RbacObject[];
 }
 
@@ -118,8 +119,8 @@ interface BindingSeen {
 export class RbacCompiler {
   private readonly maxSubjects: number;
   private readonly units = new Map<string, Unit>();
-  /** Per question letter: query -> the units that read it. */
-  private readonly readers = new Map<string, Map<string, Set<string>>>();
+  /** Per question letter: query -> the units that read it (one unit as a bare string: most queries have one reader). */
+  private readonly readers = new Map<string, Map<string, Readers>>();
   /** Query -> its answer when last checked (only queries some unit read). */
   private readonly answers = new Map<string, Answer>();
   private readonly objectMap = new Map<string, RbacObject>();
@@ -180,12 +181,13 @@ export class RbacCompiler {
     for (const [letter, family] of this.readers) {
       if (!DEPENDS[letter]!.some((k) => moved.has(k))) continue;
       const only = narrowed(letter);
-      const queries: Iterable<[string, Set<string>]> = only === null ? family : only.flatMap((q): Array<[string, Set<string>]> => (family.has(q) ? [[q, family.get(q)!]] : []));
+      const queries: Iterable<[string, Readers]> = only === null ? family : only.flatMap((q): Array<[string, Readers]> => (family.has(q) ? [[q, family.get(q)!]] : []));
       for (const [q, units] of queries) {
         const answer = pass.answer(q);
         if (answer.text === this.answers.get(q)?.text) continue;
         this.answers.set(q, answer);
-        for (const u of units) dirty.add(u);
+        if (typeof units === 'string') dirty.add(units);
+        else for (const u of units) dirty.add(u);
       }
     }
     const changed = new Set<string>();
@@ -234,10 +236,12 @@ export class RbacCompiler {
       for (const q of old.queries) {
         const family = this.readers.get(q[0]!)!;
         const set = family.get(q)!;
-        set.delete(key);
-        if (set.size === 0) {
+        if (typeof set !== 'string') set.delete(key);
+        if (typeof set === 'string' || set.size === 0) {
           family.delete(q);
           this.answers.delete(q);
+        } else if (set.size === 1) {
+          family.set(q, set.values().next().value!);
         }
       }
       this.units.delete(key);
@@ -253,9 +257,10 @@ export class RbacCompiler {
     for (const q of unit.queries) {
       let family = this.readers.get(q[0]!);
       if (!family) this.readers.set(q[0]!, (family = new Map()));
-      let set = family.get(q);
-      if (!set) family.set(q, (set = new Set()));
-      set.add(key);
+      const set = family.get(q);
+      if (set === undefined) family.set(q, key);
+      else if (typeof set !== 'string') set.add(key);
+      else if (set !== key) family.set(q, new Set([set, key]));
     }
   }
 }
@@ -391,7 +396,7 @@ class Pass {
     else if (kind === 'superusers') superusersUnit(reads, out);
     else if (kind === 'default') defaultUnit(reads, out);
     else delegatesUnit(reads, out);
-    return { queries, objects: out.objects };
+    return { queries: [...queries], objects: out.objects };
   }
 
   answer(q: string): Answer {
@@ -477,6 +482,9 @@ class Pass {
     }
   }
 }
+
+/** The units that read one query: one unit's key, or a set of them. */
+type Readers = string | Set<string>;
 
 const text = (value: unknown, t: string): Answer => ({ value, text: t });
 const ABSENT: Answer = { value: undefined, text: '' };

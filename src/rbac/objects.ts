@@ -70,7 +70,9 @@ export type RbacKind = RbacObject['kind'];
 
 /** `Kind/namespace/name` (namespace empty for cluster-scoped kinds): the applier's key. */
 export function objectKey(kind: RbacKind, namespace: string | undefined, name: string): string {
-  return `${kind}/${namespace ?? ''}/${name}`;
+  // One flat string (a template literal makes a chain of cons strings, copied again when hashed as a
+  // Map key; tens of thousands of keys are kept: memory, issue 26).
+  return [kind, namespace ?? '', name].join('/');
 }
 export const keyOf = (o: RbacObject): string => objectKey(o.kind, o.metadata.namespace, o.metadata.name);
 
@@ -87,9 +89,16 @@ export function rbacName(what: string, name: string, reserve = 0): string {
 export const PART_RESERVE = 6;
 export const partName = (base: string, part: number): string => (part === 0 ? base : `${base}:${part + 1}`);
 
-export const meta = (name: string, namespace: string | undefined, source: SourceKind, annotation: string): RbacMeta => ({
-  name,
-  ...(namespace !== undefined ? { namespace } : {}),
-  labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [SOURCE_LABEL]: source },
-  annotations: { [SOURCE_ANNOTATION]: annotation },
-});
+/**
+ * One labels object per source kind, shared by every object of that kind: tens of thousands of
+ * desired objects are kept (memory, issue 26). Nothing writes into an object's labels or
+ * annotations (the applier's manifest() copies them), so sharing is safe.
+ */
+const LABELS = new Map<SourceKind, Record<string, string>>();
+
+export const meta = (name: string, namespace: string | undefined, source: SourceKind, annotation: string | Record<string, string>): RbacMeta => {
+  let labels = LABELS.get(source);
+  if (labels === undefined) LABELS.set(source, (labels = { [MANAGED_BY_LABEL]: MANAGED_BY, [SOURCE_LABEL]: source }));
+  const annotations = typeof annotation === 'string' ? { [SOURCE_ANNOTATION]: annotation } : annotation;
+  return namespace !== undefined ? { name, namespace, labels, annotations } : { name, labels, annotations };
+};

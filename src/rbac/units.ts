@@ -4,7 +4,7 @@
 // the compiler (compile.ts) knows what each unit read and recompiles a unit only when one of those
 // answers changed. Pure: no I/O, no clock.
 import type { PolicyRule, Subject } from '../api/types.js';
-import { rbacName, meta, PART_RESERVE, RBAC_GROUP, type RbacBindingObject, type RbacObject, type RbacSubject, type SourceKind } from './objects.js';
+import { rbacName, meta, PART_RESERVE, RBAC_GROUP, SOURCE_ANNOTATION, type RbacBindingObject, type RbacObject, type RbacSubject, type SourceKind } from './objects.js';
 import type { RbacRole, RbacSource } from './source.js';
 import { delegatedRules, roleRules, SUPERUSER_RULES } from './rules.js';
 import { ignoreListsOf, leftAloneBecause } from '../authz/rules.js';
@@ -69,10 +69,27 @@ export function subjectList(users: Iterable<string>, groups: Iterable<string>): 
 /** The objects one unit writes. */
 export class UnitOutput {
   readonly objects: RbacObject[] = [];
+  /** One annotations object per source annotation, shared by the unit's objects (a binding's RoleBinding in each namespace). */
+  private readonly annotations = new Map<string, Record<string, string>>();
   constructor(private readonly maxSubjects: number) {}
 
+  /** One roleRef object per role name in this unit. */
+  private readonly roleRefs = new Map<string, RbacBindingObject['roleRef']>();
+
+  private roleRefOf(name: string): RbacBindingObject['roleRef'] {
+    let r = this.roleRefs.get(name);
+    if (r === undefined) this.roleRefs.set(name, (r = { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name }));
+    return r;
+  }
+
+  private annotationsOf(annotation: string): Record<string, string> {
+    let a = this.annotations.get(annotation);
+    if (a === undefined) this.annotations.set(annotation, (a = { [SOURCE_ANNOTATION]: annotation }));
+    return a;
+  }
+
   clusterRole(name: string, source: SourceKind, annotation: string, rules: PolicyRule[]): string {
-    this.objects.push({ kind: 'ClusterRole', metadata: meta(name, undefined, source, annotation), rules });
+    this.objects.push({ kind: 'ClusterRole', metadata: meta(name, undefined, source, this.annotationsOf(annotation)), rules });
     return name;
   }
 
@@ -82,12 +99,16 @@ export class UnitOutput {
    */
   bind(kind: RbacBindingObject['kind'], base: string, namespace: string | undefined, roleName: string, subjects: readonly RbacSubject[], source: SourceKind, annotation: string): void {
     const push = (name: string, chunk: RbacSubject[]): void => {
-      this.objects.push({ kind, metadata: meta(name, namespace, source, annotation), roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: roleName }, subjects: chunk });
+      this.objects.push({ kind, metadata: meta(name, namespace, source, this.annotationsOf(annotation)), roleRef: this.roleRefOf(roleName), subjects: chunk });
     };
     if (subjects.length === 0) return;
     // One list shared by every namespace a binding covers (nothing mutates it): memory, not copies.
     if (subjects.length <= this.maxSubjects) return push(base, subjects as RbacSubject[]);
-    for (const part of splitSubjects(subjects, this.maxSubjects)) push(part.id === '' ? base : `${base}:${part.id}`, subjects.slice(part.start, part.end));
+    // The parts too: one array per part of this list, shared by every namespace and unit writing it.
+    let slices = partLists.get(subjects);
+    const parts = splitSubjects(subjects, this.maxSubjects);
+    if (slices === undefined || slices.parts !== parts) partLists.set(subjects, (slices = { parts, lists: parts.map((p) => subjects.slice(p.start, p.end)) }));
+    parts.forEach((part, i) => push(part.id === '' ? base : `${base}:${part.id}`, slices.lists[i]!));
   }
 }
 
@@ -108,6 +129,9 @@ function fnv1a(text: string): number {
 /** Room for ':' and the id after a base name (PART_RESERVE). */
 const PART_ID_LENGTH = PART_RESERVE - 1;
 const partId = (s: RbacSubject): string => fnv1a(`${s.kind}:${s.name}`).toString(36).padStart(PART_ID_LENGTH, '0').slice(-PART_ID_LENGTH);
+
+/** Per split subject list: its parts' subject arrays (memory: the list of everyone is written in many namespaces). */
+const partLists = new WeakMap<readonly RbacSubject[], { parts: readonly SubjectPart[]; lists: RbacSubject[][] }>();
 
 const splits = new WeakMap<readonly RbacSubject[], { max: number; parts: readonly SubjectPart[] }>();
 
