@@ -16,6 +16,7 @@
 //     it: from the POST to the first SubjectAccessReview the API server allows (polled back to
 //     back), p50 and p99 over N trials each;
 //   - the operator's heap (after GC, minus the heap before it started).
+// `--heap-snapshot FILE` writes the heap as weighed (after convergence) to FILE.
 // `--mode webhook` runs the same world and trials with the authorization webhook (caches off)
 // instead, for the README's side-by-side. `--compile-only` starts nothing: it builds the same world
 // in an index and times the RBAC compiler alone (a fresh compile; then, incrementally, N new
@@ -25,6 +26,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import { ControlPlane, freePort, makeServingCert } from '../src/controlplane/controlplane.js';
 import { installCrds, kubeConfigFor } from '../test/support/operator.js';
 import { parseConfig } from '../src/config.js';
@@ -42,7 +44,7 @@ import { indexSource } from '../src/rbac/source.js';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
-  options: { mode: { type: 'string', default: 'rbac' }, scale: { type: 'string', default: '1' }, trials: { type: 'string', default: '50' }, 'compile-only': { type: 'boolean', default: false }, 'no-webhook-heap': { type: 'boolean', default: false } },
+  options: { mode: { type: 'string', default: 'rbac' }, scale: { type: 'string', default: '1' }, trials: { type: 'string', default: '50' }, 'compile-only': { type: 'boolean', default: false }, 'no-webhook-heap': { type: 'boolean', default: false }, 'heap-snapshot': { type: 'string' } },
 });
 const MODE = args.mode === 'webhook' ? 'webhook' : 'rbac';
 const SCALE = Number(args.scale);
@@ -210,6 +212,8 @@ async function main(): Promise<void> {
     const convergeSec = (performance.now() - t1) / 1000;
     const m0 = rbac?.metrics();
     const heap1 = heapMb();
+    // --heap-snapshot FILE: the heap as weighed, for finding where it goes (Chrome DevTools' Memory tab).
+    if (args['heap-snapshot']) process.stderr.write(`bench:rbac: heap snapshot ${writeHeapSnapshot(args['heap-snapshot'])}\n`);
     const objectsWritten = m0 ? m0.creates + m0.applies + m0.deletes : 0;
     process.stderr.write(`bench:rbac: converged in ${convergeSec.toFixed(1)} s, ${objectsWritten} objects written (${Math.round(objectsWritten / convergeSec)}/s)${raw ? `, ${(convergeSec / raw.seconds).toFixed(2)}x the raw-write baseline` : ''}; heap ${(heap1 - heap0).toFixed(1)} MB\n`);
 

@@ -34,7 +34,7 @@ import type { RbacBinding, RbacNamespace, RbacRole, RbacSource } from './source.
 import type { IndexedKind } from '../authz/index.js';
 import { BUILTIN_GROUPS } from './rules.js';
 import {
-  bindingUnit, defaultUnit, delegatesUnit, grantsTo, namespaceUnit, roleKindOf, roleUnit, subjectList, superusersUnit,
+  bindingUnit, defaultUnit, delegatesUnit, grantsTo, namespaceUnit, roleKindOf, roleUnit, SubjectPool, subjectList, superusersUnit,
   UnitOutput, type UnitBinding, type UnitReads,
 } from './units.js';
 
@@ -126,6 +126,8 @@ export class RbacCompiler {
   private readonly objectMap = new Map<string, RbacObject>();
   private readonly counts = new Map<string, number>();
   private seen: Seen | null = null;
+  /** The subject objects shared by the desired objects' lists. */
+  private readonly pool = new SubjectPool();
 
   constructor(maxSubjects: number = DEFAULT_MAX_SUBJECTS) {
     this.maxSubjects = Math.max(1, maxSubjects);
@@ -161,19 +163,19 @@ export class RbacCompiler {
       const list = src.namespacesChangedSince(last.versions.get('Namespace')!);
       if (list !== undefined) nsChanged = new Set(list);
     }
-    const pass = new Pass(src, now, apiGroups, moved, this.answers, last, nsChanged);
+    const pass = new Pass(src, now, apiGroups, moved, this.answers, last, nsChanged, this.pool);
     const narrowed = (letter: string): string[] | null => {
       if (nsChanged === null) return null;
       const why = DEPENDS[letter]!.filter((k) => moved.has(k));
       if (why.length !== 1 || why[0] !== 'Namespace') return null;
-      if (letter === Q.namespaceExists || letter === Q.project) return [...nsChanged].map((n) => letter + n);
-      if (letter === Q.teamNamespaces) return [...pass.teamsOf(nsChanged, last)].map((t) => letter + t);
+      if (letter === Q.namespaceExists || letter === Q.project) return [...nsChanged].map((n) => query(letter, n));
+      if (letter === Q.teamNamespaces) return [...pass.teamsOf(nsChanged, last)].map((t) => query(letter, t));
       if (letter === Q.scopeNamespaces && src.teamAncestorsOrSelf) {
         // The tree has not moved (only Namespace did), so a changed namespace's team reaches the
         // subtree scopes of exactly its ancestors.
         const scopes = new Set<string>();
         for (const t of pass.teamsOf(nsChanged, last)) for (const a of src.teamAncestorsOrSelf(t)) scopes.add(a);
-        return [...scopes].map((t) => letter + t);
+        return [...scopes].map((t) => query(letter, t));
       }
       return null;
     };
@@ -195,8 +197,8 @@ export class RbacCompiler {
     const gone = new Set<string>();
     if (last === null) for (const u of GLOBAL_UNITS) dirty.add(u);
     for (const [prefix, before, after] of pass.sources(last)) {
-      for (const name of after.keys()) if (!before.has(name)) dirty.add(prefix + name);
-      for (const name of before.keys()) if (!after.has(name)) gone.add(prefix + name);
+      for (const name of after.keys()) if (!before.has(name)) dirty.add(query(prefix, name));
+      for (const name of before.keys()) if (!after.has(name)) gone.add(query(prefix, name));
     }
     for (const u of gone) this.replace(u, null, changed, touched);
     for (const u of dirty) {
@@ -209,6 +211,8 @@ export class RbacCompiler {
     const countsChanged: string[] = [];
     for (const [name, before] of touched) if ((this.counts.get(name) ?? 0) !== before) countsChanged.push(name);
     this.seen = pass.seen(versions);
+    // Users named in some list, plus room for groups: a pool far past that holds names gone from the world.
+    this.pool.trim(2 * this.counts.size + 4096);
     return { objects: this.objectMap, nextExpiry: this.seen.nextExpiry, subjectCounts: this.counts, changed, countsChanged, recompiled: dirty.size };
   }
 
@@ -286,6 +290,7 @@ class Pass {
     private readonly remembered: ReadonlyMap<string, Answer>,
     last: Seen | null,
     nsChanged: ReadonlySet<string> | null,
+    private readonly pool: SubjectPool,
   ) {
     // A listing is taken again only when its kind moved; otherwise the last one still holds.
     const relist = (kinds: readonly Kind[]): boolean => last === null || kinds.some((k) => moved.has(k));
@@ -371,22 +376,22 @@ class Pass {
     };
     const reads: UnitReads = {
       config: this.src.config,
-      role: (name) => ask(Q.role + name),
-      roleKind: (name) => ask(Q.roleKind + name),
+      role: (name) => ask(query(Q.role, name)),
+      roleKind: (name) => ask(query(Q.roleKind, name)),
       otherGroups: () => ask(Q.otherGroups),
-      binding: (name) => ask(Q.binding + name),
-      usersNamed: (name) => ask(Q.usersNamed + name),
-      team: (name) => ask(Q.team + name),
-      namespaceExists: (name) => ask(Q.namespaceExists + name),
-      project: (name) => ask(Q.project + name),
-      teamNamespaces: (team) => ask(Q.teamNamespaces + team),
-      scopeNamespaces: (team) => ask(Q.scopeNamespaces + team),
+      binding: (name) => ask(query(Q.binding, name)),
+      usersNamed: (name) => ask(query(Q.usersNamed, name)),
+      team: (name) => ask(query(Q.team, name)),
+      namespaceExists: (name) => ask(query(Q.namespaceExists, name)),
+      project: (name) => ask(query(Q.project, name)),
+      teamNamespaces: (team) => ask(query(Q.teamNamespaces, team)),
+      scopeNamespaces: (team) => ask(query(Q.scopeNamespaces, team)),
       everyone: () => ask(Q.everyone),
       superusers: () => ask(Q.superusers),
       owners: () => ask(Q.owners),
       anyPublic: () => ask(Q.anyPublic),
     };
-    const out = new UnitOutput(maxSubjects);
+    const out = new UnitOutput(maxSubjects, this.pool);
     const colon = key.indexOf(':');
     const kind = colon < 0 ? key : key.slice(0, colon);
     const name = key.slice(colon + 1);
@@ -454,7 +459,7 @@ class Pass {
       case Q.everyone: {
         const names: string[] = [];
         for (const u of src.users()) if (grantsTo(src.config, u.username, u.active)) names.push(u.username);
-        const list: RbacSubject[] = subjectList(names, []);
+        const list: RbacSubject[] = subjectList(names, [], this.pool);
         return text(list, list.map((s) => s.name).join(','));
       }
       case Q.superusers: {
@@ -482,6 +487,12 @@ class Pass {
     }
   }
 }
+
+/**
+ * `prefix + name` as one flat string: a `+` of long strings makes a cons string, which a Map then
+ * flattens into a second copy; tens of thousands of query and unit keys are kept (memory, issue 26).
+ */
+const query = (prefix: string, name: string): string => (prefix.length + name.length < 13 ? prefix + name : [prefix, name].join(''));
 
 /** The units that read one query: one unit's key, or a set of them. */
 type Readers = string | Set<string>;

@@ -78,7 +78,8 @@ export const keyOf = (o: RbacObject): string => objectKey(o.kind, o.metadata.nam
 
 /** A deterministic name no other source can produce: `gatehouse:<what>:<name>`, hashed when too long. */
 export function rbacName(what: string, name: string, reserve = 0): string {
-  const full = `gatehouse:${what}:${name}`;
+  // join: one flat string, not a cons string (kept by every desired object: memory).
+  const full = ['gatehouse', what, name].join(':');
   const limit = MAX_NAME - reserve;
   if (full.length <= limit) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 16);

@@ -58,12 +58,38 @@ export function writesGroup(config: RbacSource['config'], group: string): boolea
   return group !== '' && !group.startsWith('system:') && !ignoreListsOf(config.authorization).groups.has(group);
 }
 
+/**
+ * One subject object per user or group name, shared by every list that names it (a user is in
+ * several bindings' lists and in everyone's: memory, issue 26). Nothing mutates a subject. The
+ * compiler empties it when it outgrows the names its objects hold (trim), so names gone from the
+ * world do not stay.
+ */
+export class SubjectPool {
+  private readonly users = new Map<string, RbacSubject>();
+  private readonly groups = new Map<string, RbacSubject>();
+
+  subject(kind: RbacSubject['kind'], name: string): RbacSubject {
+    const pool = kind === 'User' ? this.users : this.groups;
+    let s = pool.get(name);
+    if (s === undefined) pool.set(name, (s = { kind, apiGroup: RBAC_GROUP, name }));
+    return s;
+  }
+
+  get size(): number {
+    return this.users.size + this.groups.size;
+  }
+
+  trim(bound: number): void {
+    if (this.size <= bound) return;
+    this.users.clear();
+    this.groups.clear();
+  }
+}
+
 /** Groups first, then users, each sorted and once: the order every subject list is written in. */
-export function subjectList(users: Iterable<string>, groups: Iterable<string>): RbacSubject[] {
-  return [
-    ...[...new Set(groups)].sort().map((name): RbacSubject => ({ kind: 'Group', apiGroup: RBAC_GROUP, name })),
-    ...[...new Set(users)].sort().map((name): RbacSubject => ({ kind: 'User', apiGroup: RBAC_GROUP, name })),
-  ];
+export function subjectList(users: Iterable<string>, groups: Iterable<string>, pool?: SubjectPool): RbacSubject[] {
+  const make = (kind: RbacSubject['kind']) => (name: string): RbacSubject => (pool ? pool.subject(kind, name) : { kind, apiGroup: RBAC_GROUP, name });
+  return [...[...new Set(groups)].sort().map(make('Group')), ...[...new Set(users)].sort().map(make('User'))];
 }
 
 /** The objects one unit writes. */
@@ -71,7 +97,15 @@ export class UnitOutput {
   readonly objects: RbacObject[] = [];
   /** One annotations object per source annotation, shared by the unit's objects (a binding's RoleBinding in each namespace). */
   private readonly annotations = new Map<string, Record<string, string>>();
-  constructor(private readonly maxSubjects: number) {}
+  constructor(
+    private readonly maxSubjects: number,
+    private readonly pool?: SubjectPool,
+  ) {}
+
+  /** subjectList() with this output's shared subjects. */
+  subjects(users: Iterable<string>, groups: Iterable<string>): RbacSubject[] {
+    return subjectList(users, groups, this.pool);
+  }
 
   /** One roleRef object per role name in this unit. */
   private readonly roleRefs = new Map<string, RbacBindingObject['roleRef']>();
@@ -108,7 +142,7 @@ export class UnitOutput {
     let slices = partLists.get(subjects);
     const parts = splitSubjects(subjects, this.maxSubjects);
     if (slices === undefined || slices.parts !== parts) partLists.set(subjects, (slices = { parts, lists: parts.map((p) => subjects.slice(p.start, p.end)) }));
-    parts.forEach((part, i) => push(part.id === '' ? base : `${base}:${part.id}`, slices.lists[i]!));
+    parts.forEach((part, i) => push(part.id === '' ? base : [base, part.id].join(':'), slices.lists[i]!));
   }
 }
 
@@ -181,7 +215,7 @@ const delegateName = (role: string): string => rbacName('delegate', role);
 export function roleUnit(r: UnitReads, out: UnitOutput, name: string): void {
   const role = r.role(name);
   if (role === undefined) return;
-  out.clusterRole(roleName(name), 'role', `Role/${name}`, roleRules(role.atoms, r.otherGroups()));
+  out.clusterRole(roleName(name), 'role', ['Role', name].join('/'), roleRules(role.atoms, r.otherGroups()));
   const rules = delegatedRules(role.atoms);
   if (rules.length > 0) out.clusterRole(delegateName(name), 'delegate', `Role/${name}`, rules);
 }
@@ -194,9 +228,9 @@ export function bindingUnit(r: UnitReads, out: UnitOutput, name: string): void {
   if (kind === 'absent') return; // RoleNotFound grants nothing
   const { users, groups } = resolveSubjects(r, b.subjects);
   if (users.length === 0 && groups.length === 0) return;
-  const list = subjectList(users, groups);
+  const list = out.subjects(users, groups);
   const base = rbacName('binding', b.name, PART_RESERVE);
-  const annotation = `RoleBinding/${b.name}`;
+  const annotation = ['RoleBinding', b.name].join('/');
   // Written for cluster bindings too: approval (update/patch through `users:approve`) is in no role's rules.
   if (kind === 'delegate') out.bind('ClusterRoleBinding', rbacName('delegate', b.name, PART_RESERVE), undefined, delegateName(b.role), list, 'delegate', annotation);
   if (b.scope.kind === 'cluster') {
@@ -235,7 +269,7 @@ export function superusersUnit(r: UnitReads, out: UnitOutput): void {
   const superusers = r.superusers();
   if (superusers.length === 0) return;
   const cr = out.clusterRole('gatehouse:superuser', 'superuser', 'User.spec.superuser', SUPERUSER_RULES.map((rule) => ({ ...rule })));
-  out.bind('ClusterRoleBinding', 'gatehouse:superusers', undefined, cr, subjectList(superusers, []), 'superuser', 'User.spec.superuser');
+  out.bind('ClusterRoleBinding', 'gatehouse:superusers', undefined, cr, out.subjects(superusers, []), 'superuser', 'User.spec.superuser');
 }
 
 const existing = (r: UnitReads, role: string | undefined): string | undefined => (role && r.roleKind(role) !== 'absent' ? role : undefined);
@@ -247,7 +281,7 @@ export function namespaceUnit(r: UnitReads, out: UnitOutput, name: string): void
   const ownerRole = existing(r, r.config.projects.ownerRole);
   if (ownerRole && ns.owner !== undefined) {
     const who = r.usersNamed(ns.owner);
-    if (who.length > 0) out.bind('RoleBinding', 'gatehouse:project-owner', name, roleName(ownerRole), subjectList(who, []), 'project-owner', 'projects.ownerRole');
+    if (who.length > 0) out.bind('RoleBinding', 'gatehouse:project-owner', name, roleName(ownerRole), out.subjects(who, []), 'project-owner', 'projects.ownerRole');
   }
   if (!ns.isPublic) return;
   const publicRole = existing(r, r.config.projects.publicRole);
@@ -269,7 +303,7 @@ export function delegatesUnit(r: UnitReads, out: UnitOutput): void {
   const ownerRole = delegating(projects.ownerRole);
   if (ownerRole) {
     const owners = r.owners();
-    if (owners.length > 0) out.bind('ClusterRoleBinding', 'gatehouse:project-owners:delegate', undefined, delegateName(ownerRole), subjectList(owners, []), 'delegate', 'projects.ownerRole');
+    if (owners.length > 0) out.bind('ClusterRoleBinding', 'gatehouse:project-owners:delegate', undefined, delegateName(ownerRole), out.subjects(owners, []), 'delegate', 'projects.ownerRole');
   }
   const publicRole = delegating(projects.publicRole);
   if (publicRole && r.anyPublic()) out.bind('ClusterRoleBinding', 'gatehouse:public:delegate', undefined, delegateName(publicRole), r.everyone(), 'delegate', 'projects.publicRole');
