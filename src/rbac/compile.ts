@@ -27,6 +27,7 @@
 //                                  gatehouse:project-owners:delegate, gatehouse:public:delegate, gatehouse:default:delegate
 // No two sources can produce one name: Gatehouse object names never contain ':' or '~'.
 // Only Active users appear in subject lists; expired bindings compile to nothing.
+import { createHash } from 'node:crypto';
 import { formatAtom } from '../authz/permission.js';
 import { isLive } from '../authz/rules.js';
 import { DEFAULT_MAX_SUBJECTS, keyOf, type RbacObject, type RbacSubject } from './objects.js';
@@ -497,7 +498,14 @@ const query = (prefix: string, name: string): string => (prefix.length + name.le
 /** The units that read one query: one unit's key, or a set of them. */
 type Readers = string | Set<string>;
 
-const text = (value: unknown, t: string): Answer => ({ value, text: t });
+/** Longer answer texts are kept as a digest: the answer to `everyone` is every username (memory, issue 26). */
+const DIGEST_ABOVE = 48;
+/**
+ * An answer with its text for comparison. A text longer than DIGEST_ABOVE is kept as NUL and 128
+ * bits of its SHA-256 (no plain text starts with NUL), so two answers compare equal only when their
+ * texts are (to a collision of SHA-256, which nobody can make happen).
+ */
+const text = (value: unknown, t: string): Answer => ({ value, text: t.length > DIGEST_ABOVE ? `\0${createHash('sha256').update(t).digest('base64').slice(0, 22)}` : t });
 const ABSENT: Answer = { value: undefined, text: '' };
 const EXISTS: Answer = { value: true, text: '1' };
 
