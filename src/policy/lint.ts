@@ -148,7 +148,9 @@ export function lint(set: PolicySet, opts: LintOptions): LintMessage[] {
  */
 export function lintChange(head: PolicySet, base: PolicySet | undefined, as: Requester, now: number): LintMessage[] {
   const out: LintMessage[] = [];
-  const before = base ?? { ...head, docs: [], world: { users: [], roles: [], teams: [], bindings: [], namespaces: [] } };
+  // Without a base, every object is new and is created in a cluster that holds the set (the
+  // author's grants as the set gives them).
+  const before = base ?? { ...head, docs: [] };
   const { ctx } = admissionContextFor(before, now);
   const baseDocs = new Map<string, PolicyDoc>();
   for (const d of before.docs) if (d.kind && d.name && !baseDocs.has(keyOf(d.kind, d.name))) baseDocs.set(keyOf(d.kind, d.name), d);

@@ -138,7 +138,7 @@ export const policyCommands: ReadonlyArray<CommandSpec<Context>> = [
       base: { type: 'string', multiple: true, value: 'PATH', description: "with --as: the objects before the change (a pull request's base checkout)" },
       strict: { type: 'boolean', description: 'warnings fail too' },
     },
-    examples: ['kubectl gatehouse lint policy/ --values values.yaml', 'kustomize build overlays/prod | kubectl gatehouse lint -', 'kubectl gatehouse lint head/policy --as alice --base base/policy'],
+    examples: ['kubectl gatehouse lint policy/ --values values.yaml', 'kubectl gatehouse lint - --values values.yaml', 'kubectl gatehouse lint head/policy --as alice --base base/policy'],
     run: lintCmd,
   },
   {
