@@ -9,11 +9,14 @@ import { validateAdmission } from '../admission/validate.js';
 import { createPolicyView } from '../admission/view.js';
 import { jsonEqual } from '../admission/common.js';
 import type { AdmissionContext, AdmissionInput, AdmissionKind, Operation, PatchOp, PolicyView, RuleId } from '../admission/types.js';
-import { GROUP } from '../api/types.js';
+import { GROUP, type GatehouseKind } from '../api/types.js';
+import { schemaErrors } from './schema.js';
 import type { PolicySet, PolicyDoc } from './sources.js';
 
-/** Admission's rule ids, and the two only a set of files can break (a document that is not one object; one object twice). */
-export type LintRule = RuleId | 'unreadable-document' | 'duplicate-object';
+/**
+ * Admission's rule ids; `schema` for what the API server itself refuses first (the CRD's schema,
+ * the object name); and the two only a set of files can break (a document that is not one object; one object twice). */
+export type LintRule = RuleId | 'schema' | 'unreadable-document' | 'duplicate-object';
 
 export interface LintMessage {
   severity: 'error' | 'warning';
@@ -94,6 +97,17 @@ function splitWarning(w: string): { path: string; message: string } {
 
 const keyOf = (kind: string, name: string): string => `${kind}/${name}`;
 
+/**
+ * The API server's schema check, which runs before the validating webhook: an object it refuses
+ * never reaches admission, so its errors are the only ones (added to `out` when given).
+ */
+function refusedBySchema(d: PolicyDoc, out?: LintMessage[]): boolean {
+  if (!d.kind || d.kind === 'Namespace') return false;
+  const errors = schemaErrors(d.kind as GatehouseKind, d.object);
+  for (const e of errors) out?.push({ severity: 'error', ...where(d), path: e.path, rule: 'schema', message: e.message });
+  return errors.length > 0;
+}
+
 export function lint(set: PolicySet, opts: LintOptions): LintMessage[] {
   const out: LintMessage[] = [];
   for (const p of set.problems) out.push({ severity: 'error', file: p.file, document: p.index, path: '', rule: 'unreadable-document', message: p.message });
@@ -124,6 +138,7 @@ export function lint(set: PolicySet, opts: LintOptions): LintMessage[] {
   const { ctx, view } = admissionContextFor(set, opts.now);
   for (const d of ours) {
     const kind = d.kind as AdmissionKind;
+    if (refusedBySchema(d, out)) continue;
     const res = admit(ctx, 'CREATE', kind, d.name, d.object, null, GITOPS_APPLIER);
     for (const e of res.errors) out.push({ severity: 'error', ...where(d), path: e.path, rule: e.rule, message: e.message });
     for (const w of res.warnings) out.push({ severity: 'warning', ...where(d), ...splitWarning(w) });
@@ -161,7 +176,7 @@ export function lintChange(head: PolicySet, base: PolicySet | undefined, as: Req
     if (headKeys.has(key)) continue;
     headKeys.add(key);
     const old = baseDocs.get(key);
-    if (old && jsonEqual(old.object, d.object)) continue;
+    if ((old && jsonEqual(old.object, d.object)) || refusedBySchema(d)) continue;
     const op: Operation = old ? 'UPDATE' : 'CREATE';
     const res = admit(ctx, op, d.kind, d.name, d.object, old ? old.object : null, as);
     for (const e of res.errors) out.push({ severity: 'error', ...where(d), path: e.path, rule: e.rule, operation: op, message: `as ${as.user}: ${e.message}` });

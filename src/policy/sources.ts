@@ -14,6 +14,8 @@ import { ConfigError } from '../errors.js';
 import { usageError } from '../client/errors.js';
 import type { AdmissionKind } from '../admission/types.js';
 import type { Manifest } from '../client/world.js';
+import { schemaErrors } from './schema.js';
+import type { GatehouseKind } from '../api/types.js';
 
 /** What reading PATHs needs from the process (main.ts gives the real one; tests a map). */
 export interface PolicyIO {
@@ -166,6 +168,11 @@ export function valuesConfig(text: string, source: string, chartDefaults?: strin
  * and an enabled preset's Role win over a file's object of the same name, as the operator
  * restores them). The first object of a kind and name wins; lint reports the duplicates.
  */
+/** Whether the API server would refuse the object before admission (its CRD schema, its name). */
+export function schemaRefused(d: PolicyDoc): boolean {
+  return d.kind !== undefined && d.kind !== 'Namespace' && schemaErrors(d.kind as GatehouseKind, d.object).length > 0;
+}
+
 export function policyWorld(docs: readonly PolicyDoc[], config: PolicyConfig): Required<World> {
   const seen = new Set<string>();
   const users: User[] = [];
@@ -188,7 +195,9 @@ export function policyWorld(docs: readonly PolicyDoc[], config: PolicyConfig): R
     add('User', u.metadata.name, u);
   }
   for (const r of presetRoles(config.presets)) add('Role', r.metadata.name, r);
-  for (const d of docs) if (d.kind && d.name) add(d.kind, d.name, d.object);
+  // An object the API server would refuse never exists in the cluster (and the index never sees
+  // such a shape): lint reports it, the answers leave it out only after refusing to answer.
+  for (const d of docs) if (d.kind && d.name && !schemaRefused(d)) add(d.kind, d.name, d.object);
   return { users, roles, teams, bindings, namespaces };
 }
 
@@ -232,6 +241,8 @@ export interface PolicySet {
   manifests: Manifest[];
   docs: PolicyDoc[];
   problems: DocProblem[];
+  /** Objects the API server would refuse before admission (lint says why); left out of `world`. */
+  refused: PolicyDoc[];
   /** The whole parsed configuration (admission reads its operator and teams sections too). */
   config: GatehouseConfig;
   configSource: string;
@@ -248,6 +259,7 @@ export function loadPolicySet(paths: readonly string[], opts: { values?: string;
     manifests,
     docs,
     problems,
+    refused: docs.filter(schemaRefused),
     config,
     configSource: source,
     world: policyWorld(docs, config),

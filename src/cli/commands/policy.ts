@@ -33,16 +33,24 @@ export function fromSet(ctx: Context): PolicySet | undefined {
     return undefined;
   }
   if (flag(ctx, 'ask-apiserver')) throw usageError('--from answers from files; --ask-apiserver asks a cluster: use one or the other');
-  return setOf(ctx, from);
+  const set = setOf(ctx, from);
+  wholeOrNothing(set);
+  return set;
 }
 
 /** The snapshot (index and counts) of a --from set, as the live path builds it. */
 export async function offlineSnapshot(ctx: Context, set: PolicySet): Promise<Snapshot> {
+  wholeOrNothing(set);
   const snap = await collect({ load: async () => ({ world: set.world, unreadable: [] }) }, set.config, set.configSource, ctx.now);
-  // An answer over part of the files could allow what the whole would not: never a partial world.
+  return { ...snap, files: set.describe };
+}
+
+/** An answer over part of the files could allow what the whole would not: never a partial world. */
+export function wholeOrNothing(set: PolicySet): void {
   const p = set.problems[0];
   if (p) throw usageError(`${p.file}${p.index >= 0 ? `#${p.index}` : ''}: ${p.message} (kubectl gatehouse lint shows every problem)`);
-  return { ...snap, files: set.describe };
+  const r = set.refused[0];
+  if (r) throw usageError(`${r.file}#${r.index}: ${r.kind} ${r.name} would be refused by the API server (its schema or name); kubectl gatehouse lint says why`);
 }
 
 function requester(ctx: Context): { user: string; groups: string[] } | undefined {
@@ -108,6 +116,8 @@ async function diffCmd(ctx: Context): Promise<number> {
   if (!basePaths.length || !from.length) throw usageError('diff needs --base PATH (before the change) and --from PATH (after it)');
   const head = setOf(ctx, from);
   const base = setOf(ctx, basePaths, str(ctx, 'base-values') ?? str(ctx, 'values'));
+  wholeOrNothing(head);
+  wholeOrNothing(base);
   const diffs = accessDiff(base, head, ctx.now());
   const changed = flag(ctx, 'exit-code') && diffs.length > 0;
   if (printStructured(ctx, { users: diffs })) return changed ? EXIT.no : EXIT.ok;

@@ -94,7 +94,7 @@ test('lint: a clean set; each error with file, document, field path and admissio
   const out = JSON.parse(res.stdout) as { messages: Array<{ severity: string; file: string; document: number; path: string; rule?: string; message: string }> };
   const errors = out.messages.filter((m) => m.severity === 'error').map((m) => `${m.file}#${m.document} ${m.path} ${m.rule}`);
   assert.ok(errors.includes('p/a.yaml#1 spec.permissions[0] permission-syntax'), errors.join('\n'));
-  assert.ok(errors.includes('p/a.yaml#3 spec.scope one-scope'), errors.join('\n'));
+  assert.ok(errors.includes('p/a.yaml#3 spec.scope schema'), errors.join('\n'));
   assert.ok(errors.includes('p/b.yaml#0 metadata.name duplicate-object'), errors.join('\n'));
   assert.ok(errors.some((e) => /^p\/b.yaml#[12] spec.includes.* role-include-cycle$/.test(e)), errors.join('\n'));
   const warnings = out.messages.filter((m) => m.severity === 'warning').map((m) => `${m.file}#${m.document} ${m.path}: ${m.message}`);
