@@ -67,17 +67,18 @@ async function main(): Promise<void> {
       cold.push(r.ms);
     }
     const help = await run(['--help']);
+    console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs, node ${process.version}`);
     console.log(`can-i --from on a ${SIZE.users.toLocaleString('en')}-user world (${docs.length.toLocaleString('en')} objects, ${(bytes / 1e6).toFixed(1)} MB of YAML), ${RUNS} cold runs; answer: ${answer}`);
     console.log(`  ${args.slice(0, -1).join(' ')} <file>`);
     console.log('');
-    console.log('| step                                         | ms      |');
-    console.log('|----------------------------------------------|---------|');
-    console.log(`| cold start to answer (new process), median   | ${median(cold).toFixed(0).padStart(7)} |`);
-    console.log(`| cold start to answer, min / max              | ${`${Math.min(...cold).toFixed(0)}/${Math.max(...cold).toFixed(0)}`.padStart(7)} |`);
-    console.log(`| node start + plugin load (--help)            | ${help.ms.toFixed(0).padStart(7)} |`);
-    console.log(`| in-process: read + parse the YAML            | ${(t1 - t0).toFixed(0).padStart(7)} |`);
-    console.log(`| in-process: build the permission index       | ${(t2 - t1).toFixed(0).padStart(7)} |`);
-    console.log(`| in-process: decide()                         | ${(t3 - t2).toFixed(2).padStart(7)} |`);
+    console.log('| step                                         | ms          |');
+    console.log('|----------------------------------------------|-------------|');
+    console.log(`| cold start to answer (new process), median   | ${median(cold).toFixed(0).padStart(11)} |`);
+    console.log(`| cold start to answer, min / max              | ${`${Math.min(...cold).toFixed(0)}/${Math.max(...cold).toFixed(0)}`.padStart(11)} |`);
+    console.log(`| node start + plugin load (--help)            | ${help.ms.toFixed(0).padStart(11)} |`);
+    console.log(`| in-process: read + parse the YAML            | ${(t1 - t0).toFixed(0).padStart(11)} |`);
+    console.log(`| in-process: build the permission index       | ${(t2 - t1).toFixed(0).padStart(11)} |`);
+    console.log(`| in-process: decide()                         | ${(t3 - t2).toFixed(2).padStart(11)} |`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -173,7 +173,7 @@ export function schemaRefused(d: PolicyDoc): boolean {
   return d.kind !== undefined && d.kind !== 'Namespace' && schemaErrors(d.kind as GatehouseKind, d.object).length > 0;
 }
 
-export function policyWorld(docs: readonly PolicyDoc[], config: PolicyConfig): Required<World> {
+export function policyWorld(docs: readonly PolicyDoc[], config: PolicyConfig, refused: ReadonlySet<PolicyDoc> = new Set(docs.filter(schemaRefused))): Required<World> {
   const seen = new Set<string>();
   const users: User[] = [];
   const roles: Role[] = [];
@@ -197,7 +197,7 @@ export function policyWorld(docs: readonly PolicyDoc[], config: PolicyConfig): R
   for (const r of presetRoles(config.presets)) add('Role', r.metadata.name, r);
   // An object the API server would refuse never exists in the cluster (and the index never sees
   // such a shape): lint reports it, the answers leave it out only after refusing to answer.
-  for (const d of docs) if (d.kind && d.name && !schemaRefused(d)) add(d.kind, d.name, d.object);
+  for (const d of docs) if (d.kind && d.name && !refused.has(d)) add(d.kind, d.name, d.object);
   return { users, roles, teams, bindings, namespaces };
 }
 
@@ -255,14 +255,15 @@ export function loadPolicySet(paths: readonly string[], opts: { values?: string;
   const manifests = readManifests(paths, io);
   const { docs, problems } = documents(manifests);
   const { config, source } = configFrom(opts, io.readFile);
+  const refused = docs.filter(schemaRefused);
   return {
     manifests,
     docs,
     problems,
-    refused: docs.filter(schemaRefused),
+    refused,
     config,
     configSource: source,
-    world: policyWorld(docs, config),
+    world: policyWorld(docs, config, new Set(refused)),
     describe: `${manifests.length} file${manifests.length === 1 ? '' : 's'} (${paths.join(', ')})`,
   };
 }
