@@ -59,7 +59,7 @@ interface Sar {
 
 /** POSTs SubjectAccessReviews straight to the API server as the admin (kubectl per request is too slow for thousands). */
 function sarClient(): (spec: Record<string, unknown>) => Promise<Sar> {
-  const cp = stack.cp as unknown as { url: string; caFile: string; adminToken: string };
+  const cp = stack.cp;
   let ca: string | undefined;
   const agent = new https.Agent({ keepAlive: true, maxSockets: 8 });
   return async (spec) => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { doc, join, runFiles } from '../../support/policy-files.js';
 import { documents, readManifests, valuesConfig } from '../../../src/policy/sources.js';
 import { junit, parseExpectations } from '../../../src/policy/expectations.js';
+import { schemaErrors } from '../../../src/policy/schema.js';
 
 const POLICY = {
   'repo/policy/roles.yaml': join(doc.role('researcher', ['batch/jobs:*', 'pods:read']), doc.role('viewer', ['*:read'])),
@@ -200,4 +201,25 @@ test('diff: a team member added gains exactly what the team holds, and nobody el
   const same = await runFiles(['diff', '--base', 'repo/policy', '--from', 'repo/policy', '--exit-code'], files);
   assert.equal(same.code, 0);
   assert.match(same.stdout, /no user gains or loses access/);
+});
+
+test('schemaErrors: the CRD schema from crds/ (RE2 patterns read as JavaScript), enums named, the object name', () => {
+  assert.deepEqual(schemaErrors('Role', { apiVersion: 'iam.gatehouse.dev/v1alpha1', kind: 'Role', metadata: { name: 'ok' }, spec: { permissions: ['pods:read'] } }), []);
+  const user = schemaErrors('User', { metadata: { name: 'Bad_Name' }, spec: { username: ' x', state: 'Sleeping' } });
+  assert.deepEqual(user.map((e) => e.path), ['metadata.name', 'spec.username', 'spec.state']);
+  assert.match(user[2]?.message ?? '', /"Pending", "Active", "Rejected", "Suspended"/);
+  // A bidirectional override in a description (the Trojan Source characters) is refused.
+  assert.deepEqual(schemaErrors('Team', { metadata: { name: 't' }, spec: { description: 'a\u202eb' } }).map((e) => e.path), ['spec.description']);
+  assert.deepEqual(schemaErrors('RoleBinding', { metadata: { name: 'r' }, spec: { role: 'x', subjects: [{ kind: 'Robot', name: 'a' }], scope: { cluster: true, teams: ['a'] }, expiresAt: 'soon' } }).map((e) => e.path),
+    ['spec.subjects[0].kind', 'spec.scope', 'spec.expiresAt']);
+});
+
+test('--from refuses to answer over an object the API server would refuse; lint says why', async () => {
+  const files = { 'p.yaml': join(doc.user('root', '{state: Active, superuser: true}'), doc.user('Bad_Name')) };
+  const res = await runFiles(['can-i', 'get', 'pods', '--as', 'root', '--from', 'p.yaml'], files);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /p.yaml#1: User Bad_Name would be refused by the API server/);
+  const lint = await runFiles(['lint', 'p.yaml'], files);
+  assert.equal(lint.code, 1);
+  assert.match(lint.stdout, /p.yaml#1 \(User Bad_Name\) metadata.name: .*\(rule: schema\)/);
 });
