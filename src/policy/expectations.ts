@@ -37,7 +37,8 @@ export interface LintExpect {
 export interface ExpectationFile {
   /** Paths (relative to the file) the tests run against when no --from is given. */
   from: string[];
-  values?: string;
+  /** Values files, merged in order (as helm -f). */
+  values: string[];
   tests: Expectation[];
 }
 
@@ -70,8 +71,7 @@ export function parseExpectations(text: string, file: string): ExpectationFile {
   const top = Array.isArray(raw) ? { tests: raw } : raw;
   if (!isRecord(top) || !Array.isArray(top['tests'])) throw usageError(`${file}: expected a list of expectations, or a mapping with tests: [...]`);
   const from = strList(top['from'], `${file}: from`);
-  const values = top['values'];
-  if (values !== undefined && typeof values !== 'string') throw usageError(`${file}: values must be a path`);
+  const values = strList(top['values'], `${file}: values`);
   const tests = top['tests'].map((t, i): Expectation => {
     const at = `${file}: tests[${i}]`;
     if (!isRecord(t)) throw usageError(`${at}: must be a mapping`);
@@ -122,7 +122,7 @@ export function parseExpectations(text: string, file: string): ExpectationFile {
     }
     return e;
   });
-  return { from, ...(typeof values === 'string' ? { values } : {}), tests };
+  return { from, values, tests };
 }
 
 function target(words: string, e: Expectation): Target {

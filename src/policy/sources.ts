@@ -127,12 +127,23 @@ export function documents(manifests: readonly Manifest[]): { docs: PolicyDoc[]; 
 /** The keys of the chart's values.yaml that are the operator's policy configuration (helm/gatehouse/templates/_helpers.tpl, gatehouse.config). */
 const POLICY_KEYS = ['seedAdmins', 'defaults', 'projects', 'teams', 'registration', 'authorization', 'presets'] as const;
 
+/** Helm's merge of values files: maps key by key, recursively; lists and scalars replaced; null removes. */
+function helmMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete out[k];
+    else out[k] = isRecord(out[k]) && isRecord(v) ? helmMerge(out[k] as Record<string, unknown>, v) : v;
+  }
+  return out;
+}
+
 /**
- * The policy configuration the chart would render from `text` (a values.yaml): the keys the chart
- * copies verbatim into the operator's config, checked by the operator's own parseConfig. The
- * chart's defaults apply to keys a values file leaves out only if `chartDefaults` is given.
+ * The policy configuration the chart would render from values files (`helm -f a.yaml -f b.yaml`:
+ * later files win, merged as Helm merges them): the keys the chart copies verbatim into the
+ * operator's config, checked by the operator's own parseConfig. A file that only overrides a few
+ * keys needs the chart's values.yaml before it, as Helm has it.
  */
-export function valuesConfig(text: string, source: string, chartDefaults?: string): GatehouseConfig {
+export function valuesConfig(layers: ReadonlyArray<{ text: string; source: string }>): GatehouseConfig {
   const read = (t: string, s: string): Record<string, unknown> => {
     let v: unknown;
     try {
@@ -144,16 +155,10 @@ export function valuesConfig(text: string, source: string, chartDefaults?: strin
     if (!isRecord(v)) throw usageError(`${s}: must be a mapping`);
     return v;
   };
-  const merged: Record<string, unknown> = {};
-  for (const layer of [chartDefaults !== undefined ? read(chartDefaults, 'chart values') : {}, read(text, source)]) {
-    for (const k of POLICY_KEYS) {
-      const v = layer[k];
-      if (v === undefined) continue;
-      const prev = merged[k];
-      // Helm merges maps key by key and replaces lists.
-      merged[k] = isRecord(prev) && isRecord(v) ? { ...prev, ...v } : v;
-    }
-  }
+  let merged: Record<string, unknown> = {};
+  for (const l of layers) merged = helmMerge(merged, read(l.text, l.source));
+  merged = Object.fromEntries(POLICY_KEYS.filter((k) => merged[k] !== undefined).map((k) => [k, merged[k]]));
+  const source = layers.map((l) => l.source).join(' + ');
   try {
     return parseConfig(merged, source);
   } catch (err) {
@@ -202,16 +207,18 @@ export function policyWorld(docs: readonly PolicyDoc[], config: PolicyConfig, re
 }
 
 /** `--values FILE` or `--config FILE` (the operator's own file), never both; neither: the built-in defaults. */
-export function configFrom(opts: { values?: string; config?: string }, readFile: (f: string) => string): { config: GatehouseConfig; source: string } {
-  if (opts.values && opts.config) throw usageError('give --values (the chart\'s values.yaml) or --config (the operator\'s file), not both');
-  if (opts.values) {
-    let text: string;
-    try {
-      text = readFile(opts.values);
-    } catch (err) {
-      throw usageError(`--values ${opts.values}: cannot read: ${(err as Error).message}`);
-    }
-    return { config: valuesConfig(text, opts.values), source: `policy from the chart values ${opts.values}` };
+export function configFrom(opts: { values?: readonly string[]; config?: string }, readFile: (f: string) => string): { config: GatehouseConfig; source: string } {
+  const values = opts.values ?? [];
+  if (values.length && opts.config) throw usageError('give --values (the chart\'s values.yaml) or --config (the operator\'s file), not both');
+  if (values.length) {
+    const layers = values.map((f) => {
+      try {
+        return { text: readFile(f), source: f };
+      } catch (err) {
+        throw usageError(`--values ${f}: cannot read: ${(err as Error).message}`);
+      }
+    });
+    return { config: valuesConfig(layers), source: `policy from the chart values ${values.join(' + ')}` };
   }
   if (opts.config) {
     let text: string;
@@ -251,7 +258,7 @@ export interface PolicySet {
   describe: string;
 }
 
-export function loadPolicySet(paths: readonly string[], opts: { values?: string; config?: string }, io: PolicyIO): PolicySet {
+export function loadPolicySet(paths: readonly string[], opts: { values?: readonly string[]; config?: string }, io: PolicyIO): PolicySet {
   const manifests = readManifests(paths, io);
   const { docs, problems } = documents(manifests);
   const { config, source } = configFrom(opts, io.readFile);

@@ -14,22 +14,22 @@ import { accessDiff, diffMarkdown } from '../../policy/diff.js';
 /** The flags every offline answer takes. */
 export const FROM_OPTIONS: Record<string, OptionSpec> = {
   from: { type: 'string', multiple: true, value: 'PATH', description: 'answer from policy files instead of the cluster: a file, a folder (its .yaml/.yml/.json, recursively) or - for stdin; no cluster is contacted' },
-  values: { type: 'string', value: 'FILE', description: "with --from: the chart's values.yaml (seed admins, defaults, projects, presets)" },
+  values: { type: 'string', multiple: true, value: 'FILE', description: "with --from: the chart's values (seed admins, defaults, projects, presets); several merge as helm -f does: give the chart's values.yaml first when yours only overrides" },
 };
 
 function io(ctx: Context): PolicyIO {
   return { readFile: ctx.readFile, ...(ctx.listDir ? { listDir: ctx.listDir } : {}) };
 }
 
-function setOf(ctx: Context, paths: readonly string[], values = str(ctx, 'values')): PolicySet {
-  return loadPolicySet(paths, { ...(values ? { values } : {}), ...(str(ctx, 'config') ? { config: str(ctx, 'config') } : {}) }, io(ctx));
+function setOf(ctx: Context, paths: readonly string[], values: readonly string[] = strs(ctx, 'values')): PolicySet {
+  return loadPolicySet(paths, { values, ...(str(ctx, 'config') ? { config: str(ctx, 'config') } : {}) }, io(ctx));
 }
 
 /** The policy set named by --from, or undefined when the answer is the live cluster's. */
 export function fromSet(ctx: Context): PolicySet | undefined {
   const from = strs(ctx, 'from');
   if (from.length === 0) {
-    if (str(ctx, 'values')) throw usageError('--values goes with --from (the live cluster answers with the operator\'s own configuration; use --config for a local answer)');
+    if (strs(ctx, 'values').length) throw usageError('--values goes with --from (the live cluster answers with the operator\'s own configuration; use --config for a local answer)');
     return undefined;
   }
   if (flag(ctx, 'ask-apiserver')) throw usageError('--from answers from files; --ask-apiserver asks a cluster: use one or the other');
@@ -93,7 +93,7 @@ async function testCmd(ctx: Context): Promise<number> {
     const rel = (p: string): string => (path.isAbsolute(p) || file === '-' ? p : path.join(path.dirname(file), p));
     const paths = from.length ? from : ef.from.map(rel);
     if (paths.length === 0) throw usageError(`${file}: say which policy files to test: --from PATH, or from: [PATH] in the file`);
-    const values = str(ctx, 'values') ?? (ef.values !== undefined ? rel(ef.values) : undefined);
+    const values = strs(ctx, 'values').length ? strs(ctx, 'values') : ef.values.map(rel);
     const set = setOf(ctx, paths, values);
     suites.push({ file, results: runExpectations(ef.tests, set, ctx.now()) });
   }
@@ -115,7 +115,7 @@ async function diffCmd(ctx: Context): Promise<number> {
   const from = strs(ctx, 'from');
   if (!basePaths.length || !from.length) throw usageError('diff needs --base PATH (before the change) and --from PATH (after it)');
   const head = setOf(ctx, from);
-  const base = setOf(ctx, basePaths, str(ctx, 'base-values') ?? str(ctx, 'values'));
+  const base = setOf(ctx, basePaths, strs(ctx, 'base-values').length ? strs(ctx, 'base-values') : strs(ctx, 'values'));
   wholeOrNothing(head);
   wholeOrNothing(base);
   const diffs = accessDiff(base, head, ctx.now());
@@ -169,7 +169,7 @@ export const policyCommands: ReadonlyArray<CommandSpec<Context>> = [
       ...FROM_OPTIONS,
       config: CONFIG_OPTION['config'] as OptionSpec,
       base: { type: 'string', multiple: true, value: 'PATH', description: 'the policy files before the change' },
-      'base-values': { type: 'string', value: 'FILE', description: 'the values before the change (default: --values)' },
+      'base-values': { type: 'string', multiple: true, value: 'FILE', description: 'the values before the change (default: --values)' },
       markdown: { type: 'boolean', description: 'print a pull request comment' },
       'exit-code': { type: 'boolean', description: 'exit 1 when some user\'s access changes' },
     },

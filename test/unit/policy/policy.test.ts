@@ -29,12 +29,20 @@ test('readManifests: folders recursively (YAML and JSON only, in name order), fi
   assert.deepEqual(problems.map((p) => p.message), ['items[1] is not an object', 'a document that is not an object']);
 });
 
-test('valuesConfig: the chart values\' policy keys through the operator\'s parseConfig; other keys ignored; bad values a usage error', () => {
-  const c = valuesConfig('seedAdmins: [{username: a@example.com}]\ndefaults: {role: viewer, team: everyone}\nimage: {tag: x}\n', 'v.yaml');
+test('valuesConfig: the chart values\' policy keys through the operator\'s parseConfig, merged as helm -f does; bad values a usage error', () => {
+  const c = valuesConfig([{ text: 'seedAdmins: [{username: a@example.com}]\ndefaults: {role: viewer, team: everyone}\nimage: {tag: x}\n', source: 'v.yaml' }]);
   assert.deepEqual(c.seedAdmins, [{ username: 'a@example.com' }]);
   assert.equal(c.defaults.role, 'viewer');
-  assert.throws(() => valuesConfig('registration: {mode: sometimes}\n', 'v.yaml'), /--values: v.yaml: .*registration/);
-  assert.throws(() => valuesConfig('[1', 'v.yaml'), /v.yaml: not YAML/);
+  // An override file over the chart's: maps merged key by key, lists replaced, null removes.
+  const o = valuesConfig([
+    { text: 'seedAdmins: [{username: admin}]\ndefaults: {role: viewer, team: everyone}\nauthorization: {mode: webhook, ignoreUsers: [a]}\n', source: 'chart' },
+    { text: 'seedAdmins: [{username: root}]\ndefaults: {team: null}\nauthorization: {ignoreUsers: [b]}\n', source: 'mine' },
+  ]);
+  assert.deepEqual(o.seedAdmins, [{ username: 'root' }]);
+  assert.deepEqual(o.defaults, { role: 'viewer' });
+  assert.deepEqual(o.authorization.ignoreUsers, ['b']);
+  assert.throws(() => valuesConfig([{ text: 'registration: {mode: sometimes}\n', source: 'v.yaml' }]), /--values: v.yaml: .*registration/);
+  assert.throws(() => valuesConfig([{ text: '[1', source: 'v.yaml' }]), /v.yaml: not YAML/);
 });
 
 test('can-i --from: the answer from files and values; no cluster contacted; --as required', async () => {
