@@ -17,7 +17,10 @@ export interface Context {
   out(text: string): void;
   err(text: string): void;
   now(): number;
+  /** `-` is stdin (main.ts). */
   readFile(file: string): string;
+  /** A folder's entries, or undefined when `dir` is not a folder (`--from DIR`, issue 25). */
+  listDir?(dir: string): string[] | undefined;
   /** Writes a file only its owner may read (kubeconfigs with tokens). */
   writeFile(file: string, text: string): void;
   /** The kubeconfig file to edit when --kubeconfig is not given ($KUBECONFIG's first, ~/.kube/config). */

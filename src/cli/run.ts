@@ -15,12 +15,15 @@ import { teamCommands } from './commands/teams.js';
 import { permissionCommands } from './commands/permissions.js';
 import { accessCommands } from './commands/access.js';
 import { consoleCommands } from './commands/console.js';
+import { policyCommands } from './commands/policy.js';
 
 export interface CliDeps {
   stdout(text: string): void;
   stderr(text: string): void;
   now(): number;
   readFile(file: string): string;
+  /** A folder's entries, or undefined when it is not a folder (`--from DIR`). */
+  listDir?(dir: string): string[] | undefined;
   makeClient(opts: ConnectionOptions): GatehouseClient;
   /** For activate and token rotate; commands that need them fail with a usage error when absent. */
   writeFile?(file: string, text: string): void;
@@ -34,15 +37,15 @@ function unavailable(what: string): never {
 
 export const EXIT_CODES_HELP = `Exit codes:
   0   success (can-i, explain: allowed)
-  1   can-i, explain: not allowed
+  1   can-i, explain: not allowed; lint: an error found; test: an expectation failed; diff: access changed (with --exit-code)
   2   usage error (unknown command or flag, bad value, unreadable --config or kubeconfig)
   3   the API server refused or failed (forbidden, not found, CRDs not installed, unreachable)
 `;
 
-export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands, ...consoleCommands];
+export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands, ...consoleCommands, ...policyCommands];
 
 /** Commands whose --as/--as-group name the user asked about, not an impersonation. */
-const SUBJECT_COMMANDS = new Set(['can-i', 'explain', 'who-can']);
+const SUBJECT_COMMANDS = new Set(['can-i', 'explain', 'who-can', 'lint', 'test', 'diff']);
 
 export async function run(argv: readonly string[], rawDeps: CliDeps): Promise<number> {
   // Every byte the plugin prints passes the one escape (format.ts escapeControls): object fields,
@@ -76,6 +79,7 @@ export async function run(argv: readonly string[], rawDeps: CliDeps): Promise<nu
       err: deps.stderr,
       now: deps.now,
       readFile: deps.readFile,
+      ...(deps.listDir ? { listDir: deps.listDir } : {}),
       writeFile: deps.writeFile ?? (() => unavailable('writing files')),
       defaultKubeconfig: deps.defaultKubeconfig ?? (() => unavailable('a default kubeconfig')),
       postToken: deps.postToken ?? (() => unavailable('the network')),

@@ -25,6 +25,8 @@ export interface Snapshot {
   config: string;
   /** The objects as listed (the console's pages show them as well as asking the index). */
   world: Required<World>;
+  /** Set when the objects came from files (`--from`, issue 25): what they were. */
+  files?: string;
 }
 
 /** `--config FILE` is the operator's configuration file (the Helm values' policy part). */
@@ -176,6 +178,7 @@ export async function withOwnUser(client: GatehouseClient, snap: Snapshot, user:
 
 export function sourceLine(s: Snapshot): string {
   const c = s.counts;
+  if (s.files !== undefined) return `decided from files, no cluster contacted (${s.files}: ${c.users} users, ${c.roles} roles, ${c.teams} teams, ${c.rolebindings} role assignments, ${c.namespaces} namespaces; ${s.config})`;
   return `decided locally from the objects you can list (${c.users} users, ${c.roles} roles, ${c.teams} teams, ${c.rolebindings} role assignments, ${c.namespaces} namespaces; ${s.config}); the operator was not asked`;
 }
 

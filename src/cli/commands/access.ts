@@ -13,12 +13,14 @@ import { inForce } from '../../rbac/explain.js';
 import { policyFrom, collect, sourceLine, warnings, type Snapshot } from '../../client/world.js';
 import { accessRequest, explainChain, resolveUsername as resolveRequestUser } from '../../client/access.js';
 import { parseTarget, describeRequest, type Target } from '../../client/target.js';
+import { FROM_OPTIONS, fromSet, offlineSnapshot } from './policy.js';
 
 const TARGET_OPTIONS: Record<string, OptionSpec> = {
   namespace: { type: 'string', short: 'n', value: 'NAMESPACE', description: "the namespace (default: the kubeconfig context's, then default)" },
   'all-namespaces': { type: 'boolean', short: 'A', description: 'ask about every namespace at once (only cluster-wide grants count)' },
   subresource: { type: 'string', value: 'SUB', description: 'a subresource, e.g. log for pods/log' },
   config: { type: 'string', value: 'FILE', description: "the operator's configuration file (seed admins, project roles, defaults); default: built-in defaults" },
+  ...FROM_OPTIONS,
 };
 const SUBJECT_OPTIONS: Record<string, OptionSpec> = {
   'ask-apiserver': { type: 'boolean', description: "also ask the API server (SubjectAccessReview: RBAC and the operator's webhook) and answer with its verdict" },
@@ -32,7 +34,8 @@ function targetOf(ctx: Context): Target {
     ...(str(ctx, 'subresource') ? { subresource: str(ctx, 'subresource') } : {}),
     ...(ns ? { namespace: ns } : {}),
     allNamespaces: flag(ctx, 'all-namespaces'),
-    ...(ctx.client().namespace ? { contextNamespace: ctx.client().namespace } : {}),
+    // --from answers offline: no kubeconfig is read, so no context namespace either.
+    ...(strs(ctx, 'from').length === 0 && ctx.client().namespace ? { contextNamespace: ctx.client().namespace } : {}),
   });
 }
 
@@ -40,6 +43,7 @@ function targetOf(ctx: Context): Target {
 async function requesterOf(ctx: Context): Promise<Requester> {
   const user = str(ctx, 'as');
   if (user) return { user, groups: strs(ctx, 'as-group') };
+  if (strs(ctx, 'from').length) throw usageError('with --from, say whom to ask about: --as USER [--as-group GROUP]');
   const me = await ctx.client().whoAmI();
   if (!me) throw usageError('say whom to ask about: --as USER [--as-group GROUP] (this cluster cannot tell the plugin who you are: SelfSubjectReview needs Kubernetes 1.27+)');
   return { user: me.user, groups: [...me.groups, ...strs(ctx, 'as-group')], ...(me.uid ? { uid: me.uid } : {}) };
@@ -52,6 +56,8 @@ function resolveUsername(ctx: Context, snap: Snapshot, req: AccessRequest): Acce
 }
 
 async function snapshotOf(ctx: Context): Promise<Snapshot> {
+  const files = fromSet(ctx);
+  if (files) return offlineSnapshot(ctx, files);
   const policy = policyFrom(str(ctx, 'config'), ctx.readFile);
   const snap = await collect(ctx.client(), policy.config, policy.source, ctx.now);
   for (const w of warnings(snap)) ctx.err(w + '\n');

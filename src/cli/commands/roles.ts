@@ -4,6 +4,7 @@ import { scopeText } from '../../authz/scope.js';
 import type { CommandSpec } from '../args.js';
 import { type Context, arg, str, strs, printStructured, forTable, removeObject, tryList } from '../context.js';
 import { findObject } from '../../client/edits.js';
+import { FROM_OPTIONS, fromSet } from './policy.js';
 import { bindingName, expiryText, filterBindings, parseExpiry, parseScopes, subjectsFrom, subjectsText, userFilter } from '../../client/assignments.js';
 import { ClientError, usageError } from '../../client/errors.js';
 import { table, details, age, list, forDisplay } from '../format.js';
@@ -120,13 +121,15 @@ export async function assign(ctx: Context): Promise<number> {
 
 async function listAssignments(ctx: Context): Promise<number> {
   const user = str(ctx, 'user');
+  // --from (issue 25): the assignments in policy files; no cluster is contacted.
+  const files = fromSet(ctx)?.world;
   const filter = {
-    ...(user ? userFilter(user, (await tryList(ctx, 'User')) ?? [], (await tryList(ctx, 'Team')) ?? []) : {}),
+    ...(user ? userFilter(user, files ? files.users : (await tryList(ctx, 'User')) ?? [], files ? files.teams : (await tryList(ctx, 'Team')) ?? []) : {}),
     ...(str(ctx, 'team') ? { team: str(ctx, 'team') } : {}),
     ...(str(ctx, 'group') ? { group: str(ctx, 'group') } : {}),
     ...(str(ctx, 'role') ? { role: str(ctx, 'role') } : {}),
   };
-  const all = await ctx.client().list('RoleBinding');
+  const all = files ? [...files.bindings] : await ctx.client().list('RoleBinding');
   const shown = forTable(ctx, filterBindings(all, filter), 'role assignments');
   if (!shown) return 0;
   const now = ctx.now();
@@ -189,8 +192,9 @@ export const roleCommands: ReadonlyArray<CommandSpec<Context>> = [
       team: { type: 'string', value: 'TEAM', description: 'assignments naming this team' },
       group: { type: 'string', value: 'GROUP', description: 'assignments naming this group' },
       role: { type: 'string', value: 'ROLE', description: 'assignments of this role' },
+      ...FROM_OPTIONS,
     },
-    examples: ['kubectl gatehouse role assignment list --user alice', 'kubectl gatehouse role assignment list --role researcher -o yaml'],
+    examples: ['kubectl gatehouse role assignment list --user alice', 'kubectl gatehouse role assignment list --from policy/ --user alice', 'kubectl gatehouse role assignment list --role researcher -o yaml'],
     run: listAssignments,
   },
   { path: ['role', 'assignment', 'delete'], args: ['NAME'], summary: 'Delete a role assignment', options: {}, examples: ['kubectl gatehouse role assignment delete researcher-vision-3f9a1c'], run: removeAssignment },
