@@ -103,6 +103,11 @@ export function accessChange(review: AdmissionReviewRequest): AccessChange | nul
     for (const r of [before?.['role'], after?.['role']]) if (typeof r === 'string') roles.add(r);
     for (const u of subjectsOf(after, before, 'User')) users.add(u);
     for (const t of subjectsOf(after, before, 'Team')) teams.add(t);
+    // A binding scoped to a team's namespaces is about that team too.
+    for (const part of [before, after]) {
+      const scope = part?.['scope'];
+      if (isObj(scope)) for (const t of strings(scope['teams'])) teams.add(t);
+    }
   }
   return { kind, name, change, actor: review.requester.user || '<unknown>', before, after, users: [...users].sort(), teams: [...teams].sort(), roles: [...roles].sort() };
 }

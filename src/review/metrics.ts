@@ -8,13 +8,16 @@ import type { UsageSync } from './usage-sync.js';
 import type { HistoryRecorder } from './history.js';
 
 const DAY = 86_400_000;
-/** Age buckets, upper bounds in days; the last one is open. */
-export const AGE_BUCKETS: ReadonlyArray<readonly [string, number]> = [['1d', 1], ['7d', 7], ['30d', 30], ['90d', 90], ['+Inf', Infinity]];
+/**
+ * Age buckets (not cumulative: each grant counts in one): `1d` is at most a day, `7d` more than a
+ * day and at most seven, ..., `over90d` the rest.
+ */
+export const AGE_BUCKETS: ReadonlyArray<readonly [string, number]> = [['1d', 1], ['7d', 7], ['30d', 30], ['90d', 90], ['over90d', Infinity]];
 
-/** The bucket label of an age in ms: the first bucket whose bound it is under (`le` reads as "at most"). */
+/** The bucket label of an age in ms. */
 export function ageBucket(ms: number): string {
   for (const [label, days] of AGE_BUCKETS) if (ms <= days * DAY) return label;
-  return '+Inf';
+  return 'over90d';
 }
 
 export interface ReviewMetricsSources {
@@ -30,39 +33,39 @@ export interface ReviewMetricsSources {
 export function registerReviewMetrics(registry: Registry, src: ReviewMetricsSources): void {
   new Gauge({
     name: 'gatehouse_grants_by_age',
-    help: 'RoleBindings by time since creation (le: at most that many days; +Inf: older than 90 days).',
-    labelNames: ['le'],
+    help: 'RoleBindings by time since creation, one bucket each: within 1d, 7d, 30d, 90d or over90d.',
+    labelNames: ['within'],
     registers: [registry],
     collect() {
       this.reset();
       const now = src.now();
-      for (const [label] of AGE_BUCKETS) this.set({ le: label }, 0);
+      for (const [label] of AGE_BUCKETS) this.set({ within: label }, 0);
       for (const b of src.index.listBindings()) {
         const created = Date.parse(b.metadata.creationTimestamp ?? '');
-        this.inc({ le: ageBucket(Number.isFinite(created) ? now - created : 0) });
+        this.inc({ within: ageBucket(Number.isFinite(created) ? now - created : 0) });
       }
     },
   });
   new Gauge({
     name: 'gatehouse_grants_by_last_use',
-    help: 'RoleBindings by time since last use (status.lastUsedAt or this replica\'s memory, the later): le in days, never, or unknown in authorization mode rbac.',
-    labelNames: ['le'],
+    help: 'RoleBindings by time since last use (status.lastUsedAt or this replica\'s memory, the later), one bucket each: within 1d, 7d, 30d, 90d, over90d, never, or unknown (authorization mode rbac).',
+    labelNames: ['within'],
     registers: [registry],
     collect() {
       this.reset();
       const now = src.now();
       const bindings = src.index.listBindings();
       if (!src.usageSeen) {
-        this.set({ le: 'unknown' }, bindings.length);
+        this.set({ within: 'unknown' }, bindings.length);
         return;
       }
-      for (const [label] of AGE_BUCKETS) this.set({ le: label }, 0);
-      this.set({ le: 'never' }, 0);
+      for (const [label] of AGE_BUCKETS) this.set({ within: label }, 0);
+      this.set({ within: 'never' }, 0);
       for (const b of bindings) {
         const st = Date.parse(b.status?.lastUsedAt ?? '');
         const mem = src.recorder.bindingLastUsed(b.metadata.name) ?? 0;
         const last = Math.max(Number.isFinite(st) ? st : 0, mem);
-        this.inc({ le: last > 0 ? ageBucket(now - last) : 'never' });
+        this.inc({ within: last > 0 ? ageBucket(now - last) : 'never' });
       }
     },
   });

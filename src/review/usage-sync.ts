@@ -127,6 +127,8 @@ export function createUsageSync(opts: UsageSyncOptions): UsageSync {
   const ownName = usageLeaseName(identity);
   const stats = { statusWrites: 0, statusWriteErrors: 0, publishes: 0, flushes: 0 };
   const lastWriteAt = new Map<string, number>();
+  // What this replica last wrote per object (seconds): the informer may not have brought it back yet.
+  const lastWrittenSec = new Map<string, number>();
   let lastPublished = '';
   let lastFlush = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -173,8 +175,9 @@ export function createUsageSync(opts: UsageSyncOptions): UsageSync {
     const merged = mergeSnapshots([recorder.snapshot(), ...peers.map((l) => decodeUsage(l.metadata.annotations?.[USAGE_ANNOTATION]))]);
     let writes = 0;
     const write = async (kind: 'RoleBinding' | 'User', name: string, ms: number, current: unknown): Promise<void> => {
-      if (Math.floor(ms / 1000) <= secondsOf(current)) return;
       const key = `${kind}/${name}`;
+      const sec = Math.floor(ms / 1000);
+      if (sec <= Math.max(secondsOf(current), lastWrittenSec.get(key) ?? 0)) return;
       const last = lastWriteAt.get(key);
       // At most one write per object per interval, however often the round runs.
       if (last !== undefined && at - last < flushIntervalMs) return;
@@ -182,6 +185,7 @@ export function createUsageSync(opts: UsageSyncOptions): UsageSync {
       try {
         await patchStatus(kind, name, ms);
         lastWriteAt.set(key, at);
+        lastWrittenSec.set(key, sec);
         stats.statusWrites++;
         writes++;
       } catch (err) {
