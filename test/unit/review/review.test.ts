@@ -252,3 +252,16 @@ test('the access-review dashboard is valid JSON in the chart\'s dashboards and n
   const template = readFileSync(path.join(chartDir(), 'templates', 'dashboard.yaml'), 'utf8');
   assert.match(template, /dashboards\/access-review\.json/);
 });
+
+test('authorization mode rbac: status says requests are not seen; the by-last-use series says unknown', async () => {
+  const { computeStatus } = await import('../../../src/controller/status.js');
+  const index = indexWith([binding('b', 'alice')], [user('alice')]);
+  const st = computeStatus('RoleBinding', binding('b', 'alice'), { index, mode: 'rbac' }, T0).status as { conditions: Array<{ type: string; message: string }> };
+  assert.match(st.conditions.find((c) => c.type === 'Ready')!.message, /Gatehouse does not see requests, so lastUsedAt is not recorded/);
+  // A status the usage sync wrote survives the controller's recomputation.
+  const kept = computeStatus('RoleBinding', binding('b', 'alice', { lastUsedAt: '2026-06-01T00:00:00Z' }), { index }, T0).status as { lastUsedAt?: string };
+  assert.equal(kept.lastUsedAt, '2026-06-01T00:00:00Z');
+  const m = createWebhookMetrics({});
+  registerReviewMetrics(m.registry, { index, recorder: new UsageRecorder(), now: () => T0, usageSeen: false });
+  assert.match(await m.render(), /gatehouse_grants_by_last_use\{within="unknown"\} 1/);
+});
