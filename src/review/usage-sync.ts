@@ -179,12 +179,13 @@ export function createUsageSync(opts: UsageSyncOptions): UsageSync {
       const sec = Math.floor(ms / 1000);
       if (sec <= Math.max(secondsOf(current), lastWrittenSec.get(key) ?? 0)) return;
       const last = lastWriteAt.get(key);
-      // At most one write per object per interval, however often the round runs.
-      if (last !== undefined && at - last < flushIntervalMs) return;
+      // At most one write per object per interval, however often the round runs and however long
+      // a round takes: measured from when the last write to it had finished to when this one starts.
+      if (last !== undefined && now() - last < flushIntervalMs) return;
       if (!opts.isLeader()) return;
       try {
         await patchStatus(kind, name, ms);
-        lastWriteAt.set(key, at);
+        lastWriteAt.set(key, now());
         lastWrittenSec.set(key, sec);
         stats.statusWrites++;
         writes++;
