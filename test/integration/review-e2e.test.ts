@@ -82,7 +82,7 @@ test('requests as three users: the grants that let them in and their Users get s
   assertOk(await stack.kubectl(['get', 'pods', '-n', 'ml-dev'], { as: 'alice' }), 'alice lists pods in ml-dev');
   assertOk(await stack.kubectl(['get', 'jobs.batch', '-n', 'ml-dev'], { as: 'bob' }), 'bob lists jobs in ml-dev');
   for (const r of ['ghrb/alice-pods', 'ghrb/bob-jobs', 'ghuser/alice', 'ghuser/bob']) {
-    const at = await eventually(`${r} status.lastUsedAt`, () => lastUsed(r), 60_000, 250);
+    const at = await eventually(`${r} status.lastUsedAt`, () => lastUsed(r), 120_000, 250);
     assert.match(at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   }
   for (const r of ['ghrb/carol-pods', 'ghrb/erin-secrets', 'ghrb/ml-secrets', 'ghuser/erin']) assert.equal(await lastUsed(r), undefined, r);
@@ -101,8 +101,8 @@ test('two replicas both answering: a grant used only through the non-leader show
   assert.equal(stack.operator.controller.isLeader(), false);
 
   assertOk(await stack.kubectl(['get', 'pods', '-n', 'default'], { as: 'carol' }), 'carol lists pods');
-  await eventually('carol-pods status.lastUsedAt', () => lastUsed('ghrb/carol-pods'), 60_000, 250);
-  await eventually('User carol status.lastUsedAt', () => lastUsed('ghuser/carol'), 60_000, 250);
+  await eventually('carol-pods status.lastUsedAt', () => lastUsed('ghrb/carol-pods'), 120_000, 250);
+  await eventually('User carol status.lastUsedAt', () => lastUsed('ghuser/carol'), 120_000, 250);
   // Seen by the non-leader only, written by the leader only.
   assert.ok(stack.operator.review.usage.bindingLastUsed('carol-pods') !== undefined, 'the replica the API server asked saw the use');
   assert.equal(replicaB.review.usage.bindingLastUsed('carol-pods'), undefined, 'the leader never answered carol');
@@ -156,7 +156,7 @@ spec: {role: secret-reader, subjects: [{kind: User, name: bob}], scope: {teams: 
     const entries = await read([]);
     const have = (w: string[]) => entries.some((e) => e.actor === w[0] && e.change === w[1] && e.kind === w[2] && e.name === w[3]);
     return wanted.every(have) ? entries : undefined;
-  }, 60_000, 500);
+  }, 120_000, 500);
   const team = all.find((e) => e.kind === 'Team' && e.actor === 'sue')!;
   assert.match(team.message, /members \[alice, bob\] -> \[alice, bob, erin\]/);
   assert.match(all.find((e) => e.kind === 'User' && e.name === 'erin' && e.actor === 'tom')!.message, /state Active -> Suspended/);
@@ -237,5 +237,5 @@ test('console Review page in Chromium: filters, a revoke that works, and one adm
   await eventually('dan deleted ml-secrets in history', async () => {
     const r = await cli(['history', '--role', 'secret-reader', '-o', 'json']);
     return (JSON.parse(r.stdout) as { changes: Array<{ actor: string; change: string; name: string }> }).changes.some((e) => e.actor === 'dan' && e.change === 'deleted' && e.name === 'ml-secrets');
-  }, 60_000, 500);
+  }, 120_000, 500);
 });
