@@ -104,6 +104,11 @@ export function revocable(rows: readonly GrantRow[], unusedMs: number, now: numb
   return { revoke, tooYoung };
 }
 
+/** Whether the operator's status says it runs in authorization mode rbac (then no use is seen). */
+export function usageNotSeen(bindings: readonly RoleBinding[]): boolean {
+  return bindings.some((b) => (b.status?.conditions ?? []).some((c) => c.type === 'Ready' && /authorization mode rbac/.test(c.message ?? '')));
+}
+
 export const RBAC_MODE_NOTE = 'authorization mode rbac: Gatehouse does not see requests, so last use is not known (LAST USED is empty for every grant)';
 
 /** CSV with RFC 4180 quoting. */

@@ -15,7 +15,7 @@ import type { GatehouseClient } from '../client/kube.js';
 import { normalizePermission } from '../client/permissions.js';
 import { parseTarget, describeRequest } from '../client/target.js';
 import { scopeText } from '../authz/scope.js';
-import { grantRows, filterRows, parseReviewDuration, type ReviewFilters } from '../client/review.js';
+import { grantRows, filterRows, parseReviewDuration, usageNotSeen, RBAC_MODE_NOTE, type ReviewFilters } from '../client/review.js';
 import { paged, userPage, userText, pendingRows, teamRows, teamText, roleMatrix, roleText } from './views.js';
 
 export interface Caller {
@@ -227,7 +227,7 @@ export async function review(caller: Caller, q: Query) {
     ...(team ? { team } : {}),
   };
   const items = filterRows(grantRows(world), f, caller.now(), world);
-  return { items, total: items.length, unreadable: unreadable({ unreadable: u }) };
+  return { items, total: items.length, ...(usageNotSeen(world.bindings) ? { notice: RBAC_MODE_NOTE } : {}), unreadable: unreadable({ unreadable: u }) };
 }
 
 /** Revoke buttons: deletes RoleBindings as the caller (admission checks each). */

@@ -9,7 +9,7 @@ import { listWorld } from '../../client/world.js';
 import { EXIT } from '../errors.js';
 import {
   grantRows, filterRows, revocable, parseReviewDuration, toCsv, historyEntries, filterHistory,
-  HISTORY_RETENTION_NOTE, type GrantRow, type ReviewFilters,
+  HISTORY_RETENTION_NOTE, RBAC_MODE_NOTE, usageNotSeen, type GrantRow, type ReviewFilters,
 } from '../../client/review.js';
 
 const HEADERS = ['KIND', 'NAME', 'ROLE', 'SUBJECTS', 'SCOPE', 'EXPIRES', 'LAST USED', 'AGE'];
@@ -53,6 +53,7 @@ async function review(ctx: Context): Promise<number> {
   const revokeText = str(ctx, 'revoke-unused');
   const { world, unreadable } = await listWorld(ctx.client(), ['users', 'teams', 'rolebindings']);
   for (const u of unreadable) ctx.err(`note: you may not list ${u.what}: the report leaves them out (${u.why})\n`);
+  if (usageNotSeen(world.bindings)) ctx.err(`note: ${RBAC_MODE_NOTE}\n`);
   ctx.err('note: last use is what the authorization webhook saw (status.lastUsedAt, written at most once per review.flushInterval); in authorization mode rbac Gatehouse does not see requests and LAST USED stays empty\n');
   const now = ctx.now();
   const rows = filterRows(grantRows(world), filters, now, world);

@@ -482,6 +482,7 @@ async function review(view) {
   put(view,
     h('h1', {}, 'Review'),
     h('p', { class: 'muted' }, 'Every grant with its last use (status.lastUsedAt, written at most once per review.flushInterval). In authorization mode rbac Gatehouse does not see requests and last use stays empty.'),
+    data.notice ? h('div', { class: 'notice', role: 'note', id: 'review-notice' }, data.notice) : null,
     unreadableBox(data.unreadable),
     h('form', { id: 'review-filters', class: 'toolbar', onsubmit: apply },
       text('unused', 'Unused for', '90d'), check('neverUsed', 'Never used'), check('superusers', 'Superusers'),

@@ -18,7 +18,7 @@ import { registerReviewMetrics, ageBucket } from '../../../src/review/metrics.js
 import { createWebhookMetrics } from '../../../src/webhook/metrics.js';
 import { KubeApiError, type KubeClient, type KubeRequest } from '../../../src/controller/kube.js';
 import { silentLogger } from '../../../src/log.js';
-import { grantRows, filterRows, revocable, historyEntries, filterHistory, toCsv, parseReviewDuration } from '../../../src/client/review.js';
+import { grantRows, filterRows, revocable, usageNotSeen, historyEntries, filterHistory, toCsv, parseReviewDuration } from '../../../src/client/review.js';
 import type { AdmissionReviewRequest } from '../../../src/admission/types.js';
 import { chartDir } from '../../support/helm.js';
 
@@ -261,6 +261,8 @@ test('authorization mode rbac: status says requests are not seen; the by-last-us
   // A status the usage sync wrote survives the controller's recomputation.
   const kept = computeStatus('RoleBinding', binding('b', 'alice', { lastUsedAt: '2026-06-01T00:00:00Z' }), { index }, T0).status as { lastUsedAt?: string };
   assert.equal(kept.lastUsedAt, '2026-06-01T00:00:00Z');
+  assert.equal(usageNotSeen([binding('b', 'alice', st as RoleBinding['status'])]), true, 'the review reads the mode from status');
+  assert.equal(usageNotSeen([binding('b', 'alice', computeStatus('RoleBinding', binding('b', 'alice'), { index }, T0).status as RoleBinding['status'])]), false);
   const m = createWebhookMetrics({});
   registerReviewMetrics(m.registry, { index, recorder: new UsageRecorder(), now: () => T0, usageSeen: false });
   assert.match(await m.render(), /gatehouse_grants_by_last_use\{within="unknown"\} 1/);
