@@ -111,7 +111,7 @@ export function makeWorld(): World {
 }
 
 /** The core's decide() over makeWorld()'s index. */
-export function makeRealAuthorize(): { authorize: (req: AccessRequest) => Decision; generation: () => number } {
+export function makeRealAuthorize(): { authorize: (req: AccessRequest) => Decision; generation: () => number; index: PermissionIndex } {
   const index = PermissionIndex.build(makeWorld(), parseConfig({}));
-  return { authorize: (req) => decide(index, req), generation: () => index.generation };
+  return { authorize: (req) => decide(index, req), generation: () => index.generation, index };
 }

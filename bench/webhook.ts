@@ -6,7 +6,8 @@
 //   open loop:   a fixed 1,000 reviews/s schedule; latency counts from the scheduled send time (or the
 //                actual send, if that was earlier), so a slow answer delays the ones queued behind it
 //                in the figures too (no coordinated omission)
-// Prints a table, then one JSON line.
+// Runs all of it twice in one run, before (usage-off) and with last use recorded (usage-on, issue
+// 24; BENCH_USAGE=off|on runs one), prints a table each and their comparison, then one JSON line.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,20 @@ import tls from 'node:tls';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { makeServingCert } from '../src/controlplane/controlplane.js';
 import { sarBodies } from './webhook-fixture.js';
+import { UsageRecorder } from '../src/review/usage.js';
+import type { Decision } from '../src/authz/types.js';
+
+/** What record() costs by itself, in this process: ns per call over 2,000,000 calls on 500 names. */
+function recordCostNs(): number {
+  const r = new UsageRecorder();
+  const decisions: Decision[] = Array.from({ length: 500 }, (_, i) => ({ verdict: 'allow', code: 'binding', reason: '', grant: { role: 'r', source: 'binding', binding: `binding-${i}`, scope: { kind: 'cluster' } } }));
+  const users = Array.from({ length: 500 }, (_, i) => `user-${i}`);
+  const t = Date.now();
+  for (let i = 0; i < 500_000; i++) r.record(decisions[i % 500]!, users[i % 500]!, t + i); // warm-up
+  const start = performance.now();
+  for (let i = 0; i < 2_000_000; i++) r.record(decisions[i % 500]!, users[i % 500]!, t + i);
+  return ((performance.now() - start) * 1e6) / 2_000_000;
+}
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 5000);
 const CONCURRENCY = [32, 64];
@@ -177,9 +192,21 @@ async function serverCpu(port: number, ca: string): Promise<{ cpu: number; gcCou
   };
 }
 
-function startServer(cert: string, key: string): Promise<{ child: ChildProcess; port: number; decide: string }> {
+interface UsageFigures {
+  flushMs: number;
+  objects: number;
+  statusWrites: number;
+  maxPerObjectPerInterval: number;
+  recorded: number;
+  names: { bindings: number; users: number };
+}
+
+function startServer(cert: string, key: string, usage: UsageMode): Promise<{ child: ChildProcess; port: number; decide: string; usage: Promise<UsageFigures | undefined> }> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'webhook-server.js');
-  const child = spawn(process.execPath, [...(process.env['BENCH_SERVER_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean), script, cert, key, DECIDE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env['BENCH_SERVER_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean), script, cert, key, DECIDE, usage], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let resolveUsage: (u: UsageFigures | undefined) => void = () => undefined;
+  const usageFigures = new Promise<UsageFigures | undefined>((r) => { resolveUsage = r; });
+  child.on('exit', () => resolveUsage(undefined));
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -191,7 +218,9 @@ function startServer(cert: string, key: string): Promise<{ child: ChildProcess; 
         // Anything else the server prints (--trace-gc, say) goes to stderr.
         if (line.startsWith('{"port"')) {
           const info = JSON.parse(line) as { port: number; decide: string };
-          resolve({ child, port: info.port, decide: info.decide });
+          resolve({ child, port: info.port, decide: info.decide, usage: usageFigures });
+        } else if (line.startsWith('{"usage"')) {
+          resolveUsage((JSON.parse(line) as { usage: UsageFigures }).usage);
         } else {
           process.stderr.write(`${line}\n`);
         }
@@ -201,10 +230,29 @@ function startServer(cert: string, key: string): Promise<{ child: ChildProcess; 
   });
 }
 
-async function main(): Promise<void> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-'));
-  const tlsFiles = await makeServingCert(dir, 'webhook');
-  const server = await startServer(tlsFiles.cert, tlsFiles.key);
+/**
+ * usage-off: the webhook as before issue 24; usage-on: every allow recorded and the leader's sync
+ * flushing to a counting API stand-in. One run measures both, one after the other, the same way.
+ */
+type UsageMode = 'usage-off' | 'usage-on';
+const USAGE_MODES: UsageMode[] = process.env['BENCH_USAGE'] === 'off' ? ['usage-off'] : process.env['BENCH_USAGE'] === 'on' ? ['usage-on'] : ['usage-off', 'usage-on'];
+
+interface Measured {
+  mode: UsageMode;
+  decide: string;
+  avgBody: number;
+  rows: Array<[string, string, string, string, string]>;
+  closed: Array<{ c: number; rps: number; errors: number; p50: number; p99: number }>;
+  open: Awaited<ReturnType<typeof openLoop>>;
+  cpuPerReviewUs: number;
+  cpuAfter: Awaited<ReturnType<typeof serverCpu>>;
+  loopP99: number;
+  loopMax: number;
+  usage: UsageFigures | undefined;
+}
+
+async function measure(tlsFiles: { cert: string; key: string; caCert: string }, mode: UsageMode): Promise<Measured> {
+  const server = await startServer(tlsFiles.cert, tlsFiles.key, mode);
   try {
     const bodies = sarBodies(500);
     const avgBody = Math.round(bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / bodies.length);
@@ -232,27 +280,76 @@ async function main(): Promise<void> {
     // CPU the server used per review in the open loop: the cost of one answer, whatever the load.
     const cpuPerReviewUs = ((cpuAfter.cpu - cpuBefore.cpu) / open.sent) * 1e6;
     for (const c of conns) c.socket.destroy();
+    server.child.kill('SIGTERM');
+    const usage = await server.usage;
+    return { mode, decide: server.decide, avgBody, rows, closed, open, cpuPerReviewUs, cpuAfter, loopP99: loopDelay.percentile(99) / 1e6, loopMax: loopDelay.max / 1e6, usage };
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+}
 
-    const header: [string, string, string, string, string] = ['scenario', 'reviews/s', 'p50 ms', 'p99 ms', 'errors'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (r: string[]): string => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
-    console.log(`Gatehouse authorization webhook, ${os.cpus().length} CPUs, node ${process.version}, decide: ${server.decide}, SAR body ~${avgBody} bytes, keep-alive TLS`);
-    console.log(line(header));
-    console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-    for (const r of rows) console.log(line(r));
-    const best = closed.reduce((a, b) => (b.rps > a.rps ? b : a));
-    console.log(`server CPU per review (open loop): ${cpuPerReviewUs.toFixed(0)} µs; server GC pauses: ${cpuAfter.gcCount} totalling ${(cpuAfter.gcSeconds * 1000).toFixed(0)} ms; `
-      + `server event-loop delay max ${(cpuAfter.lagMax * 1000).toFixed(1)} ms; load generator event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms; `
-      + `machine load average (1 min): ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} CPUs`);
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-'));
+  const tlsFiles = await makeServingCert(dir, 'webhook');
+  try {
+    const results: Measured[] = [];
+    for (const mode of USAGE_MODES) results.push(await measure(tlsFiles, mode));
+    for (const m of results) {
+      console.log(`Gatehouse authorization webhook (${m.mode === 'usage-on' ? 'last use recorded, issue 24' : 'before: last use not recorded'}), ${os.cpus().length} CPUs, node ${process.version}, decide: ${m.decide}, SAR body ~${m.avgBody} bytes, keep-alive TLS`);
+      printTable(['scenario', 'reviews/s', 'p50 ms', 'p99 ms', 'errors'], m.rows);
+      console.log(`server CPU per review (open loop): ${m.cpuPerReviewUs.toFixed(0)} µs; server GC pauses: ${m.cpuAfter.gcCount} totalling ${(m.cpuAfter.gcSeconds * 1000).toFixed(0)} ms; `
+        + `server event-loop delay max ${(m.cpuAfter.lagMax * 1000).toFixed(1)} ms; load generator event-loop delay p99 ${m.loopP99.toFixed(1)} ms, max ${m.loopMax.toFixed(1)} ms; `
+        + `machine load average (1 min): ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} CPUs`);
+      console.log('');
+    }
+    const before = results.find((r) => r.mode === 'usage-off');
+    const after = results.find((r) => r.mode === 'usage-on');
+    const bestOf = (m: Measured) => m.closed.reduce((a, b) => (b.rps > a.rps ? b : a));
+    let comparison: Record<string, unknown> | undefined;
+    if (before && after) {
+      const pct = (a: number, b: number) => ((b - a) / a) * 100;
+      const rpsDelta = pct(bestOf(before).rps, bestOf(after).rps);
+      const p99Delta = pct(before.open.p99, after.open.p99);
+      const u = after.usage;
+      const recordNs = recordCostNs();
+      console.log('Last use recorded (issue 24) against before, same run:');
+      printTable(['figure', 'before', 'with last use', 'change'], [
+        ['best closed-loop reviews/s', bestOf(before).rps.toFixed(0), bestOf(after).rps.toFixed(0), `${rpsDelta >= 0 ? '+' : ''}${rpsDelta.toFixed(1)}%`],
+        [`open loop ${OPEN_RATE}/s p99 ms`, before.open.p99.toFixed(2), after.open.p99.toFixed(2), `${p99Delta >= 0 ? '+' : ''}${p99Delta.toFixed(1)}%`],
+        ['server CPU per review µs', before.cpuPerReviewUs.toFixed(0), after.cpuPerReviewUs.toFixed(0), ''],
+        ['status writes (objects written)', '-', u ? `${u.statusWrites} (${u.objects})` : '?', ''],
+        [`max writes per object per ${u?.flushMs ?? '?'} ms interval`, '-', u ? String(u.maxPerObjectPerInterval) : '?', ''],
+        ['allows recorded (bindings, users seen)', '-', u ? `${u.recorded} (${u.names.bindings}, ${u.names.users})` : '?', ''],
+        ['record() alone, ns per call', '-', recordNs.toFixed(0), ''],
+      ]);
+      comparison = {
+        rpsBefore: Math.round(bestOf(before).rps), rpsAfter: Math.round(bestOf(after).rps), rpsDeltaPct: Number(rpsDelta.toFixed(1)),
+        p99BeforeMs: Number(before.open.p99.toFixed(3)), p99AfterMs: Number(after.open.p99.toFixed(3)), p99DeltaPct: Number(p99Delta.toFixed(1)),
+        statusWrites: u?.statusWrites, objectsWritten: u?.objects, maxPerObjectPerInterval: u?.maxPerObjectPerInterval, flushMs: u?.flushMs,
+        recordNsPerCall: Number(recordNs.toFixed(1)),
+        withinFivePercent: rpsDelta >= -5 && p99Delta <= 5, atMostOnePerInterval: (u?.maxPerObjectPerInterval ?? 99) <= 1,
+      };
+    }
+    const main = after ?? before!;
+    const best = bestOf(main);
+    const open = main.open;
     console.log(JSON.stringify({
       bench: 'webhook', rps: Math.round(best.rps), rpsConnections: best.c, p50Ms: Number(open.p50.toFixed(3)), p99Ms: Number(open.p99.toFixed(3)),
       p999Ms: Number(open.p999.toFixed(3)), maxMs: Number(open.max.toFixed(3)),
-      serviceP50Ms: Number(open.serviceP50.toFixed(3)), serviceP99Ms: Number(open.serviceP99.toFixed(3)), loadAverage1m: Number(os.loadavg()[0]!.toFixed(2)), serverCpuPerReviewUs: Math.round(cpuPerReviewUs), openLoopRate: OPEN_RATE, bodyBytes: avgBody, decide: server.decide,
-      errors: closed.reduce((n, r) => n + r.errors, open.errors),
+      serviceP50Ms: Number(open.serviceP50.toFixed(3)), serviceP99Ms: Number(open.serviceP99.toFixed(3)), loadAverage1m: Number(os.loadavg()[0]!.toFixed(2)), serverCpuPerReviewUs: Math.round(main.cpuPerReviewUs), openLoopRate: OPEN_RATE, bodyBytes: main.avgBody, decide: main.decide,
+      errors: main.closed.reduce((n, r) => n + r.errors, open.errors),
       targets: { rps: 5000, p99Ms: 5 }, met: best.rps >= 5000 && open.p99 < 5,
+      ...(comparison ? { lastUse: comparison } : {}),
     }));
   } finally {
-    server.child.kill('SIGTERM');
     await rm(dir, { recursive: true, force: true });
   }
 }

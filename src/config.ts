@@ -149,6 +149,8 @@ export interface GatehouseConfig extends PolicyConfig {
   console: ConsoleConfig;
   /** The team tree and its budgets (docs/quotas.md). Optional in code: absent means the defaults. */
   teams?: { maxDepth?: number; quotaIntervalMs?: number };
+  /** Access review (issue 24): how often the leader writes status.lastUsedAt. Optional in code: absent means 10m. */
+  review?: { flushInterval?: string };
 }
 
 /** A section of the file: an object with only the listed keys, each defaulted when absent. */
@@ -199,6 +201,9 @@ export const CONFIG_SCHEMA = {
     teams: section({
       maxDepth: { type: 'integer', minimum: 1, maximum: 32, default: 6 },
       quotaIntervalMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 1000 },
+    }),
+    review: section({
+      flushInterval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$', default: '10m' },
     }),
     projects: section({ ownerRole: { type: 'string', minLength: 1 }, publicRole: { type: 'string', minLength: 1 } }),
     registration: section({

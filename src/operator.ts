@@ -17,6 +17,7 @@ import { startConsoleServer, type ConsoleServer } from './console/server.js';
 import { clientFromKubeConfig } from './client/kube.js';
 import { ConsoleError } from './errors.js';
 import { createCertKeeper, type CertKeeper } from './certs/keeper.js';
+import { createReview, type Review } from './review/index.js';
 
 export interface OperatorOptions {
   config: GatehouseConfig;
@@ -41,6 +42,8 @@ export interface Operator {
   readonly consolePort: number | undefined;
   /** certificates.mode operator: the keeper of the certificate Secret; undefined in mode files. */
   readonly certificates: CertKeeper | undefined;
+  /** Access review (issue 24): last use of grants and the history of changes. */
+  readonly review: Review;
   /**
    * The first step of a graceful shutdown: /readyz fails and every response closes its connection
    * while the webhooks keep answering, for `ms`; stop() follows.
@@ -137,6 +140,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       onProxyResponse: (status) => webhookRef?.metrics.recordResponse('proxy', status),
     })
     : undefined;
+  const review = createReview({ config, kube, index, logger, now, isLeader: () => controller.isLeader() });
   const webhook = createGatehouseWebhook({
     config,
     logger,
@@ -144,11 +148,18 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       if (req.credentialId !== undefined && credentials && !credentials.authenticator.stillLive(req.credentialId, req.user)) {
         return { verdict: 'deny', code: 'credentialEnded', reason: `the Gatehouse token of ${req.user} was revoked or rotated` };
       }
-      return decide(index, req, { now: now() });
+      const at = now();
+      const decision = decide(index, req, { now: at });
+      review.usage.record(decision, req.user, at);
+      return decision;
     },
     isReady: () => index.synced,
     isServing: () => !draining,
-    validate: (review) => policy.validate(review),
+    validate: (r) => {
+      const result = policy.validate(r);
+      if (result.allowed) review.history.observe(r);
+      return result;
+    },
     mutate: (review) => policy.mutate(review),
     createPendingUser: (username) => createPendingUser(kube, username),
     indexGeneration: () => index.generation,
@@ -161,6 +172,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     ...(operatorCerts ? { externalCertificates: true, servingTrusted: () => certKeeper?.trusted() ?? false } : {}),
   });
   webhookRef = webhook;
+  review.registerMetrics(webhook.metrics.registry);
   let certKeeper: CertKeeper | undefined;
   if (operatorCerts) {
     // The leader creates the Secret when it is missing, so leader election runs before there is
@@ -184,6 +196,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const consoleServer = config.console.enabled ? await startConsole(config, kubeConfig, now, logger) : undefined;
   if (!operatorCerts) controller.start();
   const proxyPort = credentials ? (await credentials.start()).proxyPort : undefined;
+  review.start();
   controller.synced.then(
     () => logger.info({ generation: index.generation }, 'index synced'),
     () => undefined,
@@ -198,6 +211,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     proxyPort,
     consolePort: consoleServer?.port,
     certificates: certKeeper,
+    review,
     async drain(ms) {
       draining = true;
       webhook.server.drain();
@@ -210,6 +224,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       // in-flight reviews finish.
       stopping ??= (async () => {
         await credentials?.stop();
+        await review.stop();
         await certKeeper?.stop();
         await controller.stop();
         await consoleServer?.close();

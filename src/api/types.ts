@@ -69,6 +69,8 @@ export interface UserSpec {
   superuser?: boolean;
 }
 export interface UserStatus extends CommonStatus {
+  /** The last time Gatehouse let this user in (RFC 3339, to the second; webhook mode only; issue 24). */
+  lastUsedAt?: string;
   phase?: string;
   teams?: string[];
   roles?: string[];
@@ -166,6 +168,8 @@ export interface RoleBindingSpec {
   expiresAt?: string;
 }
 export interface RoleBindingStatus extends CommonStatus {
+  /** The last time this binding let someone in (RFC 3339, to the second; webhook mode only; issue 24). */
+  lastUsedAt?: string;
   /** A one-line rendering of the scope for printer columns: `cluster`, `teams: a,b`, `namespaces: x`. */
   scope?: string;
   subjectCount?: number;

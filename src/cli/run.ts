@@ -16,6 +16,7 @@ import { permissionCommands } from './commands/permissions.js';
 import { accessCommands } from './commands/access.js';
 import { consoleCommands } from './commands/console.js';
 import { policyCommands } from './commands/policy.js';
+import { reviewCommands } from './commands/review.js';
 
 export interface CliDeps {
   stdout(text: string): void;
@@ -42,7 +43,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   3   the API server refused or failed (forbidden, not found, CRDs not installed, unreachable)
 `;
 
-export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands, ...consoleCommands, ...policyCommands];
+export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands, ...consoleCommands, ...policyCommands, ...reviewCommands];
 
 /** Commands whose --as/--as-group name the user asked about, not an impersonation. */
 const SUBJECT_COMMANDS = new Set(['can-i', 'explain', 'who-can', 'lint', 'test', 'diff']);
@@ -60,8 +61,9 @@ export async function run(argv: readonly string[], rawDeps: CliDeps): Promise<nu
     }
     const { command, positionals, values } = res.parsed;
     const output = typeof values['output'] === 'string' ? values['output'] : 'table';
-    if (!['table', 'yaml', 'json', 'wide'].includes(output)) throw usageError(`-o ${output}: use yaml or json (or leave it out for a table)`);
-    const format: OutputFormat = output === 'wide' ? 'table' : (output as OutputFormat);
+    // csv: only `review` prints it (it reads -o itself); elsewhere it is a usage error.
+    if (!['table', 'yaml', 'json', 'wide', ...(command.path[0] === 'review' ? ['csv'] : [])].includes(output)) throw usageError(`-o ${output}: use yaml or json (or leave it out for a table)`);
+    const format: OutputFormat = output === 'wide' || output === 'csv' ? 'table' : (output as OutputFormat);
     const subjectMode = SUBJECT_COMMANDS.has(command.path[0] ?? '');
     const conn: ConnectionOptions = {
       ...(typeof values['kubeconfig'] === 'string' ? { kubeconfig: values['kubeconfig'] } : {}),

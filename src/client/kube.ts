@@ -15,6 +15,7 @@ import { GROUP, VERSION, PLURALS, type GatehouseKind, type User, type Role, type
 import type { AccessRequest, Requester } from '../authz/types.js';
 import { translateError, asApiFailure, usageError } from './errors.js';
 import { watchKind } from './watch.js';
+import type { EventLike } from './review.js';
 
 export type ObjectOf<K extends GatehouseKind> = K extends 'User' ? User : K extends 'Role' ? Role : K extends 'Team' ? Team : RoleBinding;
 
@@ -52,6 +53,8 @@ export interface GatehouseClient {
    * Watches a kind as this identity and reports each event's type and object name until the
    * returned stop function is called; the console turns these into server-sent events.
    */
+  /** core/v1 Events of a namespace (`kubectl gatehouse history` reads the operator's). */
+  listEvents?(namespace: string): Promise<EventLike[]>;
   watch?(kind: GatehouseKind, onEvent: (type: string, name: string) => void, onEnd: (err: unknown) => void): () => void;
 }
 
@@ -208,6 +211,8 @@ export function clientFromKubeConfig(kc: KubeConfig, opts: Pick<ConnectionOption
           if (asApiFailure(err)?.status !== 404) throw err;
         }
       }),
+    listEvents: (namespace) =>
+      wrap(`list events in namespace ${namespace}`, {}, async () => (await core.listNamespacedEvent({ namespace }, withOpts())).items as unknown as EventLike[]),
     watch: (kind, onEvent, onEnd) =>
       watchKind(kc, `/apis/${GROUP}/${VERSION}/${PLURALS[kind]}`, { ...(opts.as ? { 'Impersonate-User': opts.as } : {}), ...(group ? { 'Impersonate-Group': group } : {}) }, onEvent, onEnd),
     whoAmI: async () => {

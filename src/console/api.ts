@@ -15,6 +15,7 @@ import type { GatehouseClient } from '../client/kube.js';
 import { normalizePermission } from '../client/permissions.js';
 import { parseTarget, describeRequest } from '../client/target.js';
 import { scopeText } from '../authz/scope.js';
+import { grantRows, filterRows, parseReviewDuration, usageNotSeen, RBAC_MODE_NOTE, type ReviewFilters } from '../client/review.js';
 import { paged, userPage, userText, pendingRows, teamRows, teamText, roleMatrix, roleText } from './views.js';
 
 export interface Caller {
@@ -204,4 +205,35 @@ export async function whoCanQuery(caller: Caller, q: Query) {
   const snap = await collect(caller.client, caller.policy.config, caller.policy.source, caller.now);
   const entries = whoCan(snap.index, target.resource ?? { nonResource: target.nonResource }, caller.now());
   return { request: describeRequest(target), subjects: entries, source: sourceLine(snap), unreadable: unreadable(snap) };
+}
+
+/** The Review page: `kubectl gatehouse review` with the same filters (issue 24). */
+export async function review(caller: Caller, q: Query) {
+  const { world, unreadable: u } = await listWorld(caller.client, ['users', 'teams', 'rolebindings']);
+  const dur = (name: string): number | undefined => {
+    const v = q.get(name);
+    return v ? usage(() => parseReviewDuration(v, name)) : undefined;
+  };
+  const unusedMs = dur('unused');
+  const expiringMs = dur('expiring');
+  const user = q.get('user') || undefined;
+  const team = q.get('team') || undefined;
+  const f: ReviewFilters = {
+    ...(unusedMs !== undefined ? { unusedMs } : {}),
+    ...(q.get('neverUsed') === 'true' ? { neverUsed: true } : {}),
+    ...(q.get('superusers') === 'true' ? { superusers: true } : {}),
+    ...(expiringMs !== undefined ? { expiringMs } : {}),
+    ...(user ? { user } : {}),
+    ...(team ? { team } : {}),
+  };
+  const items = filterRows(grantRows(world), f, caller.now(), world);
+  return { items, total: items.length, ...(usageNotSeen(world.bindings) ? { notice: RBAC_MODE_NOTE } : {}), unreadable: unreadable({ unreadable: u }) };
+}
+
+/** Revoke buttons: deletes RoleBindings as the caller (admission checks each). */
+export async function revoke(caller: Caller, body: Record<string, unknown>) {
+  return each(names(body['names'], 'names'), async (name) => {
+    await caller.client.delete('RoleBinding', name);
+    return 'revoked (role binding deleted)';
+  });
 }

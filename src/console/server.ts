@@ -41,7 +41,7 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-export const PAGES = ['approvals', 'users', 'teams', 'roles', 'access'] as const;
+export const PAGES = ['approvals', 'users', 'teams', 'roles', 'access', 'review'] as const;
 const MAX_BODY = 64 * 1024;
 
 const PUBLIC = new URL('../../../src/console/public/', import.meta.url);
@@ -60,6 +60,7 @@ const GET_ROUTES: Record<string, Handler> = {
   '/api/roles': (c, q) => api.roles(c, q),
   '/api/access/explain': (c, q) => api.explain(c, q),
   '/api/access/who-can': (c, q) => api.whoCanQuery(c, q),
+  '/api/review': (c, q) => api.review(c, q),
 };
 const POST_ROUTES: Record<string, Handler> = {
   '/api/users/state': (c, _q, b) => api.setState(c, b),
@@ -67,6 +68,7 @@ const POST_ROUTES: Record<string, Handler> = {
   '/api/teams/members': (c, _q, b) => api.membership(c, b),
   '/api/roles': (c, _q, b) => api.createRole(c, b),
   '/api/assignments': (c, _q, b) => api.assignRole(c, b),
+  '/api/review/revoke': (c, _q, b) => api.revoke(c, b),
 };
 
 function loadAssets(): Map<string, Buffer> {

@@ -258,6 +258,8 @@ export function createController(opts: ControllerOptions): Controller {
       });
       counters.eventsRecorded++;
       logger.info({ kind, name: obj.metadata.name, reason: ev.reason }, 'event recorded');
+      // The history's durable record of an expiry (src/review/history.ts logs the other changes).
+      if (ev.reason === 'BindingExpired') logger.info({ kind, name: obj.metadata.name, change: 'expired', actor: 'gatehouse (expiresAt passed)' }, 'access.changed');
     } catch (err) {
       // Events are best effort; the status already says the same.
       logger.warn({ kind, name: obj.metadata.name, reason: ev.reason, err: err instanceof Error ? err.message : String(err) }, 'event not recorded');
@@ -339,7 +341,8 @@ export function createController(opts: ControllerOptions): Controller {
     if (last && last.rv === obj.metadata.resourceVersion && last.status === text) return result;
 
     const body: Record<string, unknown> = { ...status };
-    for (const k of Object.keys(obj.status ?? {})) if (!(k in body) || body[k] === undefined) body[k] = null;
+    // lastUsedAt is the usage sync's (src/review/usage-sync.ts): a cache older than its write must not erase it.
+    for (const k of Object.keys(obj.status ?? {})) if (k !== 'lastUsedAt' && (!(k in body) || body[k] === undefined)) body[k] = null;
     await write(term, {
       method: 'PATCH',
       path: `${crPath(kind)}/${encodeURIComponent(name)}/status`,

@@ -39,7 +39,7 @@ export interface StatusWorld {
 
 /** The Ready message's note on how a grant is in force, for modes other than the webhook alone. */
 export function modeNote(mode: AuthorizationMode | undefined): string {
-  if (mode === 'rbac') return '; in force through native RBAC objects (authorization mode rbac)';
+  if (mode === 'rbac') return '; in force through native RBAC objects (authorization mode rbac; Gatehouse does not see requests, so lastUsedAt is not recorded)';
   if (mode === 'both') return '; in force through the authorization webhook and native RBAC objects (authorization mode both)';
   return '';
 }
@@ -149,6 +149,8 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
     roles: sorted(roles),
     seed,
     ...(world.mode !== undefined && world.mode !== 'webhook' ? { rbacObjects: world.rbacCount?.(username) ?? 0 } : {}),
+    // Written by the usage sync (src/review/usage-sync.ts), kept as it is here.
+    ...(user.status?.lastUsedAt ? { lastUsedAt: user.status.lastUsedAt } : {}),
     observedGeneration: generation,
     conditions: [readyCondition(ready, generation, previous, now), condition('Active', active, generation, previous, now)],
   };
@@ -243,6 +245,8 @@ function bindingStatus(binding: RoleBinding, world: StatusWorld, now: number): S
     unresolvedSubjects: unresolved,
     resolvedNamespaces: diag?.resolvedNamespaces ?? [],
     expired,
+    // Written by the usage sync (src/review/usage-sync.ts), kept as it is here.
+    ...(binding.status?.lastUsedAt ? { lastUsedAt: binding.status.lastUsedAt } : {}),
     observedGeneration: binding.metadata.generation,
     conditions: [readyCondition(ready, binding.metadata.generation, binding.status?.conditions, now)],
   };

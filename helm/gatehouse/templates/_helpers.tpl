@@ -156,6 +156,7 @@ user: {}
   "defaults" $v.defaults
   "projects" $v.projects
   "teams" $v.teams
+  "review" $v.review
   "registration" $v.registration
   "authorization" $v.authorization
   "presets" $v.presets

@@ -450,11 +450,66 @@ async function access(view) {
   if (mode && p.get('verb') && p.get('resource')) await ask(mode === 'who-can' ? 'who-can' : 'explain');
 }
 
+/* ---------------- Review (issue 24) ---------------- */
+
+/** Every grant with its last use; the same filters as `kubectl gatehouse review`, revoke buttons. */
+async function review(view) {
+  const p = params();
+  const q = new URLSearchParams();
+  for (const k of ['unused', 'expiring', 'user', 'team', 'neverUsed', 'superusers']) if (p.get(k)) q.set(k, p.get(k));
+  const data = await api(`/api/review?${q}`);
+  const result = resultArea('result');
+  const revokeOne = async (name) => {
+    try {
+      show(result, resultsBox((await api('/api/review/revoke', { names: [name] })).results));
+    } catch (err) {
+      show(result, errorBox(err));
+    }
+    await refresh();
+  };
+  const text = (id, label, placeholder) => h('div', { class: 'field' }, h('label', { for: `f-${id}` }, label),
+    h('input', { id: `f-${id}`, name: id, type: 'text', size: 8, placeholder, value: p.get(id) ?? '', autocomplete: 'off' }));
+  const check = (id, label) => h('div', { class: 'field' },
+    h('input', { id: `f-${id}`, name: id, type: 'checkbox', checked: p.get(id) === 'true' }), h('label', { for: `f-${id}` }, label));
+  const apply = (e) => {
+    e.preventDefault();
+    const form = e.target;
+    const val = (id) => form.querySelector(`#f-${id}`);
+    setParams({ unused: val('unused').value.trim(), expiring: val('expiring').value.trim(), user: val('user').value.trim(), team: val('team').value.trim(),
+      neverUsed: val('neverUsed').checked ? 'true' : '', superusers: val('superusers').checked ? 'true' : '' });
+    render();
+  };
+  put(view,
+    h('h1', {}, 'Review'),
+    h('p', { class: 'muted' }, 'Every grant with its last use (status.lastUsedAt, written at most once per review.flushInterval). In authorization mode rbac Gatehouse does not see requests and last use stays empty.'),
+    data.notice ? h('div', { class: 'notice', role: 'note', id: 'review-notice' }, data.notice) : null,
+    unreadableBox(data.unreadable),
+    h('form', { id: 'review-filters', class: 'toolbar', onsubmit: apply },
+      text('unused', 'Unused for', '90d'), check('neverUsed', 'Never used'), check('superusers', 'Superusers'),
+      text('expiring', 'Expiring within', '7d'), text('user', 'User', ''), text('team', 'Team', ''),
+      h('button', { type: 'submit', class: 'small' }, 'Filter')),
+    result,
+    h('table', { id: 'review' },
+      h('thead', {}, h('tr', {}, ['Grant', 'Role', 'Subjects', 'Scope', 'Expires', 'Last used', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, data.items.length === 0
+        ? h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No grants match.'))
+        : data.items.map((g) => h('tr', { 'data-grant': g.name, 'data-kind': g.kind },
+          h('th', { scope: 'row' }, g.name, g.kind === 'Superuser' ? h('span', { class: 'badge' }, 'superuser') : null),
+          h('td', {}, g.role),
+          h('td', {}, g.subjects.join(', ')),
+          h('td', {}, g.scope),
+          h('td', {}, g.expiresAt ?? 'never'),
+          h('td', { class: 'last-used' }, g.lastUsedAt ?? 'never'),
+          h('td', {}, g.kind === 'RoleBinding'
+            ? h('button', { type: 'button', class: 'small secondary', 'aria-label': `Revoke ${g.name}`, onclick: () => revokeOne(g.name) }, 'Revoke')
+            : null))))));
+}
+
 /* ---------------- Routing, live updates ---------------- */
 
-const PAGES = { approvals, users, teams, roles, access };
+const PAGES = { approvals, users, teams, roles, access, review };
 /** Kinds each page shows; a change to another kind does not reload it. */
-const WATCHES = { approvals: ['User'], users: ['User', 'Team', 'RoleBinding'], teams: ['Team', 'RoleBinding'], roles: ['Role'], access: [] };
+const WATCHES = { approvals: ['User'], users: ['User', 'Team', 'RoleBinding'], teams: ['Team', 'RoleBinding'], roles: ['Role'], access: [], review: ['User', 'RoleBinding'] };
 let session;
 let rendering = Promise.resolve();
 
