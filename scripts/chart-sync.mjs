@@ -37,7 +37,7 @@ const schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    ...pick(P, ['logLevel', 'seedAdmins', 'defaults', 'projects', 'teams', 'registration', 'authorization', 'presets']),
+    ...pick(P, ['logLevel', 'seedAdmins', 'defaults', 'projects', 'teams', 'requests', 'registration', 'authorization', 'presets']),
     credentials: { ...P.credentials, properties: {
       ...pick(P.credentials.properties, ['enabled', 'invitationTTLSeconds', 'rateLimits', 'audiences']),
       proxy: { ...P.credentials.properties.proxy, properties: {

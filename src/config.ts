@@ -149,6 +149,25 @@ export interface GatehouseConfig extends PolicyConfig {
   console: ConsoleConfig;
   /** The team tree and its budgets (docs/quotas.md). Optional in code: absent means the defaults. */
   teams?: { maxDepth?: number; quotaIntervalMs?: number };
+  /** Access requests (docs/design.md, "Access requests"). Optional in code: absent means the defaults. */
+  requests?: RequestsConfig;
+}
+
+/** Access requests: how long one may wait for a decision, the controller's pace, the notification webhook. */
+export interface RequestsConfig {
+  /** A request nobody decided within this is Expired. */
+  pendingTTLSeconds: number;
+  /** How often the leader looks at every request (besides reacting to changes). */
+  resyncMs: number;
+  notify: {
+    /** Where a JSON POST goes on every state change; unset: no notifications. */
+    url?: string;
+    /** A file holding the HMAC-SHA256 key for the X-Gatehouse-Signature header. */
+    secretFile?: string;
+    maxAttempts: number;
+    backoffInitialMs: number;
+    timeoutMs: number;
+  };
 }
 
 /** A section of the file: an object with only the listed keys, each defaulted when absent. */
@@ -199,6 +218,17 @@ export const CONFIG_SCHEMA = {
     teams: section({
       maxDepth: { type: 'integer', minimum: 1, maximum: 32, default: 6 },
       quotaIntervalMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 1000 },
+    }),
+    requests: section({
+      pendingTTLSeconds: { type: 'integer', minimum: 1, maximum: 30 * 86400, default: 86400 },
+      resyncMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 2000 },
+      notify: section({
+        url: { type: 'string', pattern: '^https?://' },
+        secretFile: { type: 'string', minLength: 1 },
+        maxAttempts: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
+        backoffInitialMs: { type: 'integer', minimum: 10, maximum: 600_000, default: 1000 },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 5000 },
+      }),
     }),
     projects: section({ ownerRole: { type: 'string', minLength: 1 }, publicRole: { type: 'string', minLength: 1 } }),
     registration: section({

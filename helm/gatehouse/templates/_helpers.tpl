@@ -156,6 +156,7 @@ user: {}
   "defaults" $v.defaults
   "projects" $v.projects
   "teams" $v.teams
+  "requests" ($v.requests | default dict)
   "registration" $v.registration
   "authorization" $v.authorization
   "presets" $v.presets
@@ -232,7 +233,7 @@ rules:
   - apiGroups: [iam.gatehouse.dev]
     apiVersions: [v1alpha1]
     operations: {{ .operations }}
-    resources: [users, roles, teams, rolebindings]
+    resources: [users, roles, teams, rolebindings, accessrequests]
     scope: Cluster
 {{- end -}}
 {{- define "gatehouse.namespaceRules" -}}
