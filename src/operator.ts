@@ -17,6 +17,8 @@ import { startConsoleServer, type ConsoleServer } from './console/server.js';
 import { clientFromKubeConfig } from './client/kube.js';
 import { ConsoleError } from './errors.js';
 import { createCertKeeper, type CertKeeper } from './certs/keeper.js';
+import { createRequestController } from './requests/controller.js';
+import { createNotifier } from './requests/notify.js';
 
 export interface OperatorOptions {
   config: GatehouseConfig;
@@ -183,6 +185,12 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const { port } = await webhook.server.listen();
   const consoleServer = config.console.enabled ? await startConsole(config, kubeConfig, now, logger) : undefined;
   if (!operatorCerts) controller.start();
+  // Access requests (src/requests/): the leader plans and writes; optional notifications.
+  const requests = createRequestController({
+    kube, index, config, logger, now, isLeader: () => controller.isLeader(),
+    notifier: config.requests ? createNotifier(config.requests.notify, logger) : undefined,
+  });
+  requests.start();
   const proxyPort = credentials ? (await credentials.start()).proxyPort : undefined;
   controller.synced.then(
     () => logger.info({ generation: index.generation }, 'index synced'),
@@ -210,6 +218,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       // in-flight reviews finish.
       stopping ??= (async () => {
         await credentials?.stop();
+        await requests.stop();
         await certKeeper?.stop();
         await controller.stop();
         await consoleServer?.close();

@@ -15,6 +15,7 @@ import { teamCommands } from './commands/teams.js';
 import { permissionCommands } from './commands/permissions.js';
 import { accessCommands } from './commands/access.js';
 import { consoleCommands } from './commands/console.js';
+import { requestCommands } from './commands/requests.js';
 
 export interface CliDeps {
   stdout(text: string): void;
@@ -39,7 +40,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   3   the API server refused or failed (forbidden, not found, CRDs not installed, unreachable)
 `;
 
-export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands, ...consoleCommands];
+export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands, ...consoleCommands, ...requestCommands];
 
 /** Commands whose --as/--as-group name the user asked about, not an impersonation. */
 const SUBJECT_COMMANDS = new Set(['can-i', 'explain', 'who-can']);
