@@ -58,7 +58,14 @@ export function planRequest(input: LifecycleInput): LifecyclePlan {
   if (revoke) return move('Revoked', revoke.by ?? 'unknown', `revoked by ${revoke.by ?? 'unknown'}${revoke.comment ? `: ${revoke.comment}` : ''}`, revoke);
   const who = request.spec.requester ?? '?';
   if (requester?.spec.state !== 'Active') {
-    return move('Ended', 'gatehouse', `the requester ${who} is ${requester ? requester.spec.state : 'gone'}; the grant ended at once`);
+    const state = requester ? requester.spec.state : 'gone';
+    if (prevPhase === 'Approved') return move('Ended', 'gatehouse', `the requester ${who} is ${state}; the grant ended at once`);
+    // Pending: nothing is granted to an inactive user, and admission refuses approvals meanwhile;
+    // the request waits (a reactivated user's request may still be approved) or expires.
+    const created = request.metadata.creationTimestamp ? Date.parse(request.metadata.creationTimestamp) : now;
+    if (now - created >= input.pendingTTLms) return move('Expired', 'gatehouse', `nobody decided within ${Math.round(input.pendingTTLms / 1000)}s`);
+    const message = `the requester ${who} is ${state}; it cannot be approved until they are Active`;
+    return prev.message === message ? keep() : { ...keep(), status: { ...base, message } };
   }
   const deny = decisions.find((d) => d.action === 'Deny');
   if (deny && prevPhase === 'Pending') return move('Denied', deny.by ?? 'unknown', `denied by ${deny.by ?? 'unknown'}${deny.comment ? `: ${deny.comment}` : ''}`, deny);

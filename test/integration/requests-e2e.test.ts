@@ -129,7 +129,7 @@ for (const mode of ['webhook', 'rbac'] as const) {
       const ex = await runCli(['explain', 'list', 'pods', '-n', 'vision-ns', '--as', 'alice'], { kubeconfig: stack.cp.kubeconfigPath });
       assert.equal(ex.code, 1, ex.stdout + ex.stderr);
       assert.match(ex.stdout, /role researcher may be requested \(approvers: Team approvers\): kubectl gatehouse request researcher --team vision --for 1h/);
-      assert.match(ex.stdout, /Decision .*kubectl gatehouse request researcher --team vision/);
+      assert.match(ex.stdout, /Decision: .*kubectl gatehouse request researcher --team vision/);
     });
 
     test('refusals: over maxDuration, not requestable, forged requester', async () => {
