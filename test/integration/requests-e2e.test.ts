@@ -24,6 +24,10 @@ import { assertDenied, assertOk, canIBecomes, create, getJson, mergePatch, rawMe
 import { eventually } from '../support/operator.js';
 import { runCli } from '../support/cli.js';
 import { sign, SIGNATURE_HEADER } from '../../src/requests/notify.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { CLI_PATH } from '../support/cli.js';
+import { launchBrowser } from '../support/browser.js';
 
 const G = 'iam.gatehouse.dev';
 const TEAM = `${G}/team`;
@@ -92,6 +96,26 @@ async function requestAs(stack: Stack, as: string, args: string[]): Promise<stri
 function assertCliDenied(res: { code: number; stdout: string; stderr: string }, rule: string): void {
   assert.notEqual(res.code, 0, `expected a denial (${rule}): ${res.stdout}${res.stderr}`);
   assert.match(res.stderr, new RegExp(`\\(rule: ${rule}\\)`), res.stderr);
+}
+
+/** `kubectl-gatehouse console --no-open --as USER` (console-e2e's set-up); resolves with the printed URL. */
+async function cliConsole(stack: Stack, as: string, children: ChildProcess[]): Promise<string> {
+  const child = spawn(process.execPath, [CLI_PATH, 'console', '--no-open', '--as', as], { env: { ...process.env, KUBECONFIG: stack.cp.kubeconfigPath }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stderr = '';
+  child.stderr?.on('data', (c) => (stderr += String(c)));
+  const lines = createInterface({ input: child.stdout! });
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`console did not print its URL: ${stderr}`)), 30_000);
+    lines.on('line', (line) => {
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(line);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1].replace('/?', '/requests?'));
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`console exited ${code}: ${stderr}`)));
+  });
 }
 
 function requestYaml(spec: Record<string, unknown>): string {
@@ -204,6 +228,44 @@ for (const mode of ['webhook', 'rbac'] as const) {
       assertOk(await cli(stack, 'alice', ['request', 'revoke', name, '--comment', 'done']), 'alice revokes');
       await phaseBecomes(stack, name, 'Revoked');
       await canIBecomes(stack, ['list', 'pods', '-n', 'vision-ns'], 'alice', 'no');
+    });
+
+    test('console Requests page: ask, approve from another session (live), the grant shows', { skip: mode !== 'webhook' }, async () => {
+      const children: ChildProcess[] = [];
+      const b = await launchBrowser({ width: 1300, height: 800 });
+      try {
+        const [aliceUrl, bobUrl] = [await cliConsole(stack, 'alice', children), await cliConsole(stack, 'bob', children)];
+        const alice = await b.context.newPage();
+        const bob = await b.context.newPage();
+        const errors: string[] = [];
+        for (const p of [alice, bob]) p.on('pageerror', (e) => errors.push(e.message));
+        await alice.goto(aliceUrl);
+        await bob.goto(bobUrl);
+        await alice.locator('#mine').waitFor();
+        await bob.locator('#to-approve').waitFor();
+        await bob.locator('#live', { hasText: 'live' }).waitFor();
+        await alice.getByLabel('Role', { exact: true }).fill('researcher');
+        await alice.getByLabel('Scope', { exact: true }).fill('team:vision');
+        await alice.getByLabel('For', { exact: true }).fill('20m');
+        await alice.getByLabel('Reason', { exact: true }).fill('from the console');
+        await alice.getByRole('button', { name: 'Ask' }).click();
+        const made = await alice.locator('#requests-result', { hasText: 'made' }).textContent();
+        const name = /request (\S+) made/.exec(made ?? '')?.[1];
+        assert.ok(name, made ?? '');
+        await alice.locator(`#mine tr[data-request="${name}"][data-phase=Pending]`).waitFor();
+        // Bob's page shows it without a reload, and his click approves it as bob.
+        await bob.getByRole('button', { name: `Approve ${name}` }).click({ timeout: 30_000 });
+        await bob.locator('#requests-result', { hasText: 'approve recorded' }).waitFor();
+        // Alice's page turns Approved by itself (live) and shows when the grant ends.
+        const row = alice.locator(`#mine tr[data-request="${name}"][data-phase=Approved]`);
+        await row.waitFor({ timeout: 30_000 });
+        assert.match((await row.textContent()) ?? '', /approved by bob/);
+        await canIBecomes(stack, ['list', 'pods', '-n', 'vision-ns'], 'alice', 'yes');
+        assert.deepEqual(errors, []);
+      } finally {
+        await b.close();
+        for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+      }
     });
 
     test('notifications: a signed JSON POST per change, retried after a failure', async () => {
