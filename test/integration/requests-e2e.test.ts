@@ -254,7 +254,10 @@ for (const mode of ['webhook', 'rbac'] as const) {
         assert.ok(name, made ?? '');
         await alice.locator(`#mine tr[data-request="${name}"][data-phase=Pending]`).waitFor();
         // Bob's page shows it without a reload, and his click approves it as bob.
-        await bob.getByRole('button', { name: `Approve ${name}` }).click({ timeout: 30_000 });
+        await bob.locator(`#to-approve tr[data-request="${name}"]`).waitFor({ timeout: 30_000 }).catch(async (err: Error) => {
+          assert.fail(`${err.message}\nbob's page: ${await bob.locator('#main').textContent()}\nlive: ${await bob.locator('#live').textContent()}\nerrors: ${errors.join('; ')}`);
+        });
+        await bob.getByRole('button', { name: `Approve ${name}` }).click();
         await bob.locator('#requests-result', { hasText: 'approve recorded' }).waitFor();
         // Alice's page turns Approved by itself (live) and shows when the grant ends.
         const row = alice.locator(`#mine tr[data-request="${name}"][data-phase=Approved]`);
