@@ -28,8 +28,10 @@ export function streamChanges(client: GatehouseClient, res: ServerResponse, opts
   const timers = new Set<NodeJS.Timeout>();
   const refused = new Set<GatehouseKind>();
   let closed = false;
+  // AccessRequests are watchable by every Active user: a stream with only them left stays open.
+  let requestsRefused = !client.requests?.watch;
   const finishIfNothingLeft = (): void => {
-    if (closed || refused.size < KINDS.length) return;
+    if (closed || refused.size < KINDS.length || !requestsRefused) return;
     send(res, 'end', { message: 'no kind can be watched with these credentials' });
     res.end();
   };
@@ -73,7 +75,12 @@ export function streamChanges(client: GatehouseClient, res: ServerResponse, opts
     stopRequests = client.requests.watch((type, name) => send(res, 'change', { kind: 'AccessRequest', type, name }), (err) => {
       stopRequests = undefined;
       const status = (err as { statusCode?: number } | null)?.statusCode;
-      if (closed || status === 401 || status === 403) return;
+      if (closed) return;
+      if (status === 401 || status === 403) {
+        requestsRefused = true;
+        finishIfNothingLeft();
+        return;
+      }
       const t = setTimeout(() => {
         timers.delete(t);
         send(res, 'change', { kind: 'AccessRequest', type: 'RESYNC', name: '' });
