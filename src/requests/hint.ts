@@ -3,7 +3,8 @@
 // allowed path costs nothing more. The table of requestable roles is built once per change of the
 // Roles (index.generationOf('Role')) and kept beside the index.
 import type { Role } from '../api/types.js';
-import type { CompiledRole, PermissionIndex } from '../authz/index.js';
+import type { CompiledRole, PermissionIndex, RoleCell } from '../authz/index.js';
+import { GrantBits } from '../authz/grantbits.js';
 import { DEFAULT_MAX_DURATION } from './types.js';
 
 /** The part of decide()'s PreparedTarget read here (no import of decide.ts: it imports this). */
@@ -11,6 +12,8 @@ export interface HintTarget {
   readonly namespace: string | undefined;
   readonly verb: string;
   readonly group: string;
+  readonly resource: string;
+  readonly subresource: string | undefined;
   readonly name: string | undefined;
   readonly keys: readonly string[];
   readonly verbNamed: boolean;
@@ -24,9 +27,25 @@ function roleGrants(role: CompiledRole, t: HintTarget): boolean {
   return role.matcher.matchesResource(t.keys, t.group, t.verb, t.name, t.verbNamed);
 }
 
+/**
+ * decide.ts cellGrants()'s order: the request shape's role bitset first (cached by the index per
+ * shape), the matcher only for roles that need it (resource names, paths, `me`).
+ */
+function grants(index: PermissionIndex, r: Requestable, t: HintTarget, s: { bits: Uint32Array | null }): boolean {
+  if (t.path === undefined) {
+    const bits = (s.bits ??= index.roleBitsFor(t));
+    for (const id of r.cell.closure) if (GrantBits.has(bits, id)) return true;
+    if (!r.cell.needsMatcher || t.name === undefined) return false;
+  } else if (!r.cell.needsMatcher) {
+    return false;
+  }
+  return roleGrants(r.compiled, t);
+}
+
 interface Requestable {
   readonly role: Role;
   readonly compiled: CompiledRole;
+  readonly cell: RoleCell;
 }
 interface Table {
   readonly generation: number;
@@ -43,7 +62,7 @@ function table(index: PermissionIndex): Table {
   for (const role of index.listRoles()) {
     if (!role.spec.requestable) continue;
     const compiled = index.compiledRole(role.metadata.name);
-    if (compiled) roles.push({ role, compiled });
+    if (compiled) roles.push({ role, compiled, cell: index.roleCellOf(role.metadata.name) });
   }
   roles.sort((a, b) => (a.role.metadata.name < b.role.metadata.name ? -1 : 1));
   const t: Table = { generation, roles };
@@ -54,7 +73,8 @@ function table(index: PermissionIndex): Table {
 /** The requestable Roles that grant the target (scope aside), by name. */
 export function candidateRoles(index: PermissionIndex, t: PreparedTarget): Role[] {
   const out: Role[] = [];
-  for (const r of table(index).roles) if (roleGrants(r.compiled, t)) out.push(r.role);
+  const s = { bits: null as Uint32Array | null };
+  for (const r of table(index).roles) if (grants(index, r, t, s)) out.push(r.role);
   return out;
 }
 
