@@ -10,7 +10,8 @@ import { as, context, NOW } from '../../support/admission.js';
 import { role, team, user, ns, policy } from '../../support/authz.js';
 import type { World } from '../../../src/authz/index.js';
 import { PermissionIndex } from '../../../src/authz/index.js';
-import { decide } from '../../../src/authz/decide.js';
+import { decide, prepareTarget, roleGrants } from '../../../src/authz/decide.js';
+import { candidateRoles } from '../../../src/requests/hint.js';
 import { planRequest } from '../../../src/requests/lifecycle.js';
 import { parseDuration, formatDuration, type AccessRequestObject } from '../../../src/requests/types.js';
 import { sign } from '../../../src/requests/notify.js';
@@ -135,6 +136,30 @@ describe('durations, hints, signatures', () => {
     assert.equal(own.verdict, 'allow');
     const status = decide(index, { user: 'alice', groups: [], resource: { verb: 'patch', group: 'iam.gatehouse.dev', resource: 'accessrequests', subresource: 'status', name: 'r1' } });
     assert.notEqual(status.verdict, 'allow');
+  });
+  it('the hint\'s bitset lookup agrees with the roles\' matchers', () => {
+    const roles = [
+      role('r-pods', ['pods:read'], { requestable: {} }),
+      role('r-named', ['configmaps:get:settings'], { requestable: {} }),
+      role('r-incl', [], { includes: ['r-pods'], requestable: {} }),
+      role('r-url', ['/metrics:get'], { requestable: {} }),
+      role('r-all', ['*:*'], { requestable: {} }),
+    ];
+    const index = PermissionIndex.build({ ...WORLD, roles: [...(WORLD.roles ?? []), ...roles] }, policy(), () => NOW);
+    index.markSynced();
+    const targets = [
+      { resource: { verb: 'get', group: '', resource: 'pods', namespace: 'vision-ns' } },
+      { resource: { verb: 'delete', group: '', resource: 'pods', namespace: 'vision-ns' } },
+      { resource: { verb: 'get', group: '', resource: 'configmaps', name: 'settings', namespace: 'x' } },
+      { resource: { verb: 'get', group: '', resource: 'configmaps', name: 'other', namespace: 'x' } },
+      { resource: { verb: 'get', group: '', resource: 'secrets', namespace: 'x' } },
+      { nonResource: { verb: 'get', path: '/metrics' } },
+    ];
+    for (const req of targets) {
+      const t = prepareTarget(req)!;
+      const byMatcher = index.listRoles().filter((r) => r.spec.requestable && roleGrants(index.compiledRole(r.metadata.name), t)).map((r) => r.metadata.name).sort();
+      assert.deepEqual(candidateRoles(index, t).map((r) => r.metadata.name).sort(), byMatcher, JSON.stringify(req));
+    }
   });
   it('signs the exact body with HMAC-SHA256', () => {
     assert.equal(sign('k', '{"a":1}'), `sha256=${createHmac('sha256', 'k').update('{"a":1}').digest('hex')}`);
