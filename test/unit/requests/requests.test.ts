@@ -56,6 +56,11 @@ describe('AccessRequest admission', () => {
   });
   it('an approver approves', () => assert.deepEqual(rules(input('UPDATE', withDecision(req(), 'Approve', 'bob'), req(), 'bob')), []));
   it('refuses self-approval', () => assert.deepEqual(rules(input('UPDATE', withDecision(req(), 'Approve', 'alice'), req(), 'alice')), ['request-self-approval']));
+  it('refuses self-approval by an approver of the role', () => {
+    const own = req({ requester: 'bob' });
+    assert.deepEqual(rules(input('UPDATE', withDecision(own, 'Approve', 'bob'), own, 'bob')), ['request-self-approval']);
+    assert.deepEqual(rules(input('UPDATE', withDecision(own, 'Approve', 'sue'), own, 'sue')), []);
+  });
   it('refuses an approver outside the role\'s approvers', () => assert.deepEqual(rules(input('UPDATE', withDecision(req(), 'Approve', 'carl'), req(), 'carl')), ['request-approver']));
   it('a superuser may approve', () => assert.deepEqual(rules(input('UPDATE', withDecision(req(), 'Approve', 'sue'), req(), 'sue')), []));
   it('refuses approving for a suspended requester', () => {
