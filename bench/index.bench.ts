@@ -14,6 +14,7 @@ import { decide } from '../src/authz/decide.js';
 import { parseConfig } from '../src/config.js';
 import { loadavg } from 'node:os';
 import { ISSUE_SIZE, generateWorld, prng } from './world.js';
+import { measureRequestHints } from './requests-hint.js';
 import type { WorldSize } from './world.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -225,3 +226,9 @@ const w1 = Math.max(...rows.map((r) => r[1].length));
 console.log(`${'metric'.padEnd(w0)}  ${'value'.padEnd(w1)}  target`);
 for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
 console.log(JSON.stringify(result));
+
+// Issue 23: access-request hints on refusals (bench/requests-hint.ts). Last: it changes roles.
+const hints = measureRequestHints(index, [...current.values()], requests.slice(0, PER_ROUND));
+console.log(`decide p99, allowed requests, before / after ${hints.requestableRoles} roles became requestable (${hints.allowedCalls} calls, median of 3): ${hints.allowedBeforeP99Us} / ${hints.allowedAfterP99Us} us`);
+console.log(`decide p99, refusals: before (no hint) ${hints.refusedBeforeP99Us} us; with a requestable role (hint computed, ${hints.refusedWithHintCalls} calls) ${hints.refusedWithHintP99Us} us`);
+console.log(JSON.stringify({ requestHints: hints }));

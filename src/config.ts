@@ -151,6 +151,25 @@ export interface GatehouseConfig extends PolicyConfig {
   teams?: { maxDepth?: number; quotaIntervalMs?: number };
   /** Access review (issue 24): how often the leader writes status.lastUsedAt. Optional in code: absent means 10m. */
   review?: { flushInterval?: string };
+  /** Access requests (docs/design.md, "Access requests"). Optional in code: absent means the defaults. */
+  requests?: RequestsConfig;
+}
+
+/** Access requests: how long one may wait for a decision, the controller's pace, the notification webhook. */
+export interface RequestsConfig {
+  /** A request nobody decided within this is Expired. */
+  pendingTTLSeconds: number;
+  /** How often the leader looks at every request (besides reacting to changes). */
+  resyncMs: number;
+  notify: {
+    /** Where a JSON POST goes on every state change; unset: no notifications. */
+    url?: string;
+    /** A file holding the HMAC-SHA256 key for the X-Gatehouse-Signature header. */
+    secretFile?: string;
+    maxAttempts: number;
+    backoffInitialMs: number;
+    timeoutMs: number;
+  };
 }
 
 /** A section of the file: an object with only the listed keys, each defaulted when absent. */
@@ -204,6 +223,17 @@ export const CONFIG_SCHEMA = {
     }),
     review: section({
       flushInterval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$', default: '10m' },
+    }),
+    requests: section({
+      pendingTTLSeconds: { type: 'integer', minimum: 1, maximum: 30 * 86400, default: 86400 },
+      resyncMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 2000 },
+      notify: section({
+        url: { type: 'string', pattern: '^https?://' },
+        secretFile: { type: 'string', minLength: 1 },
+        maxAttempts: { type: 'integer', minimum: 1, maximum: 20, default: 5 },
+        backoffInitialMs: { type: 'integer', minimum: 10, maximum: 600_000, default: 1000 },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000, default: 5000 },
+      }),
     }),
     projects: section({ ownerRole: { type: 'string', minLength: 1 }, publicRole: { type: 'string', minLength: 1 } }),
     registration: section({

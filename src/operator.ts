@@ -18,6 +18,8 @@ import { clientFromKubeConfig } from './client/kube.js';
 import { ConsoleError } from './errors.js';
 import { createCertKeeper, type CertKeeper } from './certs/keeper.js';
 import { createReview, type Review } from './review/index.js';
+import { createRequestController } from './requests/controller.js';
+import { createNotifier } from './requests/notify.js';
 
 export interface OperatorOptions {
   config: GatehouseConfig;
@@ -195,6 +197,12 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const { port } = await webhook.server.listen();
   const consoleServer = config.console.enabled ? await startConsole(config, kubeConfig, now, logger) : undefined;
   if (!operatorCerts) controller.start();
+  // Access requests (src/requests/): the leader plans and writes; optional notifications.
+  const requests = createRequestController({
+    kube, index, config, logger, now, isLeader: () => controller.isLeader(),
+    notifier: config.requests ? createNotifier(config.requests.notify, logger) : undefined,
+  });
+  requests.start();
   const proxyPort = credentials ? (await credentials.start()).proxyPort : undefined;
   review.start();
   controller.synced.then(
@@ -225,6 +233,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
       stopping ??= (async () => {
         await credentials?.stop();
         await review.stop();
+        await requests.stop();
         await certKeeper?.stop();
         await controller.stop();
         await consoleServer?.close();

@@ -6,6 +6,7 @@ import { usernameOf } from '../authz/rules.js';
 import { isBreakGlass, isRecord, resolveWho } from './common.js';
 import { OWNER_USERNAME_ANNOTATION, ownerLabelValue } from './names.js';
 import { excludedNamespaces } from './namespace.js';
+import { mutateAccessRequest } from './accessrequest.js';
 import type { AdmissionContext, AdmissionInput, MutationResult, PatchOp } from './types.js';
 
 /** What mutateAdmission() builds: both lists always present. */
@@ -26,6 +27,11 @@ function setMapEntry(patch: PatchOp[], map: unknown, mapPath: string, key: strin
 
 export function mutateAdmission(input: AdmissionInput, ctx: AdmissionContext): Mutation {
   const none: Mutation = { patch: [], warnings: [] };
+  if (input.kind === 'AccessRequest') {
+    // Every writer, break-glass included: who asked and who decided come from userInfo only.
+    if (input.subResource) return none;
+    return { patch: mutateAccessRequest(input.operation, input.object, input.oldObject, input.requester.user, ctx.now()), warnings: [] };
+  }
   if (input.operation !== 'CREATE' || input.subResource) return none;
   if (isBreakGlass(ctx, input.requester)) return none;
   const view = ctx.view();

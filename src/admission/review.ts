@@ -6,6 +6,7 @@ import { mutateAdmission } from './mutate.js';
 import type { AdmissionContext, AdmissionInput, AdmissionKind, AdmissionReviewRequest, MutationResult, ValidationResult } from './types.js';
 import { toMessage, validateAdmission } from './validate.js';
 import { isAccessReview, markReviewAsker } from './review-asker.js';
+import { REQUEST_KIND } from '../requests/types.js';
 
 /** The normalised input, or a problem when the request is not one Gatehouse can judge. */
 export function toAdmissionInput(request: AdmissionReviewRequest): AdmissionInput | { problem: string } {
@@ -14,6 +15,7 @@ export function toAdmissionInput(request: AdmissionReviewRequest): AdmissionInpu
   let kind: AdmissionKind;
   if (group === GROUP && (KINDS as readonly string[]).includes(kindName)) kind = kindName as AdmissionKind;
   else if (group === '' && kindName === 'Namespace') kind = 'Namespace';
+  else if (group === GROUP && kindName === REQUEST_KIND) kind = 'AccessRequest';
   else return { problem: `Gatehouse has no admission rules for ${group ? `${group}/` : ''}${kindName}; check the webhook configuration's rules` };
   const object = request.object ?? null;
   const oldObject = request.oldObject ?? null;

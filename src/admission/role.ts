@@ -4,8 +4,9 @@ import { LABELS, type PolicyRule, type Role } from '../api/types.js';
 import { CLUSTER, beginWrite, checkFields, isRecord, privileged, readSpec, requireWriteScope, warnDuplicates, type Env, type Findings, type KindWrites, validName } from './common.js';
 import { permissionProblem, rulePermissions, ruleProblem } from './grammar.js';
 import { grantProblem, lastLiveMoment } from './grants.js';
+import { parseDuration } from '../requests/types.js';
 
-const ROLE_FIELDS = { description: 'string', permissions: 'string[]', rules: 'object[]', includes: 'string[]', canAssign: 'string[]' } as const;
+const ROLE_FIELDS = { description: 'string', permissions: 'string[]', rules: 'object[]', includes: 'string[]', canAssign: 'string[]', requestable: 'object' } as const;
 const RULE_FIELDS = { apiGroups: 'string[]', resources: 'string[]', verbs: 'string[]', resourceNames: 'string[]', nonResourceURLs: 'string[]' } as const;
 
 function readRole(f: Findings, obj: unknown, which: 'object' | 'oldObject'): Role | undefined {
@@ -53,6 +54,14 @@ function checkSemantics(env: Env, role: Role): void {
   }
   warnDuplicates(f, role.spec.permissions ?? [], 'spec.permissions');
   checkRules(env, role.spec.rules ?? []);
+  const rq = role.spec.requestable;
+  if (rq !== undefined) {
+    if (rq.maxDuration !== undefined && parseDuration(rq.maxDuration) === undefined) f.deny('spec.requestable.maxDuration', 'invalid-field', `must be a duration like 4h or 1d, got ${JSON.stringify(rq.maxDuration)}`);
+    if (rq.approvals !== undefined && !(Number.isInteger(rq.approvals) && rq.approvals >= 1 && rq.approvals <= 5)) f.deny('spec.requestable.approvals', 'invalid-field', 'must be a whole number from 1 to 5');
+    for (const [i, a] of (Array.isArray(rq.approvers) ? rq.approvers : []).entries()) {
+      if (!isRecord(a) || (a['kind'] !== 'User' && a['kind'] !== 'Team') || typeof a['name'] !== 'string') f.deny(`spec.requestable.approvers[${i}]`, 'invalid-field', 'must be {kind: User|Team, name}');
+    }
+  }
   for (const field of ['includes', 'canAssign'] as const) {
     const list = role.spec[field] ?? [];
     warnDuplicates(f, list, `spec.${field}`);

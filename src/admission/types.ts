@@ -52,7 +52,7 @@ export interface ValidationResult {
   code?: number;
   warnings?: readonly string[];
 }
-export type AdmissionKind = 'User' | 'Role' | 'Team' | 'RoleBinding' | 'Namespace';
+export type AdmissionKind = 'User' | 'Role' | 'Team' | 'RoleBinding' | 'Namespace' | 'AccessRequest';
 
 /** One admission request, normalised from AdmissionReview v1 or v1beta1. */
 export interface AdmissionInput {
@@ -94,7 +94,16 @@ export type RuleId =
   | 'delegated-scope'
   | 'not-synced'
   | 'team-tree'
-  | 'quota-budget';
+  | 'quota-budget'
+  // Access requests (src/admission/accessrequest.ts).
+  | 'request-requester'
+  | 'request-not-requestable'
+  | 'request-duration'
+  | 'request-immutable'
+  | 'request-decision'
+  | 'request-self-approval'
+  | 'request-approver'
+  | 'request-inactive';
 
 export interface FieldError {
   /** A field path like `spec.scope.teams[0]`; `metadata` or `` for the object as a whole. */

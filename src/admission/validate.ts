@@ -8,6 +8,7 @@ import { validateRoleBinding } from './rolebinding.js';
 import { validateTeam } from './team.js';
 import type { AdmissionContext, AdmissionInput, AdmissionResult, FieldError } from './types.js';
 import { validateUser } from './user.js';
+import { validateAccessRequest } from './accessrequest.js';
 
 const VALIDATORS = {
   User: validateUser,
@@ -15,6 +16,7 @@ const VALIDATORS = {
   Team: validateTeam,
   RoleBinding: validateRoleBinding,
   Namespace: validateNamespace,
+  AccessRequest: validateAccessRequest,
 } as const;
 
 const isNamespaceSubresource = (sub: string): boolean => (NAMESPACE_SUBRESOURCES as readonly string[]).includes(sub);

@@ -20,7 +20,7 @@ export interface WebhookConfigOptions {
 }
 
 export const DEFAULT_WEBHOOK_NAME = 'gatehouse';
-export const GATEHOUSE_RESOURCES = ['users', 'roles', 'teams', 'rolebindings'] as const;
+export const GATEHOUSE_RESOURCES = ['users', 'roles', 'teams', 'rolebindings', 'accessrequests'] as const;
 
 interface RuleWithOperations {
   apiGroups: string[];

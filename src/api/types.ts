@@ -100,6 +100,17 @@ export interface RoleSpec {
   rules?: PolicyRule[];
   includes?: string[];
   canAssign?: string[];
+  /** Whether and how the role may be asked for with an AccessRequest (src/requests/). */
+  requestable?: RoleRequestable;
+}
+/** Role.spec.requestable (docs/design.md, "Access requests"). */
+export interface RoleRequestable {
+  /** The longest grant an approval makes (`4h`); default 8h. */
+  maxDuration?: string;
+  /** Users or Teams; empty or absent: whoever could bind the role in the scope (superusers, canAssign). */
+  approvers?: Array<{ kind: 'User' | 'Team'; name: string }>;
+  /** How many distinct approvers must approve (default 1). */
+  approvals?: number;
 }
 export interface RoleStatus extends CommonStatus {
   permissionCount?: number;

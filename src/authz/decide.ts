@@ -10,6 +10,8 @@ import { atomMatchesPath, atomMatchesResource, isExplicitVerb } from './permissi
 import { effectiveGroups, isDelegatedWrite, isLive, leftAloneBecause } from './rules.js';
 import type { AccessRequest, Decision, Grant } from './types.js';
 import { scopeText, type CompiledScope, type GrantScope } from './scope.js';
+import { REQUEST_PLURAL } from '../requests/types.js';
+import { requestHint } from '../requests/hint.js';
 
 export interface DecideOptions {
   /** Evaluate expiry at this time instead of the index's clock. */
@@ -19,6 +21,7 @@ export interface DecideOptions {
 }
 
 const ME_VERBS: ReadonlySet<string> = new Set(['get', 'list', 'watch', 'update', 'patch']);
+const REQUEST_VERBS: ReadonlySet<string> = new Set(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']);
 
 /** What decide() compares a role against, computed once per request. */
 export interface PreparedTarget {
@@ -357,6 +360,10 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
         return allowWith(index, { role: defRole, source: 'default', scope: { kind: 'namespace', namespace: ns, via: { team: defTeam } } }, t, opts, 'default');
       }
     } else if (t.group === GROUP) {
+      // Access requests: every Active user may ask and may decide; admission says who may do what.
+      if (t.resource === REQUEST_PLURAL && t.subresource === undefined && REQUEST_VERBS.has(t.verb)) {
+        return { verdict: 'allow', code: 'accessRequest', reason: `access requests: any Active user may ${t.verb} them; admission checks who asks and who decides` };
+      }
       // `me`: one's own User, by its object name.
       if (t.resource === PLURALS.User && t.subresource === undefined && ME_VERBS.has(t.verb) && user.name !== null && t.name === user.name) {
         const g = holdAnywhere(index, user, groups, now, (r) => r.matcher.me);
@@ -385,8 +392,8 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
       }
     }
   }
-  // 9. No opinion: native RBAC decides.
-  return noOpinion('noMatch', `no Gatehouse role grants ${describeTarget(t)} to user ${req.user}`);
+  // 9. No opinion: native RBAC decides. The reason names a requestable role that would allow it.
+  return noOpinion('noMatch', `no Gatehouse role grants ${describeTarget(t)} to user ${req.user}${requestHint(index, t)}`);
 }
 
 export function describeTarget(t: PreparedTarget): string {

@@ -54,7 +54,7 @@ import { UserRecords } from './user-records.js';
 export type { CompiledRole, OwnRole, RoleAtom } from './roles.js';
 
 export type { IndexedKind, ObjectOfKind, Change, World, NowSource, UserRecord, RoleCell, NamespaceFast, CompiledBinding } from './index-types.js';
-import type { IndexedKind, ObjectOfKind, Change, World, NowSource, UserRecord, NamespaceFast, CompiledBinding } from './index-types.js';
+import type { IndexedKind, ObjectOfKind, Change, World, NowSource, UserRecord, NamespaceFast, CompiledBinding, RoleCell } from './index-types.js';
 
 function parseExpiry(text: string | undefined): number | null {
   if (text === undefined || text === '') return null;
@@ -484,6 +484,10 @@ export class PermissionIndex {
   /** Bindings naming the subject id, whatever their scope. */
   bindingsForSubjectId(id: number): ReadonlySet<CompiledBinding> {
     return this.placement.forSubjectId(id);
+  }
+  /** A role's cell (id and closure), for bit checks outside decide() (src/requests/hint.ts). */
+  roleCellOf(name: string): RoleCell {
+    return this.roles.cell(name);
   }
   /** The roles (bitset over RoleCell.id) whose plain grants allow the shape. */
   roleBitsFor(t: TargetShape): Uint32Array {

@@ -58,6 +58,7 @@ export type DecisionCode =
   | 'default' // 8. the configured default role in the default team's scope
   | 'self' // `me`: a user reading or editing their own User
   | 'delegated' // writes to Gatehouse's kinds allowed for a holder in some scope; admission checks the scope
+  | 'accessRequest' // AccessRequests: any Active user; admission checks who asks and who decides
   | 'noMatch'; // 9.
 
 /** The rule that made an allow: the role, and how the user came to hold it where. */

@@ -17,6 +17,7 @@ import { accessCommands } from './commands/access.js';
 import { consoleCommands } from './commands/console.js';
 import { policyCommands } from './commands/policy.js';
 import { reviewCommands } from './commands/review.js';
+import { requestCommands } from './commands/requests.js';
 
 export interface CliDeps {
   stdout(text: string): void;
@@ -43,7 +44,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   3   the API server refused or failed (forbidden, not found, CRDs not installed, unreachable)
 `;
 
-export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands, ...consoleCommands, ...policyCommands, ...reviewCommands];
+export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands, ...consoleCommands, ...policyCommands, ...reviewCommands, ...requestCommands];
 
 /** Commands whose --as/--as-group name the user asked about, not an impersonation. */
 const SUBJECT_COMMANDS = new Set(['can-i', 'explain', 'who-can', 'lint', 'test', 'diff']);

@@ -8,6 +8,8 @@ import { effectiveGroups, isLive, leftAloneBecause } from '../authz/rules.js';
 import type { AccessRequest, Decision, Requester } from '../authz/types.js';
 import { scopeText } from '../authz/scope.js';
 import { describeRequest, type Target } from './target.js';
+import { candidateRoles, requestCommand, scopeFlagsFor } from '../requests/hint.js';
+import { describeApprovers } from '../requests/approvers.js';
 
 /** The request decide() sees; the API server adds system:authenticated to every authenticated user. */
 export function accessRequest(who: Requester, target: Target): AccessRequest {
@@ -163,6 +165,14 @@ function hintsFor(index: PermissionIndex, chain: Chain, req: AccessRequest): str
       hints.push(`${who} is ${chain.userObject.state ?? 'not Active'}: every request is denied until a superuser runs kubectl gatehouse user activate ${who}`);
       break;
     case 'noMatch': {
+      // Requestable roles first: asking is what a person without access can do themselves.
+      const t = prepareTarget(req);
+      if (t !== null) {
+        const flags = scopeFlagsFor(index, t);
+        for (const role of candidateRoles(index, t)) {
+          hints.push(`role ${role.metadata.name} may be requested (approvers: ${describeApprovers(role)}): ${requestCommand(role, flags)}`);
+        }
+      }
       for (const b of chain.bindings) {
         if (!b.roleFound) hints.push(`role assignment ${b.name} names role ${b.role}, which does not exist`);
         else if (b.roleGrants && !b.live) hints.push(`role assignment ${b.name} (role ${b.role}) would grant it but expired at ${b.expiresAt ?? '?'}; assign it again: kubectl gatehouse role assign ${b.role} --user ${who} --scope ${scopeFlag(req)} --expires 7d`);

@@ -11,6 +11,7 @@ import {
   setHeaderOptions,
   type ConfigurationOptions,
 } from '@kubernetes/client-node';
+import { REQUEST_KIND, REQUEST_PATH, REQUEST_PLURAL, type AccessRequestObject } from '../requests/types.js';
 import { GROUP, VERSION, PLURALS, type GatehouseKind, type User, type Role, type Team, type RoleBinding, type Namespace } from '../api/types.js';
 import type { AccessRequest, Requester } from '../authz/types.js';
 import { translateError, asApiFailure, usageError } from './errors.js';
@@ -56,6 +57,18 @@ export interface GatehouseClient {
   /** core/v1 Events of a namespace (`kubectl gatehouse history` reads the operator's). */
   listEvents?(namespace: string): Promise<EventLike[]>;
   watch?(kind: GatehouseKind, onEvent: (type: string, name: string) => void, onEnd: (err: unknown) => void): () => void;
+  /** AccessRequests (src/client/requests.ts); absent in clients that cannot reach them. */
+  requests?: RequestsApi;
+}
+
+/** AccessRequests as this identity. */
+export interface RequestsApi {
+  list(): Promise<AccessRequestObject[]>;
+  get(name: string): Promise<AccessRequestObject>;
+  create(obj: AccessRequestObject): Promise<AccessRequestObject>;
+  mergePatch(name: string, patch: Record<string, unknown>): Promise<AccessRequestObject>;
+  delete(name: string): Promise<void>;
+  watch?(onEvent: (type: string, name: string) => void, onEnd: (err: unknown) => void): () => void;
 }
 
 /** A Secret the CLI creates: a name prefix, labels and string data. */
@@ -126,6 +139,7 @@ export function clientFromKubeConfig(kc: KubeConfig, opts: Pick<ConnectionOption
     }
   };
   const singular = (kind: GatehouseKind) => kind.toLowerCase();
+  const rq = { group: GROUP, version: VERSION, plural: REQUEST_PLURAL };
 
   return {
     server,
@@ -215,6 +229,22 @@ export function clientFromKubeConfig(kc: KubeConfig, opts: Pick<ConnectionOption
       wrap(`list events in namespace ${namespace}`, {}, async () => (await core.listNamespacedEvent({ namespace }, withOpts())).items as unknown as EventLike[]),
     watch: (kind, onEvent, onEnd) =>
       watchKind(kc, `/apis/${GROUP}/${VERSION}/${PLURALS[kind]}`, { ...(opts.as ? { 'Impersonate-User': opts.as } : {}), ...(group ? { 'Impersonate-Group': group } : {}) }, onEvent, onEnd),
+    requests: {
+      list: () =>
+        wrap('list accessrequests', {}, async () => ((await custom.listClusterCustomObject(rq, withOpts())) as { items?: AccessRequestObject[] }).items ?? []),
+      get: (name) => wrap(`get accessrequest ${name}`, { name }, async () => (await custom.getClusterCustomObject({ ...rq, name }, withOpts())) as AccessRequestObject),
+      create: (obj) =>
+        wrap('create an accessrequest', {}, async () =>
+          (await custom.createClusterCustomObject({ ...rq, body: { apiVersion: `${GROUP}/${VERSION}`, kind: REQUEST_KIND, ...obj } }, withOpts())) as AccessRequestObject),
+      mergePatch: (name, patch) =>
+        wrap(`change accessrequest ${name}`, { name }, async () =>
+          (await custom.patchClusterCustomObject({ ...rq, name, body: patch }, withOpts(setHeaderOptions('Content-Type', PatchStrategy.MergePatch)))) as AccessRequestObject),
+      delete: (name) => wrap(`delete accessrequest ${name}`, { name }, async () => {
+        await custom.deleteClusterCustomObject({ ...rq, name }, withOpts());
+      }),
+      watch: (onEvent, onEnd) =>
+        watchKind(kc, REQUEST_PATH, { ...(opts.as ? { 'Impersonate-User': opts.as } : {}), ...(group ? { 'Impersonate-Group': group } : {}) }, onEvent, onEnd),
+    },
     whoAmI: async () => {
       try {
         const res = await authn.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } }, withOpts());

@@ -28,8 +28,10 @@ export function streamChanges(client: GatehouseClient, res: ServerResponse, opts
   const timers = new Set<NodeJS.Timeout>();
   const refused = new Set<GatehouseKind>();
   let closed = false;
+  // AccessRequests are watchable by every Active user: a stream with only them left stays open.
+  let requestsRefused = !client.requests?.watch;
   const finishIfNothingLeft = (): void => {
-    if (closed || refused.size < KINDS.length) return;
+    if (closed || refused.size < KINDS.length || !requestsRefused) return;
     send(res, 'end', { message: 'no kind can be watched with these credentials' });
     res.end();
   };
@@ -65,6 +67,29 @@ export function streamChanges(client: GatehouseClient, res: ServerResponse, opts
     stops.set(kind, stop);
   };
   for (const kind of KINDS) start(kind);
+  // AccessRequests (the Requests page): every Active user may watch them; best effort, no retry
+  // bookkeeping beyond a restart after the watch ends.
+  let stopRequests: (() => void) | undefined;
+  const watchRequests = (): void => {
+    if (closed || !client.requests?.watch) return;
+    stopRequests = client.requests.watch((type, name) => send(res, 'change', { kind: 'AccessRequest', type, name }), (err) => {
+      stopRequests = undefined;
+      const status = (err as { statusCode?: number } | null)?.statusCode;
+      if (closed) return;
+      if (status === 401 || status === 403) {
+        requestsRefused = true;
+        finishIfNothingLeft();
+        return;
+      }
+      const t = setTimeout(() => {
+        timers.delete(t);
+        send(res, 'change', { kind: 'AccessRequest', type: 'RESYNC', name: '' });
+        watchRequests();
+      }, retryMs);
+      timers.add(t);
+    });
+  };
+  watchRequests();
   const beat = setInterval(() => res.write(': keep-alive\n\n'), opts.heartbeatMs ?? 25_000);
   res.on('close', () => {
     closed = true;
@@ -72,5 +97,6 @@ export function streamChanges(client: GatehouseClient, res: ServerResponse, opts
     for (const t of timers) clearTimeout(t);
     for (const stop of stops.values()) stop();
     stops.clear();
+    stopRequests?.();
   });
 }

@@ -14,6 +14,7 @@ import { ClientError } from '../client/errors.js';
 import type { GatehouseClient } from '../client/kube.js';
 import { checkRequest, loopbackHosts, LocalSession, bearerToken, SECURITY_HEADERS, type ConsoleMode } from './guard.js';
 import * as api from './api.js';
+import * as requestsApi from './requests.js';
 import { streamChanges } from './live.js';
 import { ruleOf } from './views.js';
 
@@ -41,7 +42,7 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-export const PAGES = ['approvals', 'users', 'teams', 'roles', 'access', 'review'] as const;
+export const PAGES = ['approvals', 'users', 'teams', 'roles', 'access', 'review', 'requests'] as const;
 const MAX_BODY = 64 * 1024;
 
 const PUBLIC = new URL('../../../src/console/public/', import.meta.url);
@@ -61,6 +62,7 @@ const GET_ROUTES: Record<string, Handler> = {
   '/api/access/explain': (c, q) => api.explain(c, q),
   '/api/access/who-can': (c, q) => api.whoCanQuery(c, q),
   '/api/review': (c, q) => api.review(c, q),
+  '/api/requests': (c) => requestsApi.requests(c),
 };
 const POST_ROUTES: Record<string, Handler> = {
   '/api/users/state': (c, _q, b) => api.setState(c, b),
@@ -69,6 +71,8 @@ const POST_ROUTES: Record<string, Handler> = {
   '/api/roles': (c, _q, b) => api.createRole(c, b),
   '/api/assignments': (c, _q, b) => api.assignRole(c, b),
   '/api/review/revoke': (c, _q, b) => api.revoke(c, b),
+  '/api/requests': (c, _q, b) => requestsApi.makeAccessRequest(c, b),
+  '/api/requests/decide': (c, _q, b) => requestsApi.decideAccessRequest(c, b),
 };
 
 function loadAssets(): Map<string, Buffer> {

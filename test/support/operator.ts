@@ -42,8 +42,15 @@ export function testLogger(name: string): Logger {
 
 export async function installCrds(cp: ControlPlane): Promise<void> {
   await cp.kubectlOk(['apply', '-f', crdDir()]);
-  await cp.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd',
-    'users.iam.gatehouse.dev', 'roles.iam.gatehouse.dev', 'teams.iam.gatehouse.dev', 'rolebindings.iam.gatehouse.dev']);
+  const crds = ['users', 'roles', 'teams', 'rolebindings', 'accessrequests'].map((p) => `${p}.iam.gatehouse.dev`);
+  // kubectl 1.35's wait fails at once ("status.conditions accessor error") on a CRD whose status
+  // has no conditions yet, a moment after it was created: ask again.
+  for (let attempt = 0; ; attempt++) {
+    const res = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', ...crds]);
+    if (res.code === 0) break;
+    if (attempt >= 10 || !/conditions accessor error/.test(res.stderr)) throw new Error(`kubectl wait for the CRDs failed (${res.code}): ${res.stderr}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
   const ns = await cp.kubectl(['create', 'namespace', 'gatehouse-system']);
   if (ns.code !== 0 && !/AlreadyExists/.test(ns.stderr)) throw new Error(ns.stderr);
 }

@@ -157,6 +157,7 @@ user: {}
   "projects" $v.projects
   "teams" $v.teams
   "review" $v.review
+  "requests" ($v.requests | default dict)
   "registration" $v.registration
   "authorization" $v.authorization
   "presets" $v.presets
@@ -233,7 +234,7 @@ rules:
   - apiGroups: [iam.gatehouse.dev]
     apiVersions: [v1alpha1]
     operations: {{ .operations }}
-    resources: [users, roles, teams, rolebindings]
+    resources: [users, roles, teams, rolebindings, accessrequests]
     scope: Cluster
 {{- end -}}
 {{- define "gatehouse.namespaceRules" -}}

@@ -505,11 +505,71 @@ async function review(view) {
             : null))))));
 }
 
+/* ---------------- Requests (access requests, issue 23) ---------------- */
+
+function requestTable(id, title, rows, actions) {
+  return h('section', { id, 'aria-labelledby': `${id}-h` },
+    h('h2', { id: `${id}-h` }, title),
+    h('table', {},
+      h('thead', {}, h('tr', {}, ['Name', 'Requester', 'Role', 'Scope', 'For', 'Reason', 'Phase', 'Approvals', 'Expires', ''].map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', {}, rows.length === 0 ? h('tr', {}, h('td', { colspan: 10 }, 'none')) : rows.map((r) => h('tr', { 'data-request': r.name, 'data-phase': r.phase },
+        h('td', { class: 'mono' }, r.name), h('td', {}, r.requester), h('td', {}, r.role), h('td', { class: 'mono' }, r.scope), h('td', {}, r.duration),
+        h('td', {}, r.reason), h('td', { class: 'phase' }, r.phase, r.message ? h('div', { class: 'muted' }, r.message) : null), h('td', {}, r.approvals), h('td', {}, r.expiresAt),
+        h('td', {}, actions(r)))))));
+}
+
+async function requests(view) {
+  const data = await api('/api/requests');
+  const area = resultArea('requests-result');
+  const decide = (r, action) => async () => {
+    try {
+      await api('/api/requests/decide', { name: r.name, action });
+      show(area, h('div', { class: 'ok', role: 'status' }, `${r.name}: ${action.toLowerCase()} recorded`));
+    } catch (err) {
+      show(area, errorBox(err, `${action} ${r.name}`));
+    }
+    await refresh();
+  };
+  const button = (r, action, cls) => h('button', { type: 'button', class: cls, 'aria-label': `${action} ${r.name}`, onclick: decide(r, action) }, action);
+  const inputs = {
+    role: h('input', { id: 'request-role', type: 'text', autocomplete: 'off' }),
+    scope: h('input', { id: 'request-scope', type: 'text', autocomplete: 'off', placeholder: 'team:vision' }),
+    duration: h('input', { id: 'request-duration', type: 'text', autocomplete: 'off', placeholder: '4h' }),
+    reason: h('input', { id: 'request-reason', type: 'text', autocomplete: 'off' }),
+  };
+  const submit = async (e) => {
+    e.preventDefault();
+    try {
+      const r = await api('/api/requests', Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value])));
+      show(area, h('div', { class: 'ok', role: 'status' }, `request ${r.name} made; waiting for approval`));
+    } catch (err) {
+      show(area, errorBox(err, 'Request'));
+    }
+    await refresh();
+  };
+  const pending = (r) => r.phase === 'Pending';
+  const active = (r) => r.phase === 'Pending' || r.phase === 'Approved';
+  put(view,
+    h('h1', {}, 'Requests'),
+    h('p', { class: 'muted' }, 'Ask for a requestable role for a while; approvers approve or deny (kubectl gatehouse request ...).'),
+    h('form', { id: 'request-form', class: 'toolbar', onsubmit: submit },
+      field('request-role', 'Role', inputs.role), field('request-scope', 'Scope', inputs.scope),
+      field('request-duration', 'For', inputs.duration), field('request-reason', 'Reason', inputs.reason),
+      h('button', { type: 'submit' }, 'Ask')),
+    area,
+    data.user
+      ? [
+        requestTable('to-approve', 'Waiting for your decision', data.toApprove, (r) => pending(r) ? [button(r, 'Approve'), ' ', button(r, 'Deny', 'secondary')] : null),
+        requestTable('mine', 'Your requests', data.mine, (r) => active(r) ? button(r, 'Revoke', 'secondary') : null),
+      ]
+      : requestTable('all', 'Requests', data.all, (r) => pending(r) ? [button(r, 'Approve'), ' ', button(r, 'Deny', 'secondary')] : active(r) ? button(r, 'Revoke', 'secondary') : null));
+}
+
 /* ---------------- Routing, live updates ---------------- */
 
-const PAGES = { approvals, users, teams, roles, access, review };
+const PAGES = { approvals, users, teams, roles, access, review, requests };
 /** Kinds each page shows; a change to another kind does not reload it. */
-const WATCHES = { approvals: ['User'], users: ['User', 'Team', 'RoleBinding'], teams: ['Team', 'RoleBinding'], roles: ['Role'], access: [], review: ['User', 'RoleBinding'] };
+const WATCHES = { approvals: ['User'], users: ['User', 'Team', 'RoleBinding'], teams: ['Team', 'RoleBinding'], roles: ['Role'], access: [], review: ['User', 'RoleBinding'], requests: ['AccessRequest', 'RoleBinding'] };
 let session;
 let rendering = Promise.resolve();
 

@@ -28,7 +28,7 @@ describe('webhook configurations', () => {
     const w = byName('validate.iam.gatehouse.dev');
     assert.equal(w.failurePolicy, 'Fail');
     assert.equal(w.clientConfig.url, 'https://127.0.0.1:9443/validate');
-    assert.deepEqual(w.rules, [{ apiGroups: ['iam.gatehouse.dev'], apiVersions: ['v1alpha1'], resources: ['users', 'roles', 'teams', 'rolebindings'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: 'Cluster' }]);
+    assert.deepEqual(w.rules, [{ apiGroups: ['iam.gatehouse.dev'], apiVersions: ['v1alpha1'], resources: ['users', 'roles', 'teams', 'rolebindings', 'accessrequests'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: 'Cluster' }]);
     assert.ok(!w.rules[0]!.resources.some((r: string) => r.includes('/')));
   });
   it('namespaces: validation enforces (Fail), mutation fails open (Ignore), CREATE/UPDATE and CREATE', () => {
@@ -51,7 +51,7 @@ describe('webhook configurations', () => {
   it("the mutation of Gatehouse's kinds (self-registration) fails closed, as in the chart", () => {
     const w = byName('mutate.iam.gatehouse.dev');
     assert.equal(w.failurePolicy, 'Fail');
-    assert.deepEqual(w.rules[0].resources, ['users', 'roles', 'teams', 'rolebindings']);
+    assert.deepEqual(w.rules[0].resources, ['users', 'roles', 'teams', 'rolebindings', 'accessrequests']);
     assert.deepEqual(w.rules[0].operations, ['CREATE', 'UPDATE']);
   });
   it('can point at an in-cluster Service instead of a URL', () => {

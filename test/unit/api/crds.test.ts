@@ -5,8 +5,8 @@ import { GROUP, KINDS, PLURALS, VERSION } from '../../../src/api/types.js';
 
 const crds = loadCrds();
 
-test('crds/ holds exactly the four kinds, in our group and version, all cluster-scoped', () => {
-  assert.deepEqual(crds.map((c) => c.spec.names.kind).sort(), [...KINDS].sort());
+test('crds/ holds exactly the four kinds and AccessRequest, in our group and version, all cluster-scoped', () => {
+  assert.deepEqual(crds.map((c) => c.spec.names.kind).sort(), [...KINDS, 'AccessRequest'].sort());
   for (const crd of crds) {
     assert.equal(crd.apiVersion, 'apiextensions.k8s.io/v1');
     assert.equal(crd.spec.group, GROUP);
@@ -28,7 +28,7 @@ test('plural names in types.ts match the CRDs', () => {
 
 test('short names are the ones docs/design.md names', () => {
   const shorts = Object.fromEntries(crds.map((c) => [c.spec.names.kind, c.spec.names.shortNames?.[0]]));
-  assert.deepEqual(shorts, { User: 'ghuser', Role: 'ghrole', Team: 'ghteam', RoleBinding: 'ghrb' });
+  assert.deepEqual(shorts, { User: 'ghuser', Role: 'ghrole', Team: 'ghteam', RoleBinding: 'ghrb', AccessRequest: 'ghar' });
 });
 
 // Every field a person might read in `kubectl explain` has a description (issue 2).
@@ -42,6 +42,9 @@ function undescribed(schema: JsonSchema, at: string): string[] {
 
 test('every schema field has a description', () => {
   for (const kind of KINDS) assert.deepEqual(undescribed(schemaOf(kind, crds), ''), [], kind);
+  const ar = crds.find((c) => c.spec.names.kind === 'AccessRequest')?.spec.versions[0]?.schema.openAPIV3Schema;
+  assert.ok(ar);
+  assert.deepEqual(undescribed(ar, ''), [], 'AccessRequest');
 });
 
 test('User state is an enum of the four states and RoleBinding requires role, subjects, scope', () => {

@@ -117,6 +117,7 @@ test('helm template renders every object the chart promises', async () => {
     `ClusterRoleBinding/${FULLNAME}-webhook-ca`,
     `ConfigMap/${FULLNAME}-authz-webhook`,
     `ConfigMap/${FULLNAME}-config`,
+    'CustomResourceDefinition/accessrequests.iam.gatehouse.dev',
     'CustomResourceDefinition/rolebindings.iam.gatehouse.dev',
     'CustomResourceDefinition/roles.iam.gatehouse.dev',
     'CustomResourceDefinition/teams.iam.gatehouse.dev',
@@ -222,6 +223,10 @@ test('the ClusterRole is least privilege: reads, status, Users and Roles it keep
   }
   for (const res of ['users', 'roles']) for (const v of ['create', 'update', 'patch']) expected.add(`iam.gatehouse.dev/${res}:${v}`);
   for (const v of ['get', 'list', 'watch']) expected.add(`/namespaces:${v}`);
+  // Access requests (issue 23): read them, write their status, make and end the grant's RoleBinding.
+  for (const v of ['get', 'list', 'watch']) expected.add(`iam.gatehouse.dev/accessrequests:${v}`);
+  for (const v of ['get', 'update', 'patch']) expected.add(`iam.gatehouse.dev/accessrequests/status:${v}`);
+  for (const v of ['create', 'delete']) expected.add(`iam.gatehouse.dev/rolebindings:${v}`);
   for (const g of ['', 'events.k8s.io']) for (const v of ['create', 'patch']) expected.add(`${g}/events:${v}`);
   // Team budgets (docs/quotas.md): the operator writes one ResourceQuota per namespace under a budget.
   for (const v of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']) expected.add(`/resourcequotas:${v}`);
@@ -308,7 +313,7 @@ test('webhooks: Gatehouse kinds fail closed, namespaces mutate open and validate
     } else if (name.startsWith('reviews.')) {
       assert.deepEqual(w.rules.map((x) => x.resources), [['subjectaccessreviews', 'localsubjectaccessreviews']]);
     } else {
-      assert.deepEqual(w.rules.map((x) => x.resources), [['users', 'roles', 'teams', 'rolebindings']]);
+      assert.deepEqual(w.rules.map((x) => x.resources), [['users', 'roles', 'teams', 'rolebindings', 'accessrequests']]);
     }
   }
   const off = await renderSelfSigned(['--set', 'webhook.namespaces.enabled=false']);
