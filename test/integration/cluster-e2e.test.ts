@@ -440,8 +440,9 @@ test('webhook (certs.mode operator): a serving-certificate renewal, then a CA ro
       return fromCa(ca1) >= 3 ? true : undefined;
     }, 300_000, 500);
     // 2. CA rotation, forced the same way (a one-hour CA, rotated 10 min before its end, the new CA
-    //    published 120 s before it signs): the leader publishes a new CA at once.
-    await upgrade(['caValiditySeconds=3600', 'caRotateBeforeSeconds=600', 'caOverlapSeconds=120']);
+    //    published 180 s before it signs: time for the restart below even under load): the leader
+    //    publishes a new CA at once.
+    await upgrade(['caValiditySeconds=3600', 'caRotateBeforeSeconds=600', 'caOverlapSeconds=180']);
     await eventually('a new CA published next to the old one', async () => {
       const d = await follow();
       const published = await bundleCas();
