@@ -94,6 +94,24 @@ function newCa(s: CertSettings, now: number): KeyPair {
  * the signing CA.
  */
 export function planStep(state: CertState, now: number, s: CertSettings, replicaCas: readonly string[]): Step {
+  return withClient(nextStep(state, now, s, replicaCas), s, now);
+}
+
+/**
+ * Whatever step writes the Secret also brings the API server's client pair up to date (from the
+ * newest CA), so a Secret left by an install without it (mode rbac, then reinstalled in mode
+ * webhook) gets the pair in the same write as its renewal, not one poll later: the administrator
+ * copies the pair as soon as the pods are Ready.
+ */
+function withClient(step: Step, s: CertSettings, now: number): Step {
+  const st = step.state;
+  if (!s.apiServerClient || !st) return step;
+  const newest = st.next ?? st.ca;
+  if (!newest || (st.client && issuerIn(new X509Certificate(st.client.cert), splitBundle(newest.cert)))) return step;
+  return { ...step, state: { ...st, client: client(newest, s, now) } };
+}
+
+function nextStep(state: CertState, now: number, s: CertSettings, replicaCas: readonly string[]): Step {
   const { ca } = state;
   if (!ca) {
     const fresh = newCa(s, now);

@@ -305,6 +305,12 @@ async function uninstallAndCheck(): Promise<void> {
     assert.equal((await kubectl(['get', 'crd', `${crd}.${G}`])).code, 0, `CRD ${crd} kept`);
   }
   assert.equal((await kubectl(['get', `users.${G}`, 'alice'])).code, 0, 'the user\'s objects kept');
+  // certs.mode operator (the default): the leader's own Secret (the CA and its key) and CA ConfigMap
+  // are not the chart's and stay, so a reinstall serves from the CA the control plane already
+  // trusts (docs/helm.md); the next install in this file reuses them.
+  for (const o of [`secret/${rel.fullname}-tls`, `configmap/${rel.fullname}-ca`]) {
+    assert.equal((await kubectl(['get', o, '-n', rel.namespace])).code, 0, `${o} kept`);
+  }
   // The webhook configurations are gone, so Gatehouse's kinds can be written (no webhook to fail closed).
   assert.equal((await kubectl(['label', `roles.${G}`, 'viewer', 'after-uninstall=yes', '--overwrite'])).code, 0);
 }

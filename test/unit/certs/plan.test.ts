@@ -143,6 +143,17 @@ test('a lowered lifetime takes effect now: a longer-lived serving certificate is
   assert.equal(splitBundle(trustBundle(rotating.state!)).length, 2);
 });
 
+test('a Secret without the API server client pair (left by a mode rbac install) gets it in the same write as its renewal', () => {
+  const t = Date.now();
+  const noClient = planStep({}, t, { ...settings, apiServerClient: false }, []).state!;
+  assert.equal(noClient.client, undefined);
+  const step = planStep(noClient, t + S, { ...settings, dnsNames: ['gh.ns.svc', 'gh.ns'] }, []);
+  assert.equal(step.kind, 'renew');
+  assert.ok(step.state!.client, 'the client pair comes with the renewal');
+  assert.ok(issuerIn(new X509Certificate(step.state!.client!.cert), splitBundle(noClient.ca!.cert)));
+  assert.equal(planStep(step.state!, t + 2 * S, { ...settings, dnsNames: ['gh.ns.svc', 'gh.ns'] }, []).kind, 'none');
+});
+
 test('report keys are valid annotation names for any identity', () => {
   assert.equal(reportKey('gh-gatehouse-7d9f-abcde'), 'serving.iam.gatehouse.dev/gh-gatehouse-7d9f-abcde');
   assert.match(reportKey('x'.repeat(100)), /^serving\.iam\.gatehouse\.dev\/id-[0-9a-f]{32}$/);
