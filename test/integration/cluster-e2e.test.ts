@@ -487,7 +487,8 @@ test('webhook (certs.mode operator): a serving-certificate renewal, then a CA ro
   figures.push(['certificates: Role writes admitted / refused for want of a webhook / other errors', `${w.ok} / ${w.refused} / ${w.other}`]);
   figures.push(['certificates: SubjectAccessReviews right / wrong / errors', `${r.ok} / ${r.wrong} / ${r.errors}`]);
   console.log(`# certificates: writes ${w.ok} admitted, ${w.refused} refused for want of a webhook, ${w.other} other errors; ` +
-    `SubjectAccessReviews ${r.ok} right, ${r.wrong} wrong, ${r.errors} errors; serving certificates ${fromCa(ca1)} from the old CA, ${fromCa(ca2)} from the new`);
+    `SubjectAccessReviews ${r.ok} right, ${r.wrong} wrong, ${r.errors} errors; serving certificates ${fromCa(ca1)} from the old CA, ${fromCa(ca2)} from the new; ` +
+    `before / after the kube-apiserver restart: ${runs.map((x) => `writes ${x.writes.ok}/${x.writes.refusedNoWebhook}/${x.writes.otherErrors}, reviews ${x.reviews.ok}/${x.reviews.wrong}/${x.reviews.errors}`).join(' | ')}`);
   assert.ok(w.ok > 0 && r.ok > 0, 'both loops ran');
   assert.equal(w.refused + w.other + r.errors, 0, `failed requests:\n${samples.join('\n')}`);
   assert.equal(r.wrong, 0, `wrong answers:\n${samples.join('\n')}`);
