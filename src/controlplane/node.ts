@@ -69,7 +69,7 @@ export function nodeUnavailableReason(): string | undefined {
   for (const f of [b.kubelet, b.controllerManager, b.scheduler, b.proxy, b.pause, b.containerd, path.join(b.cniDir, 'bridge')]) {
     if (!existsSync(f)) return `${f} is missing: run 'bash scripts/controlplane-install.sh --node'`;
   }
-  for (const cmd of ['runc', 'ctr', 'iptables', 'conntrack', 'buildah']) {
+  for (const cmd of ['runc', 'ctr', 'iptables', 'conntrack', 'buildah', 'ip']) {
     if (!onPath(cmd)) return `${cmd} is missing: run 'bash scripts/controlplane-install.sh --node'`;
   }
   return undefined;
