@@ -447,8 +447,10 @@ test('webhook (certs.mode operator): a serving-certificate renewal, then a CA ro
     }, 300_000, 500);
     // 2. CA rotation, forced the same way (a one-hour CA, rotated 10 min before its end, the new CA
     //    published 180 s before it signs: time for the restart below even under load): the leader
-    //    publishes a new CA at once.
-    await upgrade(['caValiditySeconds=3600', 'caRotateBeforeSeconds=600', 'caOverlapSeconds=180']);
+    //    publishes a new CA at once. The serving certificates live 10 min from here (renewed at once,
+    //    from the old CA): with 60 s ones, a run at load average 20 saw one expire while the
+    //    kube-apiserver restart below (41 s there) kept the leader from renewing it.
+    await upgrade(['caValiditySeconds=3600', 'caRotateBeforeSeconds=600', 'caOverlapSeconds=180', 'certValiditySeconds=600', 'certRenewBeforeSeconds=300']);
     await eventually('a new CA published next to the old one', async () => {
       const d = await follow();
       const published = await bundleCas();
@@ -465,11 +467,11 @@ test('webhook (certs.mode operator): a serving-certificate renewal, then a CA ro
     const stillOld = await follow();
     assert.equal(fingerprint(stillOld['ca.crt']!), ca1, 'the API server trusted the new CA before it signed anything (caOverlapSeconds long enough)');
     loads = startLoads();
-    await eventually('the new CA signing, the old one dropped, two serving certificates from the new CA', async () => {
+    await eventually('the new CA signing, the old one dropped, a serving certificate from the new CA', async () => {
       const d = await follow();
       if (!promotedAt && d['ca.crt'] && fingerprint(d['ca.crt']) === ca2) promotedAt = Date.now();
       if (promotedAt && !droppedAt && !d['ca-previous.crt']) droppedAt = Date.now();
-      return droppedAt > 0 && fromCa(ca2) >= 2 && (await bundleCas()).join() === ca2 ? true : undefined;
+      return droppedAt > 0 && fromCa(ca2) >= 1 && (await bundleCas()).join() === ca2 ? true : undefined;
     }, 420_000, 500);
     await sleep(5000);
   } finally {
@@ -492,7 +494,7 @@ test('webhook (certs.mode operator): a serving-certificate renewal, then a CA ro
   assert.ok(w.ok > 0 && r.ok > 0, 'both loops ran');
   assert.equal(w.refused + w.other + r.errors, 0, `failed requests:\n${samples.join('\n')}`);
   assert.equal(r.wrong, 0, `wrong answers:\n${samples.join('\n')}`);
-  assert.ok(fromCa(ca1) >= 3 && fromCa(ca2) >= 2, 'renewals from each CA');
+  assert.ok(fromCa(ca1) >= 3 && fromCa(ca2) >= 1, 'two renewals from the old CA, then a certificate from the new one');
   // Fresh connections (the loops reused keep-alive ones) trust what is served now.
   const api = new Api();
   const res = await api.request('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
