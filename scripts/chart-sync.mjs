@@ -129,6 +129,10 @@ const schema = {
         caOverlapDays: { type: 'integer', minimum: 1, maximum: 3650, description: 'How long a new CA is published (webhooks, CA ConfigMap) before it signs.' },
         certValidityDays: { type: 'integer', minimum: 2, maximum: 1825 },
         certRenewBeforeDays: { type: 'integer', minimum: 1, maximum: 1825 },
+        // Seconds override the days (short lifetimes for tests and trial clusters); the bounds are the operator's own.
+        ...Object.fromEntries(['caValiditySeconds', 'caRotateBeforeSeconds', 'caOverlapSeconds', 'certValiditySeconds', 'certRenewBeforeSeconds'].map((k) =>
+          [k, { ...P.certificates.properties[k], default: undefined, description: `Overrides ${k.replace('Seconds', 'Days')} (seconds; for tests and trial clusters).` }])),
+        pollSeconds: { ...P.certificates.properties.pollSeconds, default: undefined, description: 'How often every replica reads the certificate Secret and the leader acts on it (default 10).' },
       }),
       validityDays: { type: 'integer', minimum: 1, maximum: 36500 },
       extraDnsNames: { type: 'array', items: { type: 'string', minLength: 1 } },

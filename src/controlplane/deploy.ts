@@ -118,9 +118,14 @@ export class GatehouseRelease {
       crt = own['tls.crt'];
       key = own['tls.key'];
     } else {
-      const operator = await secretOf(`${this.fullname}-tls`);
-      crt = operator?.['apiserver-client.crt'];
-      key = operator?.['apiserver-client.key'];
+      // The leader writes the pair; Ready pods do not promise it is there yet (a Secret left by an
+      // earlier install gets it on the leader's next pass), so wait for it a while.
+      for (let i = 0; i < 120 && !crt; i++) {
+        const operator = await secretOf(`${this.fullname}-tls`);
+        crt = operator?.['apiserver-client.crt'];
+        key = operator?.['apiserver-client.key'];
+        if (!crt) await new Promise((r) => setTimeout(r, 1000));
+      }
       const ca = await this.node.cp.kubectlOk(['get', 'configmap', `${this.fullname}-ca`, '-n', this.namespace, '-o', 'jsonpath={.data.ca\\.crt}']);
       const caFile = path.join(this.apiServerDir, 'ca.crt');
       await writeFile(caFile, ca);

@@ -18,7 +18,7 @@
 // - images are imported under fully qualified names (localhost/NAME:TAG): a short name is looked
 //   up as docker.io/NAME and never found under imagePullPolicy Never.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,11 +61,15 @@ export function nodeBinaries(): NodeBinaries {
 /** Why a node cannot start here (not root, a binary missing), or undefined when it can. */
 export function nodeUnavailableReason(): string | undefined {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'the single-node cluster needs root on Linux';
+  // An unprivileged container's root cannot make the bridge, the iptables rules or the pods' mounts.
+  const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  const caps = capEff ? BigInt(`0x${capEff}`) : 0n;
+  if (!((caps >> 21n) & 1n) || !((caps >> 12n) & 1n)) return 'the single-node cluster needs CAP_SYS_ADMIN and CAP_NET_ADMIN (not an unprivileged container)';
   const b = nodeBinaries();
   for (const f of [b.kubelet, b.controllerManager, b.scheduler, b.proxy, b.pause, b.containerd, path.join(b.cniDir, 'bridge')]) {
     if (!existsSync(f)) return `${f} is missing: run 'bash scripts/controlplane-install.sh --node'`;
   }
-  for (const cmd of ['runc', 'ctr', 'iptables', 'conntrack', 'buildah']) {
+  for (const cmd of ['runc', 'ctr', 'iptables', 'conntrack', 'buildah', 'ip']) {
     if (!onPath(cmd)) return `${cmd} is missing: run 'bash scripts/controlplane-install.sh --node'`;
   }
   return undefined;

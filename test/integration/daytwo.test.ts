@@ -71,8 +71,10 @@ before(async () => {
   const now = Date.now();
   // CA 1 signs at first; CA 2 is the one the test forces the rotation to (the API server's
   // authorization-webhook kubeconfig already trusts both, as an admin sets it up in the overlap).
-  ca1 = issueCa({ commonName: 'gatehouse-ca-1', notBefore: now - 60_000, notAfter: now + 900_000 });
-  ca2 = issueCa({ commonName: 'gatehouse-ca-2', notBefore: now - 60_000, notAfter: now + 900_000 });
+  // Both live caValiditySeconds (600 s): a CA with more left than that would be rotated at once
+  // (lowering a lifetime takes effect now, src/certs/plan.ts), behind the test's back.
+  ca1 = issueCa({ commonName: 'gatehouse-ca-1', notBefore: now - 60_000, notAfter: now + 600_000 });
+  ca2 = issueCa({ commonName: 'gatehouse-ca-2', notBefore: now - 60_000, notAfter: now + 600_000 });
   bundleFile = path.join(dir, 'bundle.crt');
   await writeFile(bundleFile, ca1.cert + ca2.cert);
   balancer = await Balancer.start();

@@ -166,8 +166,7 @@ user: {}
   "operator" $operator -}}
 {{- if eq $v.certs.mode "operator" -}}
 {{- $fullname := include "gatehouse.fullname" . -}}
-{{- $o := $v.certs.operator -}}
-{{- $day := 86400 -}}
+{{- $s := include "gatehouse.certLifetimes" . | fromJson -}}
 {{- $_ := set $cfg "certificates" (dict
   "mode" "operator"
   "secretName" (include "gatehouse.tlsSecretName" .)
@@ -178,11 +177,14 @@ user: {}
   "validatingWebhookConfigurations" (list $fullname)
   "mutatingWebhookConfigurations" (list $fullname)
   "apiServerClient" (eq (include "gatehouse.apiServerClientCert" .) "true")
-  "caValiditySeconds" (mul $o.caValidityDays $day)
-  "caRotateBeforeSeconds" (mul $o.caRotateBeforeDays $day)
-  "caOverlapSeconds" (mul $o.caOverlapDays $day)
-  "certValiditySeconds" (mul $o.certValidityDays $day)
-  "certRenewBeforeSeconds" (mul $o.certRenewBeforeDays $day)) -}}
+  "caValiditySeconds" $s.caValidity
+  "caRotateBeforeSeconds" $s.caRotateBefore
+  "caOverlapSeconds" $s.caOverlap
+  "certValiditySeconds" $s.certValidity
+  "certRenewBeforeSeconds" $s.certRenewBefore) -}}
+{{- if hasKey $v.certs.operator "pollSeconds" -}}
+{{- $_ := set $cfg.certificates "pollSeconds" $v.certs.operator.pollSeconds -}}
+{{- end -}}
 {{- else -}}
 {{- $_ := set $cfg "certificates" (dict "mode" "files") -}}
 {{- end -}}
@@ -201,9 +203,9 @@ user: {}
 {{- if and .Values.webhook.clientCertificates.enabled (not .Values.webhook.clientCertificates.caBundle) -}}
 {{- fail "webhook.clientCertificates.enabled needs webhook.clientCertificates.caBundle: the base64 PEM of the CA that signed the certificate the API server presents to webhooks (docs/security.md)" -}}
 {{- end -}}
-{{- $o := .Values.certs.operator -}}
-{{- if and (eq .Values.certs.mode "operator") (or (ge (int $o.certRenewBeforeDays) (int $o.certValidityDays)) (ge (int $o.caRotateBeforeDays) (int $o.caValidityDays)) (ge (int $o.caOverlapDays) (int $o.caRotateBeforeDays))) -}}
-{{- fail "certs.operator: certRenewBeforeDays must be less than certValidityDays, caRotateBeforeDays less than caValidityDays, and caOverlapDays less than caRotateBeforeDays" -}}
+{{- $s := include "gatehouse.certLifetimes" . | fromJson -}}
+{{- if and (eq .Values.certs.mode "operator") (or (ge (int64 $s.certRenewBefore) (int64 $s.certValidity)) (ge (int64 $s.caRotateBefore) (int64 $s.caValidity)) (ge (int64 $s.caOverlap) (int64 $s.caRotateBefore))) -}}
+{{- fail "certs.operator: certRenewBeforeDays must be less than certValidityDays, caRotateBeforeDays less than caValidityDays, and caOverlapDays less than caRotateBeforeDays (or the *Seconds keys that override them)" -}}
 {{- end -}}
 {{- if and (or .Values.metrics.serviceMonitor.enabled .Values.metrics.podMonitor.enabled) (eq .Values.certs.mode "cert-manager") (not .Values.metrics.caConfigMap) -}}
 {{- fail "metrics.serviceMonitor / podMonitor with certs.mode cert-manager need metrics.caConfigMap: a ConfigMap with the CA (key ca.crt) in the release namespace, e.g. from trust-manager" -}}
@@ -250,4 +252,23 @@ namespaceSelector:
     - key: kubernetes.io/metadata.name
       operator: NotIn
       values: {{ .exclude | toJson }}
+{{- end -}}
+
+{{/*
+certs.mode operator: the five lifetimes in seconds, as JSON. Each is its *Days value unless the
+matching *Seconds key is set (short lifetimes for tests and trial clusters: the node test renews
+and rotates within minutes this way).
+*/}}
+{{- define "gatehouse.certLifetimes" -}}
+{{- $o := .Values.certs.operator -}}
+{{- $out := dict -}}
+{{- range $k := list "caValidity" "caRotateBefore" "caOverlap" "certValidity" "certRenewBefore" -}}
+{{- $secs := printf "%sSeconds" $k -}}
+{{- if hasKey $o $secs -}}
+{{- $_ := set $out $k (int64 (get $o $secs)) -}}
+{{- else -}}
+{{- $_ := set $out $k (mul (int64 (get $o (printf "%sDays" $k))) 86400) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
 {{- end -}}

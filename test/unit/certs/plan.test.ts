@@ -123,6 +123,37 @@ test('new certificate names give a new serving certificate from the same CA; a d
   assert.equal(planStep(damaged, t + S, settings, []).kind, 'renew');
 });
 
+test('a lowered lifetime takes effect now: a longer-lived serving certificate is renewed, a longer-lived CA starts a rotation', () => {
+  const t = Date.parse('2026-01-01T00:00:00Z');
+  const long: CertSettings = { ...settings, caValidityMs: 1825 * DAY, caRotateBeforeMs: 365 * DAY, caOverlapMs: 60 * DAY, certValidityMs: 90 * DAY, certRenewBeforeMs: 30 * DAY };
+  const s0 = planStep({}, t, long, []).state!;
+  assert.equal(planStep(s0, t + S, long, []).kind, 'none', 'unchanged settings: nothing to do');
+  // Only the serving certificate's lifetime lowered: renewed from the same CA, valid for the new lifetime.
+  const renewed = planStep(s0, t + S, { ...long, certValidityMs: 60 * S, certRenewBeforeMs: 30 * S }, []);
+  assert.equal(renewed.kind, 'renew');
+  assert.match(renewed.reason, /outlives/);
+  assert.equal(renewed.state!.ca, s0.ca);
+  assert.ok(Date.parse(new X509Certificate(renewed.state!.serving!.cert).validTo) <= t + S + 60 * S);
+  assert.equal(planStep(renewed.state!, t + 2 * S, { ...long, certValidityMs: 60 * S, certRenewBeforeMs: 30 * S }, []).kind, 'none', 'and only once');
+  // The CA's lifetime lowered too: a rotation starts (published first, never signing at once).
+  const rotating = planStep(renewed.state!, t + 3 * S, { ...long, caValidityMs: 3600 * S, caRotateBeforeMs: 600 * S, caOverlapMs: 90 * S, certValidityMs: 60 * S, certRenewBeforeMs: 30 * S }, []);
+  assert.equal(rotating.kind, 'startRotation');
+  assert.match(rotating.reason, /outlives/);
+  assert.equal(rotating.state!.ca, s0.ca, 'the old CA still signs');
+  assert.equal(splitBundle(trustBundle(rotating.state!)).length, 2);
+});
+
+test('a Secret without the API server client pair (left by a mode rbac install) gets it in the same write as its renewal', () => {
+  const t = Date.now();
+  const noClient = planStep({}, t, { ...settings, apiServerClient: false }, []).state!;
+  assert.equal(noClient.client, undefined);
+  const step = planStep(noClient, t + S, { ...settings, dnsNames: ['gh.ns.svc', 'gh.ns'] }, []);
+  assert.equal(step.kind, 'renew');
+  assert.ok(step.state!.client, 'the client pair comes with the renewal');
+  assert.ok(issuerIn(new X509Certificate(step.state!.client!.cert), splitBundle(noClient.ca!.cert)));
+  assert.equal(planStep(step.state!, t + 2 * S, { ...settings, dnsNames: ['gh.ns.svc', 'gh.ns'] }, []).kind, 'none');
+});
+
 test('report keys are valid annotation names for any identity', () => {
   assert.equal(reportKey('gh-gatehouse-7d9f-abcde'), 'serving.iam.gatehouse.dev/gh-gatehouse-7d9f-abcde');
   assert.match(reportKey('x'.repeat(100)), /^serving\.iam\.gatehouse\.dev\/id-[0-9a-f]{32}$/);
