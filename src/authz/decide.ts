@@ -5,11 +5,11 @@ import type { Subject } from '../api/types.js';
 import { GROUP, PLURALS } from '../api/types.js';
 import type { CompiledBinding, CompiledRole, NamespaceFast, PermissionIndex, RoleCell, UserRecord } from './index.js';
 import { GrantBits } from './grantbits.js';
-import { resourceKeys } from './matcher.js';
-import { atomMatchesPath, atomMatchesResource, isExplicitVerb } from './permission.js';
+import { atomMatchesPath, atomMatchesResource } from './permission.js';
 import { effectiveGroups, isDelegatedWrite, isLive, leftAloneBecause } from './rules.js';
 import type { AccessRequest, Decision, Grant } from './types.js';
 import { scopeText, type CompiledScope, type GrantScope } from './scope.js';
+import { prepareTarget, roleGrants, type PreparedTarget } from './target.js';
 import { REQUEST_PLURAL } from '../requests/types.js';
 import { requestHint } from '../requests/hint.js';
 
@@ -23,49 +23,7 @@ export interface DecideOptions {
 const ME_VERBS: ReadonlySet<string> = new Set(['get', 'list', 'watch', 'update', 'patch']);
 const REQUEST_VERBS: ReadonlySet<string> = new Set(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']);
 
-/** What decide() compares a role against, computed once per request. */
-export interface PreparedTarget {
-  readonly namespace: string | undefined;
-  readonly verb: string;
-  readonly group: string;
-  readonly resource: string;
-  readonly subresource: string | undefined;
-  readonly name: string | undefined;
-  readonly keys: readonly string[];
-  /** The verb must be named by a grant: a `*` action does not reach it (EXPLICIT_VERBS). */
-  readonly verbNamed: boolean;
-  /** Set for non-resource requests. */
-  readonly path: string | undefined;
-}
-
-export function prepareTarget(req: Pick<AccessRequest, 'resource' | 'nonResource'>): PreparedTarget | null {
-  if (req.resource) {
-    const r = req.resource;
-    const sub = r.subresource || undefined;
-    return {
-      namespace: r.namespace || undefined,
-      verb: r.verb,
-      group: r.group ?? '',
-      resource: r.resource,
-      subresource: sub,
-      name: r.name || undefined,
-      keys: resourceKeys(r.group ?? '', r.resource, sub),
-      verbNamed: isExplicitVerb(r.verb, r.group ?? '', r.resource),
-      path: undefined,
-    };
-  }
-  if (req.nonResource) {
-    return { namespace: undefined, verb: req.nonResource.verb, group: '', resource: '', subresource: undefined, name: undefined, keys: [], verbNamed: false, path: req.nonResource.path };
-  }
-  return null;
-}
-
-/** Whether a role grants the target, scope aside. */
-export function roleGrants(role: CompiledRole | undefined, t: PreparedTarget): boolean {
-  if (!role) return false;
-  if (t.path !== undefined) return role.matcher.matchesPath(t.path, t.verb);
-  return role.matcher.matchesResource(t.keys, t.group, t.verb, t.name, t.verbNamed);
-}
+export { prepareTarget, roleGrants, type PreparedTarget } from './target.js';
 
 /** Calls `visit` for every binding whose subjects may name the user (some more than once). */
 export function forEachCandidateBinding(index: PermissionIndex, user: UserRecord, groups: readonly string[], visit: (b: CompiledBinding) => void): void {

@@ -5,33 +5,14 @@
 import type { Role } from '../api/types.js';
 import type { CompiledRole, PermissionIndex, RoleCell } from '../authz/index.js';
 import { GrantBits } from '../authz/grantbits.js';
+import { roleGrants, type PreparedTarget } from '../authz/target.js';
 import { DEFAULT_MAX_DURATION } from './types.js';
-
-/** The part of decide()'s PreparedTarget read here (no import of decide.ts: it imports this). */
-export interface HintTarget {
-  readonly namespace: string | undefined;
-  readonly verb: string;
-  readonly group: string;
-  readonly resource: string;
-  readonly subresource: string | undefined;
-  readonly name: string | undefined;
-  readonly keys: readonly string[];
-  readonly verbNamed: boolean;
-  readonly path: string | undefined;
-}
-type PreparedTarget = HintTarget;
-
-/** decide.ts roleGrants(), the same two calls. */
-function roleGrants(role: CompiledRole, t: HintTarget): boolean {
-  if (t.path !== undefined) return role.matcher.matchesPath(t.path, t.verb);
-  return role.matcher.matchesResource(t.keys, t.group, t.verb, t.name, t.verbNamed);
-}
 
 /**
  * decide.ts cellGrants()'s order: the request shape's role bitset first (cached by the index per
  * shape), the matcher only for roles that need it (resource names, paths, `me`).
  */
-function grants(index: PermissionIndex, r: Requestable, t: HintTarget, s: { bits: Uint32Array | null }): boolean {
+function grants(index: PermissionIndex, r: Requestable, t: PreparedTarget, s: { bits: Uint32Array | null }): boolean {
   if (t.path === undefined) {
     const bits = (s.bits ??= index.roleBitsFor(t));
     for (const id of r.cell.closure) if (GrantBits.has(bits, id)) return true;

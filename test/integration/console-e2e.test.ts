@@ -7,15 +7,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import type { Page } from 'playwright-core';
 import type { Stack } from '../support/stack.js';
 import { startWithWorld, world } from '../support/world.js';
-import { CLI_PATH } from '../support/cli.js';
 import { apply, assertOk, canIBecomes, getJson, exists, usersYaml } from '../support/e2e.js';
 import { eventually } from '../support/operator.js';
-import { launchBrowser, type Browser } from '../support/browser.js';
+import { launchBrowser, startCliConsole, type Browser } from '../support/browser.js';
 
 const G = 'iam.gatehouse.dev';
 const CAROL_TOKEN = `carol-${Math.random().toString(36).slice(2)}`;
@@ -54,27 +52,9 @@ interface CliConsole {
   port: number;
 }
 
-/** `kubectl-gatehouse console --no-open --as USER` with the admin's kubeconfig; resolves with the printed URL. */
+/** The console as `kubectl gatehouse console --as USER` starts it (test/support/browser.ts). */
 async function cliConsole(as: string): Promise<CliConsole> {
-  const child = spawn(process.execPath, [CLI_PATH, 'console', '--no-open', '--as', as], {
-    env: { ...process.env, KUBECONFIG: stack.cp.kubeconfigPath },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  consoles.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (c) => (stderr += String(c)));
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`console did not print its URL: ${stderr}`)), 30_000);
-    lines.on('line', (line) => {
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(line);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`console exited ${code}: ${stderr}`)));
-  });
+  const url = await startCliConsole(stack.cp.kubeconfigPath, as, consoles);
   return { url, port: Number(new URL(url).port) };
 }
 

@@ -24,10 +24,8 @@ import { assertDenied, assertOk, canIBecomes, create, getJson, mergePatch, rawMe
 import { eventually } from '../support/operator.js';
 import { runCli } from '../support/cli.js';
 import { sign, SIGNATURE_HEADER } from '../../src/requests/notify.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { CLI_PATH } from '../support/cli.js';
-import { launchBrowser } from '../support/browser.js';
+import type { ChildProcess } from 'node:child_process';
+import { launchBrowser, startCliConsole } from '../support/browser.js';
 
 const G = 'iam.gatehouse.dev';
 const TEAM = `${G}/team`;
@@ -98,24 +96,9 @@ function assertCliDenied(res: { code: number; stdout: string; stderr: string }, 
   assert.match(res.stderr, new RegExp(`\\(rule: ${rule}\\)`), res.stderr);
 }
 
-/** `kubectl-gatehouse console --no-open --as USER` (console-e2e's set-up); resolves with the printed URL. */
+/** The console as `kubectl gatehouse console --as USER` starts it, opened on the Requests page. */
 async function cliConsole(stack: Stack, as: string, children: ChildProcess[]): Promise<string> {
-  const child = spawn(process.execPath, [CLI_PATH, 'console', '--no-open', '--as', as], { env: { ...process.env, KUBECONFIG: stack.cp.kubeconfigPath }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (c) => (stderr += String(c)));
-  const lines = createInterface({ input: child.stdout! });
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`console did not print its URL: ${stderr}`)), 30_000);
-    lines.on('line', (line) => {
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(line);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1].replace('/?', '/requests?'));
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`console exited ${code}: ${stderr}`)));
-  });
+  return (await startCliConsole(stack.cp.kubeconfigPath, as, children)).replace('/?', '/requests?');
 }
 
 function requestYaml(spec: Record<string, unknown>): string {

@@ -7,14 +7,13 @@
 // with a revoke admission refuses shown as refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import type { Stack } from '../support/stack.js';
 import { startWithWorld, world } from '../support/world.js';
-import { CLI_PATH, runCli } from '../support/cli.js';
+import { runCli } from '../support/cli.js';
 import { assertOk, create, exists, getJson, mergePatch } from '../support/e2e.js';
 import { eventually, kubeConfigFor, testLogger } from '../support/operator.js';
-import { launchBrowser } from '../support/browser.js';
+import { launchBrowser, startCliConsole } from '../support/browser.js';
 import { parseConfig } from '../../src/config.js';
 import { startOperator as startReplica, type Operator } from '../../src/operator.js';
 
@@ -169,27 +168,9 @@ spec: {role: secret-reader, subjects: [{kind: User, name: bob}], scope: {teams: 
   assert.match(table.stdout, /tom\s+changed\s+Role\/pod-reader\s+tom changed Role pod-reader: permissions \[pods:read\] -> \[pods:read, pods\/log:get\]/);
 });
 
-/** `kubectl-gatehouse console --no-open --as USER` with the admin's kubeconfig; resolves with the printed URL. */
-async function cliConsole(as: string): Promise<string> {
-  const child = spawn(process.execPath, [CLI_PATH, 'console', '--no-open', '--as', as], {
-    env: { ...process.env, KUBECONFIG: stack.cp.kubeconfigPath },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  consoles.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (c) => (stderr += String(c)));
-  const lines = createInterface({ input: child.stdout! });
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`console did not print its URL: ${stderr}`)), 30_000);
-    lines.on('line', (line) => {
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(line);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`console exited ${code}: ${stderr}`)));
-  });
+/** The console as `kubectl gatehouse console --as USER` starts it (test/support/browser.ts). */
+function cliConsole(as: string): Promise<string> {
+  return startCliConsole(stack.cp.kubeconfigPath, as, consoles);
 }
 
 test('console Review page in Chromium: filters, a revoke that works, and one admission refuses', async () => {
