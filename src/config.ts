@@ -9,6 +9,7 @@ import yaml from 'js-yaml';
 import { Ajv } from 'ajv';
 import { emailProblem, MAX_DISPLAY_NAME_LENGTH, textProblem, usernameProblem } from './api/username.js';
 import { ConfigError, errorMessage } from './errors.js';
+import type { ClusterIdentity } from './fleet/cluster.js';
 
 export type RegistrationMode = 'approval' | 'open' | 'closed';
 /** How grants reach the API server: the authorization webhook, native RBAC objects, or both. */
@@ -62,6 +63,12 @@ export interface PolicyConfig {
   registration: { mode: RegistrationMode; auto: boolean };
   authorization: { mode: AuthorizationMode; denyInactiveUsers: boolean; ignoreGroups: string[]; ignoreUsers: string[]; rbac: RbacSettings };
   presets: { zenml: boolean; runai: boolean; adaptive: boolean };
+  /**
+   * Who this cluster is (issue 30, chart value `cluster: {name, labels}`); objects whose
+   * `spec.clusters` does not select it are not in force here. Unset: UNNAMED_CLUSTER
+   * (src/fleet/cluster.ts), which only objects that select no clusters hold on.
+   */
+  cluster?: ClusterIdentity;
 }
 
 export interface ServerConfig {

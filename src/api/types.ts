@@ -60,6 +60,22 @@ export interface CommonStatus {
   conditions?: Condition[];
 }
 
+/** A Kubernetes LabelSelector requirement (issue 30: which clusters an object holds on). */
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+/**
+ * `spec.clusters` on RoleBinding and User: a LabelSelector over the cluster's labels plus a list of
+ * cluster names (either selects). Unset or empty: every cluster. src/fleet/cluster.ts reads it.
+ */
+export interface ClusterSelector {
+  names?: string[];
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
 export interface UserSpec {
   /** Identity exactly as the API server's authenticator reports it; defaults to metadata.name. */
   username?: string;
@@ -67,6 +83,8 @@ export interface UserSpec {
   displayName?: string;
   state: UserState;
   superuser?: boolean;
+  /** The clusters this user may act on (issue 30); elsewhere every request is denied. Unset: all. */
+  clusters?: ClusterSelector;
 }
 export interface UserStatus extends CommonStatus {
   /** The last time Gatehouse let this user in (RFC 3339, to the second; webhook mode only; issue 24). */
@@ -177,6 +195,8 @@ export interface RoleBindingSpec {
   subjects: Subject[];
   scope: Scope;
   expiresAt?: string;
+  /** The clusters this binding is in force on (issue 30). Unset: all. */
+  clusters?: ClusterSelector;
 }
 export interface RoleBindingStatus extends CommonStatus {
   /** The last time this binding let someone in (RFC 3339, to the second; webhook mode only; issue 24). */
