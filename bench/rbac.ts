@@ -32,7 +32,7 @@ import { installCrds, kubeConfigFor } from '../test/support/operator.js';
 import { parseConfig } from '../src/config.js';
 import { startOperator } from '../src/operator.js';
 import { silentLogger } from '../src/log.js';
-import { createKubeClient, isConflict, type KubeClient } from '../src/controller/kube.js';
+import { createKubeClient, isConflict, METADATA_LIST, type KubeClient } from '../src/controller/kube.js';
 import { generateWorld, type WorldSize } from './world.js';
 import { PermissionIndex } from '../src/authz/index.js';
 import { compileRbac, RbacCompiler } from '../src/rbac/compile.js';
@@ -44,7 +44,7 @@ import { indexSource } from '../src/rbac/source.js';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
-  options: { mode: { type: 'string', default: 'rbac' }, scale: { type: 'string', default: '1' }, trials: { type: 'string', default: '50' }, 'compile-only': { type: 'boolean', default: false }, 'no-webhook-heap': { type: 'boolean', default: false }, 'heap-snapshot': { type: 'string' } },
+  options: { mode: { type: 'string', default: 'rbac' }, scale: { type: 'string', default: '1' }, trials: { type: 'string', default: '50' }, 'compile-only': { type: 'boolean', default: false }, 'no-webhook-heap': { type: 'boolean', default: false }, 'heap-snapshot': { type: 'string' }, 'raw-watch': { type: 'boolean', default: false } },
 });
 const MODE = args.mode === 'webhook' ? 'webhook' : 'rbac';
 const SCALE = Number(args.scale);
@@ -176,7 +176,15 @@ async function main(): Promise<void> {
     if (MODE === 'rbac') {
       const full = { ...world, roles: [...world.roles, ...probeObjects.roles], teams: [...world.teams, ...probeObjects.teams], bindings: [...world.bindings, ...probeObjects.bindings] } as unknown as Required<World>;
       const objects = desiredObjects(full);
+      // --raw-watch: the baseline with the operator's three metadata watches open (what watching costs the API server).
+      const watching = new AbortController();
+      if (args['raw-watch']) {
+        for (const plural of ['clusterroles', 'clusterrolebindings', 'rolebindings']) {
+          void api.watch(`${RBAC_API}/${plural}`, { allowWatchBookmarks: true }, watching.signal, () => {}, undefined, METADATA_LIST).catch(() => {});
+        }
+      }
       raw = await rawBaseline(api, objects);
+      watching.abort();
       process.stderr.write(`bench:rbac: raw-write baseline: ${raw.writes} creates in ${raw.seconds.toFixed(1)} s (${Math.round(raw.writes / raw.seconds)}/s at ${RAW_PARALLEL} in flight)\n`);
     }
     const configFor = (mode: string, serverPort: number) => parseConfig({
@@ -201,7 +209,13 @@ async function main(): Promise<void> {
     const op = await startOperator({ config, logger: silentLogger(), kubeConfig: await kubeConfigFor(cp) });
     stopOperator = () => op.stop();
     await op.controller.synced;
+    const syncedSec = (performance.now() - t1) / 1000;
     const rbac = op.controller.rbac;
+    const phaseTimer = setInterval(() => {
+      const m = rbac?.metrics();
+      process.stderr.write(`bench:rbac: t=${((performance.now() - t1) / 1000).toFixed(1)} s written ${m?.written} pending ${m?.pending} window ${m?.writeWindow} statusWrites ${op.controller.metrics().statusWrites}\n`);
+    }, 10_000);
+    process.stderr.write(`bench:rbac: operator synced after ${syncedSec.toFixed(1)} s\n`);
     if (rbac) {
       for (;;) {
         await rbac.idle();
@@ -210,12 +224,21 @@ async function main(): Promise<void> {
       }
     }
     const convergeSec = (performance.now() - t1) / 1000;
+    clearInterval(phaseTimer);
+    const statusWritesAtConverged = op.controller.metrics().statusWrites;
     const m0 = rbac?.metrics();
     const heap1 = heapMb();
     // --heap-snapshot FILE: the heap as weighed, for finding where it goes (Chrome DevTools' Memory tab).
     if (args['heap-snapshot']) process.stderr.write(`bench:rbac: heap snapshot ${writeHeapSnapshot(args['heap-snapshot'])}\n`);
     const objectsWritten = m0 ? m0.creates + m0.applies + m0.deletes : 0;
     process.stderr.write(`bench:rbac: converged in ${convergeSec.toFixed(1)} s, ${objectsWritten} objects written (${Math.round(objectsWritten / convergeSec)}/s)${raw ? `, ${(convergeSec / raw.seconds).toFixed(2)}x the raw-write baseline` : ''}; heap ${(heap1 - heap0).toFixed(1)} MB\n`);
+
+    // The statuses wait while the grants are written (access first, src/controller/rbac-applier.ts
+    // statusTurn): the trials start once they are written too, so they measure a settled operator.
+    await op.controller.idle();
+    const statusesDoneSec = (performance.now() - t1) / 1000;
+    const statusWrites = op.controller.metrics().statusWrites;
+    process.stderr.write(`bench:rbac: ${statusWrites} statuses written ${statusesDoneSec.toFixed(1)} s after the operator started (${statusWritesAtConverged} of them before the grants converged)\n`);
 
     let idleWrites = 0;
     if (rbac) {
@@ -251,6 +274,9 @@ async function main(): Promise<void> {
       rbacObjects: m0?.managedObjects ?? 0,
       objectsWritten,
       convergeSec,
+      syncedSec,
+      statusesDoneSec,
+      statusWrites,
       writesPerSec: objectsWritten / convergeSec,
       rawCreateSec: raw?.seconds ?? null,
       rawWrites: raw?.writes ?? null,

@@ -329,6 +329,9 @@ export function createController(opts: ControllerOptions): Controller {
       }
     }
 
+    // Modes rbac and both: while a large batch of grants is being written, statuses wait (access
+    // first; rbac-applier.ts statusTurn), and are computed after the wait so they are current.
+    if (rbac) await rbac.statusTurn(term);
     obj = store.get(name);
     if (!obj || obj.metadata.deletionTimestamp) return; // not found is success
     const now = index.now();

@@ -112,6 +112,48 @@ function apiErrorFrom(status: number, body: string, method: string, path: string
   return err;
 }
 
+/** The TLS fields of request options that decide which connections may be shared. */
+const TLS_FIELDS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'servername', 'rejectUnauthorized', 'ciphers', 'crl'] as const;
+
+/** How long an agent replaced by new TLS material keeps serving the requests already on it. */
+const RETIRED_AGENT_GRACE_MS = 5 * 60_000;
+
+/**
+ * One keep-alive https.Agent per distinct TLS material (in practice one for the client's life).
+ * The key is the material itself, compared as text: a few kilobytes per request, far cheaper than
+ * the handshake it saves. A retired agent is destroyed after a grace period, so a long watch on it
+ * ends (and is reopened on the new agent by its informer) rather than holding old credentials.
+ */
+export function createAgentCache(): { agentFor(opts: https.RequestOptions): https.Agent; destroy(): void } {
+  let current: { key: string; agent: https.Agent } | null = null;
+  const keyOf = (opts: https.RequestOptions): string =>
+    TLS_FIELDS.map((f) => {
+      const v = (opts as Record<string, unknown>)[f];
+      if (v === undefined || v === null) return '';
+      if (Buffer.isBuffer(v)) return v.toString('latin1');
+      return Array.isArray(v) ? v.map((x) => (Buffer.isBuffer(x) ? x.toString('latin1') : String(x))).join('\u0001') : String(v);
+    }).join('\u0000');
+  return {
+    agentFor(opts) {
+      const key = keyOf(opts);
+      if (current?.key === key) return current.agent;
+      const retired = current?.agent;
+      if (retired) setTimeout(() => retired.destroy(), RETIRED_AGENT_GRACE_MS).unref();
+      const tls: https.AgentOptions = {};
+      for (const f of TLS_FIELDS) {
+        const v = (opts as Record<string, unknown>)[f];
+        if (v !== undefined) (tls as Record<string, unknown>)[f] = v;
+      }
+      current = { key, agent: new https.Agent({ ...tls, keepAlive: true, scheduling: 'lifo' }) };
+      return current.agent;
+    },
+    destroy() {
+      current?.agent.destroy();
+      current = null;
+    },
+  };
+}
+
 export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
   const server = (): string => {
     const cluster = kubeConfig.getCurrentCluster();
@@ -119,13 +161,23 @@ export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
     return cluster.server;
   };
 
+  const agents = createAgentCache();
+
   // Credentials are applied per request so rotating tokens (exec plugins, projected service
-  // account tokens) are picked up.
+  // account tokens) are picked up. client-node's applyToHTTPSOptions also hands back a new
+  // https.Agent on every call, which means a new TCP connection and TLS handshake (and a new TLS
+  // context) per request: that was most of the operator's CPU while it wrote RBAC objects (issue
+  // 26). The agent is replaced by a keep-alive one shared by every request with the same TLS
+  // material, so connections are reused; new material (a rotated client certificate) gets a new agent.
   async function open(method: HttpMethod, url: URL, headers: Record<string, string>): Promise<http.ClientRequest> {
     const opts: https.RequestOptions = { method, headers: { Accept: 'application/json', ...headers } };
     await kubeConfig.applyToHTTPSOptions(opts);
-    const mod = url.protocol === 'http:' ? http : https;
-    return mod.request(url, opts);
+    if (url.protocol === 'http:') {
+      delete opts.agent;
+      return http.request(url, opts);
+    }
+    opts.agent = agents.agentFor(opts);
+    return https.request(url, opts);
   }
 
   async function request<T>(req: KubeRequest): Promise<T> {

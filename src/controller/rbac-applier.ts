@@ -56,6 +56,17 @@ const SWEEP_THRESHOLD = 50;
 /** A batch of at least this many keys logs its progress per 10%. */
 const PROGRESS_MIN = 100;
 const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Status writes wait while at least this many keys are pending and the last one finished within
+ * YIELD_PROGRESS_MS (statusTurn): access first, reports after (issue 26). A fresh install of a
+ * large world otherwise writes a status for every User, Team and RoleBinding in the same minutes as
+ * the grants, and the API server takes the two together at about half the pace of the grants
+ * alone. A backlog that makes no progress (the API server refusing every write) holds nothing, so
+ * status can still report what is wrong.
+ */
+const YIELD_BACKLOG = 200;
+const YIELD_PROGRESS_MS = 5_000;
+const YIELD_POLL_MS = 250;
 
 export interface RbacApplierOptions {
   client: KubeClient;
@@ -119,6 +130,8 @@ export interface RbacApplier {
   subjectCount(username: string): number | undefined;
   /** Whether the last compile's objects are all in the cache as wanted. */
   converged(): boolean;
+  /** Resolves when a status write may go: at once, unless a large backlog of grants is being written (YIELD_BACKLOG). */
+  statusTurn(signal: AbortSignal): Promise<void>;
 }
 
 interface CachedRbac extends KubeObject {
@@ -368,8 +381,28 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
 
   const written = (): number => counters.creates + counters.applies + counters.deletes;
 
+  /** When a key last finished (progressed()); statusTurn reads it. */
+  let lastProgressAt = Number.NEGATIVE_INFINITY;
+  function writingGrants(): boolean {
+    return queue.length + active >= YIELD_BACKLOG && clock.now() - lastProgressAt < YIELD_PROGRESS_MS;
+  }
+  async function statusTurn(signal: AbortSignal): Promise<void> {
+    while (!stopped && !signal.aborted && writingGrants()) {
+      await new Promise<void>((resolve) => {
+        const cancel = clock.setTimer(done, YIELD_POLL_MS);
+        function done(): void {
+          cancel();
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
   /** A key finished (written, found equal, or failed): log each 10% of a large batch, and its end. */
   function progressed(): void {
+    lastProgressAt = clock.now();
     round ??= { startedAt: clock.now(), done: 0, decile: 0, written0: written() };
     round.done++;
     const pending = queue.length + active;
@@ -708,5 +741,6 @@ export function createRbacApplier(opts: RbacApplierOptions): RbacApplier {
       }
       return Object.values(caches).reduce((n, i) => n + i.store.size, 0) === desiredHash.size;
     },
+    statusTurn,
   };
 }
