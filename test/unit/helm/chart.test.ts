@@ -15,7 +15,7 @@ import { chartDir, helm, renderChart, repoRoot, RELEASE, NAMESPACE, type K8sObje
 // A rendered manifest read field by field; each assertion states the shape it expects.
 type Manifest = any;
 
-const PRODUCT_KEYS = ['logLevel', 'seedAdmins', 'defaults', 'projects', 'registration', 'authorization', 'presets'] as const;
+const PRODUCT_KEYS = ['logLevel', 'seedAdmins', 'defaults', 'projects', 'registration', 'authorization', 'presets', 'cluster'] as const;
 const FULLNAME = `${RELEASE}-gatehouse`;
 
 const values = yaml.load(readFileSync(path.join(chartDir(), 'values.yaml'), 'utf8')) as Record<string, unknown>;
