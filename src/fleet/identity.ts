@@ -48,3 +48,16 @@ export function userNotHereReason(username: string, sel: ClusterSelector | undef
 export function readyzBody(cluster: ClusterIdentity): string {
   return `ok\ncluster: ${cluster.name === '' ? '(unnamed)' : cluster.name}\ncluster-labels: ${formatClusterLabels(cluster.labels)}\n`;
 }
+
+/**
+ * Where every Gatehouse publishes who it is, for clients that hold only a kubeconfig (the CLI's
+ * live answers and its fan-out over contexts, issue 30): a ConfigMap in `kube-public`, the
+ * namespace Kubernetes keeps for what every user may read; the chart lets system:authenticated
+ * get this one name. Data: `name` ('' when unnamed) and `labels` (`k=v,...`, formatClusterLabels).
+ */
+export const CLUSTER_IDENTITY_CONFIGMAP = Object.freeze({ namespace: 'kube-public', name: 'gatehouse-cluster' });
+
+/** The ConfigMap's data for `cluster`. */
+export function clusterIdentityData(cluster: ClusterIdentity): { name: string; labels: string } {
+  return { name: cluster.name, labels: formatClusterLabels(cluster.labels) };
+}

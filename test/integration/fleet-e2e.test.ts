@@ -197,11 +197,17 @@ describe('fleet, authorization mode webhook', () => {
 
   fleetChecks('webhook', () => clusters);
 
-  it('webhook: /readyz and the metrics name the cluster', async () => {
+  it('webhook: /readyz, the metrics and kube-public/gatehouse-cluster name the cluster', async () => {
     for (const c of clusters) {
+      // What a client holding only a kubeconfig reads (the CLI; the chart lets every user get it).
+      const data = await eventually(`kube-public/gatehouse-cluster on ${c.name}`, async () => {
+        const r = await c.stack.kubectl(['get', 'configmap', '-n', 'kube-public', 'gatehouse-cluster', '-o', 'json']);
+        return r.code === 0 ? (JSON.parse(r.stdout) as { data?: Record<string, string> }).data : undefined;
+      }, 60_000, 250);
+      assert.deepEqual(data, { name: c.name, labels: `region=${c.labels['region']},tier=prod` });
       const r = await getText(c.stack.webhook.port, c.stack.webhook.caFile, '/readyz');
       assert.equal(r.status, 200);
-      assert.equal(r.body, `ok\ncluster: ${c.name}\ncluster-labels: region=${c.labels.region},tier=prod\n`);
+      assert.equal(r.body, `ok\ncluster: ${c.name}\ncluster-labels: region=${c.labels['region']},tier=prod\n`);
       const metrics = await metricsText(c.stack);
       assert.match(metrics, new RegExp(`gatehouse_authorization_decisions_total\\{[^}]*cluster="${c.name}"`));
     }

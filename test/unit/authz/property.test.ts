@@ -70,7 +70,7 @@ const clusterIdentityArb = fc.constantFrom(
 
 const userArb = (name: string): fc.Arbitrary<User> =>
   fc.record({ username: opt(fc.constantFrom(...USERS, 'x@e')), state: fc.constantFrom('Active', 'Active', 'Pending', 'Suspended', 'Rejected'), superuser: fc.constantFrom(false, false, false, true), clusters: clustersArb }).map(
-    ({ username, state, superuser, clusters }) => withClusters({ kind: 'User', metadata: { name }, spec: { ...(username ? { username } : {}), state: state as User['spec']['state'], superuser } }, clusters),
+    ({ username, state, superuser, clusters }) => withClusters<User>({ kind: 'User', metadata: { name }, spec: { ...(username ? { username } : {}), state: state as User['spec']['state'], superuser } }, clusters),
   );
 const roleArb = (name: string): fc.Arbitrary<Role> =>
   // Sparse roles, so a decision often hangs on one permission (wide roles would hide mistakes).
