@@ -57,3 +57,21 @@ test('a refusal is reported as false and retried, never thrown', async () => {
   assert.equal(await p.publish(), false);
   assert.equal(await p.publish(), false);
 });
+
+test('readClusterIdentity reads what was published; nothing readable or malformed is undefined', async () => {
+  const { readClusterIdentity } = await import('../../../src/client/cluster.js');
+  const { ClientError } = await import('../../../src/client/errors.js');
+  const from = (data: Record<string, string> | undefined | Error) => ({
+    readConfigMap: async (namespace: string, name: string) => {
+      assert.equal(`${namespace}/${name}`, 'kube-public/gatehouse-cluster');
+      if (data instanceof Error) throw data;
+      return data;
+    },
+  });
+  assert.deepEqual(await readClusterIdentity(from({ name: 'gpu-eu-1', labels: 'region=eu,tier=prod' })), { name: 'gpu-eu-1', labels: { region: 'eu', tier: 'prod' } });
+  assert.deepEqual(await readClusterIdentity(from({ name: '', labels: '' })), { name: '', labels: {} });
+  assert.equal(await readClusterIdentity(from(undefined)), undefined);
+  assert.equal(await readClusterIdentity(from({ name: 'Bad Name', labels: '' })), undefined);
+  assert.equal(await readClusterIdentity(from({ name: 'a', labels: 'novalue' })), undefined);
+  assert.equal(await readClusterIdentity(from(new ClientError('GH_KUBE_API', 'forbidden', { status: 403 }))), undefined);
+});
