@@ -32,9 +32,9 @@ function world(): Required<World> {
       user('bob'),
     ],
     roles: [role('viewer', ['pods:read']), role('trainer', ['jobs:*'])],
-    teams: [team('ml', { members: ['bob'] })],
+    teams: [team('ml', { members: ['bob', 'erin'] })],
     bindings: [
-      binding('everywhere', 'viewer', ['alice', 'erin'], { cluster: true }),
+      binding('everywhere', 'viewer', ['alice', 'erin', 'team:ml'], { cluster: true }),
       withClusters(binding('eu-trainers', 'trainer', ['alice', 'team:ml'], { namespaces: ['ml'] }), { matchLabels: { region: 'eu' } }),
       withClusters(binding('us-trainers', 'trainer', ['bob'], { cluster: true }), { matchExpressions: [{ key: 'region', operator: 'In', values: ['us'] }] }),
     ],
@@ -151,7 +151,9 @@ describe('fleet: a User limited to other clusters may not act here', () => {
     assert.equal(us.userRecord('erin')?.otherCluster, true);
     assert.equal(us.userRecord('erin')?.state, 'Suspended');
     const objects = [...compileRbac(indexSource(us), { now: NOW }).objects.values()];
+    // Named directly and through team ml: neither reaches erin here; team ml still reaches bob.
     assert.equal(rbacAllows(objects, req('erin', 'get pods', 'ml')), false);
+    assert.equal(rbacAllows(objects, req('bob', 'get pods', 'ml')), true);
     assert.equal(rbacAllows(objects, req('alice', 'get pods', 'ml')), true);
     assert.equal(rbacAllows(objects, req('root-eu', 'delete nodes')), false);
     const eu = [...compileRbac(indexSource(on(EU)), { now: NOW }).objects.values()];
