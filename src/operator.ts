@@ -211,7 +211,15 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const proxyPort = credentials ? (await credentials.start()).proxyPort : undefined;
   review.start();
   controller.synced.then(
-    () => logger.info({ generation: index.generation }, 'index synced'),
+    () => {
+      logger.info({ generation: index.generation }, 'index synced');
+      // Fail closed, and say so (issue 30): on an unnamed cluster, objects that select clusters
+      // hold nowhere; their InEffect condition says ClusterUnnamed, and the log says it once here.
+      if (index.cluster.name === '') {
+        const objects = index.bindingsNotInForce().length + index.listUserRecords().filter((r) => r.otherCluster).length;
+        if (objects > 0) logger.warn({ objects }, 'objects select clusters but this cluster has no name (values cluster.name): they are not in force here');
+      }
+    },
     () => undefined,
   );
   let stopping: Promise<void> | undefined;

@@ -180,8 +180,9 @@ function fleetChecks(mode: 'webhook' | 'rbac', fleet: () => FleetCluster[]): voi
     const table = await us().stack.kubectlOk(['get', 'rolebindings.iam.gatehouse.dev', 'eu-readers', 'everywhere']);
     const [header, ...rows] = table.trim().split('\n');
     assert.match(header!, /\bHERE\b/);
-    const here = header!.split(/\s{2,}/).indexOf('HERE');
-    const column = Object.fromEntries(rows.map((r) => { const cells = r.split(/\s{2,}/); return [cells[0], cells[here]]; }));
+    // kubectl aligns its columns, so the HERE cell starts where the header's does.
+    const at = header!.search(/\bHERE\b/);
+    const column = Object.fromEntries(rows.map((r) => [r.split(/\s+/)[0], r.slice(at).split(/\s+/)[0]]));
     assert.deepEqual(column, { 'eu-readers': 'False', everywhere: 'True' });
   });
 }
