@@ -160,6 +160,11 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
   } else {
     active = { ok: false, reason: 'Suspended', message: 'The user is suspended and denied all access; set spec.state to Active to restore access' };
   }
+  // Active says whether the user may act, here: an Active user limited to other clusters may not.
+  const here = inEffect(user.spec.clusters, world, 'the user may not act here: every request is denied', seed);
+  if (active.ok && !here.ok) {
+    active = { ok: false, reason: here.reason, message: `The user is Active but may not act on ${clusterPhrase(world.index.cluster)} (spec.clusters; see the InEffect condition): every request here is denied` };
+  }
   if (!active.ok && world.mode === 'rbac' && world.index.config.authorization.denyInactiveUsers) {
     // RBAC only adds grants: say what is and is not withdrawn (docs/rbac.md).
     active = { ...active, message: `${active.message}. Authorization mode rbac: Gatehouse's own grants are withdrawn, but denyInactiveUsers is not enforced, so RBAC grants made outside Gatehouse still apply` };
@@ -167,7 +172,6 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
   const phase = seed ? 'Seed' : state;
   const generation = user.metadata.generation;
   const previous = user.status?.conditions;
-  const here = inEffect(user.spec.clusters, world, 'the user may not act here: every request is denied', seed);
   const status: UserStatus = {
     phase,
     teams: diag?.teams ?? [],

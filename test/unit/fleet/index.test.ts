@@ -125,8 +125,8 @@ describe('fleet: a User limited to other clusters may not act here', () => {
     assert.equal(decide(on(EU), req('root-eu', 'delete nodes')).code, 'superuser');
     // A seed admin's User object limited elsewhere (it cannot be, through admission) changes nothing.
     const w = world();
-    w.users.push(withClusters(user('seed'), { names: ['gpu-eu-1'] }));
-    assert.equal(decide(on(US, w), req('seed', 'delete nodes')).code, 'superuser');
+    const limitedSeed = { ...w, users: [...w.users, withClusters(user('seed'), { names: ['gpu-eu-1'] })] };
+    assert.equal(decide(on(US, limitedSeed), req('seed', 'delete nodes')).code, 'superuser');
   });
 
   it('an unnamed cluster says so in the reason', () => {
@@ -203,6 +203,9 @@ describe('fleet: status says whether an object is in force here', () => {
     assert.equal(cond(onUs, 'InEffect').status, 'False');
     assert.equal(cond(onUs, 'InEffect').reason, 'OtherCluster');
     assert.match(cond(onUs, 'InEffect').message, /every request is denied/);
+    assert.equal(cond(onUs, 'Active').status, 'False');
+    assert.equal(cond(onUs, 'Active').reason, 'OtherCluster');
+    assert.equal(cond(computeStatus('User', erin, { index: on(EU) }, NOW).status, 'Active').status, 'True');
     assert.equal(cond(computeStatus('User', erin, { index: on(EU) }, NOW).status, 'InEffect').reason, 'SelectedCluster');
     assert.equal(cond(computeStatus('User', w.users[0]!, { index: on(US) }, NOW).status, 'InEffect').reason, 'AllClusters');
     const seed = withClusters(user('seed'), { names: ['gpu-eu-1'] });
