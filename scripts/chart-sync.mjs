@@ -33,11 +33,11 @@ delete le.properties.leaseName;
 const schema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'Gatehouse chart values',
-  description: 'The keys logLevel, seedAdmins, defaults, projects, teams, review, requests, registration, authorization, presets and credentials (less the proxy listener and CA file, which the chart sets) have exactly the shape of the operator configuration file (src/config.ts CONFIG_SCHEMA); server, console and operator are the parts of it the chart does not set itself.',
+  description: 'The keys logLevel, seedAdmins, defaults, projects, teams, review, requests, registration, authorization, presets, cluster and credentials (less the proxy listener and CA file, which the chart sets) have exactly the shape of the operator configuration file (src/config.ts CONFIG_SCHEMA); server, console and operator are the parts of it the chart does not set itself.',
   type: 'object',
   additionalProperties: false,
   properties: {
-    ...pick(P, ['logLevel', 'seedAdmins', 'defaults', 'projects', 'teams', 'review', 'requests', 'registration', 'authorization', 'presets']),
+    ...pick(P, ['logLevel', 'seedAdmins', 'defaults', 'projects', 'teams', 'review', 'requests', 'registration', 'authorization', 'presets', 'cluster']),
     credentials: { ...P.credentials, properties: {
       ...pick(P.credentials.properties, ['enabled', 'invitationTTLSeconds', 'rateLimits', 'audiences']),
       proxy: { ...P.credentials.properties.proxy, properties: {

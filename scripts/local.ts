@@ -33,7 +33,7 @@ const OPERATOR_NAMESPACE = 'gatehouse-system';
 const OPERATOR_SA = `system:serviceaccount:${OPERATOR_NAMESPACE}:gatehouse`;
 
 /** Keys of values.yaml that the operator's configuration takes as they are (src/config.ts). */
-const POLICY_KEYS = ['seedAdmins', 'defaults', 'projects', 'registration', 'authorization', 'presets', 'logLevel'] as const;
+const POLICY_KEYS = ['seedAdmins', 'defaults', 'projects', 'registration', 'authorization', 'presets', 'cluster', 'logLevel'] as const;
 /**
  * Every values path the local run applies (the chart's `gatehouse.config` in _helpers.tpl is the
  * model, plus the webhook settings the local API server can honour). Any other path a --values

@@ -10,6 +10,7 @@ import { Ajv } from 'ajv';
 import { emailProblem, MAX_DISPLAY_NAME_LENGTH, textProblem, usernameProblem } from './api/username.js';
 import { ConfigError, errorMessage } from './errors.js';
 import type { ClusterIdentity } from './fleet/cluster.js';
+import { clusterIdentityProblems } from './fleet/validate.js';
 
 export type RegistrationMode = 'approval' | 'open' | 'closed';
 /** How grants reach the API server: the authorization webhook, native RBAC objects, or both. */
@@ -257,6 +258,12 @@ export const CONFIG_SCHEMA = {
         maxSubjectsPerObject: { type: 'integer', minimum: 1, maximum: 3000, default: 2000 },
       }),
     }),
+    // Who this cluster is (issue 30): the name and labels objects' spec.clusters select on. Empty
+    // name: unnamed, and objects that select clusters hold nowhere here (src/fleet/cluster.ts).
+    cluster: section({
+      name: { type: 'string', maxLength: 63, default: '' },
+      labels: { type: 'object', maxProperties: 32, additionalProperties: { type: 'string', maxLength: 63 }, default: {} },
+    }),
     presets: section({
       zenml: { type: 'boolean', default: false },
       runai: { type: 'boolean', default: false },
@@ -350,6 +357,10 @@ export function parseConfig(raw: unknown, source = 'configuration'): GatehouseCo
       ?? (seed.displayName === undefined ? undefined : textProblem(seed.displayName, MAX_DISPLAY_NAME_LENGTH));
     if (problem) throw new ConfigError(`${source}: seedAdmins[${i}] (${JSON.stringify(seed.username)}): ${problem}`);
   }
+  // The cluster's identity in the same syntax admission holds spec.clusters to (src/fleet/validate.ts):
+  // a label no selector could ever name would make the objects meant for it hold nowhere.
+  const clusterProblems = cfg.cluster ? clusterIdentityProblems(cfg.cluster) : [];
+  if (clusterProblems.length > 0) throw new ConfigError(`${source}: ${clusterProblems.join('; ')}`, { problems: clusterProblems });
   if (cfg.operator.leaderElection.renewDeadlineSeconds >= cfg.operator.leaderElection.leaseDurationSeconds) {
     throw new ConfigError(`${source}: operator.leaderElection.renewDeadlineSeconds must be less than leaseDurationSeconds`);
   }

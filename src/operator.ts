@@ -20,6 +20,8 @@ import { createCertKeeper, type CertKeeper } from './certs/keeper.js';
 import { createReview, type Review } from './review/index.js';
 import { createRequestController } from './requests/controller.js';
 import { createNotifier } from './requests/notify.js';
+import { createClusterIdentityPublisher } from './controller/cluster-identity.js';
+import { clusterOf } from './fleet/identity.js';
 
 export interface OperatorOptions {
   config: GatehouseConfig;
@@ -203,10 +205,21 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     notifier: config.requests ? createNotifier(config.requests.notify, logger) : undefined,
   });
   requests.start();
+  // Who this cluster is, readable with a kubeconfig alone (issue 30; the CLI's live answers).
+  const identity = createClusterIdentityPublisher({ kube, cluster: clusterOf(config), isLeader: () => controller.isLeader(), logger });
+  identity.start();
   const proxyPort = credentials ? (await credentials.start()).proxyPort : undefined;
   review.start();
   controller.synced.then(
-    () => logger.info({ generation: index.generation }, 'index synced'),
+    () => {
+      logger.info({ generation: index.generation }, 'index synced');
+      // Fail closed, and say so (issue 30): on an unnamed cluster, objects that select clusters
+      // hold nowhere; their InEffect condition says ClusterUnnamed, and the log says it once here.
+      if (index.cluster.name === '') {
+        const objects = index.bindingsNotInForce().length + index.listUserRecords().filter((r) => r.otherCluster).length;
+        if (objects > 0) logger.warn({ objects }, 'objects select clusters but this cluster has no name (values cluster.name): they are not in force here');
+      }
+    },
     () => undefined,
   );
   let stopping: Promise<void> | undefined;
@@ -234,6 +247,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
         await credentials?.stop();
         await review.stop();
         await requests.stop();
+        await identity.stop();
         await certKeeper?.stop();
         await controller.stop();
         await consoleServer?.close();

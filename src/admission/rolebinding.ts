@@ -5,8 +5,9 @@ import { beginWrite, checkFields, isRecord, privileged, readSpec, requireDelegat
 import { scopeText } from '../authz/scope.js';
 import { dns1123LabelProblem } from './names.js';
 import { grantProblem } from './grants.js';
+import { checkClusters } from './clusters.js';
 
-const RB_FIELDS = { role: 'string', subjects: 'object[]', scope: 'object', expiresAt: 'string' } as const;
+const RB_FIELDS = { role: 'string', subjects: 'object[]', scope: 'object', expiresAt: 'string', clusters: 'object' } as const;
 const SCOPE_FIELDS = { cluster: 'boolean', teams: 'string[]', namespaces: 'string[]' } as const;
 const SUBJECT_FIELDS = { kind: 'string', name: 'string' } as const;
 // RFC 3339 date-time, as the CRD's format: date-time means.
@@ -90,6 +91,7 @@ function checkSemantics(env: Env, rb: RoleBinding): void {
     else if (s.kind === 'Team' && !view.team(s.name)) f.warn(`${path}: Team ${s.name} does not exist yet`);
   }
   checkScope(env, rb.spec.scope);
+  checkClusters(f, rb.spec.clusters);
   if (rb.spec.expiresAt !== undefined) {
     const t = Date.parse(rb.spec.expiresAt);
     if (!RFC3339.test(rb.spec.expiresAt) || Number.isNaN(t)) {

@@ -95,6 +95,8 @@ export type RuleId =
   | 'not-synced'
   | 'team-tree'
   | 'quota-budget'
+  // Fleet (issue 30): spec.clusters on User and RoleBinding (src/fleet/validate.ts).
+  | 'cluster-selector'
   // Access requests (src/admission/accessrequest.ts).
   | 'request-requester'
   | 'request-not-requestable'
@@ -196,7 +198,7 @@ export interface PolicyView {
 
 /** What the policy is built from. `view()` returns the current snapshot or undefined before sync. */
 export interface AdmissionContext {
-  config: Pick<GatehouseConfig, 'seedAdmins' | 'registration' | 'authorization' | 'operator' | 'defaults' | 'projects' | 'teams'>;
+  config: Pick<GatehouseConfig, 'seedAdmins' | 'registration' | 'authorization' | 'operator' | 'defaults' | 'projects' | 'teams' | 'cluster'>;
   view(): PolicyView | undefined;
   now(): number;
   /**

@@ -5,8 +5,11 @@ import { CLUSTER, changedKeys, gatehousePermission, holdsClusterWide, LAST_APPLI
 import { usernameOf } from '../authz/rules.js';
 import { emailProblem, MAX_DISPLAY_NAME_LENGTH, textProblem, usernameProblem, userObjectName } from '../api/username.js';
 import type { AdmissionContext, PolicyView } from './types.js';
+import { checkClusters } from './clusters.js';
+import { selectsCluster } from '../fleet/cluster.js';
+import { clusterOf } from '../fleet/identity.js';
 
-const USER_FIELDS = { username: 'string', email: 'string', displayName: 'string', state: 'string', superuser: 'boolean' } as const;
+const USER_FIELDS = { username: 'string', email: 'string', displayName: 'string', state: 'string', superuser: 'boolean', clusters: 'object' } as const;
 const SELF_EDITABLE = new Set(['displayName', 'email']);
 
 function readUser(f: Findings, obj: unknown, which: 'object' | 'oldObject'): User | undefined {
@@ -24,6 +27,11 @@ export function isSeedAdmin(ctx: AdmissionContext, user: User): boolean {
 
 export function isActiveSuperuser(user: User): boolean {
   return user.spec.state === 'Active' && user.spec.superuser === true;
+}
+
+/** An Active superuser who may act on this cluster (issue 30: spec.clusters selects it); the no-lockout rule counts these. */
+function isActiveSuperuserHere(ctx: AdmissionContext, user: User): boolean {
+  return isActiveSuperuser(user) && selectsCluster(user.spec.clusters, clusterOf(ctx.config));
 }
 
 function otherActiveSuperusers(view: PolicyView, user: User): number {
@@ -48,6 +56,7 @@ function checkSemantics(env: Env, user: User): void {
   if (emailBad) f.deny('spec.email', 'invalid-field', `${JSON.stringify(user.spec.email)} ${emailBad}`);
   const displayBad = user.spec.displayName === undefined ? undefined : textProblem(user.spec.displayName, MAX_DISPLAY_NAME_LENGTH);
   if (displayBad) f.deny('spec.displayName', 'invalid-field', displayBad);
+  checkClusters(f, user.spec.clusters);
   const username = usernameOf(user);
   const other = env.view.userByUsername(username);
   if (other && other.metadata.name !== user.metadata.name) {
@@ -123,15 +132,15 @@ export function validateUser(env: Env): void {
         `User ${usernameOf(oldUser)} is a seed admin and cannot be changed through the API; ${SEED_HINT}`);
       return;
     }
-    if (isActiveSuperuser(oldUser) && !isActiveSuperuser(newUser) && otherActiveSuperusers(view, oldUser) === 0) {
-      const path = newUser.spec.superuser !== true ? 'spec.superuser' : 'spec.state';
+    if (isActiveSuperuserHere(ctx, oldUser) && !isActiveSuperuserHere(ctx, newUser) && otherActiveSuperusers(view, oldUser) === 0) {
+      const path = newUser.spec.superuser !== true ? 'spec.superuser' : !isActiveSuperuser(newUser) ? 'spec.state' : 'spec.clusters';
       f.deny(path, 'last-superuser',
         `User ${oldUser.metadata.name} is the last Active superuser; make another user an Active superuser first`);
     }
     // A username change moves everything the User holds (superuser, bindings, teams, owned
     // namespaces) from one identity to another: for the no-lockout rule the old identity is gone.
     const usernameChanged = usernameOf(oldUser) !== usernameOf(newUser);
-    if (usernameChanged && isActiveSuperuser(oldUser) && otherActiveSuperusers(view, oldUser) === 0) {
+    if (usernameChanged && isActiveSuperuserHere(ctx, oldUser) && otherActiveSuperusers(view, oldUser) === 0) {
       f.deny('spec.username', 'last-superuser',
         `User ${oldUser.metadata.name} is the last Active superuser; changing its username would leave identity ${JSON.stringify(usernameOf(oldUser))} locked out; make another user an Active superuser first`);
     }
@@ -161,6 +170,13 @@ export function validateUser(env: Env): void {
           f.deny('spec.state', 'approve-only',
             `changing state (approve, reject, suspend) needs a superuser or ${gatehousePermission('users', 'approve')} cluster-wide`);
         }
+      } else if (key === 'clusters') {
+        // Limiting a user to other clusters suspends them here, and widening the list activates
+        // them elsewhere: the same right as changing state (issue 30).
+        if (!holdsClusterWide(env, gatehousePermission('users', 'approve'))) {
+          f.deny('spec.clusters', 'approve-only',
+            `changing which clusters a user may act on suspends or activates them there, which needs a superuser or ${gatehousePermission('users', 'approve')} cluster-wide`);
+        }
       } else {
         needsUpdate.push(`spec.${key}`);
       }
@@ -182,7 +198,7 @@ export function validateUser(env: Env): void {
       f.deny('metadata.name', 'seed-protected', `User ${usernameOf(oldUser)} is a seed admin and cannot be deleted through the API; ${SEED_HINT}`);
       return;
     }
-    if (isActiveSuperuser(oldUser) && otherActiveSuperusers(view, oldUser) === 0) {
+    if (isActiveSuperuserHere(ctx, oldUser) && otherActiveSuperusers(view, oldUser) === 0) {
       f.deny('metadata.name', 'last-superuser',
         `User ${oldUser.metadata.name} is the last Active superuser and cannot be deleted; make another user an Active superuser first`);
       return;

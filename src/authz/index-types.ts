@@ -63,6 +63,11 @@ export interface UserRecord {
   /** Its User object is being deleted (rules.ts isBeingDeleted): it counts as Suspended. */
   readonly deleting: boolean;
   /**
+   * Its User's spec.clusters does not select this cluster (issue 30, src/fleet/cluster.ts): it
+   * counts as Suspended here (`state`), and decide() names the cluster in its reason.
+   */
+  readonly otherCluster: boolean;
+  /**
    * The names that refer to this user in binding subjects, team members and the namespace owner
    * label, through the one resolution (PermissionIndex.resolveUser): its User object's name, and
    * its username unless that is another User's object name. Object name first.

@@ -33,6 +33,12 @@
 //   decide(index, request) in ./decide.js; effectivePermissions, whoCan, scopesHolding,
 //   missingPermissions, canAssign in ./queries.js; presets in ./presets.js.
 //
+// Fleet (issue 30): the configuration's `cluster` says who this cluster is. A RoleBinding whose
+// spec.clusters does not select it is kept aside (bindingsNotInForce), never placed, so nothing that
+// reads placement (decide(), who-can, effective permissions, the RBAC compiler, status) sees it; a
+// User whose spec.clusters does not select it gets a record that is not Active (user-records.ts).
+// Both are decided here, when an object is applied, never per request: decide() is unchanged.
+//
 // Everything derived is a function of the stored objects only, so any sequence of changes ends in
 // the state a rebuild from the same objects gives (test/unit/authz/property.test.ts checks it with
 // test/support/index-equivalence.ts, which compares every public answer). Expiry is evaluated when
@@ -50,6 +56,8 @@ import { compileScope, type CompiledScope } from './scope.js';
 import type { CompiledRole, OwnRole } from './roles.js';
 import { SubjectIds } from './subject-ids.js';
 import { UserRecords } from './user-records.js';
+import { selectsCluster, type ClusterIdentity } from '../fleet/cluster.js';
+import { clusterOf } from '../fleet/identity.js';
 
 export type { CompiledRole, OwnRole, RoleAtom } from './roles.js';
 
@@ -93,12 +101,17 @@ export class PermissionIndex {
   private readonly users: UserRecords;
   private readonly roles = new RoleTable();
   private readonly placement = new BindingPlacement(this.ids, this.memberships);
+  /** RoleBindings whose spec.clusters does not select this cluster: stored, never placed. */
+  private readonly notInForce = new Map<string, RoleBinding>();
+  /** Who this cluster is (config.cluster; none: UNNAMED_CLUSTER), fixed for the index's life. */
+  readonly cluster: ClusterIdentity;
 
   constructor(config: PolicyConfig, clock: NowSource = Date.now) {
     this.config = config;
+    this.cluster = clusterOf(config);
     this.clock = typeof clock === 'function' ? clock : () => clock.now();
     this.expiriesSeenUpTo = this.clock();
-    this.users = new UserRecords(new Set(config.seedAdmins.map((s) => s.username)), this.ids, this.memberships);
+    this.users = new UserRecords(new Set(config.seedAdmins.map((s) => s.username)), this.ids, this.memberships, this.cluster);
     this.ignoreLists = ignoreListsOf(config.authorization);
     // Held for the index's life: decide() compares it with every request's team ids.
     this.defaultTeamId = config.defaults.team !== undefined ? this.ids.acquire('Team', config.defaults.team) : undefined;
@@ -235,7 +248,7 @@ export class PermissionIndex {
       case 'User': return this.users.objects.get(name);
       case 'Role': return this.roles.objects.get(name);
       case 'Team': return this.memberships.teams.get(name);
-      case 'RoleBinding': return this.placement.byName.get(name)?.object;
+      case 'RoleBinding': return this.placement.byName.get(name)?.object ?? this.notInForce.get(name);
       case 'Namespace': return this.memberships.namespaces.get(name);
     }
   }
@@ -245,7 +258,7 @@ export class PermissionIndex {
       case 'User': return this.users.objects.keys();
       case 'Role': return this.roles.objects.keys();
       case 'Team': return this.memberships.teams.keys();
-      case 'RoleBinding': return this.placement.byName.keys();
+      case 'RoleBinding': return [...this.placement.byName.keys(), ...this.notInForce.keys()];
       case 'Namespace': return this.memberships.namespaces.keys();
     }
   }
@@ -258,8 +271,18 @@ export class PermissionIndex {
         return this.roles.upsert(change.object, bulk);
       case 'Team':
         return this.memberships.upsertTeam(change.object);
-      case 'RoleBinding':
-        return this.placement.add(this.compileBinding(change.object));
+      case 'RoleBinding': {
+        const b = change.object;
+        // The one rule (src/fleet/cluster.ts), applied as the object arrives: a binding meant for
+        // other clusters is set aside whole, so it moves no placement, id or expiry.
+        if (selectsCluster(b.spec.clusters, this.cluster)) {
+          this.notInForce.delete(b.metadata.name);
+          return this.placement.add(this.compileBinding(b));
+        }
+        this.placement.remove(b.metadata.name);
+        this.notInForce.set(b.metadata.name, b);
+        return;
+      }
       case 'Namespace':
         return this.memberships.upsertNamespace(change.object);
     }
@@ -274,6 +297,7 @@ export class PermissionIndex {
       case 'Team':
         return this.memberships.removeTeam(name);
       case 'RoleBinding':
+        this.notInForce.delete(name);
         return this.placement.remove(name);
       case 'Namespace':
         return this.memberships.removeNamespace(name);
@@ -346,6 +370,17 @@ export class PermissionIndex {
   }
   listCompiledBindings(): CompiledBinding[] {
     return [...this.placement.byName.values()];
+  }
+  /**
+   * RoleBindings whose spec.clusters does not select this cluster (issue 30): not in force here, so
+   * not in getBinding, listBindings or anything that answers who may do what. Sorted by name.
+   */
+  bindingsNotInForce(): RoleBinding[] {
+    return [...this.notInForce.values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+  }
+  /** The RoleBinding of this name that is stored but not in force here, if any. */
+  bindingNotInForce(name: string): RoleBinding | undefined {
+    return this.notInForce.get(name);
   }
   getNamespace(name: string): Namespace | undefined {
     return this.memberships.namespaces.get(name);

@@ -11,7 +11,7 @@ import type { CompiledBinding, CompiledRole, PermissionIndex, UserRecord } from 
 import type { PermissionAtom } from './permission.js';
 import { atomCovers, formatAtom, parsePermission, splitAtom } from './permission.js';
 import type { PreparedTarget } from './decide.js';
-import { decide, describeGrant, forEachCandidateBinding, grantScopeFor, matchingSubject, prepareTarget, roleGrants } from './decide.js';
+import { decide, describeGrant, forEachCandidateBinding, grantScopeFor, inactiveReason, matchingSubject, prepareTarget, roleGrants } from './decide.js';
 import { scopeParts, scopeText, type GrantScope, type HeldScopes, type Scope } from './scope.js';
 import { effectiveGroups, isDelegatedWrite, isLive, usernameOf } from './rules.js';
 import type { Grant, NonResourceAttributes, Requester, ResourceAttributes } from './types.js';
@@ -344,7 +344,7 @@ export interface AssignCheck {
 export function canAssign(index: PermissionIndex, requester: Requester, role: string, scope: Scope, now: number = index.now()): AssignCheck {
   const user = requesterUser(index, requester);
   if (!user) return { allowed: false, via: null, reason: `user ${requester.user} has no User`, missing: [] };
-  if (user.state !== 'Active') return { allowed: false, via: null, reason: `user ${requester.user} is ${user.state}`, missing: [] };
+  if (user.state !== 'Active') return { allowed: false, via: null, reason: inactiveReason(index, user, requester.user), missing: [] };
   if (user.superuser) return { allowed: true, via: 'superuser', reason: `user ${requester.user} is a superuser`, missing: [] };
   const { list } = activeHoldings(index, requester, now);
   const first = assignOne(index, requester, list, role, scope, now);

@@ -7,6 +7,7 @@ import type { Memberships } from './memberships.js';
 import { addTo, EMPTY, removeFrom } from './multimap.js';
 import { isBeingDeleted, usernameOf } from './rules.js';
 import type { SubjectIds } from './subject-ids.js';
+import { selectsCluster, type ClusterIdentity } from '../fleet/cluster.js';
 
 export class UserRecords {
   private readonly users = new Map<string, User>();
@@ -19,6 +20,8 @@ export class UserRecords {
     private readonly seedUsernames: ReadonlySet<string>,
     private readonly ids: SubjectIds,
     private readonly memberships: Memberships,
+    /** This cluster (issue 30): a User whose spec.clusters does not select it may not act here. */
+    private readonly cluster: ClusterIdentity,
   ) {
     for (const u of seedUsernames) this.refresh(u);
   }
@@ -93,6 +96,9 @@ export class UserRecords {
     if (name !== null) aliases.push(name);
     if (username !== name && (user === null ? !this.users.has(username) : this.resolve(username) === user)) aliases.push(username);
     const deleting = user !== null && isBeingDeleted(user.metadata);
+    // Seed admins come from this cluster's own configuration and are never limited (a seed admin's
+    // User object may not be changed through the API anyway).
+    const otherCluster = !seed && user !== null && !selectsCluster(user.spec.clusters, this.cluster);
     this.records.set(username, {
       // Held by the record; the record it replaces gives its own back below (after, so an id
       // both hold is never freed in between).
@@ -102,10 +108,14 @@ export class UserRecords {
       name,
       username,
       // Seed admins are protected from change (docs/design.md, "What admission enforces"): the configuration wins over the object.
-      state: seed ? 'Active' : deleting ? 'Suspended' : (user!.spec.state ?? 'Pending'),
+      // A user limited to other clusters counts as Suspended here, like one being deleted: every
+      // reader that asks "is this user Active" (decide(), who-can, the RBAC compiler, admission's
+      // superuser count) then leaves them out, with otherCluster saying why.
+      state: seed ? 'Active' : deleting || otherCluster ? 'Suspended' : (user!.spec.state ?? 'Pending'),
       superuser: seed || user!.spec.superuser === true,
       seed,
       deleting: !seed && deleting,
+      otherCluster,
       object: user,
     });
     if (before) this.release(before);

@@ -10,6 +10,7 @@ import { scopeText } from '../authz/scope.js';
 import { describeRequest, type Target } from './target.js';
 import { candidateRoles, requestCommand, scopeFlagsFor } from '../requests/hint.js';
 import { describeApprovers } from '../requests/approvers.js';
+import { clusterPhrase, whyNotHere } from '../fleet/identity.js';
 
 /** The request decide() sees; the API server adds system:authenticated to every authenticated user. */
 export function accessRequest(who: Requester, target: Target): AccessRequest {
@@ -49,7 +50,12 @@ export interface Chain {
   request: string;
   user: string;
   groups: string[];
-  userObject: { found: boolean; name?: string; username?: string; state?: string; superuser?: boolean; seed?: boolean };
+  /** `otherCluster`: the User's spec.clusters does not select this cluster (issue 30; `state` then reads Suspended). */
+  userObject: { found: boolean; name?: string; username?: string; state?: string; superuser?: boolean; seed?: boolean; otherCluster?: boolean };
+  /** This cluster's name ('' when unnamed), as the index was built for (issue 30). */
+  cluster: string;
+  /** Role assignments naming the user that are not in force on this cluster (spec.clusters), with why. */
+  notInForceHere: Array<{ name: string; role: string; why: string }>;
   teams: Array<{ team: string; how: string }>;
   bindings: BindingLink[];
   project?: { namespace: string; owner?: string; public: boolean; ownerRole?: string; publicRole?: string; teams: string[] };
@@ -90,11 +96,13 @@ export function explainChain(index: PermissionIndex, req: AccessRequest, now: nu
     decision,
     rolesThatGrant: t ? index.listRoles().map((r) => r.metadata.name).filter((n) => roleGrants(index.compiledRole(n), t)).sort() : [],
     hints: [],
+    cluster: index.cluster.name,
+    notInForceHere: [],
   };
   const rec = index.userRecord(req.user);
   const groups = effectiveGroups(req.groups);
   if (rec) {
-    chain.userObject = { found: true, ...(rec.name !== null ? { name: rec.name } : {}), username: rec.username, state: rec.state, superuser: rec.superuser, seed: rec.seed };
+    chain.userObject = { found: true, ...(rec.name !== null ? { name: rec.name } : {}), username: rec.username, state: rec.state, superuser: rec.superuser, seed: rec.seed, ...(rec.otherCluster ? { otherCluster: true } : {}) };
     const direct = index.directTeams(rec);
     for (const team of [...index.teamsOf(rec, groups)].sort()) {
       if (direct.has(team)) chain.teams.push({ team, how: 'member' });
@@ -130,6 +138,14 @@ export function explainChain(index: PermissionIndex, req: AccessRequest, now: nu
       });
     }
   }
+  if (rec) {
+    // Bindings meant for other clusters name the user too: say so, or "no role grants it" misleads.
+    const teams = new Set(chain.teams.map((x) => x.team));
+    for (const b of index.bindingsNotInForce()) {
+      const names = (b.spec.subjects ?? []).some((s) => (s.kind === 'User' ? rec.aliases.includes(s.name) : s.kind === 'Team' ? teams.has(s.name) : groups.includes(s.name)));
+      if (names) chain.notInForceHere.push({ name: b.metadata.name, role: b.spec.role, why: whyNotHere(b.spec.clusters, index.cluster) });
+    }
+  }
   const ns = req.resource?.namespace;
   if (ns !== undefined) {
     const { ownerRole, publicRole } = index.config.projects;
@@ -162,7 +178,11 @@ function hintsFor(index: PermissionIndex, chain: Chain, req: AccessRequest): str
       hints.push(`there is no User for ${req.user}, so Gatehouse has no opinion and native RBAC decides; to manage them with Gatehouse: kubectl gatehouse user create NAME --username ${req.user}`);
       break;
     case 'inactive':
-      hints.push(`${who} is ${chain.userObject.state ?? 'not Active'}: every request is denied until a superuser runs kubectl gatehouse user activate ${who}`);
+      if (chain.userObject.otherCluster) {
+        hints.push(`${who} may not act on ${clusterPhrase(index.cluster)}: every request here is denied until User ${who}'s spec.clusters selects it (in Git, for the whole fleet)`);
+      } else {
+        hints.push(`${who} is ${chain.userObject.state ?? 'not Active'}: every request is denied until a superuser runs kubectl gatehouse user activate ${who}`);
+      }
       break;
     case 'noMatch': {
       // Requestable roles first: asking is what a person without access can do themselves.
@@ -173,6 +193,7 @@ function hintsFor(index: PermissionIndex, chain: Chain, req: AccessRequest): str
           hints.push(`role ${role.metadata.name} may be requested (approvers: ${describeApprovers(role)}): ${requestCommand(role, flags)}`);
         }
       }
+      for (const b of chain.notInForceHere) hints.push(`role assignment ${b.name} (role ${b.role}) names ${who} but is not in force on ${clusterPhrase(index.cluster)}: ${b.why}`);
       for (const b of chain.bindings) {
         if (!b.roleFound) hints.push(`role assignment ${b.name} names role ${b.role}, which does not exist`);
         else if (b.roleGrants && !b.live) hints.push(`role assignment ${b.name} (role ${b.role}) would grant it but expired at ${b.expiresAt ?? '?'}; assign it again: kubectl gatehouse role assign ${b.role} --user ${who} --scope ${scopeFlag(req)} --expires 7d`);

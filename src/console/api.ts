@@ -5,6 +5,7 @@
 import { whoCan } from '../authz/queries.js';
 import type { PolicyConfig } from '../config.js';
 import { ConsoleError } from '../errors.js';
+import { clusterOf, clusterTitle } from '../fleet/identity.js';
 import type { Role, RoleBinding, UserState } from '../api/types.js';
 import { collect, listWorld, sourceLine, withOwnUser, type Snapshot } from '../client/world.js';
 import { accessRequest, explainChain, resolveUsername } from '../client/access.js';
@@ -57,7 +58,9 @@ function unreadable(snap: Pick<Snapshot, 'unreadable'>) {
 
 export async function session(caller: Caller) {
   const me = await caller.client.whoAmI();
-  return { user: me?.user ?? null, groups: me?.groups ?? [], server: caller.client.server };
+  // The cluster this console answers for (issue 30): the operator's configuration, or --config's.
+  const cluster = clusterOf(caller.policy.config);
+  return { user: me?.user ?? null, groups: me?.groups ?? [], server: caller.client.server, cluster: { name: cluster.name, labels: cluster.labels, title: clusterTitle(cluster) } };
 }
 
 export async function pending(caller: Caller, q: Query) {

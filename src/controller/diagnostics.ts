@@ -104,7 +104,7 @@ export function userDiagnostics(index: PermissionIndex, name: string, now: numbe
   const username = usernameOf(user);
   const rec = index.userRecord(username);
   // A duplicate (not the primary User of its username) is reached by its object name only.
-  const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, deleting: isBeingDeleted(user.metadata), object: user, aliases: [name], subjectIds: [], memberTeamIds: [] };
+  const asRecord: UserRecord = rec && rec.name === name ? rec : { name, username, state: user.spec.state, superuser: !!user.spec.superuser, seed: false, deleting: isBeingDeleted(user.metadata), otherCluster: false, object: user, aliases: [name], subjectIds: [], memberTeamIds: [] };
   const teams = index.directTeams(asRecord);
   const roles = new Set<string>();
   const consider = (set: ReadonlySet<CompiledBinding>): void => {

@@ -22,6 +22,9 @@ import { isLive, usernameOf } from '../authz/rules.js';
 import { scopeParts, scopeText } from '../authz/scope.js';
 import type { AuthorizationMode } from '../config.js';
 import { bindingDiagnostics, roleDiagnostics, teamDiagnostics, userDiagnostics } from './diagnostics.js';
+import type { ClusterSelector } from '../api/types.js';
+import { selectsCluster, selectsSome, describeSelector } from '../fleet/cluster.js';
+import { clusterPhrase, whyNotHere } from '../fleet/identity.js';
 
 /**
  * What status needs: the permission index (the core's diagnostics, so status says exactly what
@@ -95,6 +98,27 @@ function readyCondition(ready: Ready, generation: number | undefined, previous: 
   return condition('Ready', ready, generation, previous, now);
 }
 
+/** The condition type that says whether a RoleBinding or User is in force on this cluster (issue 30). */
+export const IN_EFFECT = 'InEffect';
+
+/**
+ * Whether an object with this spec.clusters is in force here, by the one rule (src/fleet/cluster.ts)
+ * the index applies. True: AllClusters (no selector) or SelectedCluster; False: OtherCluster, or
+ * ClusterUnnamed when the object selects clusters and this one was given no name (fail closed).
+ * Either way the object is as Git says, so Ready does not move with it.
+ */
+export function inEffect(sel: ClusterSelector | undefined, world: StatusWorld, what: string, seed = false): Ready {
+  const cluster = world.index.cluster;
+  if (seed) return { ok: true, reason: 'SeedAdmin', message: `A seed admin of ${clusterPhrase(cluster)}'s own configuration: never limited to other clusters` };
+  if (!selectsSome(sel)) return { ok: true, reason: 'AllClusters', message: `In force on every cluster (no spec.clusters), ${clusterPhrase(cluster)} included` };
+  if (selectsCluster(sel, cluster)) return { ok: true, reason: 'SelectedCluster', message: `In force on ${clusterPhrase(cluster)}: spec.clusters selects ${describeSelector(sel)}` };
+  return {
+    ok: false,
+    reason: cluster.name === '' ? 'ClusterUnnamed' : 'OtherCluster',
+    message: `Not in force on ${clusterPhrase(cluster)}, as written: ${whyNotHere(sel, cluster)}; ${what}`,
+  };
+}
+
 const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 const list = (xs: string[], max = 5): string => (xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`);
 
@@ -136,6 +160,11 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
   } else {
     active = { ok: false, reason: 'Suspended', message: 'The user is suspended and denied all access; set spec.state to Active to restore access' };
   }
+  // Active says whether the user may act, here: an Active user limited to other clusters may not.
+  const here = inEffect(user.spec.clusters, world, 'the user may not act here: every request is denied', seed);
+  if (active.ok && !here.ok) {
+    active = { ok: false, reason: here.reason, message: `The user is Active but may not act on ${clusterPhrase(world.index.cluster)} (spec.clusters; see the InEffect condition): every request here is denied` };
+  }
   if (!active.ok && world.mode === 'rbac' && world.index.config.authorization.denyInactiveUsers) {
     // RBAC only adds grants: say what is and is not withdrawn (docs/rbac.md).
     active = { ...active, message: `${active.message}. Authorization mode rbac: Gatehouse's own grants are withdrawn, but denyInactiveUsers is not enforced, so RBAC grants made outside Gatehouse still apply` };
@@ -152,7 +181,7 @@ function userStatus(user: User, world: StatusWorld, now: number): StatusResult {
     // Written by the usage sync (src/review/usage-sync.ts), kept as it is here.
     ...(user.status?.lastUsedAt ? { lastUsedAt: user.status.lastUsedAt } : {}),
     observedGeneration: generation,
-    conditions: [readyCondition(ready, generation, previous, now), condition('Active', active, generation, previous, now)],
+    conditions: [readyCondition(ready, generation, previous, now), condition('Active', active, generation, previous, now), condition(IN_EFFECT, here, generation, previous, now)],
   };
   const events: StatusEvent[] = [];
   const oldPhase = user.status?.phase;
@@ -220,6 +249,9 @@ function teamStatus(team: Team, world: StatusWorld, now: number): StatusResult {
 
 function bindingStatus(binding: RoleBinding, world: StatusWorld, now: number): StatusResult {
   const spec = binding.spec;
+  const here = inEffect(spec.clusters, world, 'the binding grants nothing here');
+  // Set aside by the index (never placed): as Git says, so Ready, with the reason in InEffect.
+  if (!here.ok) return notInForceBindingStatus(binding, world, here, now);
   const diag = bindingDiagnostics(world.index, binding.metadata.name, now);
   const unresolved = diag?.unresolvedSubjects ?? [];
   const missingTeams = sorted((spec.scope?.teams ?? []).filter((t) => !world.index.getTeam(t)));
@@ -248,7 +280,7 @@ function bindingStatus(binding: RoleBinding, world: StatusWorld, now: number): S
     // Written by the usage sync (src/review/usage-sync.ts), kept as it is here.
     ...(binding.status?.lastUsedAt ? { lastUsedAt: binding.status.lastUsedAt } : {}),
     observedGeneration: binding.metadata.generation,
-    conditions: [readyCondition(ready, binding.metadata.generation, binding.status?.conditions, now)],
+    conditions: [readyCondition(ready, binding.metadata.generation, binding.status?.conditions, now), condition(IN_EFFECT, here, binding.metadata.generation, binding.status?.conditions, now)],
   };
   const events: StatusEvent[] = [];
   if (expired && binding.status?.expired !== true) {
@@ -258,6 +290,29 @@ function bindingStatus(binding: RoleBinding, world: StatusWorld, now: number): S
   return { status, events, recheckAt: compiled ? earlierExpiry(null, compiled, now) : null };
 }
 
+/** A binding whose spec.clusters does not select this cluster: what it says, and that it is not in force here. */
+function notInForceBindingStatus(binding: RoleBinding, world: StatusWorld, here: Ready, now: number): StatusResult {
+  const spec = binding.spec;
+  const generation = binding.metadata.generation;
+  const previous = binding.status?.conditions;
+  const ready: Ready = { ok: true, reason: 'NotInForceHere', message: `As written; not in force on ${clusterPhrase(world.index.cluster)} (see the InEffect condition)` };
+  const status: RoleBindingStatus = {
+    scope: spec.scope ? scopeText(spec.scope) : '',
+    subjectCount: (spec.subjects ?? []).length,
+    roleFound: world.index.hasRole(spec.role),
+    unresolvedSubjects: [],
+    resolvedNamespaces: [],
+    expired: false,
+    ...(binding.status?.lastUsedAt ? { lastUsedAt: binding.status.lastUsedAt } : {}),
+    observedGeneration: generation,
+    conditions: [readyCondition(ready, generation, previous, now), condition(IN_EFFECT, here, generation, previous, now)],
+  };
+  const events: StatusEvent[] = [];
+  if (previous?.find((c) => c.type === IN_EFFECT)?.status === 'True') {
+    events.push({ type: 'Normal', reason: 'BindingNotInForceHere', message: `Binding ${binding.metadata.name}: ${here.message}` });
+  }
+  return { status, events, recheckAt: null };
+}
 
 export function computeStatus(kind: GatehouseKind, obj: User | Role | Team | RoleBinding, world: StatusWorld, now: number): StatusResult {
   switch (kind) {

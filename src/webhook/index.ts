@@ -12,6 +12,7 @@ import type { Requester } from '../authz/types.js';
 import { createWebhookMetrics, type ControllerFigures, type RbacExpiryStatus, type TeamQuotaSample, type WebhookMetrics } from './metrics.js';
 import type { Reply } from './http.js';
 import { createAutoRegistrar, type AutoRegistrar } from './registration.js';
+import { clusterOf } from '../fleet/identity.js';
 
 export interface GatehouseWebhookOptions {
   config: GatehouseConfig;
@@ -73,6 +74,7 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
     ...(options.teamQuotas ? { teamQuotas: options.teamQuotas } : {}),
     processMetrics: options.processMetrics ?? false,
     ...(options.controllerMetrics ? { controller: options.controllerMetrics } : {}),
+    cluster: clusterOf(config).name,
   });
   const registrar = config.registration.auto && options.createPendingUser
     ? createAutoRegistrar({
@@ -109,6 +111,7 @@ export function createGatehouseWebhook(options: GatehouseWebhookOptions): Gateho
     isReady: () => isReady() && (options.isServing?.() ?? true),
     ...(options.servingTrusted ? { servingTrusted: options.servingTrusted } : {}),
     metrics,
+    cluster: clusterOf(config),
   });
   const server = createWebhookServer({
     server: config.server,

@@ -21,6 +21,11 @@ export interface WebhookMetricsOptions {
   controller?: () => ControllerFigures | undefined;
   /** Team budgets and use over each subtree (src/quota/applier.ts), in whole units of each resource. */
   teamQuotas?: () => Iterable<TeamQuotaSample>;
+  /**
+   * This cluster's name (issue 30): every series then carries the constant label `cluster`, so one
+   * Prometheus scraping a fleet (or a federation of them) tells the clusters apart. '' or unset: none.
+   */
+  cluster?: string;
 }
 
 /** What the day-two series read from the controller (a subset of ControllerMetrics). */
@@ -91,6 +96,8 @@ function childFor(cache: Map<string, Counter.Internal>, counter: Counter, key: s
 
 export function createWebhookMetrics(options: WebhookMetricsOptions = {}): WebhookMetrics {
   const registry = new Registry();
+  // Before any metric is created, so every series (the review's too, registered later) carries it.
+  if (options.cluster) registry.setDefaultLabels({ cluster: options.cluster });
   let indexGeneration = options.indexGeneration;
   let watchRestarts = options.watchRestarts;
 

@@ -3,6 +3,8 @@ import type { Routes, Route } from './server.js';
 import type { Reply } from './http.js';
 import type { WebhookMetrics } from './metrics.js';
 import type { AdmissionHandlers } from './admission.js';
+import type { ClusterIdentity } from '../fleet/cluster.js';
+import { readyzBody } from '../fleet/identity.js';
 
 export interface WebhookRoutesOptions {
   /** From createAuthorizeHandler. */
@@ -16,6 +18,8 @@ export interface WebhookRoutesOptions {
   /** Also needed for readiness: the served certificate is one the API server trusts (certificates.mode operator). */
   servingTrusted?: () => boolean;
   metrics?: WebhookMetrics;
+  /** Who this cluster is (issue 30): /readyz names it once ready. Undefined: the body is `ok` alone. */
+  cluster?: ClusterIdentity;
 }
 
 const text = (status: number, body: string): Reply => ({ status, body, contentType: 'text/plain; charset=utf-8' });
@@ -32,7 +36,8 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): Routes {
         // Ready only once the API server would accept this replica's certificate: a replica that
         // took traffic before its certificate is in the webhooks' caBundle would fail every call.
         if (options.servingTrusted && !options.servingTrusted()) return text(503, 'serving certificate not trusted by the webhook configurations yet\n');
-        return text(200, 'ok\n');
+        // `ok`, then `cluster: NAME` and `cluster-labels: k=v,...` (docs/helm.md, "Fleet").
+        return text(200, options.cluster ? readyzBody(options.cluster) : 'ok\n');
       },
     },
   };

@@ -105,10 +105,10 @@ test('kubectl get gatehouse lists all four kinds with their printer columns', as
   assert.match(out, /role\.iam\.gatehouse\.dev\/researcher/);
   assert.match(out, /team\.iam\.gatehouse\.dev\/vision/);
   assert.match(out, /rolebinding\.iam\.gatehouse\.dev\/vision-researchers/);
-  assert.match(out, /USERNAME\s+EMAIL\s+STATE\s+SUPERUSER\s+READY\s+AGE/);
+  assert.match(out, /USERNAME\s+EMAIL\s+STATE\s+SUPERUSER\s+READY\s+HERE\s+AGE/);
   assert.match(out, /DESCRIPTION\s+PERMISSIONS\s+READY\s+AGE/);
   assert.match(out, /MEMBERS\s+NAMESPACES\s+READY\s+AGE/);
-  assert.match(out, /ROLE\s+SCOPE\s+SUBJECTS\s+EXPIRES\s+READY\s+AGE/);
+  assert.match(out, /ROLE\s+SCOPE\s+SUBJECTS\s+EXPIRES\s+READY\s+HERE\s+AGE/);
   assert.match(out, /alice@example\.com\s+alice@example\.com\s+Active/);
   const short = await cp.kubectlOk(['get', 'ghuser,ghrole,ghteam,ghrb', '-o', 'name']);
   assert.equal(short.trim().split('\n').length, 4);

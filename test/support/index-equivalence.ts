@@ -47,7 +47,7 @@ function namesSeen(indexes: readonly PermissionIndex[]): { users: string[]; role
       for (const g of t.spec.groups ?? []) groups.add(g);
       for (const n of t.spec.namespaces ?? []) namespaces.add(n);
     }
-    for (const b of index.listBindings()) {
+    for (const b of [...index.listBindings(), ...index.bindingsNotInForce()]) {
       bindings.add(b.metadata.name);
       roles.add(b.spec.role);
       for (const s of b.spec.subjects ?? []) (s.kind === 'User' ? users : s.kind === 'Team' ? teams : groups).add(s.name);
@@ -78,6 +78,7 @@ function answers(index: PermissionIndex, seen: ReturnType<typeof namesSeen>): un
       superuser: r.superuser,
       seed: r.seed,
       deleting: r.deleting,
+      otherCluster: r.otherCluster,
       object: r.object,
       aliases: r.aliases,
       directTeams: sorted(index.directTeams(r)),
@@ -92,6 +93,7 @@ function answers(index: PermissionIndex, seen: ReturnType<typeof namesSeen>): un
     roles: byName(index.listRoles()),
     teams: byName(index.listTeams()),
     bindings: byName(index.listBindings()),
+    bindingsNotInForce: index.bindingsNotInForce(),
     namespaces: byName(index.listNamespaces()),
     publicNamespaces: index.listPublicNamespaces(),
     nextExpiry: index.nextExpiry(now),
@@ -143,7 +145,7 @@ function answers(index: PermissionIndex, seen: ReturnType<typeof namesSeen>): un
     })),
     byBinding: seen.bindings.map((n) => {
       const b = index.compiledBinding(n);
-      return { n, object: index.getBinding(n) ?? null, compiled: b ? { role: b.role, subjects: b.subjects, scope: scopeText(b.scope), expiresAt: b.expiresAt, roleExists: b.roleCell.closure.length > 0 } : null };
+      return { n, object: index.getBinding(n) ?? null, notInForce: index.bindingNotInForce(n) ?? null, compiled: b ? { role: b.role, subjects: b.subjects, scope: scopeText(b.scope), expiresAt: b.expiresAt, roleExists: b.roleCell.closure.length > 0 } : null };
     }),
     scopes: index.listCompiledBindings().map((b) => [b.name, [undefined, ...seen.namespaces].map((ns) => index.scopeCovers(b.scope, ns))] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1)),
   };

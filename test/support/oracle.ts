@@ -7,7 +7,7 @@
 // property.test.ts) or of the peer benchmark's encoders (bench/peers/), which read this file too.
 //
 // Imports from src/ are types only; test/unit/authz/oracle-imports.test.ts checks that.
-import type { Namespace, PolicyRule, Role, RoleBinding, Team, User } from '../../src/api/types.js';
+import type { ClusterSelector, Namespace, PolicyRule, Role, RoleBinding, Team, User } from '../../src/api/types.js';
 import type { AccessRequest, Decision } from '../../src/authz/types.js';
 import type { PolicyConfig } from '../../src/config.js';
 
@@ -231,6 +231,41 @@ export function grantsPath(a: RefAtom, path: string, verb: string): boolean {
   return a.prefix ? path.startsWith(a.path) : path === a.path;
 }
 
+// ---------------------------------------------------------------- the fleet
+
+/** A cluster as the configuration names it (`cluster: {name, labels}`); name '' = not named. */
+export interface RefCluster {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * docs/design.md, "Fleet": whether an object whose spec.clusters is `sel` holds on `cluster`. Unset
+ * or with nothing in it: every cluster. Otherwise only a named cluster, selected by its name being
+ * listed, or by a non-empty label part (matchLabels and matchExpressions together, as a Kubernetes
+ * LabelSelector: every requirement holds; a missing label satisfies NotIn and DoesNotExist).
+ * Written here from the docs, not from src/fleet/cluster.ts.
+ */
+export function refHoldsOn(sel: ClusterSelector | undefined, cluster: RefCluster): boolean {
+  const names = sel?.names ?? [];
+  const requirements: { key: string; operator: string; values: readonly string[] }[] = [
+    ...Object.keys(sel?.matchLabels ?? {}).map((key) => ({ key, operator: 'In', values: [sel!.matchLabels![key]!] })),
+    ...(sel?.matchExpressions ?? []).map((e) => ({ key: e.key, operator: e.operator as string, values: e.values ?? [] })),
+  ];
+  if (names.length === 0 && requirements.length === 0) return true;
+  if (cluster.name === '') return false;
+  if (names.some((n) => n === cluster.name)) return true;
+  if (requirements.length === 0) return false;
+  const has = (key: string): boolean => Object.keys(cluster.labels).includes(key);
+  return requirements.every(({ key, operator, values }) => {
+    if (operator === 'In') return has(key) && values.includes(cluster.labels[key]!);
+    if (operator === 'NotIn') return !(has(key) && values.includes(cluster.labels[key]!));
+    if (operator === 'Exists') return has(key);
+    if (operator === 'DoesNotExist') return !has(key);
+    return false;
+  });
+}
+
 // ---------------------------------------------------------------- the decision order
 
 export interface RefWorld {
@@ -293,8 +328,9 @@ export function referenceDecide(w: RefWorld, cfg: PolicyConfig, r: AccessRequest
     const reg = (cfg.registration.mode === 'approval' || cfg.registration.mode === 'open') && r.resource?.verb === 'create' && r.resource.group === 'iam.gatehouse.dev' && r.resource.resource === 'users' && !r.resource.subresource;
     return reg ? { verdict: 'allow', code: 'registration' } : { verdict: 'noOpinion', code: 'unknownUser' };
   }
-  // 4. Inactive; 5. superusers.
-  const state = seed ? 'Active' : obj!.spec.state;
+  // 4. Inactive (a User limited to other clusters counts as Suspended here; seed admins never are); 5. superusers.
+  const here: RefCluster = cfg.cluster ?? { name: '', labels: {} };
+  const state = seed ? 'Active' : !refHoldsOn(obj!.spec.clusters, here) ? 'Suspended' : obj!.spec.state;
   if (state !== 'Active') return cfg.authorization.denyInactiveUsers ? { verdict: 'deny', code: 'inactive' } : { verdict: 'noOpinion', code: 'inactive' };
   if (seed || obj!.spec.superuser) return { verdict: 'allow', code: 'superuser' };
   // 6. Live bindings. A subject is the user by username or object name; system:masters never counts.
@@ -321,6 +357,7 @@ export function referenceDecide(w: RefWorld, cfg: PolicyConfig, r: AccessRequest
   };
   const ns = r.resource?.namespace;
   const live = w.bindings
+    .filter((b) => refHoldsOn(b.spec.clusters, here))
     .filter((b) => b.spec.expiresAt === undefined || Date.parse(b.spec.expiresAt) > now)
     .filter((b) => b.spec.subjects.some((s) => (s.kind === 'User' ? ids.has(s.name) : s.kind === 'Group' ? groups.includes(s.name) : inTeam(s.name))))
     .sort(byName);

@@ -161,6 +161,7 @@ user: {}
   "registration" $v.registration
   "authorization" $v.authorization
   "presets" $v.presets
+  "cluster" ($v.cluster | default dict)
   "server" $server
   "console" $console
   "operator" $operator -}}

@@ -664,6 +664,12 @@ async function start() {
   try {
     session = await api('/api/session');
     document.getElementById('whoami').textContent = session.user ? `signed in as ${session.user}` : `on ${session.server}`;
+    // Which cluster of a fleet this console answers for (issue 30); nothing for an unnamed cluster.
+    const cluster = document.getElementById('cluster');
+    if (session.cluster && session.cluster.name) {
+      cluster.textContent = `cluster ${session.cluster.title}`;
+      cluster.hidden = false;
+    }
   } catch {
     session = undefined;
   }

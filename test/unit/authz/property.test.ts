@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Namespace, Role, RoleBinding, Team, User, PolicyRule } from '../../../src/api/types.js';
+import type { ClusterSelector, LabelSelectorRequirement, Namespace, Role, RoleBinding, Team, User, PolicyRule } from '../../../src/api/types.js';
 import type { PolicyConfig } from '../../../src/config.js';
 import { PermissionIndex } from '../../../src/authz/index.js';
 import type { Change, World } from '../../../src/authz/index.js';
@@ -42,9 +42,35 @@ const TIMES = ['2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z', 'not-a-date'];
 const sub = <T>(xs: readonly T[]) => fc.subarray([...xs]);
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
+// The fleet (issue 30): spec.clusters on some Users and bindings, and a cluster identity (named or not).
+const CLUSTER_NAMES = ['c-eu', 'c-us', 'c-gpu'];
+const requirementArb: fc.Arbitrary<LabelSelectorRequirement> = fc.record({
+  key: fc.constantFrom('region', 'tier', 'gpu'),
+  operator: fc.constantFrom('In', 'NotIn', 'Exists', 'DoesNotExist') as fc.Arbitrary<LabelSelectorRequirement['operator']>,
+  values: sub(['eu', 'us', 'prod', 'h100']),
+}).map(({ key, operator, values }) => (operator === 'In' || operator === 'NotIn' ? { key, operator, values: values.length > 0 ? values : ['eu'] } : { key, operator }));
+const clustersArb: fc.Arbitrary<ClusterSelector | undefined> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constant({}) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ names: sub(CLUSTER_NAMES), matchLabels: fc.option(fc.record({ region: fc.constantFrom('eu', 'us') }), { nil: undefined }), matchExpressions: fc.array(requirementArb, { maxLength: 2 }) })
+      .map(({ names, matchLabels, matchExpressions }): ClusterSelector => ({ ...(names.length > 0 ? { names } : {}), ...(matchLabels ? { matchLabels } : {}), ...(matchExpressions.length > 0 ? { matchExpressions } : {}) })),
+  },
+);
+const withClusters = <T extends { spec: object }>(o: T, clusters: ClusterSelector | undefined): T => (clusters === undefined ? o : { ...o, spec: { ...o.spec, clusters } });
+const clusterIdentityArb = fc.constantFrom(
+  undefined,
+  { name: '', labels: {} },
+  { name: '', labels: { region: 'eu' } },
+  { name: 'c-eu', labels: { region: 'eu', tier: 'prod', gpu: 'h100' } },
+  { name: 'c-us', labels: { region: 'us' } },
+  { name: 'c-gpu', labels: {} },
+);
+
 const userArb = (name: string): fc.Arbitrary<User> =>
-  fc.record({ username: opt(fc.constantFrom(...USERS, 'x@e')), state: fc.constantFrom('Active', 'Active', 'Pending', 'Suspended', 'Rejected'), superuser: fc.constantFrom(false, false, false, true) }).map(
-    ({ username, state, superuser }) => ({ kind: 'User', metadata: { name }, spec: { ...(username ? { username } : {}), state: state as User['spec']['state'], superuser } }),
+  fc.record({ username: opt(fc.constantFrom(...USERS, 'x@e')), state: fc.constantFrom('Active', 'Active', 'Pending', 'Suspended', 'Rejected'), superuser: fc.constantFrom(false, false, false, true), clusters: clustersArb }).map(
+    ({ username, state, superuser, clusters }) => withClusters<User>({ kind: 'User', metadata: { name }, spec: { ...(username ? { username } : {}), state: state as User['spec']['state'], superuser } }, clusters),
   );
 const roleArb = (name: string): fc.Arbitrary<Role> =>
   // Sparse roles, so a decision often hangs on one permission (wide roles would hide mistakes).
@@ -60,11 +86,11 @@ const subjectArb = fc.oneof(
   fc.constantFrom(...GROUPS, 'system:masters').map((name) => ({ kind: 'Group' as const, name })),
 );
 const bindingArb = (name: string): fc.Arbitrary<RoleBinding> =>
-  fc.record({ role: fc.constantFrom(...ROLES, 'ghost'), subjects: fc.array(subjectArb, { maxLength: 3 }), scope: scopeArb, expiresAt: opt(fc.constantFrom(...TIMES)) }).map(({ expiresAt, ...spec }) => ({
+  fc.record({ role: fc.constantFrom(...ROLES, 'ghost'), subjects: fc.array(subjectArb, { maxLength: 3 }), scope: scopeArb, expiresAt: opt(fc.constantFrom(...TIMES)), clusters: clustersArb }).map(({ expiresAt, clusters, ...spec }) => withClusters({
     kind: 'RoleBinding',
     metadata: { name },
     spec: { ...spec, ...(expiresAt ? { expiresAt } : {}) },
-  }));
+  } as RoleBinding, clusters));
 const nsArb = (name: string): fc.Arbitrary<Namespace> =>
   fc.record({ team: opt(fc.constantFrom(...TEAMS)), owner: opt(fc.constantFrom(...USERS, 'x@e')), pub: fc.boolean() }).map(({ team, owner, pub }) => {
     const labels: Record<string, string> = {};
@@ -89,8 +115,9 @@ const configArb: fc.Arbitrary<PolicyConfig> = fc
     projects: fc.record({ ownerRole: opt(fc.constantFrom(...ROLES)), publicRole: opt(fc.constantFrom(...ROLES)) }),
     mode: fc.constantFrom('approval', 'open', 'closed'),
     deny: fc.boolean(),
+    cluster: clusterIdentityArb,
   })
-  .map(({ seed, defaults, projects, mode, deny }) => {
+  .map(({ seed, defaults, projects, mode, deny, cluster }) => {
     const strip = (o: Record<string, string | undefined>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
     return policy({
       seedAdmins: seed ? [{ username: 'u2' }] : [],
@@ -98,6 +125,7 @@ const configArb: fc.Arbitrary<PolicyConfig> = fc
       projects: strip(projects),
       registration: { mode },
       authorization: { denyInactiveUsers: deny, ignoreUsers: ['u1-ignored'], ignoreGroups: ['g-ignored'] },
+      ...(cluster ? { cluster } : {}),
     });
   });
 const requestArb: fc.Arbitrary<AccessRequest> = fc
@@ -234,6 +262,38 @@ describe('property: role matching (bitsets, includes, resourceNames, paths) agre
         }
       }),
       { numRuns: 500, seed },
+    ));
+  });
+});
+
+describe('property: spec.clusters (issue 30) agrees with the reference', () => {
+  // One user bound cluster-wide twice (b0 with a random spec.clusters, b1 without), the user itself
+  // with a random spec.clusters and maybe a superuser, on a random cluster identity: most
+  // decisions hang on whether the selectors hold here, which the random worlds above reach rarely.
+  it('on random selectors, cluster identities and roles', () => {
+    replayable(propertySeed(30), (seed) => fc.assert(
+      fc.property(clustersArb, clustersArb, clusterIdentityArb, fc.boolean(), some(ROLES, roleArb), fc.array(requestArb, { minLength: 5, maxLength: 20 }), (userSel, bindingSel, cluster, superuser, roles, requests) => {
+        const cfg = policy(cluster ? { cluster } : {});
+        const w: Required<World> = {
+          users: [withClusters<User>({ kind: 'User', metadata: { name: 'u9' }, spec: { state: 'Active', superuser } }, userSel)],
+          roles,
+          teams: [],
+          bindings: [
+            withClusters<RoleBinding>({ kind: 'RoleBinding', metadata: { name: 'b0' }, spec: { role: 'r0', subjects: [{ kind: 'User', name: 'u9' }], scope: { cluster: true } } }, bindingSel),
+            { kind: 'RoleBinding', metadata: { name: 'b1' }, spec: { role: 'r1', subjects: [{ kind: 'User', name: 'u9' }], scope: { cluster: true } } },
+          ],
+          namespaces: [],
+        };
+        const index = PermissionIndex.build(w, cfg, () => NOW);
+        // API discovery (/healthz) of an inactive user is left to RBAC, a step the reference leaves out.
+        for (const x of requests.filter((q) => q.nonResource?.path !== '/healthz')) {
+          const r: AccessRequest = { ...x, user: 'u9', groups: [] };
+          const d = decide(index, r);
+          const want = reference(w, cfg, r, NOW);
+          assert.deepEqual({ verdict: d.verdict, code: d.code, ...(d.grant?.binding ? { binding: d.grant.binding } : {}) }, want, `${JSON.stringify(r)} -> ${d.reason}`);
+        }
+      }),
+      { numRuns: 300, seed },
     ));
   });
 });

@@ -51,6 +51,25 @@ const cases: Array<{ why: string; obj: string; status: string; message?: RegExp 
     obj: '{metadata={generation=1},status={observedGeneration=1,conditions={{type="Ready",status="True",message="In effect"},{type="Active",status="True",reason="Active"}}}}',
     status: 'Healthy',
   },
+  // Issue 30: an object meant for other clusters is as Git says on this one.
+  {
+    why: 'a RoleBinding meant for another cluster is healthy',
+    obj: '{metadata={generation=1},status={observedGeneration=1,conditions={{type="Ready",status="True",reason="NotInForceHere",message="As written"},{type="InEffect",status="False",reason="OtherCluster",message="Not in force on cluster gpu-us-1"}}}}',
+    status: 'Healthy',
+    message: /^Not in force on this cluster as intended: Not in force on cluster gpu-us-1$/,
+  },
+  {
+    why: 'a Pending User meant for another cluster is not awaiting approval here',
+    obj: '{metadata={generation=1},status={observedGeneration=1,conditions={{type="Ready",status="True",reason="Reconciled"},{type="Active",status="False",reason="PendingApproval",message="Waiting"},{type="InEffect",status="False",reason="ClusterUnnamed",message="this cluster has no name"}}}}',
+    status: 'Healthy',
+    message: /^Not in force on this cluster as intended: this cluster has no name$/,
+  },
+  {
+    why: 'an Active User in force here is healthy',
+    obj: '{metadata={generation=1},status={observedGeneration=1,conditions={{type="Ready",status="True",message="In effect"},{type="Active",status="True",reason="Active"},{type="InEffect",status="True",reason="SelectedCluster"}}}}',
+    status: 'Healthy',
+    message: /^In effect$/,
+  },
   {
     why: 'a duplicate username is a fault',
     obj: '{metadata={generation=1},status={observedGeneration=1,conditions={{type="Ready",status="False",reason="DuplicateUsername",message="x"},{type="Active",status="True",reason="Active"}}}}',

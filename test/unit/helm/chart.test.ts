@@ -15,7 +15,7 @@ import { chartDir, helm, renderChart, repoRoot, RELEASE, NAMESPACE, type K8sObje
 // A rendered manifest read field by field; each assertion states the shape it expects.
 type Manifest = any;
 
-const PRODUCT_KEYS = ['logLevel', 'seedAdmins', 'defaults', 'projects', 'registration', 'authorization', 'presets'] as const;
+const PRODUCT_KEYS = ['logLevel', 'seedAdmins', 'defaults', 'projects', 'registration', 'authorization', 'presets', 'cluster'] as const;
 const FULLNAME = `${RELEASE}-gatehouse`;
 
 const values = yaml.load(readFileSync(path.join(chartDir(), 'values.yaml'), 'utf8')) as Record<string, unknown>;
@@ -96,6 +96,22 @@ test("values.schema.json describes the product keys exactly as the operator's CO
   assert.deepEqual(operator['watch'], CONFIG_SCHEMA.properties.operator.properties.watch);
 });
 
+test('fleet (issue 30): the cluster identity ConfigMap in kube-public: the operator writes that one name, every authenticated user reads it', async () => {
+  const r = await renderChart(['--set', 'cluster.name=gpu-eu-1', '--set', 'cluster.labels.region=eu']);
+  const writer = r.get<Manifest>('Role', `${FULLNAME}-cluster-identity`);
+  assert.equal(writer.metadata.namespace, 'kube-public');
+  assert.deepEqual(writer.rules, [
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: ['gatehouse-cluster'], verbs: ['get', 'update', 'patch'] },
+  ]);
+  assert.deepEqual(r.get<Manifest>('RoleBinding', `${FULLNAME}-cluster-identity`).subjects, [{ kind: 'ServiceAccount', name: FULLNAME, namespace: NAMESPACE }]);
+  const reader = r.get<Manifest>('Role', `${FULLNAME}-cluster-identity-reader`);
+  assert.deepEqual(reader.rules, [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['gatehouse-cluster'], verbs: ['get'] }]);
+  assert.deepEqual(r.get<Manifest>('RoleBinding', `${FULLNAME}-cluster-identity-reader`).subjects, [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:authenticated' }]);
+  const cfg = parseConfig(configOf(r), 'rendered config.yaml');
+  assert.deepEqual(cfg.cluster, { name: 'gpu-eu-1', labels: { region: 'eu' } });
+});
+
 test('the product keys of values.yaml are a valid operator configuration on their own (the local run reads them)', () => {
   const picked = Object.fromEntries(PRODUCT_KEYS.map((k) => [k, values[k]]));
   const cfg = parseConfig({ ...picked, server: values['server'], operator: values['operator'] }, 'values.yaml');
@@ -129,8 +145,12 @@ test('helm template renders every object the chart promises', async () => {
     `PodDisruptionBudget/${FULLNAME}`,
     `ResourceQuota/${FULLNAME}-critical-pods`,
     `Role/${FULLNAME}-certificates`,
+    `Role/${FULLNAME}-cluster-identity`,
+    `Role/${FULLNAME}-cluster-identity-reader`,
     `Role/${FULLNAME}-leader-election`,
     `RoleBinding/${FULLNAME}-certificates`,
+    `RoleBinding/${FULLNAME}-cluster-identity`,
+    `RoleBinding/${FULLNAME}-cluster-identity-reader`,
     `RoleBinding/${FULLNAME}-leader-election`,
     `Service/${FULLNAME}`,
     `ServiceAccount/${FULLNAME}`,
