@@ -274,6 +274,9 @@ test('a flag that is a string in one command and a boolean in another: each comm
     assert.deepEqual(req.parsed.positionals, ['researcher']);
     assert.equal(req.parsed.values['cluster'], true);
   }
+  // Before a command word it must not swallow that word either: `request --cluster list` names
+  // `request list` (which has no --cluster), as it did before can-i had a string --cluster.
+  assert.throws(() => resolve(['request', '--cluster', 'list'], COMMANDS), /--cluster.*request list --help/);
   const can = resolve(['can-i', '--cluster', 'eu-1', 'get', 'pods'], COMMANDS);
   assert.equal(can.kind, 'command');
   if (can.kind === 'command') {
