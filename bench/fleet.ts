@@ -6,7 +6,7 @@
 // What each context points at: one real control plane (etcd + kube-apiserver 1.20 with the whole of
 // Gatehouse: test/support/stack.ts), each context through its own loopback TCP proxy
 // (test/support/tcp-proxy.ts) that holds every server-to-client chunk DELAY_MS before passing it on,
-// to stand for a cluster that far away (default 20 ms; 0: no delay). So the contexts differ in
+// to stand for a cluster that far away (default 50 ms, about a round trip between regions; 0: no delay). So the contexts differ in
 // name and port, not in their API server: the figures are the fan-out's, and the API server's
 // own work is shared by all of them (a real fleet has one API server per cluster, so the parallel
 // figure here is if anything pessimistic).
@@ -29,7 +29,7 @@ import { DEFAULT_MAX_PARALLEL } from '../src/cli/fleet.js';
 
 const ROUNDS = Number(process.argv[2] ?? 10);
 const CONTEXTS = Number(process.argv[3] ?? 20);
-const DELAY_MS = Number(process.argv[4] ?? 20);
+const DELAY_MS = Number(process.argv[4] ?? 50);
 const NS = 'team-a';
 
 function percentile(sorted: readonly number[], p: number): number {
