@@ -6,10 +6,10 @@
 // What each context points at: one real control plane (etcd + kube-apiserver 1.20 with the whole of
 // Gatehouse: test/support/stack.ts), each context through its own loopback TCP proxy
 // (test/support/tcp-proxy.ts) that holds every server-to-client chunk DELAY_MS before passing it on,
-// to stand for a cluster that far away (default 50 ms, about a round trip between regions; 0: no delay). So the contexts differ in
-// name and port, not in their API server: the figures are the fan-out's, and the API server's
-// own work is shared by all of them (a real fleet has one API server per cluster, so the parallel
-// figure here is if anything pessimistic).
+// to stand for a cluster that far away (default 50 ms, about a round trip between regions; 0: no
+// delay). So the contexts differ in name and port, not in their API server: the figures are the
+// fan-out's, and the API server's own work is shared by all of them (a real fleet has one API
+// server per cluster, so the parallel figure here is if anything pessimistic).
 //
 // Timed: the plugin's run() in this process (the same code main.ts calls; node's start-up is the
 // same for both modes and left out), from argv to exit code, a new kubeconfig client per context
