@@ -45,8 +45,14 @@ export interface Parsed<Ctx> {
 /** What argv asked for: a command, or help for a prefix of the table (`user --help`, bare `role`). */
 export type Resolution<Ctx> = { kind: 'command'; parsed: Parsed<Ctx> } | { kind: 'help'; prefix: string[]; command?: CommandSpec<Ctx> };
 
-function takesValue(name: string, table: ReadonlyArray<CommandSpec<unknown>>): boolean {
-  const all = [GLOBAL_OPTIONS, ...table.map((c) => c.options)];
+/**
+ * Whether a flag takes the next token as its value, judged by the commands the words so far may
+ * still name: a flag can be a string in one command and a boolean in another (`request --cluster`
+ * vs `can-i --cluster NAME`), and only the command's own kind may swallow a word.
+ */
+function takesValue(name: string, table: ReadonlyArray<CommandSpec<unknown>>, words: readonly string[] = []): boolean {
+  const candidates = table.filter((c) => words.every((w, i) => i >= c.path.length || c.path[i] === w));
+  const all = [GLOBAL_OPTIONS, ...(candidates.length ? candidates : table).map((c) => c.options)];
   for (const opts of all) {
     for (const [long, spec] of Object.entries(opts)) {
       if ((name === `--${long}` || (spec.short && name === `-${spec.short}`)) && spec.type === 'string') return true;
@@ -62,7 +68,7 @@ export function resolve<Ctx>(argv: readonly string[], table: ReadonlyArray<Comma
     const tok = argv[i] ?? '';
     if (tok === '--') break;
     if (tok.startsWith('-') && tok !== '-') {
-      if (!tok.includes('=') && takesValue(tok, table as ReadonlyArray<CommandSpec<unknown>>)) i++;
+      if (!tok.includes('=') && takesValue(tok, table as ReadonlyArray<CommandSpec<unknown>>, words.map((w) => w.word))) i++;
       continue;
     }
     words.push({ index: i, word: tok });

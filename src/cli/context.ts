@@ -6,7 +6,7 @@ import { usageError } from '../client/errors.js';
 import { findObject, NOUN, updateWithRetry, type SpecChange, type Update } from '../client/edits.js';
 import type { OutputFormat } from './format.js';
 import { forDisplay, render } from './format.js';
-import type { GatehouseClient, ObjectOf } from '../client/kube.js';
+import type { GatehouseClient, KubeContextInfo, ObjectOf } from '../client/kube.js';
 import type { PostToken } from './login.js';
 
 export interface Context {
@@ -28,6 +28,10 @@ export interface Context {
   /** POSTs a Gatehouse token to the proxy (activate, rotate). */
   postToken: PostToken;
   sleep(ms: number): Promise<void>;
+  /** The kubeconfig's contexts (`--contexts`, `--all-contexts`; issue 30). */
+  kubeContexts?(): KubeContextInfo[];
+  /** A client for one kubeconfig context, with the same kubeconfig and impersonation as client(). */
+  clientFor?(context: string): GatehouseClient;
 }
 
 export function str(ctx: Context, name: string): string | undefined {

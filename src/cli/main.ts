@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { postToken } from './login.js';
 import { run } from './run.js';
-import { createKubeClient } from '../client/kube.js';
+import { createKubeClient, listKubeContexts } from '../client/kube.js';
 
 const code = await run(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
@@ -22,6 +22,7 @@ const code = await run(process.argv.slice(2), {
     }
   },
   makeClient: createKubeClient,
+  listContexts: listKubeContexts,
   writeFile: (file, text) => {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, text, { mode: 0o600 });
@@ -30,3 +31,8 @@ const code = await run(process.argv.slice(2), {
   postToken,
 });
 process.exitCode = code;
+// A cluster that timed out in a fleet question (--cluster-timeout) may still hold a socket open;
+// its answer is no longer wanted. Exit once the output is written instead of waiting for it
+// (unref: when nothing is left open the process ends on its own, sooner). stdout and stderr are
+// synchronous for files and pipes on Linux, so nothing printed is lost.
+if (process.argv.some((a) => a === '--all-contexts' || a === '--contexts' || a.startsWith('--contexts='))) setTimeout(() => process.exit(code), 200).unref();

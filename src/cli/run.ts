@@ -6,7 +6,7 @@ import { usageError } from '../client/errors.js';
 import { EXIT, exitCodeOf } from './errors.js';
 import { errorMessage } from '../errors.js';
 import { escapeControls, type OutputFormat } from './format.js';
-import type { ConnectionOptions, GatehouseClient } from '../client/kube.js';
+import type { ConnectionOptions, GatehouseClient, KubeContextInfo } from '../client/kube.js';
 import type { PostToken } from './login.js';
 import { credentialCommands } from './commands/credentials.js';
 import { userCommands } from './commands/users.js';
@@ -31,6 +31,8 @@ export interface CliDeps {
   writeFile?(file: string, text: string): void;
   defaultKubeconfig?(): string;
   postToken?: PostToken;
+  /** The kubeconfig's contexts (fleet questions, issue 30); absent: `--contexts` is not available. */
+  listContexts?(opts: Pick<ConnectionOptions, 'kubeconfig'>): KubeContextInfo[];
 }
 
 function unavailable(what: string): never {
@@ -42,6 +44,9 @@ export const EXIT_CODES_HELP = `Exit codes:
   1   can-i, explain: not allowed; lint: an error found; test: an expectation failed; diff: access changed (with --exit-code)
   2   usage error (unknown command or flag, bad value, unreadable --config or kubeconfig)
   3   the API server refused or failed (forbidden, not found, CRDs not installed, unreachable)
+With --contexts/--all-contexts (can-i, explain, who-can, user show): 0 every cluster answered (yes; user show: found),
+  1 every cluster answered and one said no (user show: not found), 3 one cluster could not be asked (unreachable,
+  timed out, refused the plugin's reads): never counted as a no
 `;
 
 export const COMMANDS: ReadonlyArray<CommandSpec<Context>> = [...userCommands, ...roleCommands, ...teamCommands, ...permissionCommands, ...accessCommands, ...credentialCommands, ...consoleCommands, ...policyCommands, ...reviewCommands, ...requestCommands];
@@ -87,6 +92,8 @@ export async function run(argv: readonly string[], rawDeps: CliDeps): Promise<nu
       defaultKubeconfig: deps.defaultKubeconfig ?? (() => unavailable('a default kubeconfig')),
       postToken: deps.postToken ?? (() => unavailable('the network')),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      ...(deps.listContexts ? { kubeContexts: () => deps.listContexts!(conn) } : {}),
+      clientFor: (context) => deps.makeClient({ ...conn, context }),
     };
     return await command.run(ctx);
   } catch (err) {

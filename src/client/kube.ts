@@ -86,8 +86,16 @@ export interface ConnectionOptions {
   asGroups?: readonly string[];
 }
 
-/** KUBECONFIG (a path list, merged) or ~/.kube/config, unless --kubeconfig names one file; then --context. */
-export function loadKubeConfig(opts: ConnectionOptions): KubeConfig {
+/** One context of a kubeconfig, as `--contexts` / `--all-contexts` (issue 30) see it. */
+export interface KubeContextInfo {
+  name: string;
+  /** The kubeconfig's name for the context's cluster entry (not the cluster's own name). */
+  cluster: string;
+  server: string;
+  namespace?: string;
+}
+
+function readKubeConfig(opts: Pick<ConnectionOptions, 'kubeconfig'>): KubeConfig {
   const kc = new KubeConfig();
   try {
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
@@ -95,6 +103,23 @@ export function loadKubeConfig(opts: ConnectionOptions): KubeConfig {
   } catch (err) {
     throw usageError(`cannot load kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ''}: ${(err as Error).message}`);
   }
+  return kc;
+}
+
+/** The kubeconfig's contexts in its own order (KUBECONFIG's files merged, or --kubeconfig's one file). */
+export function listKubeContexts(opts: Pick<ConnectionOptions, 'kubeconfig'>): KubeContextInfo[] {
+  const kc = readKubeConfig(opts);
+  return kc.getContexts().map((c) => ({
+    name: c.name,
+    cluster: c.cluster,
+    server: kc.getCluster(c.cluster)?.server ?? '<unknown>',
+    ...(c.namespace ? { namespace: c.namespace } : {}),
+  }));
+}
+
+/** KUBECONFIG (a path list, merged) or ~/.kube/config, unless --kubeconfig names one file; then --context. */
+export function loadKubeConfig(opts: ConnectionOptions): KubeConfig {
+  const kc = readKubeConfig(opts);
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {
       const known = kc.getContexts().map((c) => c.name);

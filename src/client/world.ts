@@ -10,6 +10,7 @@ import { loadConfig, parseConfig, type PolicyConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { ClientError, usageError } from './errors.js';
 import type { GatehouseClient } from './kube.js';
+import { describeCluster } from '../fleet/identity.js';
 
 /** What the caller could not list, with the API server's reason; the answer may then miss something. */
 export interface Unreadable {
@@ -178,8 +179,10 @@ export async function withOwnUser(client: GatehouseClient, snap: Snapshot, user:
 
 export function sourceLine(s: Snapshot): string {
   const c = s.counts;
-  if (s.files !== undefined) return `decided from files, no cluster contacted (${s.files}: ${c.users} users, ${c.roles} roles, ${c.teams} teams, ${c.rolebindings} role assignments, ${c.namespaces} namespaces; ${s.config})`;
-  return `decided locally from the objects you can list (${c.users} users, ${c.roles} roles, ${c.teams} teams, ${c.rolebindings} role assignments, ${c.namespaces} namespaces; ${s.config}); the operator was not asked`;
+  // Issue 30: the cluster the objects were held as (its spec.clusters rule), when one is named.
+  const cluster = s.index.config.cluster?.name ? `; as cluster ${describeCluster(s.index.config.cluster)}` : '';
+  if (s.files !== undefined) return `decided from files, no cluster contacted (${s.files}: ${c.users} users, ${c.roles} roles, ${c.teams} teams, ${c.rolebindings} role assignments, ${c.namespaces} namespaces; ${s.config}${cluster})`;
+  return `decided locally from the objects you can list (${c.users} users, ${c.roles} roles, ${c.teams} teams, ${c.rolebindings} role assignments, ${c.namespaces} namespaces; ${s.config}${cluster}); the operator was not asked`;
 }
 
 export function warnings(s: Snapshot): string[] {

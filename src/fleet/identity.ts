@@ -1,8 +1,10 @@
 // How this cluster and "not in force here" read in answers, status and probes (issue 30). Pure text
 // over src/fleet/cluster.ts: decide()'s reason for a user limited to other clusters, the InEffect
 // condition of a RoleBinding or User, /readyz and the console's header all word it the same way.
+// Also the one reader of a cluster identity written as data (the `cluster:` of the chart's values, of
+// an expectations file or one of its cases): every place accepts the same shapes.
 import type { ClusterSelector } from '../api/types.js';
-import { describeSelector, UNNAMED_CLUSTER, type ClusterIdentity } from './cluster.js';
+import { ClusterLabelsError, describeSelector, parseClusterLabels, UNNAMED_CLUSTER, type ClusterIdentity } from './cluster.js';
 
 /** The cluster a configuration describes; no `cluster` (or an old caller): UNNAMED_CLUSTER. */
 export function clusterOf(config: { readonly cluster?: ClusterIdentity | undefined }): ClusterIdentity {
@@ -60,4 +62,71 @@ export const CLUSTER_IDENTITY_CONFIGMAP = Object.freeze({ namespace: 'kube-publi
 /** The ConfigMap's data for `cluster`. */
 export function clusterIdentityData(cluster: ClusterIdentity): { name: string; labels: string } {
   return { name: cluster.name, labels: formatClusterLabels(cluster.labels) };
+}
+
+/** A `cluster:` that is not a name or `{name, labels}`. */
+export class ClusterIdentityError extends Error {
+  readonly code = 'GH_CLUSTER_IDENTITY';
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A cluster name as `--cluster` and `cluster.name` take it: non-empty, no spaces or commas. */
+export function clusterNameProblem(name: string): string | undefined {
+  if (name === '') return 'is empty';
+  if (/[\s,]/.test(name)) return 'has a space or a comma';
+  return undefined;
+}
+
+/**
+ * `eu-1` (a name, no labels) or `{name: eu-1, labels: {region: eu}}`; labels may also be written
+ * `region=eu,tier=prod`. Label values that YAML read as numbers or booleans are taken as written
+ * (`tier: 1` is `"1"`), as Helm renders them. `where` starts every message.
+ */
+export function parseClusterIdentity(raw: unknown, where: string): ClusterIdentity {
+  if (typeof raw === 'string') {
+    const p = clusterNameProblem(raw);
+    if (p) throw new ClusterIdentityError(`${where}: the cluster name ${p}`);
+    return { name: raw, labels: {} };
+  }
+  if (!isRecord(raw)) throw new ClusterIdentityError(`${where}: write a cluster name, or {name: NAME, labels: {KEY: VALUE}}`);
+  for (const k of Object.keys(raw)) if (k !== 'name' && k !== 'labels') throw new ClusterIdentityError(`${where}: unknown key ${JSON.stringify(k)} (use name, labels)`);
+  const name = raw['name'];
+  if (typeof name !== 'string') throw new ClusterIdentityError(`${where}.name: must be a string`);
+  const p = clusterNameProblem(name);
+  if (p) throw new ClusterIdentityError(`${where}.name: ${p}`);
+  const rawLabels = raw['labels'];
+  let labels: Record<string, string> = {};
+  if (typeof rawLabels === 'string') {
+    try {
+      labels = parseClusterLabels(rawLabels);
+    } catch (err) {
+      if (err instanceof ClusterLabelsError) throw new ClusterIdentityError(`${where}.labels: ${err.message}`);
+      throw err;
+    }
+  } else if (isRecord(rawLabels)) {
+    for (const [k, v] of Object.entries(rawLabels)) {
+      if (k === '') throw new ClusterIdentityError(`${where}.labels: an empty key`);
+      if (typeof v === 'string') labels[k] = v;
+      else if (typeof v === 'number' || typeof v === 'boolean') labels[k] = String(v);
+      else throw new ClusterIdentityError(`${where}.labels.${k}: must be a string`);
+    }
+  } else if (rawLabels !== undefined && rawLabels !== null) {
+    throw new ClusterIdentityError(`${where}.labels: a mapping (region: eu) or k=v,k2=v2`);
+  }
+  return { name, labels };
+}
+
+/** `eu-1 (region=eu, tier=prod)`, `eu-1`: for source lines and test names. */
+export function describeCluster(c: ClusterIdentity): string {
+  const labels = Object.entries(c.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
+  return `${c.name || '<unnamed>'}${labels.length ? ` (${labels.join(', ')})` : ''}`;
+}
+
+/** A key that is equal for equal identities (label order aside): one index per distinct cluster. */
+export function clusterKey(c: ClusterIdentity | undefined): string {
+  if (!c) return '';
+  return JSON.stringify([c.name, Object.entries(c.labels).sort(([a], [b]) => a.localeCompare(b))]);
 }

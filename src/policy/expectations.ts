@@ -10,6 +10,8 @@ import { accessRequest, resolveUsername } from '../client/access.js';
 import { describeRequest, parseTarget, type Target } from '../client/target.js';
 import { lint, formatMessage, type LintMessage } from './lint.js';
 import type { PolicySet } from './sources.js';
+import type { ClusterIdentity } from '../fleet/cluster.js';
+import { ClusterIdentityError, clusterKey, describeCluster, parseClusterIdentity } from '../fleet/identity.js';
 
 /** One expectation as written; exactly one of can, who-can, lint. */
 export interface Expectation {
@@ -24,6 +26,8 @@ export interface Expectation {
   /** can: yes|no; who-can: a list (exactly these) or {includes, excludes}; lint: see LintExpect. */
   expect: unknown;
   lint?: LintExpect;
+  /** The cluster this case is asked on (issue 30); unset: the file's, --cluster's or the values'. */
+  cluster?: ClusterIdentity;
 }
 
 /** `lint: clean` (no errors), or counts and rules: `{errors: 0, warnings: 2, rules: [permission-syntax]}`. */
@@ -39,6 +43,8 @@ export interface ExpectationFile {
   from: string[];
   /** Values files, merged in order (as helm -f). */
   values: string[];
+  /** `cluster: {name, labels}` for every case that names none (issue 30). */
+  cluster?: ClusterIdentity;
   tests: Expectation[];
 }
 
@@ -72,10 +78,11 @@ export function parseExpectations(text: string, file: string): ExpectationFile {
   if (!isRecord(top) || !Array.isArray(top['tests'])) throw usageError(`${file}: expected a list of expectations, or a mapping with tests: [...]`);
   const from = strList(top['from'], `${file}: from`);
   const values = strList(top['values'], `${file}: values`);
+  const fileCluster = clusterField(top['cluster'], `${file}: cluster`);
   const tests = top['tests'].map((t, i): Expectation => {
     const at = `${file}: tests[${i}]`;
     if (!isRecord(t)) throw usageError(`${at}: must be a mapping`);
-    const known = new Set(['name', 'as', 'groups', 'can', 'who-can', 'namespace', 'subresource', 'expect', 'lint']);
+    const known = new Set(['name', 'as', 'groups', 'can', 'who-can', 'namespace', 'subresource', 'expect', 'lint', 'cluster']);
     for (const k of Object.keys(t)) if (!known.has(k)) throw usageError(`${at}: unknown key ${JSON.stringify(k)} (use ${[...known].join(', ')})`);
     const kinds = ['can', 'who-can', 'lint'].filter((k) => t[k] !== undefined);
     if (kinds.length !== 1) throw usageError(`${at}: give exactly one of can (with as), who-can, lint`);
@@ -86,6 +93,10 @@ export function parseExpectations(text: string, file: string): ExpectationFile {
       return v;
     };
     const e: Expectation = { name: '', expect: t['expect'] };
+    const cluster = clusterField(t['cluster'], `${at}: cluster`);
+    if (cluster) e.cluster = cluster;
+    // Default names say the cluster, so the same question on two clusters reads as two cases.
+    const on = cluster ? ` on cluster ${cluster.name}` : '';
     const ns = str('namespace');
     if (ns) e.namespace = ns;
     const sub = str('subresource');
@@ -100,11 +111,11 @@ export function parseExpectations(text: string, file: string): ExpectationFile {
       const ex = e.expect === true ? 'yes' : e.expect === false ? 'no' : e.expect;
       if (ex !== 'yes' && ex !== 'no') throw usageError(`${at}: expect must be yes or no`);
       e.expect = ex;
-      e.name = str('name') ?? `${as} can ${e.can}${ns ? ` in ${ns}` : ''}: ${ex}`;
+      e.name = str('name') ?? `${as} can ${e.can}${ns ? ` in ${ns}` : ''}${on}: ${ex}`;
     } else if (t['who-can'] !== undefined) {
       e.whoCan = str('who-can') as string;
       if (!Array.isArray(e.expect) && !isRecord(e.expect)) throw usageError(`${at}: expect must be a list of subjects (exactly these) or {includes: [...], excludes: [...]}`);
-      e.name = str('name') ?? `who can ${e.whoCan}${ns ? ` in ${ns}` : ''}`;
+      e.name = str('name') ?? `who can ${e.whoCan}${ns ? ` in ${ns}` : ''}${on}`;
     } else {
       const l = t['lint'];
       if (l === 'clean') e.lint = { errors: 0 };
@@ -118,11 +129,40 @@ export function parseExpectations(text: string, file: string): ExpectationFile {
         if (l['rules'] !== undefined) le.rules = strList(l['rules'], `${at}: lint.rules`);
         e.lint = le;
       } else throw usageError(`${at}: lint must be clean or {errors, warnings, rules}`);
-      e.name = str('name') ?? `lint ${l === 'clean' ? 'clean' : JSON.stringify(l)}`;
+      e.name = str('name') ?? `lint ${l === 'clean' ? 'clean' : JSON.stringify(l)}${on}`;
     }
     return e;
   });
-  return { from, values, tests };
+  return { from, values, ...(fileCluster ? { cluster: fileCluster } : {}), tests };
+}
+
+/** `cluster:` of a file or a case: a name or {name, labels}; absent: undefined. */
+function clusterField(raw: unknown, where: string): ClusterIdentity | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  try {
+    return parseClusterIdentity(raw, where);
+  } catch (err) {
+    if (err instanceof ClusterIdentityError) throw usageError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * The permission index a case is asked over: the set's, as the case's cluster holds it. Cached
+ * per distinct cluster, so a file of a hundred cases on three clusters builds three indexes.
+ */
+export function indexCache(set: PolicySet, now: number): (cluster: ClusterIdentity | undefined) => PermissionIndex {
+  const cache = new Map<string, PermissionIndex>();
+  return (cluster) => {
+    const effective = cluster ?? set.config.cluster;
+    const key = clusterKey(effective);
+    let index = cache.get(key);
+    if (!index) {
+      index = PermissionIndex.build(set.world, effective ? { ...set.config, cluster: effective } : set.config, () => now);
+      cache.set(key, index);
+    }
+    return index;
+  };
 }
 
 function target(words: string, e: Expectation): Target {
@@ -136,17 +176,24 @@ export function subjectText(e: WhoCanEntry): string {
   return e.subject.kind === 'AllActiveUsers' ? 'AllActiveUsers' : `${e.subject.kind} ${e.subject.name}`;
 }
 
+/**
+ * Runs each case over the set as its cluster holds it: the case's `cluster`, else the set's
+ * configuration's (--cluster, the file's `cluster:` or the values'; see the CLI's test command).
+ */
 export function runExpectations(tests: readonly Expectation[], set: PolicySet, now: number): TestResult[] {
-  const index = PermissionIndex.build(set.world, set.config, () => now);
-  let lintCache: LintMessage[] | undefined;
+  const indexFor = indexCache(set, now);
+  const lintCache = new Map<string, LintMessage[]>();
   return tests.map((e): TestResult => {
     try {
+      const index = indexFor(e.cluster);
+      const where = e.cluster ?? set.config.cluster;
+      const onCluster = where ? ` [cluster ${describeCluster(where)}]` : '';
       if (e.can !== undefined) {
         const t = target(e.can, e);
         const req = resolveUsername(index, accessRequest({ user: e.as ?? '', groups: e.groups ?? [] }, t)).req;
         const d = decide(index, req, { now, explain: true });
         const got = d.verdict === 'allow' ? 'yes' : 'no';
-        return { name: e.name, passed: got === e.expect, detail: `expected ${String(e.expect)}, got ${got}: ${d.reason} (${d.code})` };
+        return { name: e.name, passed: got === e.expect, detail: `expected ${String(e.expect)}, got ${got}: ${d.reason} (${d.code})${onCluster}` };
       }
       if (e.whoCan !== undefined) {
         const t = target(e.whoCan, e);
@@ -156,19 +203,24 @@ export function runExpectations(tests: readonly Expectation[], set: PolicySet, n
           const want = [...new Set(e.expect.map(String))].sort();
           const missing = want.filter((w) => !has.has(w));
           const extra = got.filter((g) => !want.includes(g));
-          return { name: e.name, passed: missing.length === 0 && extra.length === 0, detail: `who may ${describeRequest(t)}: ${got.join(', ') || 'nobody'}${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; not expected ${extra.join(', ')}` : ''}` };
+          return { name: e.name, passed: missing.length === 0 && extra.length === 0, detail: `who may ${describeRequest(t)}: ${got.join(', ') || 'nobody'}${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; not expected ${extra.join(', ')}` : ''}${onCluster}` };
         }
         const ex = e.expect as Record<string, unknown>;
         const inc = strList(ex['includes'], `${e.name}: includes`);
         const exc = strList(ex['excludes'], `${e.name}: excludes`);
         const missing = inc.filter((w) => !has.has(w));
         const present = exc.filter((w) => has.has(w));
-        return { name: e.name, passed: missing.length === 0 && present.length === 0, detail: `who may ${describeRequest(t)}: ${got.join(', ') || 'nobody'}${missing.length ? `; missing ${missing.join(', ')}` : ''}${present.length ? `; should not be there: ${present.join(', ')}` : ''}` };
+        return { name: e.name, passed: missing.length === 0 && present.length === 0, detail: `who may ${describeRequest(t)}: ${got.join(', ') || 'nobody'}${missing.length ? `; missing ${missing.join(', ')}` : ''}${present.length ? `; should not be there: ${present.join(', ')}` : ''}${onCluster}` };
       }
       const l = e.lint ?? {};
-      lintCache ??= lint(set, { now });
-      const errors = lintCache.filter((m) => m.severity === 'error');
-      const warnings = lintCache.filter((m) => m.severity === 'warning');
+      const key = clusterKey(where);
+      let messages = lintCache.get(key);
+      if (!messages) {
+        messages = lint(e.cluster ? { ...set, config: { ...set.config, cluster: e.cluster } } : set, { now });
+        lintCache.set(key, messages);
+      }
+      const errors = messages.filter((m) => m.severity === 'error');
+      const warnings = messages.filter((m) => m.severity === 'warning');
       const problems: string[] = [];
       if (l.errors !== undefined && errors.length !== l.errors) problems.push(`${errors.length} errors, expected ${l.errors}`);
       if (l.warnings !== undefined && warnings.length !== l.warnings) problems.push(`${warnings.length} warnings, expected ${l.warnings}`);

@@ -15,6 +15,8 @@ import { usageError } from '../client/errors.js';
 import type { AdmissionKind } from '../admission/types.js';
 import type { Manifest } from '../client/world.js';
 import { schemaErrors } from './schema.js';
+import { ClusterIdentityError, parseClusterIdentity } from '../fleet/identity.js';
+import { clusterIdentityProblems } from '../fleet/validate.js';
 import type { GatehouseKind } from '../api/types.js';
 
 /** What reading PATHs needs from the process (main.ts gives the real one; tests a map). */
@@ -157,14 +159,34 @@ export function valuesConfig(layers: ReadonlyArray<{ text: string; source: strin
   };
   let merged: Record<string, unknown> = {};
   for (const l of layers) merged = helmMerge(merged, read(l.text, l.source));
+  // `cluster: {name, labels}` (issue 30): who the cluster these values are for is; the offline
+  // answers hold the objects as that cluster would.
+  const rawCluster = merged['cluster'];
   merged = Object.fromEntries(POLICY_KEYS.filter((k) => merged[k] !== undefined).map((k) => [k, merged[k]]));
   const source = layers.map((l) => l.source).join(' + ');
+  let config: GatehouseConfig;
   try {
-    return parseConfig(merged, source);
+    config = parseConfig(merged, source);
   } catch (err) {
     if (err instanceof ConfigError) throw usageError(`--values: ${err.message}`);
     throw err;
   }
+  // The chart's values are not among POLICY_KEYS' verbatim copies: parseConfig saw none, so its
+  // cluster is the unnamed default, and the values' own is read here.
+  if (rawCluster === undefined || rawCluster === null) return config;
+  // The chart's default `cluster: {name: ""}` names no cluster: as if unset (UNNAMED_CLUSTER).
+  if (isRecord(rawCluster) && (rawCluster['name'] === undefined || rawCluster['name'] === null || rawCluster['name'] === '')) return config;
+  let cluster;
+  try {
+    cluster = parseClusterIdentity(rawCluster, `--values ${source}: cluster`);
+    // The operator's own rules for its identity (a DNS-1123 name, label syntax): what it would refuse to start with is refused here.
+    const problems = clusterIdentityProblems(cluster);
+    if (problems.length > 0) throw new ClusterIdentityError(`--values ${source}: cluster: ${problems.join('; ')}`);
+  } catch (err) {
+    if (err instanceof ClusterIdentityError) throw usageError(err.message);
+    throw err;
+  }
+  return { ...config, cluster };
 }
 
 /**

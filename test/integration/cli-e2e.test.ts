@@ -4,7 +4,10 @@
 // and the admission webhook refuses it, and the CLI prints that denial and exits 3.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { closedPort, writeFleetKubeconfig } from '../support/fleet-kubeconfig.js';
 import type { Stack } from '../support/stack.js';
 import { startWithWorld, world } from '../support/world.js';
 import { runCli, pluginDir, runKubectlPlugin } from '../support/cli.js';
@@ -84,4 +87,40 @@ test('user activate: refused for a holder of users:patch without users:approve, 
   assert.match(res.stdout, /user dave activated: state Pending -> Active/);
   assert.equal((await getJson(stack, 'ghuser/dave')).spec['state'], 'Active');
   await userIs(stack, 'dave', 'Active');
+});
+
+test('can-i --all-contexts (issue 30): the live cluster under two names answers twice, a closed port is unreachable, exit 3', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-fleet-'));
+  try {
+    const kubeconfig = path.join(dir, 'fleet.kubeconfig');
+    await writeFleetKubeconfig(stack.cp.kubeconfigPath, kubeconfig, [
+      { name: 'one', server: stack.cp.url },
+      { name: 'two', server: stack.cp.url },
+      { name: 'nowhere', server: `https://127.0.0.1:${await closedPort()}` },
+    ]);
+    // bob holds users:patch cluster-wide: yes on both names of the live cluster.
+    const yes = await runCli(['can-i', 'patch', 'ghuser/alice', '--as', 'bob', '--all-contexts', '--ask-apiserver', '-o', 'json'], { kubeconfig });
+    assert.equal(yes.code, 3, `exit ${yes.code}\n${yes.stdout}\n${yes.stderr}`);
+    const doc = JSON.parse(yes.stdout) as { exitCode: number; clusters: Array<{ context: string; status: string; answer?: string; error?: string; result?: { gatehouse: { verdict: string }; apiserver?: { allowed: boolean } } }> };
+    assert.equal(doc.exitCode, 3);
+    assert.deepEqual(doc.clusters.map((c) => [c.context, c.status, c.answer ?? null]), [['one', 'answered', 'yes'], ['two', 'answered', 'yes'], ['nowhere', 'unreachable', null]]);
+    // Each answer agrees with the cluster's own (the API server's SubjectAccessReview, through Gatehouse's webhook).
+    for (const c of doc.clusters.slice(0, 2)) {
+      assert.equal(c.result?.gatehouse.verdict, 'allow');
+      assert.equal(c.result?.apiserver?.allowed, true);
+    }
+    assert.match(doc.clusters[2]?.error ?? '', /cannot reach the API server at https:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+    // alice holds nothing: "no" on both, but the unreachable one keeps the exit code 3, never 1.
+    const no = await runCli(['can-i', 'patch', 'ghuser/bob', '--as', 'alice', '--all-contexts'], { kubeconfig });
+    assert.equal(no.code, 3, `exit ${no.code}\n${no.stdout}\n${no.stderr}`);
+    assert.match(no.stdout, /^one\s+cluster-one\*\s+no\s+gatehouse: /m);
+    assert.match(no.stdout, /^two\s+cluster-two\*\s+no\s+gatehouse: /m);
+    assert.match(no.stdout, /^nowhere\s+cluster-nowhere\*\s+unreachable\s+cannot reach the API server/m);
+    assert.match(no.stdout, /3 contexts: 2 answered \(2 no\), 1 unreachable/);
+    // Without the dead context: every cluster answered yes, exit 0.
+    const both = await runCli(['can-i', 'patch', 'ghuser/alice', '--as', 'bob', '--contexts', 'one,two'], { kubeconfig });
+    assert.equal(both.code, 0, `exit ${both.code}\n${both.stdout}\n${both.stderr}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -2,18 +2,21 @@
 // queries the operator itself uses; optionally compared with the API server's own answer.
 import { whoCan } from '../../authz/queries.js';
 import { decide } from '../../authz/decide.js';
-import type { AccessRequest, Requester } from '../../authz/types.js';
+import type { AccessRequest, Decision, Requester } from '../../authz/types.js';
 import type { CommandSpec, OptionSpec } from '../args.js';
 import { type Context, arg, str, strs, flag, printStructured } from '../context.js';
-import { ClientError, usageError } from '../../client/errors.js';
+import { ClientError, apiError, usageError } from '../../client/errors.js';
 import { EXIT } from '../errors.js';
 import { details, table } from '../format.js';
 import type { ServerAnswer } from '../../client/kube.js';
 import { inForce } from '../../rbac/explain.js';
-import { policyFrom, collect, sourceLine, warnings, type Snapshot } from '../../client/world.js';
+import { policyFrom, collect, liveWorld, sourceLine, warnings, type Snapshot } from '../../client/world.js';
 import { accessRequest, explainChain, resolveUsername as resolveRequestUser } from '../../client/access.js';
 import { parseTarget, describeRequest, type Target } from '../../client/target.js';
-import { FROM_OPTIONS, fromSet, offlineSnapshot } from './policy.js';
+import { CLUSTER_OPTIONS, FROM_OPTIONS, clusterFlagsNeedFrom, fromSet, offlineSnapshot } from './policy.js';
+import { readClusterIdentity, type SeenCluster } from '../../client/cluster-identity.js';
+import { subjectText } from '../../policy/expectations.js';
+import { FLEET_EXIT_HELP, FLEET_OPTIONS, fleetOptionsOf, runFleet, type ContextAnswer } from '../fleet.js';
 
 const TARGET_OPTIONS: Record<string, OptionSpec> = {
   namespace: { type: 'string', short: 'n', value: 'NAMESPACE', description: "the namespace (default: the kubeconfig context's, then default)" },
@@ -21,12 +24,15 @@ const TARGET_OPTIONS: Record<string, OptionSpec> = {
   subresource: { type: 'string', value: 'SUB', description: 'a subresource, e.g. log for pods/log' },
   config: { type: 'string', value: 'FILE', description: "the operator's configuration file (seed admins, project roles, defaults); default: built-in defaults" },
   ...FROM_OPTIONS,
+  ...CLUSTER_OPTIONS,
+  ...FLEET_OPTIONS,
 };
 const SUBJECT_OPTIONS: Record<string, OptionSpec> = {
   'ask-apiserver': { type: 'boolean', description: "also ask the API server (SubjectAccessReview: RBAC and the operator's webhook) and answer with its verdict" },
 };
 
 function targetOf(ctx: Context): Target {
+  clusterFlagsNeedFrom(ctx);
   const ns = str(ctx, 'namespace');
   return parseTarget({
     verb: arg(ctx, 0),
@@ -55,13 +61,41 @@ function resolveUsername(ctx: Context, snap: Snapshot, req: AccessRequest): Acce
   return r.req;
 }
 
-async function snapshotOf(ctx: Context): Promise<Snapshot> {
+/**
+ * The objects the answer is decided over: the files of --from, or what the caller may list. A live
+ * cluster that says who it is (src/client/cluster-identity.ts) is the cluster the index holds the
+ * objects as (issue 30: a RoleBinding that does not select it is not in force there). In a fleet
+ * question (`fleet`), --config's cluster is no cluster's, and a kind the caller may not list makes
+ * the cluster unanswerable rather than answered over part of its objects.
+ */
+async function snapshotOf(ctx: Context, fleet = false): Promise<Snapshot> {
   const files = fromSet(ctx);
   if (files) return offlineSnapshot(ctx, files);
   const policy = policyFrom(str(ctx, 'config'), ctx.readFile);
-  const snap = await collect(ctx.client(), policy.config, policy.source, ctx.now);
+  const client = ctx.client();
+  const [own, loaded] = await Promise.all([readClusterIdentity(client), liveWorld(client).load()]);
+  if (fleet && loaded.unreadable.length > 0) {
+    const u = loaded.unreadable;
+    throw apiError(`forbidden: you may not list ${u.map((x) => x.what).join(', ')} (${u[0]?.why ?? ''}); an answer without them could be wrong`, { status: 403 });
+  }
+  const config = { ...policy.config };
+  if (own) config.cluster = own;
+  else if (fleet) delete config.cluster;
+  const snap = await collect({ load: async () => loaded }, config, policy.source, ctx.now);
   for (const w of warnings(snap)) ctx.err(w + '\n');
   return snap;
+}
+
+/** The cluster a fleet row names when the answer was built as that cluster (it said who it is). */
+function clusterSeen(snap: Snapshot): SeenCluster | undefined {
+  const c = snap.index.config.cluster;
+  return c?.name ? { name: c.name, labels: { ...c.labels }, from: 'gatehouse' } : undefined;
+}
+
+/** `cluster: {name, labels}` in -o json when the answer was built as a named cluster. */
+function clusterField(snap: Snapshot): { cluster?: { name: string; labels: Record<string, string> } } {
+  const c = snap.index.config.cluster;
+  return c?.name ? { cluster: { name: c.name, labels: { ...c.labels } } } : {};
 }
 
 type ServerResult = { asked: true; answer: ServerAnswer } | { asked: false; why: string };
@@ -92,23 +126,60 @@ function finalAllowed(local: boolean, server: ServerResult | undefined): boolean
   return server?.asked ? server.answer.allowed : local;
 }
 
-async function canI(ctx: Context): Promise<number> {
+interface CanIOutcome {
+  allowed: boolean;
+  req: AccessRequest;
+  d: Decision;
+  server: ServerResult | undefined;
+  snap: Snapshot;
+}
+
+async function canIOutcome(ctx: Context, fleet = false): Promise<CanIOutcome> {
   const target = targetOf(ctx);
   const asked = accessRequest(await requesterOf(ctx), target);
-  const snap = await snapshotOf(ctx);
+  const snap = await snapshotOf(ctx, fleet);
   const req = resolveUsername(ctx, snap, asked);
   const d = decide(snap.index, req, { now: ctx.now(), explain: true });
   const server = await askServer(ctx, req);
-  const allowed = finalAllowed(d.verdict === 'allow', server);
-  if (printStructured(ctx, {
-    allowed,
+  return { allowed: finalAllowed(d.verdict === 'allow', server), req, d, server, snap };
+}
+
+function canIDocument(o: CanIOutcome): Record<string, unknown> {
+  const { req, d, server, snap } = o;
+  return {
+    allowed: o.allowed,
     request: { user: req.user, groups: req.groups, ...(req.resource ? { resource: req.resource } : { nonResource: req.nonResource }) },
     gatehouse: { verdict: d.verdict, code: d.code, reason: d.reason, ...(d.grant ? { grant: d.grant } : {}) },
+    ...clusterField(snap),
     source: sourceLine(snap),
     ...(server ? { apiserver: server.asked ? server.answer : { notAsked: server.why } } : {}),
-  })) return allowed ? EXIT.ok : EXIT.no;
+  };
+}
+
+function gatehouseLine(d: Decision): string {
+  return `${verdictWord(d.verdict)} - ${d.reason}${d.verdict === 'noOpinion' ? ' (native RBAC decides)' : ''}`;
+}
+
+async function canI(ctx: Context): Promise<number> {
+  const fleet = fleetOptionsOf(ctx.values);
+  if (fleet) {
+    return runFleet(ctx, fleet, 'can-i', 'REASON', async (sub): Promise<ContextAnswer> => {
+      const o = await canIOutcome(sub, true);
+      const seen = clusterSeen(o.snap);
+      return {
+        answer: o.allowed ? 'yes' : 'no',
+        detail: `gatehouse: ${gatehouseLine(o.d)}${o.server ? `; apiserver: ${serverText(o.server)}` : ''}`,
+        negative: !o.allowed,
+        ...(seen ? { cluster: seen } : {}),
+        result: canIDocument(o),
+      };
+    });
+  }
+  const o = await canIOutcome(ctx);
+  const { allowed, d, server, snap } = o;
+  if (printStructured(ctx, canIDocument(o))) return allowed ? EXIT.ok : EXIT.no;
   ctx.out(`${allowed ? 'yes' : 'no'}\n`);
-  ctx.out(`gatehouse: ${verdictWord(d.verdict)} - ${d.reason}${d.verdict === 'noOpinion' ? ' (native RBAC decides)' : ''}\n`);
+  ctx.out(`gatehouse: ${gatehouseLine(d)}\n`);
   if (server) ctx.out(`apiserver: ${serverText(server)}\n`);
   ctx.out(`source: ${sourceLine(snap)}${server?.asked ? '; the API server was asked too and its answer is final' : ''}\n`);
   return allowed ? EXIT.ok : EXIT.no;
@@ -117,17 +188,36 @@ async function canI(ctx: Context): Promise<number> {
 /** Both halves of explain's output line up on the longest key ("Roles that grant it:"). */
 const EXPLAIN_KEY_WIDTH = 'Roles that grant it:'.length;
 
-async function explainCmd(ctx: Context): Promise<number> {
+async function explainOutcome(ctx: Context, fleet = false) {
   const target = targetOf(ctx);
   const asked = accessRequest(await requesterOf(ctx), target);
-  const snap = await snapshotOf(ctx);
+  const snap = await snapshotOf(ctx, fleet);
   const req = resolveUsername(ctx, snap, asked);
   const chain = explainChain(snap.index, req, ctx.now());
   const server = await askServer(ctx, req);
   const allowed = finalAllowed(chain.decision.verdict === 'allow', server);
-  if (printStructured(ctx, { allowed, ...chain, inForce: inForce(snap.index.config.authorization.mode, chain.decision, req.resource?.namespace), source: sourceLine(snap), ...(server ? { apiserver: server.asked ? server.answer : { notAsked: server.why } } : {}) })) {
-    return allowed ? EXIT.ok : EXIT.no;
+  const doc = { allowed, ...chain, inForce: inForce(snap.index.config.authorization.mode, chain.decision, req.resource?.namespace), ...clusterField(snap), source: sourceLine(snap), ...(server ? { apiserver: server.asked ? server.answer : { notAsked: server.why } } : {}) };
+  return { snap, req, chain, server, allowed, doc };
+}
+
+async function explainCmd(ctx: Context): Promise<number> {
+  const fleet = fleetOptionsOf(ctx.values);
+  if (fleet) {
+    return runFleet(ctx, fleet, 'explain', 'DECISION', async (sub): Promise<ContextAnswer> => {
+      const o = await explainOutcome(sub, true);
+      const d = o.chain.decision;
+      const seen = clusterSeen(o.snap);
+      return {
+        answer: o.allowed ? 'yes' : 'no',
+        detail: `${verdictWord(d.verdict)} (${d.code}): ${d.reason}${o.server ? `; apiserver: ${serverText(o.server)}` : ''}`,
+        negative: !o.allowed,
+        ...(seen ? { cluster: seen } : {}),
+        result: o.doc,
+      };
+    });
   }
+  const { snap, req, chain, server, allowed, doc } = await explainOutcome(ctx);
+  if (printStructured(ctx, doc)) return allowed ? EXIT.ok : EXIT.no;
   const u = chain.userObject;
   const userLine = u.found
     ? `${u.name ? `User ${u.name}` : 'no User object (seed admin from the configuration)'}${u.username && u.username !== u.name ? `, username ${u.username}` : ''}: ${u.state}${u.superuser ? ', superuser' : ', not a superuser'}${u.seed ? ', seed admin' : ''}`
@@ -166,10 +256,27 @@ async function explainCmd(ctx: Context): Promise<number> {
 }
 
 async function whoCanCmd(ctx: Context): Promise<number> {
+  const fleet = fleetOptionsOf(ctx.values);
+  if (fleet) {
+    return runFleet(ctx, fleet, 'who-can', 'SUBJECTS', async (sub): Promise<ContextAnswer> => {
+      const target = targetOf(sub);
+      const snap = await snapshotOf(sub, true);
+      const entries = whoCan(snap.index, target.resource ?? { nonResource: target.nonResource }, sub.now());
+      const names = [...new Set(entries.map(subjectText))].sort();
+      const seen = clusterSeen(snap);
+      return {
+        answer: `${names.length} subject${names.length === 1 ? '' : 's'}`,
+        detail: names.join(', ') || 'nobody',
+        negative: false,
+        ...(seen ? { cluster: seen } : {}),
+        result: { request: describeRequest(target), subjects: entries, ...clusterField(snap), source: sourceLine(snap) },
+      };
+    });
+  }
   const target = targetOf(ctx);
   const snap = await snapshotOf(ctx);
   const entries = whoCan(snap.index, target.resource ?? { nonResource: target.nonResource }, ctx.now());
-  if (printStructured(ctx, { request: describeRequest(target), subjects: entries, source: sourceLine(snap) })) return EXIT.ok;
+  if (printStructured(ctx, { request: describeRequest(target), subjects: entries, ...clusterField(snap), source: sourceLine(snap) })) return EXIT.ok;
   ctx.out(`Who may ${describeRequest(target)} through Gatehouse:\n`);
   if (entries.length === 0) ctx.out('  nobody\n');
   else {
@@ -192,21 +299,28 @@ export const accessCommands: ReadonlyArray<CommandSpec<Context>> = [
   {
     path: ['can-i'], args: ['VERB', 'RESOURCE'], summary: 'Whether a user may do something, as Gatehouse decides it (exit 0 yes, 1 no)',
     description: 'RESOURCE is TYPE[.GROUP][/NAME] (pods, jobs.batch, notebooks.kubeflow.org/nb1, ghuser/alice) or a URL path (/metrics).\n' +
-      'Decided locally: the plugin lists the four kinds and namespaces you may read, builds the permission index with the operator\'s code and runs its decide(); the operator is not asked. --ask-apiserver also asks the API server, whose answer then counts.',
+      'Decided locally: the plugin lists the four kinds and namespaces you may read, builds the permission index with the operator\'s code and runs its decide(); the operator is not asked. --ask-apiserver also asks the API server, whose answer then counts.\n' + FLEET_EXIT_HELP,
     options: { ...TARGET_OPTIONS, ...SUBJECT_OPTIONS },
-    examples: ['kubectl gatehouse can-i create jobs.batch -n vision-dev --as alice', 'kubectl gatehouse can-i get pods --subresource log -n vision-dev --as bob --as-group oidc:ml'],
+    examples: [
+      'kubectl gatehouse can-i create jobs.batch -n vision-dev --as alice',
+      'kubectl gatehouse can-i get pods --subresource log -n vision-dev --as bob --as-group oidc:ml',
+      'kubectl gatehouse can-i create jobs.batch -n vision-dev --as alice --all-contexts        # one row per cluster',
+      'kubectl gatehouse can-i create jobs.batch -n vision-dev --as alice --from policy/ --cluster eu-1 --cluster-labels region=eu',
+    ],
     run: canI,
   },
   {
     path: ['explain'], args: ['VERB', 'RESOURCE'], summary: 'can-i with the whole chain: user state, teams, role assignments, scopes, the rule that decided, and what to change',
+    description: 'With --contexts/--all-contexts: one row per cluster with the decision; -o json|yaml has each cluster\'s whole chain.\n' + FLEET_EXIT_HELP,
     options: { ...TARGET_OPTIONS, ...SUBJECT_OPTIONS },
-    examples: ['kubectl gatehouse explain create jobs.batch -n vision-dev --as alice', 'kubectl gatehouse explain patch ghuser/bob --as alice -o yaml'],
+    examples: ['kubectl gatehouse explain create jobs.batch -n vision-dev --as alice', 'kubectl gatehouse explain patch ghuser/bob --as alice -o yaml', 'kubectl gatehouse explain create jobs.batch -n vision-dev --as alice --contexts eu,us -o yaml'],
     run: explainCmd,
   },
   {
     path: ['who-can'], args: ['VERB', 'RESOURCE'], summary: 'Who may do something through Gatehouse: superusers, role assignments, project owners, defaults',
+    description: 'With --contexts/--all-contexts: one row per cluster with the subjects there.\n' + FLEET_EXIT_HELP,
     options: TARGET_OPTIONS,
-    examples: ['kubectl gatehouse who-can create jobs.batch -n vision-dev', 'kubectl gatehouse who-can update ghrole'],
+    examples: ['kubectl gatehouse who-can create jobs.batch -n vision-dev', 'kubectl gatehouse who-can update ghrole', 'kubectl gatehouse who-can delete pods -n prod --all-contexts --max-parallel 4 --cluster-timeout 5s'],
     run: whoCanCmd,
   },
 ];

@@ -10,6 +10,8 @@ import { loadPolicySet, type PolicyIO, type PolicySet } from '../../policy/sourc
 import { formatMessage, lint } from '../../policy/lint.js';
 import { junit, parseExpectations, runExpectations, type TestResult } from '../../policy/expectations.js';
 import { accessDiff, diffMarkdown } from '../../policy/diff.js';
+import { ClusterLabelsError, parseClusterLabels, type ClusterIdentity } from '../../fleet/cluster.js';
+import { clusterNameProblem } from '../../fleet/identity.js';
 
 /** The flags every offline answer takes. */
 export const FROM_OPTIONS: Record<string, OptionSpec> = {
@@ -17,12 +19,49 @@ export const FROM_OPTIONS: Record<string, OptionSpec> = {
   values: { type: 'string', multiple: true, value: 'FILE', description: "with --from: the chart's values (seed admins, defaults, projects, presets); several merge as helm -f does: give the chart's values.yaml first when yours only overrides" },
 };
 
+/** Offline answers for one cluster of a fleet (issue 30): what `cluster: {name, labels}` in its values says. */
+export const CLUSTER_OPTIONS: Record<string, OptionSpec> = {
+  cluster: { type: 'string', value: 'NAME', description: "with --from: answer as the cluster NAME would (objects whose spec.clusters does not select it are not in force); overrides the values' cluster" },
+  'cluster-labels': { type: 'string', value: 'K=V,...', description: 'with --cluster: its labels, e.g. region=eu,tier=prod' },
+};
+
+/** `--cluster NAME [--cluster-labels k=v,...]`, or undefined; bad input is a usage error. */
+export function clusterOf(ctx: Context): ClusterIdentity | undefined {
+  const name = str(ctx, 'cluster');
+  const labels = str(ctx, 'cluster-labels');
+  if (name === undefined) {
+    if (labels !== undefined) throw usageError('--cluster-labels goes with --cluster NAME (the labels of which cluster?)');
+    return undefined;
+  }
+  const problem = clusterNameProblem(name);
+  if (problem) throw usageError(`--cluster ${JSON.stringify(name)}: the name ${problem}`);
+  try {
+    return { name, labels: parseClusterLabels(labels ?? '') };
+  } catch (err) {
+    if (err instanceof ClusterLabelsError) throw usageError(`--cluster-labels: ${err.message} (write k=v,k2=v2)`);
+    throw err;
+  }
+}
+
+/** --cluster and --cluster-labels answer from files: without --from they are a usage error. */
+export function clusterFlagsNeedFrom(ctx: Context): void {
+  if (strs(ctx, 'from').length > 0 || (str(ctx, 'cluster') === undefined && str(ctx, 'cluster-labels') === undefined)) return;
+  clusterOf(ctx);
+  throw usageError('--cluster goes with --from (a live cluster says who it is; to ask several: --contexts or --all-contexts)');
+}
+
+/** The set as the cluster `cluster` holds it: its configuration names that cluster (undefined: as it is). */
+export function withCluster(set: PolicySet, cluster: ClusterIdentity | undefined): PolicySet {
+  return cluster ? { ...set, config: { ...set.config, cluster } } : set;
+}
+
 function io(ctx: Context): PolicyIO {
   return { readFile: ctx.readFile, ...(ctx.listDir ? { listDir: ctx.listDir } : {}) };
 }
 
+/** The files at `paths` as the cluster of --cluster would hold them (without it: the values' own cluster, if any). */
 function setOf(ctx: Context, paths: readonly string[], values: readonly string[] = strs(ctx, 'values')): PolicySet {
-  return loadPolicySet(paths, { values, ...(str(ctx, 'config') ? { config: str(ctx, 'config') } : {}) }, io(ctx));
+  return withCluster(loadPolicySet(paths, { values, ...(str(ctx, 'config') ? { config: str(ctx, 'config') } : {}) }, io(ctx)), clusterOf(ctx));
 }
 
 /** The policy set named by --from, or undefined when the answer is the live cluster's. */
@@ -30,6 +69,7 @@ export function fromSet(ctx: Context): PolicySet | undefined {
   const from = strs(ctx, 'from');
   if (from.length === 0) {
     if (strs(ctx, 'values').length) throw usageError('--values goes with --from (the live cluster answers with the operator\'s own configuration; use --config for a local answer)');
+    clusterFlagsNeedFrom(ctx);
     return undefined;
   }
   if (flag(ctx, 'ask-apiserver')) throw usageError('--from answers from files; --ask-apiserver asks a cluster: use one or the other');
@@ -95,7 +135,9 @@ async function testCmd(ctx: Context): Promise<number> {
     if (paths.length === 0) throw usageError(`${file}: say which policy files to test: --from PATH, or from: [PATH] in the file`);
     const values = strs(ctx, 'values').length ? strs(ctx, 'values') : ef.values.map(rel);
     const set = setOf(ctx, paths, values);
-    suites.push({ file, results: runExpectations(ef.tests, set, ctx.now()) });
+    // A case's own cluster, else --cluster, else the file's, else the values' (issue 30).
+    const cluster = clusterOf(ctx) ?? ef.cluster;
+    suites.push({ file, results: runExpectations(ef.tests, withCluster(set, cluster), ctx.now()) });
   }
   const all = suites.flatMap((s) => s.results);
   const failed = all.filter((r) => !r.passed);
@@ -145,6 +187,7 @@ export const policyCommands: ReadonlyArray<CommandSpec<Context>> = [
     description: 'PATH is a file, a folder (recursively) or - for stdin (kustomize build | kubectl gatehouse lint -). Each object goes through the webhook\'s own checks, as a GitOps controller creating it (Gatehouse leaves its privilege to RBAC); the whole set must keep an Active superuser. With --as USER the change from --base to PATH is also checked as USER makes it: the escalation and delegation rules apply. No cluster is contacted.',
     options: {
       ...CONFIG_OPTION,
+      ...CLUSTER_OPTIONS,
       base: { type: 'string', multiple: true, value: 'PATH', description: "with --as: the objects before the change (a pull request's base checkout)" },
       strict: { type: 'boolean', description: 'warnings fail too' },
     },
@@ -153,20 +196,22 @@ export const policyCommands: ReadonlyArray<CommandSpec<Context>> = [
   },
   {
     path: ['test'], args: ['FILE...'], summary: 'Run a YAML of expectations (can, who-can, lint) against policy files (exit 1 when one fails)',
-    description: 'Each FILE holds `tests:` (and optionally `from:` and `values:`, relative to it): `- {as: alice, can: create jobs.batch, namespace: vision-dev, expect: yes}`, `- {who-can: delete pods, namespace: prod, expect: [User root, Team sre]}` (or {includes, excludes}), `- {lint: clean}`.',
+    description: 'Each FILE holds `tests:` (and optionally `from:` and `values:`, relative to it): `- {as: alice, can: create jobs.batch, namespace: vision-dev, expect: yes}`, `- {who-can: delete pods, namespace: prod, expect: [User root, Team sre]}` (or {includes, excludes}), `- {lint: clean}`. `cluster: {name, labels}` (at the top, or on a case) asks as that cluster would answer (issue 30); a case\'s own wins, then --cluster, then the file\'s, then the values\'.',
     options: {
       ...FROM_OPTIONS,
+      ...CLUSTER_OPTIONS,
       config: CONFIG_OPTION['config'] as OptionSpec,
       junit: { type: 'string', value: 'FILE', description: 'also write the results as JUnit XML' },
       verbose: { type: 'boolean', short: 'v', description: 'say why each expectation passed too' },
     },
-    examples: ['kubectl gatehouse test tests/access.yaml', 'kubectl gatehouse test tests/*.yaml --from policy/ --values values.yaml --junit report.xml'],
+    examples: ['kubectl gatehouse test tests/access.yaml', 'kubectl gatehouse test tests/*.yaml --from policy/ --values values.yaml --junit report.xml', 'kubectl gatehouse test tests/eu.yaml --cluster eu-1 --cluster-labels region=eu,tier=prod'],
     run: testCmd,
   },
   {
     path: ['diff'], args: [], summary: 'What a change grants and takes away, per user: effective access before (--base) and after (--from)',
     options: {
       ...FROM_OPTIONS,
+      ...CLUSTER_OPTIONS,
       config: CONFIG_OPTION['config'] as OptionSpec,
       base: { type: 'string', multiple: true, value: 'PATH', description: 'the policy files before the change' },
       'base-values': { type: 'string', multiple: true, value: 'FILE', description: 'the values before the change (default: --values)' },

@@ -5,12 +5,49 @@ import type { CommandSpec } from '../args.js';
 import { type Context, arg, str, strs, flag, printStructured, forTable, removeObject, tryList, updateAndSay } from '../context.js';
 import { findObject } from '../../client/edits.js';
 import { bindingsOfUser, expiryText, subjectsText, teamsOfUser } from '../../client/assignments.js';
-import { usageError } from '../../client/errors.js';
+import { ClientError, usageError } from '../../client/errors.js';
 import { table, details, age, list, forDisplay } from '../format.js';
 import { assign } from './roles.js';
 import { scopeText } from '../../authz/scope.js';
 import { membership } from './teams.js';
 import { inviteUser, INVITE_OPTIONS } from './credentials.js';
+import { readClusterIdentity, seenCluster } from '../../client/cluster-identity.js';
+import { FLEET_EXIT_HELP, FLEET_OPTIONS, fleetOptionsOf, runFleet, type ContextAnswer } from '../fleet.js';
+import type { KubeContextInfo } from '../../client/kube.js';
+
+/**
+ * The condition the operator sets on every object to say whether it is in force on this cluster
+ * (issue 30; `False` with reason OtherCluster where `spec.clusters` does not select it).
+ */
+const IN_EFFECT = 'InEffect';
+
+/** One cluster's row of `user show --contexts`: found or not, and the user's standing there. */
+async function showOnCluster(ctx: Context, info: KubeContextInfo, name: string): Promise<ContextAnswer> {
+  const client = ctx.client();
+  const own = readClusterIdentity(client);
+  let user: User;
+  try {
+    user = await findObject(client, 'User', name);
+  } catch (err) {
+    // Not found is that cluster's answer; anything else (unreachable, forbidden) is not.
+    if (err instanceof ClientError && err.details['notFound'] === true) {
+      const id = await own;
+      return { answer: 'not found', detail: err.message, negative: true, ...(id ? { cluster: seenCluster(id, info.cluster) } : {}), result: null };
+    }
+    throw err;
+  }
+  const [teams, bindings, id] = await Promise.all([tryList(ctx, 'Team'), tryList(ctx, 'RoleBinding'), own]);
+  const myTeams = teams ? teamsOfUser(user, teams) : undefined;
+  const myBindings = bindings && myTeams ? bindingsOfUser(user, myTeams, bindings) : undefined;
+  const inEffect = user.status?.conditions?.find((c) => c.type === IN_EFFECT);
+  const parts = [
+    `superuser ${user.spec.superuser ? 'yes' : 'no'}`,
+    `teams ${myTeams ? list(myTeams) : '?'}`,
+    `${myBindings ? myBindings.length : '?'} role assignment${myBindings?.length === 1 ? '' : 's'}`,
+    ...(inEffect ? [`in effect here: ${inEffect.status === 'True' ? 'yes' : `no (${inEffect.reason}${inEffect.message ? `: ${inEffect.message}` : ''})`}`] : []),
+  ];
+  return { answer: user.spec.state, detail: parts.join('; '), negative: false, ...(id ? { cluster: seenCluster(id, info.cluster) } : {}), result: forDisplay(user) };
+}
 
 function stateOf(value: string | undefined, allowed: readonly UserState[]): UserState | undefined {
   if (value === undefined) return undefined;
@@ -63,6 +100,11 @@ async function listUsers(ctx: Context): Promise<number> {
 }
 
 async function show(ctx: Context): Promise<number> {
+  const fleet = fleetOptionsOf(ctx.values);
+  if (fleet) {
+    const name = arg(ctx, 0);
+    return runFleet(ctx, fleet, 'user show', 'DETAILS', (sub, info) => showOnCluster(sub, info, name));
+  }
   const user = await findObject(ctx.client(), 'User', arg(ctx, 0));
   if (printStructured(ctx, forDisplay(user))) return 0;
   const [teams, bindings] = [await tryList(ctx, 'Team'), await tryList(ctx, 'RoleBinding')];
@@ -144,7 +186,8 @@ export const userCommands: ReadonlyArray<CommandSpec<Context>> = [
   },
   {
     path: ['user', 'show'], args: ['NAME'], summary: "Show a User, its teams and its role assignments",
-    options: {}, examples: ['kubectl gatehouse user show alice', 'kubectl gatehouse user show alice@example.com -o yaml'], run: show,
+    description: 'With --contexts/--all-contexts: one row per cluster with the user\'s state there (or not found), superuser flag, teams, role assignments and whether the User is in effect on that cluster.\n' + FLEET_EXIT_HELP,
+    options: { ...FLEET_OPTIONS }, examples: ['kubectl gatehouse user show alice', 'kubectl gatehouse user show alice@example.com -o yaml', 'kubectl gatehouse user show alice --all-contexts'], run: show,
   },
   { path: ['user', 'activate'], args: ['NAME'], summary: 'Set a User Active (Polyaxon accept)', options: {}, examples: ['kubectl gatehouse user activate alice'], run: setState('Active', 'activated') },
   { path: ['user', 'reject'], args: ['NAME'], summary: 'Set a User Rejected', options: {}, examples: ['kubectl gatehouse user reject mallory'], run: setState('Rejected', 'rejected') },
