@@ -15,6 +15,8 @@ import { parseConfig } from '../src/config.js';
 import { loadavg } from 'node:os';
 import { ISSUE_SIZE, generateWorld, prng } from './world.js';
 import { measureRequestHints } from './requests-hint.js';
+import { measureClusterFilter } from './cluster-filter.js';
+import type { World } from '../src/authz/index.js';
 import type { WorldSize } from './world.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -226,6 +228,12 @@ const w1 = Math.max(...rows.map((r) => r[1].length));
 console.log(`${'metric'.padEnd(w0)}  ${'value'.padEnd(w1)}  target`);
 for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
 console.log(JSON.stringify(result));
+
+// Issue 30: the cluster filter (bench/cluster-filter.ts), two more indexes of the same world built
+// here; before the request hints, which change this index's roles.
+const fleetFigures = measureClusterFilter(world as Required<World>, config, NOW, requests.slice(0, PER_ROUND));
+console.log(`decide p50 / p99, the same ${fleetFigures.callsPerRound} requests, no object selecting clusters / ${fleetFigures.bindingsNotInForce} bindings not in force here and ${fleetFigures.usersLimitedElsewhere} users limited elsewhere (median of ${fleetFigures.rounds} alternated rounds each): ${fleetFigures.beforeP50Us} / ${fleetFigures.beforeP99Us} us before, ${fleetFigures.afterP50Us} / ${fleetFigures.afterP99Us} us after; index build ${fleetFigures.buildBeforeMs} / ${fleetFigures.buildAfterMs} ms; ${fleetFigures.verdictsChanged} answers changed`);
+console.log(JSON.stringify({ clusterFilter: fleetFigures }));
 
 // Issue 23: access-request hints on refusals (bench/requests-hint.ts). Last: it changes roles.
 const hints = measureRequestHints(index, [...current.values()], requests.slice(0, PER_ROUND));

@@ -250,7 +250,7 @@ function allowWith(index: PermissionIndex, grant: Grant, t: PreparedTarget, opts
  */
 export function inactiveReason(index: PermissionIndex, user: UserRecord, username: string): string {
   if (user.deleting) return `user ${username} is being deleted (its User has a deletionTimestamp)`;
-  if (user.otherCluster) return userNotHereReason(username, user.object?.spec.clusters, index.cluster);
+  if (user.otherCluster) return user.notHereReason ?? userNotHereReason(username, user.object?.spec.clusters, index.cluster);
   return `user ${username} is ${user.state}`;
 }
 

@@ -67,6 +67,8 @@ export interface UserRecord {
    * counts as Suspended here (`state`), and decide() names the cluster in its reason.
    */
   readonly otherCluster: boolean;
+  /** With otherCluster: decide()'s reason, naming this cluster and the selector (built when the record is). */
+  readonly notHereReason?: string;
   /**
    * The names that refer to this user in binding subjects, team members and the namespace owner
    * label, through the one resolution (PermissionIndex.resolveUser): its User object's name, and

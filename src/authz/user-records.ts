@@ -8,6 +8,7 @@ import { addTo, EMPTY, removeFrom } from './multimap.js';
 import { isBeingDeleted, usernameOf } from './rules.js';
 import type { SubjectIds } from './subject-ids.js';
 import { selectsCluster, type ClusterIdentity } from '../fleet/cluster.js';
+import { userNotHereReason } from '../fleet/identity.js';
 
 export class UserRecords {
   private readonly users = new Map<string, User>();
@@ -116,6 +117,8 @@ export class UserRecords {
       seed,
       deleting: !seed && deleting,
       otherCluster,
+      // Built once here, not per request: decide() answers every request of such a user with it.
+      ...(otherCluster ? { notHereReason: userNotHereReason(username, user!.spec.clusters, this.cluster) } : {}),
       object: user,
     });
     if (before) this.release(before);

@@ -25,6 +25,7 @@ import { freePort, runCommand } from '../../src/controlplane/controlplane.js';
 import { controlPlaneEnv } from '../../src/config.js';
 import { decide } from '../../src/authz/decide.js';
 import { req } from '../support/authz.js';
+import { runCli } from '../support/cli.js';
 
 export interface FleetCluster {
   name: string;
@@ -187,6 +188,47 @@ function fleetChecks(mode: 'webhook' | 'rbac', fleet: () => FleetCluster[]): voi
   });
 }
 
+interface FanOutDoc {
+  exitCode: number;
+  clusters: Array<{ context: string; status: string; answer?: string; error?: string; cluster: { name: string; from: string } }>;
+}
+
+/**
+ * `kubectl gatehouse can-i --all-contexts` against both live clusters and a context that points at
+ * nothing (issue 30): each live row agrees with that cluster's own answer (`kubectl auth can-i`
+ * through its API server), names the cluster as the cluster itself says (kube-public), and the dead
+ * context is `unreachable`, never `no`, with the documented exit code 3 (docs/cli.md).
+ */
+async function fanOutAgrees(clusters: readonly FleetCluster[], mode: string): Promise<void> {
+  const file = await fleetKubeconfig(clusters, `${clusters[0]!.stack.cp.kubeconfigPath}.fanout-${mode}`);
+  for (const [user, verb] of [['alice', 'list'], ['erin', 'list'], ['alice', 'delete']] as const) {
+    const own = new Map<string, string>();
+    for (const c of clusters) {
+      const res = await runCommand(controlPlaneEnv().kubectl, ['--kubeconfig', file, '--context', c.name, 'auth', 'can-i', verb, 'configmaps', '-n', 'ml', '--as', user]);
+      own.set(c.name, res.stdout.trim().split(/\s/)[0]!);
+    }
+    // The published identity is what the CLI reads to answer as each cluster: wait until both have it.
+    const doc = await eventually(`can-i --all-contexts for ${user} ${verb} (${mode})`, async () => {
+      const res = await runCli(['can-i', verb, 'configmaps', '-n', 'ml', '--as', user, '--all-contexts', '--cluster-timeout', '5s', '-o', 'json'], { kubeconfig: file });
+      const d = JSON.parse(res.stdout) as FanOutDoc;
+      assert.equal(res.code, d.exitCode, res.stderr);
+      return d.clusters.filter((r) => r.status === 'answered').every((r) => r.cluster.from === 'gatehouse') ? d : undefined;
+    }, 60_000, 500);
+    assert.deepEqual(doc.clusters.map((r) => r.context), [...clusters.map((c) => c.name), UNREACHABLE_CONTEXT], 'one row per context, in the kubeconfig order');
+    for (const c of clusters) {
+      const row = doc.clusters.find((r) => r.context === c.name)!;
+      assert.equal(row.status, 'answered', `${c.name}: ${row.error ?? ''}`);
+      assert.equal(row.cluster.name, c.name);
+      assert.equal(row.answer, own.get(c.name), `${user} ${verb} configmaps on ${c.name}: the fan-out says ${row.answer}, the cluster itself ${own.get(c.name)}`);
+    }
+    const dead = doc.clusters.find((r) => r.context === UNREACHABLE_CONTEXT)!;
+    assert.equal(dead.status, 'unreachable');
+    assert.equal(dead.answer, undefined, 'an unreachable cluster has no answer, never "no"');
+    assert.ok(dead.error && dead.error.length > 0);
+    assert.equal(doc.exitCode, 3, 'a cluster that could not be asked: exit 3, whatever the others said');
+  }
+}
+
 describe('fleet, authorization mode webhook', () => {
   let clusters: FleetCluster[] = [];
   before(async () => {
@@ -226,6 +268,10 @@ describe('fleet, authorization mode webhook', () => {
     const dead = await runCommand(controlPlaneEnv().kubectl, ['--kubeconfig', file, '--context', UNREACHABLE_CONTEXT, '--request-timeout=5s', 'get', '--raw', '/version'], { timeoutMs: 30_000 });
     assert.notEqual(dead.code, 0);
   });
+
+  it('webhook: can-i --all-contexts agrees with each cluster, and the dead context is unreachable (exit 3)', async () => {
+    await fanOutAgrees(clusters, 'webhook');
+  });
 });
 
 describe('fleet, authorization mode rbac', () => {
@@ -250,5 +296,16 @@ describe('fleet, authorization mode rbac', () => {
     const subjects = (JSON.parse(out) as { items: Array<{ subjects?: Array<{ name: string }> }> }).items.flatMap((b) => (b.subjects ?? []).map((s) => s.name));
     assert.ok(!subjects.includes('alice'), `alice in ${subjects.join(', ')}`);
     assert.ok(!subjects.includes('erin'), `erin in ${subjects.join(', ')}`);
+  });
+
+  it('rbac: can-i --all-contexts agrees with each cluster\'s native RBAC once it has converged', async () => {
+    for (const c of clusters) {
+      await eventually(`RBAC converged on ${c.name}`, async () => {
+        const rbac = c.stack.operator.controller.rbac!;
+        await rbac.idle();
+        return rbac.converged();
+      }, 60_000, 100);
+    }
+    await fanOutAgrees(clusters, 'rbac');
   });
 });

@@ -84,3 +84,19 @@ test('lint - reads stdin (kustomize build | kubectl gatehouse lint -)', async ()
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.match(res.stdout, /16 objects in 1 file \(-\): 0 errors, 0 warnings/);
 });
+
+test('examples/fleet: its expectations hold cluster by cluster, and can-i --cluster names the cluster in its reason', async () => {
+  const dir = path.join(ROOT, 'examples/fleet');
+  const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, KUBECONFIG: '/nonexistent/kubeconfig', HOME: '/nonexistent' } }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr });
+      });
+    });
+  const t = await run(['test', 'tests/fleet.yaml']);
+  assert.equal(t.code, 0, t.stdout + t.stderr);
+  assert.match(t.stdout, /9 passed, 0 failed/);
+  const erin = await run(['can-i', 'create', 'jobs.batch', '-n', 'vision', '--as', 'erin', '--from', 'policy', '--values', 'values.yaml', '--cluster', 'gpu-us-1', '--cluster-labels', 'region=us']);
+  assert.equal(erin.code, 1, erin.stdout + erin.stderr);
+  assert.match(erin.stdout, /user erin may not act on cluster gpu-us-1/);
+});
