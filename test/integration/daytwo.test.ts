@@ -226,9 +226,20 @@ test('serving certificates renew and the CA rotates while clients write and ask:
   // The API server keeps its connections to the webhooks open, so most of the above reused
   // handshakes made earlier. Cut them: fresh handshakes must trust what is served now.
   balancer.dropConnections();
-  await admin.request({ method: 'POST', path: '/apis/iam.gatehouse.dev/v1alpha1/roles', body: {
-    apiVersion: 'iam.gatehouse.dev/v1alpha1', kind: 'Role', metadata: { name: 'after-rotation' }, spec: { permissions: ['configmaps:read'] },
-  } });
+  // A connection the API server pooled and has not yet seen closed answers the first call on it
+  // with EOF (Go does not retry a POST): that is the cut itself, not a trust failure, so only that
+  // is tried again. A certificate the API server does not trust fails with x509 and fails the test.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.request({ method: 'POST', path: '/apis/iam.gatehouse.dev/v1alpha1/roles', body: {
+        apiVersion: 'iam.gatehouse.dev/v1alpha1', kind: 'Role', metadata: { name: 'after-rotation' }, spec: { permissions: ['configmaps:read'] },
+      } });
+      break;
+    } catch (err) {
+      const cut = err instanceof Error && /: (EOF|read: connection reset by peer|write: broken pipe)$/.test(err.message);
+      if (!cut || attempt >= 5) throw err;
+    }
+  }
   assert.ok(await aliceAllowed(), 'a SubjectAccessReview on a fresh connection after the rotation');
 
   // Afterwards: only CA 2 is trusted anywhere, and both replicas serve from it.
@@ -391,7 +402,13 @@ test('a real Prometheus scrapes both replicas over HTTPS; stopping them fires Ga
     assert.ok(expiry * 1000 > Date.now(), 'the expiry series is a future time');
     const firing = async (): Promise<boolean> => (await api<{ alerts: Array<{ labels: { alertname: string }; state: string }> }>('/api/v1/alerts'))
       .alerts.some((a) => a.labels.alertname === 'GatehouseWebhookDown' && a.state === 'firing');
-    assert.equal(await firing(), false, 'GatehouseWebhookDown fired while both replicas run');
+    // Before the first scrapes answered, `up` was absent and the alert may have fired (for: 5 s on a
+    // loaded machine); with both targets up it must resolve at the next evaluations and stay so.
+    await eventually('GatehouseWebhookDown not firing while both replicas run', async () => !(await firing()), 30_000, 500);
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, scrapeSeconds * 1000));
+      assert.equal(await firing(), false, 'GatehouseWebhookDown fired while both replicas run');
+    }
     const stopped = Date.now();
     for (const o of operators) await o.stop();
     await eventually('GatehouseWebhookDown to fire', firing, 120_000, 200);
