@@ -11,8 +11,8 @@ import type { ClusterSelector, RoleBinding, User } from '../src/api/types.js';
 import type { AccessRequest } from '../src/authz/types.js';
 import type { PolicyConfig } from '../src/config.js';
 import { decide } from '../src/authz/decide.js';
+import { decideTimesUs, pctOf } from './stats.js';
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export const THIS_CLUSTER = { name: 'gpu-us-1', labels: { region: 'us', tier: 'prod' } };
@@ -29,15 +29,8 @@ export function fleetVariant(world: Required<World>): Required<World> {
 }
 
 function round(index: PermissionIndex, reqs: readonly AccessRequest[]): { p50: number; p99: number } {
-  (globalThis as { gc?: () => void }).gc?.();
-  const t: number[] = new Array(reqs.length);
-  for (let i = 0; i < reqs.length; i++) {
-    const s = performance.now();
-    decide(index, reqs[i]!);
-    t[i] = (performance.now() - s) * 1000;
-  }
-  t.sort((a, b) => a - b);
-  return { p50: pct(t, 50), p99: pct(t, 99) };
+  const t = decideTimesUs(index, reqs);
+  return { p50: pctOf(t, 50), p99: pctOf(t, 99) };
 }
 
 export interface ClusterFilterFigures {

@@ -6,22 +6,11 @@ import type { PermissionIndex } from '../src/authz/index.js';
 import type { Role } from '../src/api/types.js';
 import type { AccessRequest } from '../src/authz/types.js';
 import { decide } from '../src/authz/decide.js';
-
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+import { decideTimesUs, pctOf } from './stats.js';
 
 function p99(index: PermissionIndex, reqs: readonly AccessRequest[], rounds = 3): number {
   const out: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    (globalThis as { gc?: () => void }).gc?.();
-    const t: number[] = new Array(reqs.length);
-    for (let i = 0; i < reqs.length; i++) {
-      const s = performance.now();
-      decide(index, reqs[i]!);
-      t[i] = (performance.now() - s) * 1000;
-    }
-    t.sort((a, b) => a - b);
-    out.push(pct(t, 99));
-  }
+  for (let r = 0; r < rounds; r++) out.push(pctOf(decideTimesUs(index, reqs), 99));
   out.sort((a, b) => a - b);
   return +out[Math.floor(out.length / 2)]!.toFixed(2);
 }

@@ -12,7 +12,6 @@ import { scopeText, type CompiledScope, type GrantScope } from './scope.js';
 import { prepareTarget, roleGrants, type PreparedTarget } from './target.js';
 import { REQUEST_PLURAL } from '../requests/types.js';
 import { requestHint } from '../requests/hint.js';
-import { userNotHereReason } from '../fleet/identity.js';
 
 export interface DecideOptions {
   /** Evaluate expiry at this time instead of the index's clock. */
@@ -248,9 +247,9 @@ function allowWith(index: PermissionIndex, grant: Grant, t: PreparedTarget, opts
  * Why a user who is not Active is refused: being deleted, limited to other clusters (issue 30: the
  * reason names this cluster and the selector), or their state. decide() and the queries say the same.
  */
-export function inactiveReason(index: PermissionIndex, user: UserRecord, username: string): string {
+export function inactiveReason(user: UserRecord, username: string): string {
   if (user.deleting) return `user ${username} is being deleted (its User has a deletionTimestamp)`;
-  if (user.otherCluster) return user.notHereReason ?? userNotHereReason(username, user.object?.spec.clusters, index.cluster);
+  if (user.notHereReason !== undefined) return user.notHereReason;
   return `user ${username} is ${user.state}`;
 }
 
@@ -280,7 +279,7 @@ export function decide(index: PermissionIndex, req: AccessRequest, opts?: Decide
   }
   // 4. Inactive users.
   if (user.state !== 'Active') {
-    const why = inactiveReason(index, user, req.user);
+    const why = inactiveReason(user, req.user);
     // Without this, `kubectl auth can-i` (a SelfSubjectAccessReview) and kubectl's discovery fail
     // for a Pending user with an error instead of the answer "no - user ... is Pending".
     if (t !== null && isIntrospection(t)) return noOpinion('inactive', `${why}; self reviews and API discovery are left to RBAC`);

@@ -67,7 +67,7 @@ export interface UserRecord {
    * counts as Suspended here (`state`), and decide() names the cluster in its reason.
    */
   readonly otherCluster: boolean;
-  /** With otherCluster: decide()'s reason, naming this cluster and the selector (built when the record is). */
+  /** Set exactly when otherCluster: decide()'s reason, naming this cluster and the selector (built with the record, not per request). */
   readonly notHereReason?: string;
   /**
    * The names that refer to this user in binding subjects, team members and the namespace owner

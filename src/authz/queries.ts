@@ -344,7 +344,7 @@ export interface AssignCheck {
 export function canAssign(index: PermissionIndex, requester: Requester, role: string, scope: Scope, now: number = index.now()): AssignCheck {
   const user = requesterUser(index, requester);
   if (!user) return { allowed: false, via: null, reason: `user ${requester.user} has no User`, missing: [] };
-  if (user.state !== 'Active') return { allowed: false, via: null, reason: inactiveReason(index, user, requester.user), missing: [] };
+  if (user.state !== 'Active') return { allowed: false, via: null, reason: inactiveReason(user, requester.user), missing: [] };
   if (user.superuser) return { allowed: true, via: 'superuser', reason: `user ${requester.user} is a superuser`, missing: [] };
   const { list } = activeHoldings(index, requester, now);
   const first = assignOne(index, requester, list, role, scope, now);

@@ -10,7 +10,7 @@ import { table, render } from './format.js';
 import { ClientError, usageError } from '../client/errors.js';
 import { errorMessage } from '../errors.js';
 import type { KubeContextInfo } from '../client/kube.js';
-import { seenCluster, type SeenCluster } from '../client/cluster-identity.js';
+import { seenCluster, type SeenCluster } from '../client/cluster.js';
 import { fanOut, formatMs, FanOutTimeout, type FanOutResult } from '../fleet/fanout.js';
 
 export const DEFAULT_MAX_PARALLEL = 8;

@@ -30,3 +30,16 @@ export async function readClusterIdentity(client: Pick<GatehouseClient, 'readCon
     return undefined;
   }
 }
+
+/** The cluster a fan-out row names: what the operator said it is, or else the kubeconfig's entry name. */
+export interface SeenCluster {
+  name: string;
+  labels?: Record<string, string>;
+  /** `gatehouse`: the cluster said so itself; `kubeconfig`: the kubeconfig's cluster entry, the cluster did not say. */
+  from: 'gatehouse' | 'kubeconfig';
+}
+
+/** What a row shows: the cluster's own identity when it said one, else the kubeconfig's cluster entry name (the answer is then built as for an unnamed cluster). */
+export function seenCluster(own: ClusterIdentity | undefined, kubeconfigCluster: string): SeenCluster {
+  return own ? { name: own.name, labels: { ...own.labels }, from: 'gatehouse' } : { name: kubeconfigCluster, from: 'kubeconfig' };
+}

@@ -9,7 +9,7 @@
 //   all, not one at a time).
 // A throttled or failed-to-connect write is retried here, at most `maxAttempts` times in all; any
 // other error goes to the caller at once (the work queue retries the key later with its backoff).
-import { backoffMs, type Clock } from './clock.js';
+import { backoffMs, sleep, type Clock } from './clock.js';
 import { isThrottled, KubeApiError } from './kube.js';
 
 export interface WritePaceOptions {
@@ -111,23 +111,11 @@ export function createWritePace(opts: WritePaceOptions): WritePace {
     wake();
   }
 
-  function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const cancel = clock.setTimer(done, ms);
-      function done(): void {
-        cancel();
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
   return {
     stats,
     async run<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
       for (let attempt = 1; ; attempt++) {
-        let sleep = 0;
+        let pauseMs = 0;
         await acquire(signal);
         try {
           const value = await fn();
@@ -147,13 +135,13 @@ export function createWritePace(opts: WritePaceOptions): WritePace {
             // Everyone waits: the server said it is overloaded, not that this one write was.
             pausedUntil = Math.max(pausedUntil, clock.now() + wait);
           } else {
-            sleep = wait;
+            pauseMs = wait;
           }
         } finally {
           release();
         }
         // The slot is free while this one waits.
-        if (sleep > 0) await sleepFor(sleep, signal);
+        if (pauseMs > 0) await sleep(clock, pauseMs, signal);
       }
     },
   };

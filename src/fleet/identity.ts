@@ -5,6 +5,7 @@
 // an expectations file or one of its cases): every place accepts the same shapes.
 import type { ClusterSelector } from '../api/types.js';
 import { ClusterLabelsError, describeSelector, parseClusterLabels, UNNAMED_CLUSTER, type ClusterIdentity } from './cluster.js';
+import { clusterIdentityProblems } from './validate.js';
 
 /** The cluster a configuration describes; no `cluster` (or an old caller): UNNAMED_CLUSTER. */
 export function clusterOf(config: { readonly cluster?: ClusterIdentity | undefined }): ClusterIdentity {
@@ -73,8 +74,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A cluster name as `--cluster` and `cluster.name` take it: non-empty, no spaces or commas. */
-export function clusterNameProblem(name: string): string | undefined {
+/**
+ * The first look at a cluster name written by hand (`--cluster`, a test case): the mistakes a
+ * person makes most (an empty name, a list), worded for them. checkedIdentity then applies the
+ * operator's own rules (src/fleet/validate.ts).
+ */
+export function clusterNameShapeProblem(name: string): string | undefined {
   if (name === '') return 'is empty';
   if (/[\s,]/.test(name)) return 'has a space or a comma';
   return undefined;
@@ -87,15 +92,15 @@ export function clusterNameProblem(name: string): string | undefined {
  */
 export function parseClusterIdentity(raw: unknown, where: string): ClusterIdentity {
   if (typeof raw === 'string') {
-    const p = clusterNameProblem(raw);
+    const p = clusterNameShapeProblem(raw);
     if (p) throw new ClusterIdentityError(`${where}: the cluster name ${p}`);
-    return { name: raw, labels: {} };
+    return checkedIdentity({ name: raw, labels: {} }, where);
   }
   if (!isRecord(raw)) throw new ClusterIdentityError(`${where}: write a cluster name, or {name: NAME, labels: {KEY: VALUE}}`);
   for (const k of Object.keys(raw)) if (k !== 'name' && k !== 'labels') throw new ClusterIdentityError(`${where}: unknown key ${JSON.stringify(k)} (use name, labels)`);
   const name = raw['name'];
   if (typeof name !== 'string') throw new ClusterIdentityError(`${where}.name: must be a string`);
-  const p = clusterNameProblem(name);
+  const p = clusterNameShapeProblem(name);
   if (p) throw new ClusterIdentityError(`${where}.name: ${p}`);
   const rawLabels = raw['labels'];
   let labels: Record<string, string> = {};
@@ -116,7 +121,14 @@ export function parseClusterIdentity(raw: unknown, where: string): ClusterIdenti
   } else if (rawLabels !== undefined && rawLabels !== null) {
     throw new ClusterIdentityError(`${where}.labels: a mapping (region: eu) or k=v,k2=v2`);
   }
-  return { name, labels };
+  return checkedIdentity({ name, labels }, where);
+}
+
+/** `identity` when the operator would start with it (src/fleet/validate.ts), else a ClusterIdentityError saying why. */
+export function checkedIdentity(identity: ClusterIdentity, where: string): ClusterIdentity {
+  const problems = clusterIdentityProblems(identity);
+  if (problems.length > 0) throw new ClusterIdentityError(`${where}: ${problems.join('; ')}`);
+  return identity;
 }
 
 /** `eu-1 (region=eu, tier=prod)`, `eu-1`: for source lines and test names. */

@@ -2,6 +2,7 @@
 // on a RoleBinding or User. Pure, no I/O: the configuration (src/config.ts) checks this cluster's
 // own identity with it, admission (src/admission/) checks every object's selector, and both report
 // the same words. The meaning of a selector is src/fleet/cluster.ts.
+import { dns1123LabelProblem, dns1123SubdomainProblem } from '../admission/names.js';
 
 /** Bounds on a selector, so an object cannot make the index or a message arbitrarily large. */
 export const SELECTOR_LIMITS = Object.freeze({ names: 64, matchLabels: 32, matchExpressions: 32, values: 64 });
@@ -9,7 +10,6 @@ export const SELECTOR_LIMITS = Object.freeze({ names: 64, matchLabels: 32, match
 /** The four LabelSelector operators, as Kubernetes spells them. */
 export const SELECTOR_OPERATORS = Object.freeze(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const);
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /**
@@ -17,10 +17,7 @@ const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
  * Argo CD's and Flux's cluster names usually take and one that reads well in a message or a column.
  */
 export function clusterNameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'must not be empty';
-  if (name.length > 63) return 'must be at most 63 characters';
-  if (!DNS1123_LABEL.test(name)) return "must be lower-case letters, digits and '-', starting and ending with a letter or digit";
-  return undefined;
+  return dns1123LabelProblem(name);
 }
 
 /** A Kubernetes label key: an optional DNS-subdomain prefix and '/', then a name of at most 63. */
@@ -30,7 +27,7 @@ export function labelKeyProblem(key: string): string | undefined {
   const name = slash < 0 ? key : key.slice(slash + 1);
   if (slash >= 0) {
     const prefix = key.slice(0, slash);
-    if (prefix.length === 0 || prefix.length > 253 || !prefix.split('.').every((p) => DNS1123_LABEL.test(p))) {
+    if (dns1123SubdomainProblem(prefix) !== undefined) {
       return "has a prefix that is not a DNS subdomain (lower-case letters, digits, '-' and '.', at most 253)";
     }
   }

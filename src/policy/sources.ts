@@ -16,7 +16,6 @@ import type { AdmissionKind } from '../admission/types.js';
 import type { Manifest } from '../client/world.js';
 import { schemaErrors } from './schema.js';
 import { ClusterIdentityError, parseClusterIdentity } from '../fleet/identity.js';
-import { clusterIdentityProblems } from '../fleet/validate.js';
 import type { GatehouseKind } from '../api/types.js';
 
 /** What reading PATHs needs from the process (main.ts gives the real one; tests a map). */
@@ -179,9 +178,6 @@ export function valuesConfig(layers: ReadonlyArray<{ text: string; source: strin
   let cluster;
   try {
     cluster = parseClusterIdentity(rawCluster, `--values ${source}: cluster`);
-    // The operator's own rules for its identity (a DNS-1123 name, label syntax): what it would refuse to start with is refused here.
-    const problems = clusterIdentityProblems(cluster);
-    if (problems.length > 0) throw new ClusterIdentityError(`--values ${source}: cluster: ${problems.join('; ')}`);
   } catch (err) {
     if (err instanceof ClusterIdentityError) throw usageError(err.message);
     throw err;

@@ -73,12 +73,12 @@ export function createRequestController(opts: RequestControllerOptions): Request
     }
   }
 
-  async function reconcileOne(req: AccessRequestObject, bindings: { has(name: string): boolean }): Promise<void> {
+  async function reconcileOne(req: AccessRequestObject): Promise<void> {
     const name = req.metadata.name;
     const bindingName = grantBindingName(name);
     const requester = req.spec.requester ? index.getUserByUsername(req.spec.requester) : undefined;
     const role = index.getRole(req.spec.role);
-    const plan = planRequest({ request: req, role, requester, bindingExists: bindings.has(bindingName), now: now(), pendingTTLms: rc.pendingTTLSeconds * 1000 });
+    const plan = planRequest({ request: req, role, requester, bindingExists: index.getBinding(bindingName) !== undefined, now: now(), pendingTTLms: rc.pendingTTLSeconds * 1000 });
     if (plan.createBinding && requester) {
       const rb: RoleBinding = {
         apiVersion: API_VERSION, kind: 'RoleBinding',
@@ -154,13 +154,12 @@ export function createRequestController(opts: RequestControllerOptions): Request
     // resourceVersion 0: the API server's watch cache answers, not etcd. The grants' RoleBindings
     // are read from the index (the controller's informer), not listed: a label-selected list of
     // RoleBindings every resyncMs made the API server read every RoleBinding from etcd each time,
-    // which at 10,000 bindings halved the pace at which mode rbac could write (issue 26).
+    // API server time that mode rbac's writes then lacked (issue 26, docs/rbac.md).
     const list = await kube.request<List<AccessRequestObject>>({ method: 'GET', path: REQUEST_PATH, query: { resourceVersion: '0' } });
-    const bindings = { has: (name: string): boolean => index.getBinding(name) !== undefined };
     for (const req of list.items) {
       if (stopped || !opts.isLeader()) return;
       try {
-        await reconcileOne(req, bindings);
+        await reconcileOne(req);
       } catch (err) {
         logger.warn({ request: req.metadata.name, err: err instanceof Error ? err.message : String(err) }, 'access request not reconciled');
       }

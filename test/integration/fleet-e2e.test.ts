@@ -15,7 +15,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { startStack, type Stack } from '../support/stack.js';
 import { manifest } from '../support/world.js';
@@ -128,19 +127,6 @@ async function answers(c: FleetCluster, user: string, want: 'yes' | 'no'): Promi
   }, 60_000, 250);
 }
 
-function getText(port: number, caFile: string, urlPath: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const r = https.request({ host: '127.0.0.1', port, path: urlPath, ca: readFileSync(caFile), servername: 'localhost' }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    r.on('error', reject);
-    r.end();
-  });
-}
-
 /** The checks both modes share. */
 function fleetChecks(mode: 'webhook' | 'rbac', fleet: () => FleetCluster[]): void {
   const eu = (): FleetCluster => fleet()[0]!;
@@ -248,7 +234,7 @@ describe('fleet, authorization mode webhook', () => {
         return r.code === 0 ? (JSON.parse(r.stdout) as { data?: Record<string, string> }).data : undefined;
       }, 60_000, 250);
       assert.deepEqual(data, { name: c.name, labels: `region=${c.labels['region']},tier=prod` });
-      const r = await getText(c.stack.webhook.port, c.stack.webhook.caFile, '/readyz');
+      const r = await c.stack.operator.webhook.server.inject({ method: 'GET', url: '/readyz' });
       assert.equal(r.status, 200);
       assert.equal(r.body, `ok\ncluster: ${c.name}\ncluster-labels: region=${c.labels['region']},tier=prod\n`);
       const metrics = await metricsText(c.stack);
@@ -274,6 +260,15 @@ describe('fleet, authorization mode webhook', () => {
   });
 });
 
+/** Mode rbac: every native object the cluster's operator wants is written. */
+function rbacConverged(c: FleetCluster): Promise<boolean> {
+  return eventually(`RBAC converged on ${c.name}`, async () => {
+    const rbac = c.stack.operator.controller.rbac!;
+    await rbac.idle();
+    return rbac.converged();
+  }, 60_000, 100);
+}
+
 describe('fleet, authorization mode rbac', () => {
   let clusters: FleetCluster[] = [];
   before(async () => {
@@ -287,11 +282,7 @@ describe('fleet, authorization mode rbac', () => {
 
   it('rbac: no native grant is written for the binding or the user not in force here', async () => {
     const us = clusters[1]!.stack;
-    await eventually('RBAC converged on gpu-us-1', async () => {
-      const rbac = us.operator.controller.rbac!;
-      await rbac.idle();
-      return rbac.converged();
-    }, 60_000, 100);
+    await rbacConverged(clusters[1]!);
     const out = await us.kubectlOk(['get', 'rolebindings.rbac.authorization.k8s.io', '-n', 'ml', '-o', 'json']);
     const subjects = (JSON.parse(out) as { items: Array<{ subjects?: Array<{ name: string }> }> }).items.flatMap((b) => (b.subjects ?? []).map((s) => s.name));
     assert.ok(!subjects.includes('alice'), `alice in ${subjects.join(', ')}`);
@@ -300,11 +291,7 @@ describe('fleet, authorization mode rbac', () => {
 
   it('rbac: can-i --all-contexts agrees with each cluster\'s native RBAC once it has converged', async () => {
     for (const c of clusters) {
-      await eventually(`RBAC converged on ${c.name}`, async () => {
-        const rbac = c.stack.operator.controller.rbac!;
-        await rbac.idle();
-        return rbac.converged();
-      }, 60_000, 100);
+      await rbacConverged(c);
     }
     await fanOutAgrees(clusters, 'rbac');
   });

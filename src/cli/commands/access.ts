@@ -14,7 +14,7 @@ import { policyFrom, collect, liveWorld, sourceLine, warnings, type Snapshot } f
 import { accessRequest, explainChain, resolveUsername as resolveRequestUser } from '../../client/access.js';
 import { parseTarget, describeRequest, type Target } from '../../client/target.js';
 import { CLUSTER_OPTIONS, FROM_OPTIONS, clusterFlagsNeedFrom, fromSet, offlineSnapshot } from './policy.js';
-import { readClusterIdentity, type SeenCluster } from '../../client/cluster-identity.js';
+import { readClusterIdentity, type SeenCluster } from '../../client/cluster.js';
 import { subjectText } from '../../policy/expectations.js';
 import { FLEET_EXIT_HELP, FLEET_OPTIONS, fleetOptionsOf, runFleet, type ContextAnswer } from '../fleet.js';
 
@@ -63,7 +63,7 @@ function resolveUsername(ctx: Context, snap: Snapshot, req: AccessRequest): Acce
 
 /**
  * The objects the answer is decided over: the files of --from, or what the caller may list. A live
- * cluster that says who it is (src/client/cluster-identity.ts) is the cluster the index holds the
+ * cluster that says who it is (src/client/cluster.ts) is the cluster the index holds the
  * objects as (issue 30: a RoleBinding that does not select it is not in force there). In a fleet
  * question (`fleet`), --config's cluster is no cluster's, and a kind the caller may not list makes
  * the cluster unanswerable rather than answered over part of its objects.

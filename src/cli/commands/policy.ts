@@ -11,7 +11,7 @@ import { formatMessage, lint } from '../../policy/lint.js';
 import { junit, parseExpectations, runExpectations, type TestResult } from '../../policy/expectations.js';
 import { accessDiff, diffMarkdown } from '../../policy/diff.js';
 import { ClusterLabelsError, parseClusterLabels, type ClusterIdentity } from '../../fleet/cluster.js';
-import { clusterNameProblem } from '../../fleet/identity.js';
+import { checkedIdentity, ClusterIdentityError, clusterNameShapeProblem } from '../../fleet/identity.js';
 
 /** The flags every offline answer takes. */
 export const FROM_OPTIONS: Record<string, OptionSpec> = {
@@ -33,12 +33,13 @@ export function clusterOf(ctx: Context): ClusterIdentity | undefined {
     if (labels !== undefined) throw usageError('--cluster-labels goes with --cluster NAME (the labels of which cluster?)');
     return undefined;
   }
-  const problem = clusterNameProblem(name);
+  const problem = clusterNameShapeProblem(name);
   if (problem) throw usageError(`--cluster ${JSON.stringify(name)}: the name ${problem}`);
   try {
-    return { name, labels: parseClusterLabels(labels ?? '') };
+    return checkedIdentity({ name, labels: parseClusterLabels(labels ?? '') }, '--cluster');
   } catch (err) {
     if (err instanceof ClusterLabelsError) throw usageError(`--cluster-labels: ${err.message} (write k=v,k2=v2)`);
+    if (err instanceof ClusterIdentityError) throw usageError(err.message);
     throw err;
   }
 }

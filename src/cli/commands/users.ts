@@ -11,7 +11,7 @@ import { assign } from './roles.js';
 import { scopeText } from '../../authz/scope.js';
 import { membership } from './teams.js';
 import { inviteUser, INVITE_OPTIONS } from './credentials.js';
-import { readClusterIdentity, seenCluster } from '../../client/cluster-identity.js';
+import { readClusterIdentity, seenCluster } from '../../client/cluster.js';
 import { FLEET_EXIT_HELP, FLEET_OPTIONS, fleetOptionsOf, runFleet, type ContextAnswer } from '../fleet.js';
 import type { KubeContextInfo } from '../../client/kube.js';
 
