@@ -185,6 +185,13 @@ test('console Review page in Chromium: filters, a revoke that works, and one adm
     await page.locator('table#review tr[data-grant=alice-pods]').waitFor();
     // Never used: the grants nobody used, not those alice, bob and carol used.
     await page.getByLabel('Never used').check();
+    // The page reloads itself on every RoleBinding change (a lastUsedAt flush is one): a box
+    // ticked but not yet submitted survives that. One such change, made here on purpose, and the
+    // reload it causes awaited (the page stamps data-rendered-at on each draw).
+    const drawn = await page.locator('main').getAttribute('data-rendered-at');
+    assertOk(await mergePatch(stack, 'ghrb/bob-jobs', { metadata: { labels: { 'review-e2e.test/touched': 'yes' } } }), 'label bob-jobs');
+    await eventually('the live reload after a RoleBinding change', async () => (await page.locator('main').getAttribute('data-rendered-at')) !== drawn, 30_000, 100);
+    assert.equal(await page.getByLabel('Never used').isChecked(), true, 'the ticked box survived the live reload');
     await page.locator('#review-filters button[type=submit]').click();
     await eventually('the never-used filter', async () => new URL(page.url()).searchParams.get('neverUsed') === 'true' && (await page.locator('table#review tr[data-grant=alice-pods]').count()) === 0, 30_000, 100);
     const shown = await page.locator('table#review tbody tr[data-grant]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-grant')));

@@ -578,7 +578,12 @@ function pageName() {
   return name in PAGES ? name : 'approvals';
 }
 
-async function draw() {
+/**
+ * carry: keep what the person has typed or ticked but not submitted yet (a live reload, or a
+ * re-render after an action on the same page). Not on back/forward or a nav link: there the
+ * address is what the page must show.
+ */
+async function draw(carry) {
   const name = pageName();
   for (const a of document.querySelectorAll('nav a[data-page]')) {
     if (a.dataset.page === name) a.setAttribute('aria-current', 'page');
@@ -594,12 +599,18 @@ async function draw() {
   } catch (err) {
     put(view, h('h1', {}, name), errorBox(err));
   }
-  // What was typed into a form survives a live reload of the same page.
+  // What was typed into a form survives a live reload of the same page. Named checkboxes are
+  // form fields (the Review filters) and survive too; the approvals page's selection boxes have
+  // no name, their state is the page's own `selected` set.
   const old = main.querySelector('#view');
-  if (old && old.dataset.page === name) {
+  if (carry && old && old.dataset.page === name) {
     for (const el of old.querySelectorAll('input[id]:not([type=checkbox]):not(#q), textarea[id], select[id]:not(#state)')) {
       const twin = view.querySelector(`#${CSS.escape(el.id)}`);
       if (twin && twin.tagName === el.tagName) twin.value = el.value;
+    }
+    for (const el of old.querySelectorAll('input[type=checkbox][id][name]')) {
+      const twin = view.querySelector(`#${CSS.escape(el.id)}`);
+      if (twin && twin.type === 'checkbox') twin.checked = el.checked;
     }
   }
   put(main, view);
@@ -615,8 +626,9 @@ async function draw() {
   }
 }
 
-function render() {
-  rendering = rendering.then(draw, draw);
+function render(carry = true) {
+  const run = () => draw(carry);
+  rendering = rendering.then(run, run);
   return rendering;
 }
 
@@ -631,11 +643,11 @@ document.addEventListener('click', (e) => {
   e.preventDefault();
   kept.clear();
   history.pushState(null, '', a.getAttribute('href'));
-  render().then(() => main.focus());
+  render(false).then(() => main.focus());
 });
 window.addEventListener('popstate', () => {
   kept.clear();
-  render();
+  render(false);
 });
 
 function connect() {
