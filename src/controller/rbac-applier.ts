@@ -61,7 +61,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
  * YIELD_PROGRESS_MS (statusTurn): access first, reports after (issue 26). A fresh install of a
  * large world otherwise writes a status for every User, Team and RoleBinding in the same minutes as
  * the grants, and the API server takes the grants at about two thirds of their pace alone
- * (bench:rbac at 0.3 of the size: 252 against 394 grants/s). A backlog that makes no progress (the API server refusing every write) holds nothing, so
+ * (bench:rbac at 0.3 of the size: 252 against 394 grants/s). A backlog that makes no progress
+ * (the API server refusing every write) holds nothing, so
  * status can still report what is wrong.
  */
 const YIELD_BACKLOG = 200;
